@@ -1,0 +1,78 @@
+#include "cache/record_cache.h"
+
+namespace le::cache {
+
+RecordCache::RecordCache(const store::Replica& replica, const InvalidationStamps& stamps,
+                         CacheCapacity capacity)
+    : replica_(replica),
+      stamps_(stamps),
+      licenses_(capacity.licenses),
+      api_keys_(capacity.others),
+      accounts_(capacity.others),
+      products_(capacity.others),
+      blacklist_(capacity.others) {}
+
+template <typename T, typename Load>
+store::Result<Ptr<T>> RecordCache::lookup(Lru<Ptr<T>>& lru, store::KeySpace space, std::string_view key,
+                           Load load) {
+  // The stamp is read before the store: an apply that lands in between leaves this entry with an
+  // outdated stamp, so it is never served.
+  const std::uint64_t stamp = stamps_.stamp(space, key);
+  if (const Ptr<T>* hit = lru.find(key, stamp)) {
+    bump(hits_);
+    return *hit;
+  }
+  bump(misses_);
+  auto loaded = load();
+  if (!loaded) {
+    bump(store_errors_);
+    return loaded.error();
+  }
+  Ptr<T> value = *loaded ? std::make_shared<const T>(std::move(**loaded)) : nullptr;
+  lru.put(key, stamp, value);
+  return value;
+}
+
+store::Result<Ptr<core::LicenseRecord>> RecordCache::license(const core::Digest& d) {
+  return lookup(licenses_, store::KeySpace::kLicense, store::digest_key(d),
+                [&] { return replica_.license(d); });
+}
+
+store::Result<Ptr<core::ApiKeyRecord>> RecordCache::api_key(const core::Digest& d) {
+  return lookup(api_keys_, store::KeySpace::kApiKey, store::digest_key(d),
+                [&] { return replica_.api_key(d); });
+}
+
+store::Result<Ptr<core::AccountRecord>> RecordCache::account(std::string_view id) {
+  return lookup(accounts_, store::KeySpace::kAccount, id, [&] { return replica_.account(id); });
+}
+
+store::Result<Ptr<core::ProductRecord>> RecordCache::product_by_name(std::string_view account_id,
+                                                      std::string_view name) {
+  // Keyed and stamped by the name index entry, which the applier rewrites on every product change.
+  store::product_name_key(key_buf_, account_id, name);
+  return lookup(products_, store::KeySpace::kProductName, key_buf_,
+                [&] { return replica_.product_by_name(account_id, name); });
+}
+
+store::Result<Ptr<core::BlacklistEntry>> RecordCache::blacklist(std::string_view account_id,
+                                                 core::BlacklistKind kind,
+                                                 std::string_view value) {
+  store::blacklist_key(key_buf_, account_id, kind, value);
+  return lookup(blacklist_, store::KeySpace::kBlacklist, key_buf_,
+                [&] { return replica_.blacklist(account_id, kind, value); });
+}
+
+store::Result<store::ApplyResult> apply_and_invalidate(store::Replica& replica,
+                                                       InvalidationStamps& stamps,
+                                                       std::span<const core::ChangeEvent> events,
+                                                       std::uint64_t last_seq) {
+  auto result = replica.apply(events, last_seq);
+  if (!result) return result;
+  // `touched` includes the product name index key of every product written, so entries cached
+  // by name are invalidated even when the name itself did not change.
+  for (const auto& k : result->touched) stamps.bump(k.space, k.key);
+  return result;
+}
+
+}  // namespace le::cache

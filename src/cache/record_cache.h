@@ -1,0 +1,128 @@
+// Decoded hot records in front of the replica, one RecordCache per I/O thread.
+//
+// Each lookup serves a decoded record (or a remembered absence) from this thread's LRU, checked
+// against the shared InvalidationStamps; on a miss it reads the replica, decodes, and keeps the
+// result. No lock anywhere: the cache is owned by one thread, the stamps are atomics.
+//
+// Thread-safety: a RecordCache is used by one thread only. apply_and_invalidate() may run on any
+// thread concurrently with lookups on every thread's cache.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <list>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "cache/invalidation.h"
+#include "store/replica.h"
+
+namespace le::cache {
+
+template <typename T>
+using Ptr = std::shared_ptr<const T>;
+
+struct CacheStats {
+  std::uint64_t hits = 0;
+  std::uint64_t misses = 0;
+  std::uint64_t store_errors = 0;
+};
+
+// A string-keyed LRU of (stamp, value) with a fixed capacity. Single-threaded.
+template <typename V>
+class Lru {
+ public:
+  explicit Lru(std::size_t capacity) : capacity_(capacity == 0 ? 1 : capacity) {}
+
+  // The value if present and stamped `stamp`; else nullptr.
+  const V* find(std::string_view key, std::uint64_t stamp) {
+    auto it = map_.find(key);
+    if (it == map_.end() || it->second.stamp != stamp) return nullptr;
+    order_.splice(order_.begin(), order_, it->second.pos);
+    return &it->second.value;
+  }
+  void put(std::string_view key, std::uint64_t stamp, V value) {
+    auto it = map_.find(key);
+    if (it != map_.end()) {
+      it->second.stamp = stamp;
+      it->second.value = std::move(value);
+      order_.splice(order_.begin(), order_, it->second.pos);
+      return;
+    }
+    if (map_.size() >= capacity_) {
+      map_.erase(map_.find(std::string_view(order_.back())));
+      order_.pop_back();
+    }
+    order_.emplace_front(key);
+    map_.emplace(std::string_view(order_.front()), Entry{stamp, std::move(value), order_.begin()});
+  }
+  std::size_t size() const { return map_.size(); }
+
+ private:
+  struct Entry {
+    std::uint64_t stamp;
+    V value;
+    std::list<std::string>::iterator pos;
+  };
+  std::size_t capacity_;
+  std::list<std::string> order_;  // most recent first; owns the key bytes the map views
+  std::unordered_map<std::string_view, Entry> map_;
+};
+
+struct CacheCapacity {
+  std::size_t licenses = 1 << 18;
+  std::size_t others = 1 << 14;  // each of: API keys, accounts, products, blacklist entries
+};
+
+class RecordCache {
+ public:
+  RecordCache(const store::Replica& replica, const InvalidationStamps& stamps,
+              CacheCapacity capacity = {});
+
+  // A null Ptr when absent or deleted; an error when the store could not be read (counted, and
+  // not remembered: the next lookup tries the store again).
+  store::Result<Ptr<core::LicenseRecord>> license(const core::Digest& key_digest);
+  store::Result<Ptr<core::ApiKeyRecord>> api_key(const core::Digest& digest);
+  store::Result<Ptr<core::AccountRecord>> account(std::string_view id);
+  store::Result<Ptr<core::ProductRecord>> product_by_name(std::string_view account_id,
+                                                          std::string_view name);
+  store::Result<Ptr<core::BlacklistEntry>> blacklist(std::string_view account_id,
+                                                     core::BlacklistKind kind,
+                                                     std::string_view value);
+
+  // A snapshot; safe to call from any thread.
+  CacheStats stats() const {
+    return {hits_.load(std::memory_order_relaxed), misses_.load(std::memory_order_relaxed),
+            store_errors_.load(std::memory_order_relaxed)};
+  }
+
+ private:
+  template <typename T, typename Load>
+  store::Result<Ptr<T>> lookup(Lru<Ptr<T>>& lru, store::KeySpace space, std::string_view key, Load load);
+
+  const store::Replica& replica_;
+  const InvalidationStamps& stamps_;
+  Lru<Ptr<core::LicenseRecord>> licenses_;
+  Lru<Ptr<core::ApiKeyRecord>> api_keys_;
+  Lru<Ptr<core::AccountRecord>> accounts_;
+  Lru<Ptr<core::ProductRecord>> products_;
+  Lru<Ptr<core::BlacklistEntry>> blacklist_;
+  std::string key_buf_;
+  // Written by the owning thread only (load + store, no locked instruction), read by any.
+  static void bump(std::atomic<std::uint64_t>& c) {
+    c.store(c.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  }
+  std::atomic<std::uint64_t> hits_{0}, misses_{0}, store_errors_{0};
+};
+
+// Applies a batch to the replica and then bumps the stamp of every key it changed, so every
+// thread's cache stops serving the old state. The single write path into a served replica.
+store::Result<store::ApplyResult> apply_and_invalidate(store::Replica& replica,
+                                                       InvalidationStamps& stamps,
+                                                       std::span<const core::ChangeEvent> events,
+                                                       std::uint64_t last_seq);
+
+}  // namespace le::cache

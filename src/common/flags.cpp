@@ -1,0 +1,62 @@
+#include "common/flags.h"
+
+#include <charconv>
+
+namespace le {
+
+Flags::Flags(int argc, char** argv, std::set<std::string> known, std::set<std::string> booleans) {
+  for (int i = 1; i < argc && error_.empty(); ++i) {
+    std::string_view arg = argv[i];
+    if (!arg.starts_with("--")) {
+      error_ = "unexpected argument '" + std::string(arg) + "'";
+      break;
+    }
+    arg.remove_prefix(2);
+    std::string name, value;
+    bool has_value = false;
+    if (auto eq = arg.find('='); eq != std::string_view::npos) {
+      name = arg.substr(0, eq);
+      value = arg.substr(eq + 1);
+      has_value = true;
+    } else {
+      name = arg;
+    }
+    if (!known.count(name) && !booleans.count(name)) {
+      error_ = "unknown flag --" + name;
+      break;
+    }
+    if (booleans.count(name)) {
+      if (has_value) error_ = "--" + name + " takes no value";
+      values_[name] = "1";
+      continue;
+    }
+    if (!has_value) {
+      if (i + 1 >= argc) {
+        error_ = "--" + name + " needs a value";
+        break;
+      }
+      value = argv[++i];
+    }
+    values_[name] = value;
+  }
+}
+
+std::string Flags::str(std::string_view name, std::string fallback) const {
+  auto it = values_.find(std::string(name));
+  return it == values_.end() ? fallback : it->second;
+}
+
+std::uint64_t Flags::u64(std::string_view name, std::uint64_t fallback) {
+  auto it = values_.find(std::string(name));
+  if (it == values_.end()) return fallback;
+  std::uint64_t v = 0;
+  const auto& s = it->second;
+  auto r = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (r.ec != std::errc() || r.ptr != s.data() + s.size()) {
+    if (error_.empty()) error_ = "--" + std::string(name) + " must be a non-negative integer";
+    return fallback;
+  }
+  return v;
+}
+
+}  // namespace le

@@ -1,0 +1,31 @@
+// Command-line flags: "--name value" or "--name=value", "--flag" for booleans. Unknown flags and
+// malformed values are errors reported with the flag's name, never silently ignored.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <set>
+#include <string>
+#include <string_view>
+
+namespace le {
+
+class Flags {
+ public:
+  // `known` lists accepted names (without "--"); `booleans` those that take no value.
+  Flags(int argc, char** argv, std::set<std::string> known, std::set<std::string> booleans = {});
+
+  bool ok() const { return error_.empty(); }
+  const std::string& error() const { return error_; }
+
+  bool has(std::string_view name) const { return values_.count(std::string(name)) > 0; }
+  std::string str(std::string_view name, std::string fallback = {}) const;
+  std::uint64_t u64(std::string_view name, std::uint64_t fallback);
+  bool flag(std::string_view name) const { return has(name); }
+
+ private:
+  std::map<std::string, std::string> values_;
+  std::string error_;
+};
+
+}  // namespace le

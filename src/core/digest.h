@@ -1,0 +1,25 @@
+// SHA-256 of secrets (API keys, license keys) and constant-time comparison.
+//
+// Thread-safety: sha256() keeps one OpenSSL digest context per thread; safe to call from any
+// thread concurrently.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "core/model.h"
+
+namespace le::core {
+
+Digest sha256(std::string_view data);
+
+// Lowercase hex, 64 characters.
+std::string to_hex(const Digest& d);
+void append_hex(std::string& out, const Digest& d);
+std::optional<Digest> digest_from_hex(std::string_view hex);
+
+// Constant-time equality of two equal-length byte strings; false when lengths differ.
+bool constant_time_equal(std::string_view a, std::string_view b);
+
+}  // namespace le::core

@@ -1,0 +1,252 @@
+#include "core/validate.h"
+
+#include <algorithm>
+
+#include "core/json_read.h"
+#include "core/json_writer.h"
+#include "core/time_format.h"
+
+namespace le::core {
+namespace {
+
+namespace od = simdjson::ondemand;
+
+std::variant<ValidateRequest, ApiError> json_error(simdjson::error_code e) {
+  if (e == simdjson::UTF8_ERROR) return ApiError::validation("Request body is not valid UTF-8");
+  return ApiError::validation("Request body is not valid JSON");
+}
+
+// Reads an optional string field: null counts as absent.
+std::optional<ApiError> read_optional(od::value v, std::string_view name,
+                                      std::optional<std::string_view>& out, std::size_t limit) {
+  if (json::is_null(v)) {
+    out.reset();
+    return std::nullopt;
+  }
+  std::string_view s;
+  if (auto e = v.get_string().get(s)) {
+    if (e == simdjson::UTF8_ERROR) return ApiError::validation("Request body is not valid UTF-8");
+    return ApiError::validation("Field '" + std::string(name) + "' must be a string");
+  }
+  if (s.size() > limit) {
+    return ApiError::validation("Field '" + std::string(name) + "' is too long");
+  }
+  out = s;
+  return std::nullopt;
+}
+
+char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() &&
+         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return lower(x) == lower(y); });
+}
+
+// Reduces "https://App.Example.com:8443/path" to "App.Example.com".
+std::string_view host_of(std::string_view d) {
+  if (auto p = d.find("://"); p != std::string_view::npos) d.remove_prefix(p + 3);
+  if (auto p = d.find_first_of("/?#"); p != std::string_view::npos) d = d.substr(0, p);
+  if (auto p = d.find('@'); p != std::string_view::npos) d.remove_prefix(p + 1);
+  if (auto p = d.rfind(':'); p != std::string_view::npos && d.find(']') == std::string_view::npos) {
+    d = d.substr(0, p);
+  }
+  while (!d.empty() && d.back() == '.') d.remove_suffix(1);
+  return d;
+}
+
+}  // namespace
+
+std::variant<ValidateRequest, ApiError> parse_validate_request(std::string_view body) {
+  thread_local json::PaddedInput input;
+  thread_local od::parser parser;
+  od::document doc;
+  if (auto e = parser.iterate(input.assign(body)).get(doc)) return json_error(e);
+  od::object obj;
+  if (auto e = doc.get_object().get(obj)) {
+    if (e == simdjson::INCORRECT_TYPE) {
+      return ApiError::validation("Request body must be a JSON object");
+    }
+    return json_error(e);
+  }
+  ValidateRequest req;
+  std::optional<std::string_view> key;
+  for (auto field : obj) {
+    std::string_view name;
+    od::value v;
+    if (auto e = field.unescaped_key().get(name)) return json_error(e);
+    if (auto e = field.value().get(v)) return json_error(e);
+    std::optional<ApiError> err;
+    if (name == "license_key" || name == "key") {
+      std::optional<std::string_view> k;
+      err = read_optional(v, name, k, kMaxLicenseKeyBytes);
+      if (!err && k) {
+        if (key && *key != *k) return ApiError::validation("Fields 'key' and 'license_key' differ");
+        key = k;
+      }
+    } else if (name == "product_id") {
+      err = read_optional(v, name, req.product_id, kMaxFieldBytes);
+    } else if (name == "machine_id") {
+      err = read_optional(v, name, req.machine_id, kMaxFieldBytes);
+    } else if (name == "domain") {
+      err = read_optional(v, name, req.domain, kMaxFieldBytes);
+    }
+    // Unknown fields are ignored (forward compatibility), but must still be well-formed JSON:
+    // the object iteration skips them and reports malformed content below.
+    if (err) return *err;
+  }
+  if (!json::at_end(doc)) return ApiError::validation("Request body is not valid JSON");
+  if (!key || key->empty()) return ApiError::missing_fields("Missing required field: license_key");
+  req.license_key = *key;
+  return req;
+}
+
+Credential classify_authorization(std::optional<std::string_view> header) {
+  if (!header) return NoCredential{};
+  std::string_view h = *header;
+  constexpr std::string_view kBearer = "Bearer ";
+  if (h.size() < kBearer.size() || !iequals(h.substr(0, kBearer.size()), kBearer)) {
+    if (h.find_first_not_of(' ') == std::string_view::npos || iequals(h, "Bearer")) {
+      return ApiError::auth_required();
+    }
+    return ApiError::invalid_api_key();
+  }
+  h.remove_prefix(kBearer.size());
+  while (!h.empty() && h.front() == ' ') h.remove_prefix(1);
+  while (!h.empty() && h.back() == ' ') h.remove_suffix(1);
+  if (h.empty()) return ApiError::auth_required();
+  if (h.size() > kMaxFieldBytes) return ApiError::invalid_api_key();
+  if (h.starts_with("to_live_") && h.size() > 8) return BearerKey{h, Mode::kLive};
+  if (h.starts_with("to_test_") && h.size() > 8) return BearerKey{h, Mode::kTest};
+  return ApiError::invalid_api_key();
+}
+
+std::variant<const ApiKeyRecord*, ApiError> check_api_key(const BearerKey& key,
+                                                          const ApiKeyRecord* found) {
+  // The prefix is part of the secret's text, so a record found by digest has the same mode;
+  // checking it again guards against a record written with a wrong mode.
+  if (found == nullptr || found->revoked || found->mode != key.mode) {
+    return ApiError::invalid_api_key();
+  }
+  return found;
+}
+
+std::string_view to_string(ValidationCode c) {
+  switch (c) {
+    case ValidationCode::kValid: return "VALID";
+    case ValidationCode::kNotFound: return "NOT_FOUND";
+    case ValidationCode::kExpired: return "EXPIRED";
+    case ValidationCode::kSuspended: return "SUSPENDED";
+    case ValidationCode::kRevoked: return "REVOKED";
+    case ValidationCode::kProductMismatch: return "PRODUCT_MISMATCH";
+    case ValidationCode::kMachineNotActivated: return "MACHINE_NOT_ACTIVATED";
+  }
+  return "NOT_FOUND";
+}
+
+std::string_view detail(ValidationCode c) {
+  switch (c) {
+    case ValidationCode::kValid: return "License is valid";
+    case ValidationCode::kNotFound: return "License key not found";
+    case ValidationCode::kExpired: return "License has expired";
+    case ValidationCode::kSuspended: return "License is suspended";
+    case ValidationCode::kRevoked: return "License has been revoked";
+    case ValidationCode::kProductMismatch: return "License is not valid for this product";
+    case ValidationCode::kMachineNotActivated: return "Machine is not activated for this license";
+  }
+  return "License key not found";
+}
+
+LicenseStatus effective_status(const LicenseRecord& l, std::int64_t now) {
+  if (l.status == LicenseStatus::kActive && l.expires_at != 0 && l.expires_at <= now) {
+    return LicenseStatus::kExpired;
+  }
+  return l.status;
+}
+
+bool domain_allowed(std::string_view domain, const std::vector<std::string>& patterns) {
+  const std::string_view host = host_of(domain);
+  if (host.empty()) return false;
+  for (const auto& p : patterns) {
+    std::string_view pat = p;
+    if (pat.starts_with("*.")) {
+      std::string_view suffix = pat.substr(1);  // ".example.com"
+      if (host.size() > suffix.size() &&
+          iequals(host.substr(host.size() - suffix.size()), suffix)) {
+        return true;
+      }
+    } else if (iequals(host, host_of(pat))) {
+      return true;
+    }
+  }
+  return false;
+}
+
+std::variant<ValidateOutcome, ApiError> decide_validate(const ValidateRequest& req,
+                                                        const ApiKeyRecord* api_key,
+                                                        const LicenseRecord* license,
+                                                        std::int64_t now) {
+  // With an API key only that account's licenses, in that key's mode, exist.
+  if (license == nullptr ||
+      (api_key != nullptr &&
+       (license->account_id != api_key->account_id || license->mode != api_key->mode))) {
+    return ValidateOutcome{ValidationCode::kNotFound, nullptr};
+  }
+  switch (effective_status(*license, now)) {
+    case LicenseStatus::kRevoked: return ValidateOutcome{ValidationCode::kRevoked, license};
+    case LicenseStatus::kSuspended: return ValidateOutcome{ValidationCode::kSuspended, license};
+    case LicenseStatus::kExpired: return ValidateOutcome{ValidationCode::kExpired, license};
+    case LicenseStatus::kActive: break;
+  }
+  if (req.product_id && *req.product_id != license->product_id) {
+    return ValidateOutcome{ValidationCode::kProductMismatch, license};
+  }
+  if (req.domain && !license->allowed_domains.empty() &&
+      !domain_allowed(*req.domain, license->allowed_domains)) {
+    return ApiError::domain_mismatch();
+  }
+  if (req.machine_id) {
+    const bool activated =
+        std::any_of(license->activations.begin(), license->activations.end(),
+                    [&](const Activation& a) { return a.machine_id == *req.machine_id; });
+    if (!activated) return ValidateOutcome{ValidationCode::kMachineNotActivated, license};
+  }
+  return ValidateOutcome{ValidationCode::kValid, license};
+}
+
+void write_validate_response(std::string& out, const ValidateOutcome& o, std::string_view key,
+                             std::int64_t now) {
+  out.clear();
+  JsonWriter w(out);
+  w.begin_object().field("valid", o.valid());
+  if (o.license != nullptr) {
+    const LicenseRecord& l = *o.license;
+    w.key("license").begin_object();
+    w.field("id", l.id).field("key", key).field("status", to_string(effective_status(l, now)));
+    w.field("type", to_string(l.type));
+    w.field("activations", static_cast<std::uint64_t>(l.activations.size()));
+    w.field("maxActivations", l.max_activations);
+    w.key("expiresAt");
+    if (l.expires_at == 0) {
+      w.null();
+    } else {
+      std::string ts;
+      append_iso8601(ts, l.expires_at);
+      w.value(ts);
+    }
+    w.key("metadata").raw(l.metadata_json.empty() ? std::string_view("{}") : l.metadata_json);
+    w.end_object();
+  }
+  std::string ts;
+  append_iso8601(ts, now);
+  w.field("validatedAt", ts).field("code", to_string(o.code)).field("detail", detail(o.code));
+  w.end_object();
+}
+
+void write_api_error(std::string& out, const ApiError& e) {
+  out.clear();
+  JsonWriter w(out);
+  w.begin_object().field("error", e.message).field("code", e.code).field("help", kErrorHelp);
+  w.end_object();
+}
+
+}  // namespace le::core

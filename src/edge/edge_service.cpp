@@ -1,0 +1,237 @@
+#include "edge/edge_service.h"
+
+#include "common/log.h"
+#include "core/digest.h"
+#include "core/json_writer.h"
+#include "core/tki.h"
+#include "core/validate.h"
+
+namespace le::edge {
+namespace {
+
+using net::http::field;
+
+bool is_tki_path(std::string_view path) { return path.starts_with("/api/license/"); }
+
+std::string_view tki_protocol_message(net::ProtocolError e) {
+  switch (e) {
+    case net::ProtocolError::kNotFound: return "Not Found";
+    case net::ProtocolError::kMethodNotAllowed: return "Method Not Allowed";
+    case net::ProtocolError::kBodyTooLarge: return "Request body is too large";
+    case net::ProtocolError::kHeaderTooLarge: return "Request headers are too large";
+    case net::ProtocolError::kBadRequest: return "Bad Request";
+    case net::ProtocolError::kRequestTimeout: return "Request Timeout";
+    case net::ProtocolError::kInternal: return "Internal Server Error";
+  }
+  return "Bad Request";
+}
+
+core::ApiError to_protocol_error(net::ProtocolError e) {
+  switch (e) {
+    case net::ProtocolError::kNotFound: return core::ApiError::not_found("Route not found");
+    case net::ProtocolError::kMethodNotAllowed: return core::ApiError::method_not_allowed();
+    case net::ProtocolError::kBodyTooLarge: return core::ApiError::payload_too_large();
+    case net::ProtocolError::kHeaderTooLarge:
+      return {431, "HEADERS_TOO_LARGE", "Request headers exceed the size limit"};
+    case net::ProtocolError::kBadRequest:
+      return core::ApiError::validation("Malformed HTTP request");
+    case net::ProtocolError::kRequestTimeout:
+      return {408, "REQUEST_TIMEOUT", "Request was not completed in time"};
+    case net::ProtocolError::kInternal:
+      return {500, "INTERNAL_ERROR", "Server error — retry with exponential backoff"};
+  }
+  return core::ApiError::validation("Malformed HTTP request");
+}
+
+}  // namespace
+
+EdgeService::EdgeService(const store::Replica& replica, const cache::InvalidationStamps& stamps,
+                         const core::Clock& clock, EdgeOptions options)
+    : clock_(clock), options_(options) {
+  for (unsigned i = 0; i < std::max(1u, options_.threads); ++i) {
+    threads_.push_back(std::make_unique<PerThread>(replica, stamps, options_.cache));
+  }
+}
+
+void EdgeService::register_routes(net::Router& router) {
+  using net::http::verb;
+  router.add(verb::post, "/api/v1/validate",
+             [this](const net::Request& q, net::Response& r) { validate(q, r); });
+  router.add(verb::post, "/api/license/auth",
+             [this](const net::Request& q, net::Response& r) { tki_auth(q, r); });
+  router.add(verb::get, "/healthz", [this](const net::Request& q, net::Response& r) { healthz(q, r); });
+  router.add(verb::get, "/readyz", [this](const net::Request& q, net::Response& r) { readyz(q, r); });
+  router.set_error_writer(&EdgeService::write_protocol_error);
+}
+
+void EdgeService::answer(net::Response& res, const core::ApiError& e) {
+  res.status = static_cast<unsigned>(e.http_status);
+  core::write_api_error(res.body, e);
+}
+
+void EdgeService::answer_unavailable(net::Response& res, const store::StoreError& e) {
+  log::error("edge", "replica read failed", {{"error", e.message}});
+  answer(res, {503, "SERVICE_UNAVAILABLE", "Temporarily unable to read licenses; retry shortly"});
+  res.add_header("Retry-After", "1");
+}
+
+void EdgeService::write_protocol_error(std::string_view path, net::ProtocolError e,
+                                       net::Response& res) {
+  res.status = net::status_of(e);
+  res.content_type = "application/json";
+  if (is_tki_path(path)) {
+    res.body.clear();
+    core::JsonWriter w(res.body);
+    w.begin_object().field("message", tki_protocol_message(e)).field("status_overview", "failed");
+    w.end_object();
+  } else {
+    core::write_api_error(res.body, to_protocol_error(e));
+  }
+}
+
+void EdgeService::validate(const net::Request& req, net::Response& res) {
+  PerThread& t = *threads_[req.worker];
+  const std::int64_t now = clock_.now_seconds();
+
+  const core::Credential credential = core::classify_authorization(req.header(field::authorization));
+  if (const auto* err = std::get_if<core::ApiError>(&credential)) return answer(res, *err);
+  auto parsed = core::parse_validate_request(req.body);
+  if (const auto* err = std::get_if<core::ApiError>(&parsed)) return answer(res, *err);
+  const auto& request = std::get<core::ValidateRequest>(parsed);
+
+  cache::Ptr<core::ApiKeyRecord> key_record;
+  const core::ApiKeyRecord* api_key = nullptr;
+  if (const auto* bearer = std::get_if<core::BearerKey>(&credential)) {
+    auto found = t.cache.api_key(core::sha256(bearer->key));
+    if (!found) return answer_unavailable(res, found.error());
+    key_record = std::move(*found);
+    auto checked = core::check_api_key(*bearer, key_record.get());
+    if (const auto* err = std::get_if<core::ApiError>(&checked)) return answer(res, *err);
+    api_key = key_record.get();
+  }
+
+  auto license = t.cache.license(core::sha256(request.license_key));
+  if (!license) return answer_unavailable(res, license.error());
+  auto decision = core::decide_validate(request, api_key, license->get(), now);
+  if (const auto* err = std::get_if<core::ApiError>(&decision)) return answer(res, *err);
+  core::write_validate_response(res.body, std::get<core::ValidateOutcome>(decision),
+                                request.license_key, now);
+}
+
+void EdgeService::tki_auth(const net::Request& req, net::Response& res) {
+  PerThread& t = *threads_[req.worker];
+  const std::int64_t now = clock_.now_seconds();
+  const auto raw_key = core::tki_api_key(req.header(field::authorization));
+
+  core::TkiRecords records;
+  records.authorization_present = raw_key.has_value();
+  std::optional<core::TkiRequest> request;
+  cache::Ptr<core::ApiKeyRecord> key;
+  cache::Ptr<core::AccountRecord> account;
+  cache::Ptr<core::LicenseRecord> license;
+  cache::Ptr<core::ProductRecord> product;
+  cache::Ptr<core::BlacklistEntry> ip_block, hwid_block, license_block;
+  std::optional<store::StoreError> failure;
+  // Unwraps a lookup, remembering the first store failure.
+  auto take = [&failure](auto&& result, auto& into) {
+    if (result) {
+      into = std::move(*result);
+    } else if (!failure) {
+      failure = result.error();
+    }
+  };
+
+  // Look up only what the decision can reach: each step needs the previous one to have passed.
+  if (raw_key) {
+    take(t.cache.api_key(core::sha256(*raw_key)), key);
+    if (key && !key->revoked) take(t.cache.account(key->account_id), account);
+  }
+  if (account) {
+    request = core::parse_tki_request(req.body);
+    if (request) {
+      const std::string& acc = account->id;
+      take(t.cache.blacklist(acc, core::BlacklistKind::kIp, request->ip), ip_block);
+      if (request->hwid) {
+        take(t.cache.blacklist(acc, core::BlacklistKind::kHwid, *request->hwid), hwid_block);
+      }
+      const core::Digest digest = core::sha256(request->licensekey);
+      take(t.cache.license(digest), license);
+      take(t.cache.blacklist(acc, core::BlacklistKind::kLicense, core::to_hex(digest)),
+           license_block);
+      take(t.cache.product_by_name(acc, request->product), product);
+    }
+  }
+  if (failure) {
+    log::error("edge", "replica read failed", {{"error", failure->message}});
+    res.status = 503;
+    res.body.clear();
+    core::JsonWriter w(res.body);
+    w.begin_object().field("message", "Temporarily unable to read licenses; retry shortly");
+    w.field("status_overview", "failed").end_object();
+    res.add_header("Retry-After", "1");
+    return;
+  }
+  records.api_key = key.get();
+  records.account = account.get();
+  records.license = license.get();
+  records.product = product.get();
+  records.ip_block = ip_block.get();
+  records.hwid_block = hwid_block.get();
+  records.license_block = license_block.get();
+
+  const core::TkiDecision d = core::decide_tki(request, records, now);
+  if (d.blacklist_hit != nullptr) count_attempt(t, *d.blacklist_hit);
+  res.status = static_cast<unsigned>(core::http_status(d.status));
+  if (d.status == core::TkiStatus::kSuccess) {
+    core::write_tki_success(res.body, *request, *license);
+    return;
+  }
+  core::write_tki_failure(res.body, d.status);
+  if (d.status == core::TkiStatus::kBindingRequired) {
+    // Binding a new IP/HWID is a write at the primary; until this edge can forward it, the
+    // client is told to retry rather than being let in unbound.
+    res.add_header("Retry-After", std::to_string(options_.binding_retry_after_s));
+  }
+}
+
+void EdgeService::healthz(const net::Request&, net::Response& res) {
+  res.body.assign(R"({"status":"ok"})");
+}
+
+void EdgeService::readyz(const net::Request&, net::Response& res) {
+  if (ready()) {
+    res.body.assign(R"({"status":"ready"})");
+  } else {
+    res.status = 503;
+    res.body.assign(R"({"status":"not_ready"})");
+  }
+}
+
+void EdgeService::count_attempt(PerThread& t, const core::BlacklistEntry& entry) {
+  std::lock_guard lock(t.attempts_mu);
+  ++t.attempts[entry.id];
+}
+
+std::uint64_t EdgeService::blacklist_attempts(std::string_view entry_id) const {
+  std::uint64_t total = 0;
+  for (const auto& t : threads_) {
+    std::lock_guard lock(t->attempts_mu);
+    if (auto it = t->attempts.find(std::string(entry_id)); it != t->attempts.end()) {
+      total += it->second;
+    }
+  }
+  return total;
+}
+
+cache::CacheStats EdgeService::cache_stats() const {
+  cache::CacheStats s;
+  for (const auto& t : threads_) {
+    const cache::CacheStats one = t->cache.stats();
+    s.hits += one.hits;
+    s.misses += one.misses;
+    s.store_errors += one.store_errors;
+  }
+  return s;
+}
+
+}  // namespace le::edge

@@ -1,0 +1,75 @@
+// license-edge's request handlers: thin wiring of net → core decisions → response, over the
+// per-thread record caches. Every decision is made by a pure function in core/.
+//
+// Thread-safety: handlers run on the server's I/O threads; each uses the PerThread state of the
+// worker index it is called with. set_ready()/ready() and blacklist_attempts() from any thread.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "cache/record_cache.h"
+#include "core/api_error.h"
+#include "core/clock.h"
+#include "net/http.h"
+
+namespace le::edge {
+
+struct EdgeOptions {
+  unsigned threads = 1;
+  cache::CacheCapacity cache;
+  // Seconds a client is told to wait (Retry-After) when a first-use binding is needed.
+  unsigned binding_retry_after_s = 5;
+};
+
+class EdgeService {
+ public:
+  EdgeService(const store::Replica& replica, const cache::InvalidationStamps& stamps,
+              const core::Clock& clock, EdgeOptions options);
+
+  void register_routes(net::Router& router);
+
+  void set_ready(bool ready) { ready_.store(ready, std::memory_order_release); }
+  bool ready() const { return ready_.load(std::memory_order_acquire); }
+
+  // Attempts refused by a blacklist entry at this edge, by entry id.
+  std::uint64_t blacklist_attempts(std::string_view entry_id) const;
+  cache::CacheStats cache_stats() const;
+
+  void validate(const net::Request& req, net::Response& res);
+  void tki_auth(const net::Request& req, net::Response& res);
+  void healthz(const net::Request& req, net::Response& res);
+  void readyz(const net::Request& req, net::Response& res);
+
+  // The error body for a failure the server detects (404, 405, 413, …) in the protocol the
+  // path speaks: TKI's {message, status_overview} under /api/license/, else {error, code, help}.
+  static void write_protocol_error(std::string_view path, net::ProtocolError e,
+                                   net::Response& res);
+
+ private:
+  struct PerThread {
+    PerThread(const store::Replica& replica, const cache::InvalidationStamps& stamps,
+              cache::CacheCapacity capacity)
+        : cache(replica, stamps, capacity) {}
+    cache::RecordCache cache;
+    // Read rarely (metrics, tests); the lock is only ever contended by such a reader.
+    mutable std::mutex attempts_mu;
+    std::unordered_map<std::string, std::uint64_t> attempts;
+  };
+
+  void count_attempt(PerThread& t, const core::BlacklistEntry& entry);
+  static void answer(net::Response& res, const core::ApiError& e);
+  static void answer_unavailable(net::Response& res, const store::StoreError& e);
+
+  const core::Clock& clock_;
+  EdgeOptions options_;
+  std::vector<std::unique_ptr<PerThread>> threads_;
+  std::atomic<bool> ready_{false};
+};
+
+}  // namespace le::edge

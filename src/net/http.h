@@ -1,0 +1,101 @@
+// Protocol-neutral request/response views and the router. `net` knows HTTP, not licenses:
+// handlers and the error-body writer are supplied by the service that uses it.
+//
+// Thread-safety: a Router is built before the server starts and is read-only afterwards, so it
+// is shared by every I/O thread. Request/Response live on one I/O thread for one request.
+#pragma once
+
+#include <boost/asio/ip/address.hpp>
+#include <boost/beast/http/fields.hpp>
+#include <boost/beast/http/verb.hpp>
+
+#include <array>
+#include <functional>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace le::net {
+
+namespace http = boost::beast::http;
+
+struct Request {
+  http::verb method = http::verb::unknown;
+  std::string_view target;  // as received: path and query
+  std::string_view path;    // target without the query
+  std::string_view body;
+  const http::fields* fields = nullptr;
+  boost::asio::ip::address peer;
+  unsigned worker = 0;  // index of the I/O thread serving it: per-thread state lives there
+
+  std::optional<std::string_view> header(http::field f) const {
+    auto it = fields->find(f);
+    if (it == fields->end()) return std::nullopt;
+    return std::string_view(it->value().data(), it->value().size());
+  }
+  std::optional<std::string_view> header(std::string_view name) const {
+    auto it = fields->find(name);
+    if (it == fields->end()) return std::nullopt;
+    return std::string_view(it->value().data(), it->value().size());
+  }
+};
+
+class Response {
+ public:
+  explicit Response(std::string& body) : body(body) {}
+
+  unsigned status = 200;
+  std::string& body;  // reused per connection: handlers assign into it
+  std::string_view content_type = "application/json";
+  bool close = false;  // answer with Connection: close
+
+  void add_header(std::string_view name, std::string value) {
+    if (extra_count_ < extra_.size()) extra_[extra_count_++] = {name, std::move(value)};
+  }
+  std::span<const std::pair<std::string_view, std::string>> extra_headers() const {
+    return {extra_.data(), extra_count_};
+  }
+
+ private:
+  std::array<std::pair<std::string_view, std::string>, 4> extra_;
+  std::size_t extra_count_ = 0;
+};
+
+// Failures the server itself detects, before or instead of a handler.
+enum class ProtocolError {
+  kNotFound,          // 404: no route for the path
+  kMethodNotAllowed,  // 405: route exists, not for this method
+  kBodyTooLarge,      // 413
+  kHeaderTooLarge,    // 431
+  kBadRequest,        // 400: malformed HTTP
+  kRequestTimeout,    // 408: request not completed in time
+  kInternal,          // 500: a handler threw
+};
+
+unsigned status_of(ProtocolError e);
+
+using Handler = std::function<void(const Request&, Response&)>;
+// Writes the error body for `path` in the protocol that path speaks; must set status.
+using ErrorWriter = std::function<void(std::string_view path, ProtocolError, Response&)>;
+
+class Router {
+ public:
+  void add(http::verb method, std::string path, Handler handler);
+  void set_error_writer(ErrorWriter w) { error_writer_ = std::move(w); }
+
+  void dispatch(const Request& req, Response& res) const;
+  void write_error(std::string_view path, ProtocolError e, Response& res) const;
+
+ private:
+  struct Route {
+    std::string path;
+    std::vector<std::pair<http::verb, Handler>> methods;
+  };
+  std::vector<Route> routes_;  // a handful of routes: a linear scan beats hashing
+  ErrorWriter error_writer_;
+};
+
+}  // namespace le::net

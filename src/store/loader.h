@@ -1,0 +1,33 @@
+// Seeds a replica from a JSON-lines file of change-stream messages (one message per line, each
+// with its "seq"), through the same apply path the replication consumer uses. Lines whose seq is
+// not above the replica's applied_seq are skipped, so a reload resumes where it stopped.
+// A line that does not decode is counted, reported and skipped; it never stops the load.
+#pragma once
+
+#include <cstdint>
+#include <istream>
+#include <string>
+#include <vector>
+
+#include "store/replica.h"
+
+namespace le::store {
+
+struct LoadStats {
+  std::uint64_t lines = 0;
+  std::uint64_t applied = 0;
+  std::uint64_t stale = 0;        // decoded but not newer than the replica's version
+  std::uint64_t already = 0;      // seq <= applied_seq before the load
+  std::uint64_t undecodable = 0;
+  std::vector<std::string> errors;  // the first few decode errors, "line N: why"
+};
+
+struct LoadOptions {
+  std::size_t batch_size = 10000;
+  std::size_t max_reported_errors = 20;
+  std::size_t max_line_bytes = 1 << 20;
+};
+
+Result<LoadStats> load_jsonl(Replica& replica, std::istream& in, const LoadOptions& opts = {});
+
+}  // namespace le::store

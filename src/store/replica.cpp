@@ -1,0 +1,318 @@
+#include "store/replica.h"
+
+#include <openssl/evp.h>
+#include <rocksdb/cache.h>
+#include <rocksdb/convenience.h>
+#include <rocksdb/db.h>
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/table.h>
+#include <rocksdb/write_batch.h>
+
+#include <algorithm>
+#include <stdexcept>
+#include <unordered_map>
+
+#include "core/codec.h"
+#include "core/digest.h"
+
+namespace le::store {
+namespace {
+
+constexpr std::string_view kAppliedSeqKey = "applied_seq";
+constexpr const char* kCfNames[] = {"accounts", "api_keys", "products", "product_names",
+                                    "licenses", "blacklist"};
+
+StoreError to_error(const rocksdb::Status& s, std::string_view what) {
+  return StoreError{std::string(what) + ": " + s.ToString()};
+}
+
+std::string encode_seq(std::uint64_t v) {
+  std::string s(8, '\0');
+  for (int i = 7; i >= 0; --i) {
+    s[i] = static_cast<char>(v & 0xFF);
+    v >>= 8;
+  }
+  return s;
+}
+
+std::optional<std::uint64_t> decode_seq(std::string_view s) {
+  if (s.size() != 8) return std::nullopt;
+  std::uint64_t v = 0;
+  for (char c : s) v = v << 8 | static_cast<std::uint8_t>(c);
+  return v;
+}
+
+rocksdb::ColumnFamilyOptions column_options(const std::shared_ptr<rocksdb::Cache>& cache) {
+  rocksdb::ColumnFamilyOptions o;
+  rocksdb::BlockBasedTableOptions t;
+  t.block_cache = cache;
+  t.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10, false));
+  t.whole_key_filtering = true;
+  // Point lookups dominate: a hash index inside each data block avoids the binary search.
+  t.data_block_index_type = rocksdb::BlockBasedTableOptions::kDataBlockBinaryAndHash;
+  t.format_version = 5;
+  o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(t));
+  o.write_buffer_size = 64u << 20;
+  const auto supported = rocksdb::GetSupportedCompressions();
+  if (std::find(supported.begin(), supported.end(), rocksdb::kLZ4Compression) != supported.end()) {
+    o.compression = rocksdb::kLZ4Compression;
+  }
+  return o;
+}
+
+// The key space and key of the record an event carries.
+TouchedKey primary_key(const core::ChangeEvent& ev) {
+  TouchedKey k;
+  std::visit(
+      [&](const auto& r) {
+        using T = std::decay_t<decltype(r)>;
+        if constexpr (std::is_same_v<T, core::AccountRecord>) {
+          k = {KeySpace::kAccount, r.id};
+        } else if constexpr (std::is_same_v<T, core::ApiKeyRecord>) {
+          k = {KeySpace::kApiKey, std::string(digest_key(r.digest))};
+        } else if constexpr (std::is_same_v<T, core::ProductRecord>) {
+          k = {KeySpace::kProduct, r.id};
+        } else if constexpr (std::is_same_v<T, core::LicenseRecord>) {
+          k = {KeySpace::kLicense, std::string(digest_key(r.key_digest))};
+        } else {
+          k.space = KeySpace::kBlacklist;
+          blacklist_key(k.key, r.account_id, r.kind, r.value);
+        }
+      },
+      ev.record);
+  return k;
+}
+
+}  // namespace
+
+void throw_exception_from_error(const StoreError& e, const boost::source_location&) {
+  throw std::runtime_error(e.message);
+}
+
+Result<std::unique_ptr<Replica>> Replica::open(const ReplicaOptions& options) {
+  std::unique_ptr<Replica> r(new Replica());
+  r->block_cache_ = rocksdb::NewLRUCache(options.block_cache_bytes);
+  rocksdb::DBOptions db_opts;
+  db_opts.create_if_missing = options.create_if_missing;
+  db_opts.create_missing_column_families = true;
+  db_opts.max_background_jobs = 2;
+  db_opts.info_log_level = rocksdb::WARN_LEVEL;
+  db_opts.keep_log_file_num = 2;
+
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  descriptors.emplace_back(rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions());
+  for (const char* name : kCfNames) descriptors.emplace_back(name, column_options(r->block_cache_));
+  rocksdb::DB* db = nullptr;
+  auto s = rocksdb::DB::Open(db_opts, options.path, descriptors, &r->cfs_, &db);
+  if (!s.ok()) return to_error(s, "open replica at " + options.path);
+  r->db_.reset(db);
+  return r;
+}
+
+Replica::~Replica() {
+  if (db_) {
+    for (auto* h : cfs_) {
+      [[maybe_unused]] auto s = db_->DestroyColumnFamilyHandle(h);
+    }
+    [[maybe_unused]] auto s = db_->Close();
+  }
+}
+
+Result<std::optional<std::string>> Replica::get_raw(KeySpace space, std::string_view key) const {
+  rocksdb::PinnableSlice value;
+  auto s = db_->Get(rocksdb::ReadOptions(), cf(space), rocksdb::Slice(key.data(), key.size()),
+                    &value);
+  if (s.IsNotFound()) return std::optional<std::string>();
+  if (!s.ok()) return to_error(s, "read");
+  return std::optional<std::string>(value.ToString());
+}
+
+template <typename Rec>
+Result<std::optional<Rec>> Replica::get_record(KeySpace space, std::string_view key) const {
+  rocksdb::PinnableSlice value;
+  auto s = db_->Get(rocksdb::ReadOptions(), cf(space), rocksdb::Slice(key.data(), key.size()),
+                    &value);
+  if (s.IsNotFound()) return std::optional<Rec>();
+  if (!s.ok()) return to_error(s, "read");
+  Rec rec;
+  core::StoredHeader h;
+  if (!core::decode_record(std::string_view(value.data(), value.size()), rec, h)) {
+    return StoreError{"corrupt record in column family " +
+                      std::string(kCfNames[static_cast<int>(space)])};
+  }
+  if (h.deleted) return std::optional<Rec>();
+  return std::optional<Rec>(std::move(rec));
+}
+
+Result<std::optional<core::AccountRecord>> Replica::account(std::string_view id) const {
+  return get_record<core::AccountRecord>(KeySpace::kAccount, id);
+}
+
+Result<std::optional<core::ApiKeyRecord>> Replica::api_key(const core::Digest& d) const {
+  return get_record<core::ApiKeyRecord>(KeySpace::kApiKey, digest_key(d));
+}
+
+Result<std::optional<core::ProductRecord>> Replica::product(std::string_view id) const {
+  return get_record<core::ProductRecord>(KeySpace::kProduct, id);
+}
+
+Result<std::optional<core::ProductRecord>> Replica::product_by_name(std::string_view account_id,
+                                                                   std::string_view name) const {
+  std::string key;
+  product_name_key(key, account_id, name);
+  auto id = get_raw(KeySpace::kProductName, key);
+  if (!id) return id.error();
+  if (!*id) return std::optional<core::ProductRecord>();
+  return product(**id);
+}
+
+Result<std::optional<core::LicenseRecord>> Replica::license(const core::Digest& d) const {
+  return get_record<core::LicenseRecord>(KeySpace::kLicense, digest_key(d));
+}
+
+Result<std::optional<core::BlacklistEntry>> Replica::blacklist(std::string_view account_id,
+                                                               core::BlacklistKind kind,
+                                                               std::string_view value) const {
+  std::string key;
+  blacklist_key(key, account_id, kind, value);
+  return get_record<core::BlacklistEntry>(KeySpace::kBlacklist, key);
+}
+
+Result<std::uint64_t> Replica::applied_seq() const {
+  std::string value;
+  auto s = db_->Get(rocksdb::ReadOptions(), cfs_[0], rocksdb::Slice(kAppliedSeqKey.data(),
+                                                                    kAppliedSeqKey.size()),
+                    &value);
+  if (s.IsNotFound()) return std::uint64_t{0};
+  if (!s.ok()) return to_error(s, "read applied_seq");
+  auto seq = decode_seq(value);
+  if (!seq) return StoreError{"corrupt applied_seq"};
+  return *seq;
+}
+
+Result<ApplyResult> Replica::apply(std::span<const core::ChangeEvent> events,
+                                   std::uint64_t last_seq) {
+  rocksdb::WriteBatch batch;
+  ApplyResult result;
+  // State as this batch leaves it, so two events for one entity in a batch are ordered right.
+  std::unordered_map<std::string, std::optional<std::string>> pending;
+  auto pending_key = [](KeySpace s, std::string_view k) {
+    std::string pk(1, static_cast<char>(s));
+    pk.append(k);
+    return pk;
+  };
+  auto current = [&](KeySpace s, std::string_view k) -> Result<std::optional<std::string>> {
+    if (auto it = pending.find(pending_key(s, k)); it != pending.end()) return it->second;
+    return get_raw(s, k);
+  };
+  auto put = [&](KeySpace s, const std::string& k, std::string v) -> Result<void> {
+    auto st = batch.Put(cf(s), k, v);
+    if (!st.ok()) return to_error(st, "batch put");
+    pending[pending_key(s, k)] = std::move(v);
+    result.touched.push_back({s, k});
+    return {};
+  };
+  auto erase = [&](KeySpace s, const std::string& k) -> Result<void> {
+    auto st = batch.Delete(cf(s), k);
+    if (!st.ok()) return to_error(st, "batch delete");
+    pending[pending_key(s, k)] = std::nullopt;
+    result.touched.push_back({s, k});
+    return {};
+  };
+
+  for (const auto& ev : events) {
+    const TouchedKey key = primary_key(ev);
+    auto existing = current(key.space, key.key);
+    if (!existing) return existing.error();
+    std::optional<core::StoredHeader> old_header;
+    if (*existing) old_header = core::peek_header(**existing);
+    if (old_header && old_header->version >= ev.version()) {
+      ++result.stale;
+      continue;
+    }
+    // Maintain the product name index: drop the old name if it pointed here, add the new one.
+    if (const auto* p = std::get_if<core::ProductRecord>(&ev.record)) {
+      core::ProductRecord old;
+      core::StoredHeader h;
+      if (*existing && core::decode_record(**existing, old, h) && !h.deleted &&
+          (ev.deleted || old.name != p->name || old.account_id != p->account_id)) {
+        std::string old_key;
+        product_name_key(old_key, old.account_id, old.name);
+        auto indexed = current(KeySpace::kProductName, old_key);
+        if (!indexed) return indexed.error();
+        if (*indexed && **indexed == p->id) {
+          if (auto r = erase(KeySpace::kProductName, old_key); !r) return r.error();
+        }
+      }
+      if (!ev.deleted) {
+        std::string name_key;
+        product_name_key(name_key, p->account_id, p->name);
+        if (auto r = put(KeySpace::kProductName, name_key, p->id); !r) return r.error();
+      }
+    }
+    std::string encoded = std::visit(
+        [&](const auto& r) { return core::encode_record(r, ev.deleted); }, ev.record);
+    if (auto r = put(key.space, key.key, std::move(encoded)); !r) return r.error();
+    ++result.applied;
+  }
+
+  auto seq = applied_seq();
+  if (!seq) return seq.error();
+  if (last_seq > *seq) {
+    auto st = batch.Put(cfs_[0], rocksdb::Slice(kAppliedSeqKey.data(), kAppliedSeqKey.size()),
+                        encode_seq(last_seq));
+    if (!st.ok()) return to_error(st, "batch put applied_seq");
+  }
+  if (batch.Count() == 0) return result;
+  auto s = db_->Write(rocksdb::WriteOptions(), &batch);
+  if (!s.ok()) return to_error(s, "write batch");
+  return result;
+}
+
+Result<core::Digest> Replica::content_digest(bool include_applied_seq) const {
+  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  if (ctx == nullptr || EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr) != 1) {
+    EVP_MD_CTX_free(ctx);
+    return StoreError{"digest init failed"};
+  }
+  auto feed = [&](const rocksdb::Slice& s) {
+    const std::string len = encode_seq(s.size());
+    EVP_DigestUpdate(ctx, len.data(), len.size());
+    EVP_DigestUpdate(ctx, s.data(), s.size());
+  };
+  for (std::size_t i = 0; i < cfs_.size(); ++i) {
+    if (i == 0 && !include_applied_seq) continue;
+    feed(rocksdb::Slice(cfs_[i]->GetName()));
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cfs_[i]));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      feed(it->key());
+      feed(it->value());
+    }
+    if (!it->status().ok()) {
+      EVP_MD_CTX_free(ctx);
+      return to_error(it->status(), "iterate");
+    }
+  }
+  core::Digest d{};
+  unsigned int n = 0;
+  EVP_DigestFinal_ex(ctx, d.data(), &n);
+  EVP_MD_CTX_free(ctx);
+  return d;
+}
+
+std::uint64_t Replica::estimate_keys(KeySpace space) const {
+  std::uint64_t v = 0;
+  db_->GetIntProperty(cf(space), "rocksdb.estimate-num-keys", &v);
+  return v;
+}
+
+std::uint64_t Replica::int_property(std::string_view name) const {
+  std::uint64_t total = 0;
+  for (auto* h : cfs_) {
+    std::uint64_t v = 0;
+    if (db_->GetIntProperty(h, rocksdb::Slice(name.data(), name.size()), &v)) total += v;
+  }
+  return total;
+}
+
+}  // namespace le::store
