@@ -31,6 +31,10 @@ std::optional<ApiError> read_optional(od::value v, std::string_view name,
   if (s.size() > limit) {
     return ApiError::validation("Field '" + std::string(name) + "' is too long");
   }
+  // Raw control characters are invalid JSON and never part of a key, id or domain.
+  if (std::any_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20; })) {
+    return ApiError::validation("Field '" + std::string(name) + "' contains control characters");
+  }
   out = s;
   return std::nullopt;
 }

@@ -13,6 +13,7 @@
 #include <boost/beast/http.hpp>
 
 #include <list>
+#include <memory>
 #include <optional>
 #include <system_error>
 #include <thread>
@@ -93,6 +94,16 @@ class Server::Worker {
     bool idle;
   };
 
+  // The body read is bounded by its own timer rather than the stream's expiry: on expiry a
+  // beast::tcp_stream closes its socket, which would leave no way to answer 408. The timer only
+  // cancels the read. Shared with the timer's handler, which may run after the session ended;
+  // `generation` keeps a late handler from cancelling a later operation.
+  struct BodyDeadline {
+    tcp::socket* socket = nullptr;
+    std::uint64_t generation = 0;
+    bool fired = false;
+  };
+
   asio::awaitable<void> accept_loop() {
     for (;;) {
       auto [ec, socket] = co_await acceptor_.async_accept(kNoThrow);
@@ -157,6 +168,13 @@ class Server::Worker {
     } cleanup{this, registration};
 
     const Limits& limits = server_.config_.limits;
+    auto deadline = std::make_shared<BodyDeadline>();
+    deadline->socket = &stream.socket();
+    struct DetachDeadline {
+      BodyDeadline& d;
+      ~DetachDeadline() { d.socket = nullptr; }
+    } detach{*deadline};
+    asio::steady_timer body_timer(ioc_);
     beast::flat_buffer buffer;
     std::string body;  // response body buffer, reused across the connection's requests
     while (!server_.draining()) {
@@ -171,6 +189,11 @@ class Server::Worker {
       if (hec) {
         if (hec == http::error::header_limit) {
           co_await fail(stream, kHttp11, {}, ProtocolError::kHeaderTooLarge, body);
+        } else if (hec == http::error::body_limit) {
+          // Beast checks Content-Length against the limit as soon as the header is complete.
+          const std::string_view t(parser.get().target().data(), parser.get().target().size());
+          co_await fail(stream, parser.get().version(), t.substr(0, t.find('?')),
+                        ProtocolError::kBodyTooLarge, body);
         } else if (is_malformed(hec)) {
           co_await fail(stream, kHttp11, {}, ProtocolError::kBadRequest, body);
         }
@@ -191,13 +214,26 @@ class Server::Worker {
           auto [cec, cn] = co_await http::async_write(stream, cont, kNoThrow);
           if (cec) break;
         }
+        stream.expires_never();
+        deadline->fired = false;
+        body_timer.expires_after(limits.request_timeout);
+        body_timer.async_wait([deadline, gen = ++deadline->generation](beast::error_code ec) {
+          if (ec || deadline->socket == nullptr || deadline->generation != gen) return;
+          deadline->fired = true;
+          beast::error_code ignored;
+          deadline->socket->cancel(ignored);
+        });
         auto [bec, bn] = co_await http::async_read(stream, buffer, parser, kNoThrow);
+        ++deadline->generation;
+        body_timer.cancel();
+        stream.expires_after(limits.request_timeout);
         if (bec) {
           if (bec == http::error::body_limit) {
             co_await fail(stream, req.version(), path, ProtocolError::kBodyTooLarge, body);
-          } else if (bec == beast::error::timeout) {
+          } else if (deadline->fired) {
             co_await fail(stream, req.version(), path, ProtocolError::kRequestTimeout, body);
-          } else if (is_malformed(bec)) {
+          } else if (is_malformed(bec) || bec == http::error::partial_message) {
+            // A body cut short by a half-close still gets an answer: the peer may be reading.
             co_await fail(stream, req.version(), path, ProtocolError::kBadRequest, body);
           }
           break;

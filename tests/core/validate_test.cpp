@@ -1,0 +1,240 @@
+#include "core/validate.h"
+
+#include <gtest/gtest.h>
+
+#include "support/fixtures.h"
+
+namespace le::core {
+namespace {
+
+using test::kNow;
+
+ValidateRequest request(std::string_view key) {
+  ValidateRequest r;
+  r.license_key = key;
+  return r;
+}
+
+struct DecisionCase {
+  std::string name;
+  std::function<void(LicenseRecord&)> edit_license;  // nullptr license when this is null and
+  bool license_exists;
+  std::function<void(ValidateRequest&)> edit_request;
+  bool with_api_key;
+  Mode key_mode;
+  std::string key_account;
+  // expectation: either a code (200) or an HTTP error status with its code
+  std::optional<ValidationCode> code;
+  int error_status;
+  std::string_view error_code;
+};
+
+class ValidateDecisionTest : public ::testing::TestWithParam<DecisionCase> {};
+
+TEST_P(ValidateDecisionTest, DecidesAsTheSpecSays) {
+  const DecisionCase& c = GetParam();
+  LicenseRecord lic = test::license("AAAA-BBBB-CCCC-DDDD");
+  lic.allowed_domains = {"example.com", "*.example.org"};
+  lic.activations = {{"machine-1", "Laptop", kNow - 100}};
+  if (c.edit_license) c.edit_license(lic);
+  ValidateRequest req = request("AAAA-BBBB-CCCC-DDDD");
+  if (c.edit_request) c.edit_request(req);
+  ApiKeyRecord key = test::api_key("to_live_abc", c.key_account, c.key_mode);
+
+  auto d = decide_validate(req, c.with_api_key ? &key : nullptr,
+                           c.license_exists ? &lic : nullptr, kNow);
+  if (c.code) {
+    ASSERT_TRUE(std::holds_alternative<ValidateOutcome>(d)) << c.name;
+    const auto& o = std::get<ValidateOutcome>(d);
+    EXPECT_EQ(o.code, *c.code) << c.name;
+    EXPECT_EQ(o.valid(), *c.code == ValidationCode::kValid);
+    EXPECT_EQ(o.license != nullptr, *c.code != ValidationCode::kNotFound) << c.name;
+  } else {
+    ASSERT_TRUE(std::holds_alternative<ApiError>(d)) << c.name;
+    EXPECT_EQ(std::get<ApiError>(d).http_status, c.error_status);
+    EXPECT_EQ(std::get<ApiError>(d).code, c.error_code);
+  }
+}
+
+const auto live = Mode::kLive;
+const auto test_mode = Mode::kTest;
+
+INSTANTIATE_TEST_SUITE_P(
+    AllOutcomes, ValidateDecisionTest,
+    ::testing::Values(
+        DecisionCase{"ActiveLicenseIsValid", nullptr, true, nullptr, false, live, "acc_1",
+                     ValidationCode::kValid, 0, ""},
+        DecisionCase{"UnknownKeyIsNotFound", nullptr, false, nullptr, false, live, "acc_1",
+                     ValidationCode::kNotFound, 0, ""},
+        DecisionCase{"ExpiredByClockEvenBeforeExpiryEvent",
+                     [](LicenseRecord& l) { l.expires_at = kNow - 1; }, true, nullptr, false,
+                     live, "acc_1", ValidationCode::kExpired, 0, ""},
+        DecisionCase{"ExpiresExactlyNowIsExpired", [](LicenseRecord& l) { l.expires_at = kNow; },
+                     true, nullptr, false, live, "acc_1", ValidationCode::kExpired, 0, ""},
+        DecisionCase{"NotYetExpiredIsValid", [](LicenseRecord& l) { l.expires_at = kNow + 1; },
+                     true, nullptr, false, live, "acc_1", ValidationCode::kValid, 0, ""},
+        DecisionCase{"StoredExpiredStatus",
+                     [](LicenseRecord& l) { l.status = LicenseStatus::kExpired; }, true, nullptr,
+                     false, live, "acc_1", ValidationCode::kExpired, 0, ""},
+        DecisionCase{"Suspended", [](LicenseRecord& l) { l.status = LicenseStatus::kSuspended; },
+                     true, nullptr, false, live, "acc_1", ValidationCode::kSuspended, 0, ""},
+        DecisionCase{"Revoked", [](LicenseRecord& l) { l.status = LicenseStatus::kRevoked; }, true,
+                     nullptr, false, live, "acc_1", ValidationCode::kRevoked, 0, ""},
+        DecisionCase{"RevokedWinsOverExpired",
+                     [](LicenseRecord& l) {
+                       l.status = LicenseStatus::kRevoked;
+                       l.expires_at = kNow - 10;
+                     },
+                     true, nullptr, false, live, "acc_1", ValidationCode::kRevoked, 0, ""},
+        DecisionCase{"ProductMismatch", nullptr, true,
+                     [](ValidateRequest& r) { r.product_id = "prod_other"; }, false, live, "acc_1",
+                     ValidationCode::kProductMismatch, 0, ""},
+        DecisionCase{"MatchingProduct", nullptr, true,
+                     [](ValidateRequest& r) { r.product_id = "prod_1"; }, false, live, "acc_1",
+                     ValidationCode::kValid, 0, ""},
+        DecisionCase{"MachineNotActivated", nullptr, true,
+                     [](ValidateRequest& r) { r.machine_id = "machine-2"; }, false, live, "acc_1",
+                     ValidationCode::kMachineNotActivated, 0, ""},
+        DecisionCase{"ActivatedMachine", nullptr, true,
+                     [](ValidateRequest& r) { r.machine_id = "machine-1"; }, false, live, "acc_1",
+                     ValidationCode::kValid, 0, ""},
+        DecisionCase{"DomainMismatchIs403", nullptr, true,
+                     [](ValidateRequest& r) { r.domain = "evil.com"; }, false, live, "acc_1",
+                     std::nullopt, 403, "DOMAIN_MISMATCH"},
+        DecisionCase{"AllowedDomain", nullptr, true,
+                     [](ValidateRequest& r) { r.domain = "EXAMPLE.com"; }, false, live, "acc_1",
+                     ValidationCode::kValid, 0, ""},
+        DecisionCase{"WildcardSubdomain", nullptr, true,
+                     [](ValidateRequest& r) { r.domain = "https://app.example.org:8443/x"; },
+                     false, live, "acc_1", ValidationCode::kValid, 0, ""},
+        DecisionCase{"AnyDomainWhenUnrestricted",
+                     [](LicenseRecord& l) { l.allowed_domains.clear(); }, true,
+                     [](ValidateRequest& r) { r.domain = "anything.net"; }, false, live, "acc_1",
+                     ValidationCode::kValid, 0, ""},
+        DecisionCase{"ApiKeyOfOwningAccount", nullptr, true, nullptr, true, live, "acc_1",
+                     ValidationCode::kValid, 0, ""},
+        DecisionCase{"ApiKeyOfOtherAccountSeesNothing", nullptr, true, nullptr, true, live,
+                     "acc_2", ValidationCode::kNotFound, 0, ""},
+        DecisionCase{"TestKeyCannotSeeLiveLicense", nullptr, true, nullptr, true, test_mode,
+                     "acc_1", ValidationCode::kNotFound, 0, ""},
+        DecisionCase{"LiveKeyCannotSeeTestLicense",
+                     [](LicenseRecord& l) { l.mode = Mode::kTest; }, true, nullptr, true, live,
+                     "acc_1", ValidationCode::kNotFound, 0, ""}),
+    [](const auto& info) { return info.param.name; });
+
+TEST(DomainAllowed, WildcardDoesNotMatchApexOrLookalike) {
+  std::vector<std::string> p = {"*.example.com"};
+  EXPECT_TRUE(domain_allowed("a.example.com", p));
+  EXPECT_TRUE(domain_allowed("a.b.example.com.", p));
+  EXPECT_FALSE(domain_allowed("example.com", p));
+  EXPECT_FALSE(domain_allowed("badexample.com", p));
+  EXPECT_FALSE(domain_allowed("", p));
+}
+
+struct ParseCase {
+  std::string name;
+  std::string body;
+  int status;  // 0 = parses
+  std::string_view code;
+};
+
+class ValidateParseTest : public ::testing::TestWithParam<ParseCase> {};
+
+TEST_P(ValidateParseTest, RejectsBadBodiesWithTheRightError) {
+  const auto& c = GetParam();
+  auto r = parse_validate_request(c.body);
+  if (c.status == 0) {
+    ASSERT_TRUE(std::holds_alternative<ValidateRequest>(r)) << std::get<ApiError>(r).message;
+  } else {
+    ASSERT_TRUE(std::holds_alternative<ApiError>(r));
+    EXPECT_EQ(std::get<ApiError>(r).http_status, c.status);
+    EXPECT_EQ(std::get<ApiError>(r).code, c.code);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Bodies, ValidateParseTest,
+    ::testing::Values(
+        ParseCase{"KeyAlias", R"({"key":"K"})", 0, ""},
+        ParseCase{"LicenseKey", R"({"license_key":"K","product_id":"p","machine_id":"m","domain":"d"})", 0, ""},
+        ParseCase{"BothAliasesSame", R"({"key":"K","license_key":"K"})", 0, ""},
+        ParseCase{"NullOptionals", R"({"key":"K","domain":null,"product_id":null})", 0, ""},
+        ParseCase{"UnknownFieldsIgnored", R"({"key":"K","extra":{"a":[1,2,{"b":null}]}})", 0, ""},
+        ParseCase{"BothAliasesDiffer", R"({"key":"K","license_key":"L"})", 400, "VALIDATION_ERROR"},
+        ParseCase{"MissingKey", R"({"domain":"example.com"})", 400, "MISSING_FIELDS"},
+        ParseCase{"EmptyKey", R"({"key":""})", 400, "MISSING_FIELDS"},
+        ParseCase{"EmptyObject", "{}", 400, "MISSING_FIELDS"},
+        ParseCase{"EmptyBody", "", 400, "VALIDATION_ERROR"},
+        ParseCase{"NotJson", "key=K", 400, "VALIDATION_ERROR"},
+        ParseCase{"Array", R"(["K"])", 400, "VALIDATION_ERROR"},
+        ParseCase{"String", R"("K")", 400, "VALIDATION_ERROR"},
+        ParseCase{"KeyNumber", R"({"key":12345})", 400, "VALIDATION_ERROR"},
+        ParseCase{"KeyObject", R"({"key":{"$ne":null}})", 400, "VALIDATION_ERROR"},
+        ParseCase{"DomainNumber", R"({"key":"K","domain":5})", 400, "VALIDATION_ERROR"},
+        ParseCase{"MachineBool", R"({"key":"K","machine_id":true})", 400, "VALIDATION_ERROR"},
+        ParseCase{"Truncated", R"({"key":"K","dom)", 400, "VALIDATION_ERROR"},
+        ParseCase{"TruncatedAfterValue", R"({"key":"K")", 400, "VALIDATION_ERROR"},
+        ParseCase{"TrailingGarbage", R"({"key":"K"} xyz)", 400, "VALIDATION_ERROR"},
+        ParseCase{"TwoDocuments", R"({"key":"K"}{"key":"L"})", 400, "VALIDATION_ERROR"},
+        ParseCase{"NonUtf8", "{\"key\":\"\xff\xfe\"}", 400, "VALIDATION_ERROR"},
+        ParseCase{"HugeKey", R"({"key":")" + std::string(5000, 'A') + R"("})", 400, "VALIDATION_ERROR"},
+        ParseCase{"DeeplyNestedUnknownFieldIsSkipped", R"({"key":"K","x":)" + std::string(5000, '[') + std::string(5000, ']') + "}", 0, ""},
+        ParseCase{"DeeplyNestedKey", R"({"key":)" + std::string(5000, '[') + std::string(5000, ']') + "}", 400, "VALIDATION_ERROR"},
+        ParseCase{"UnbalancedNesting", R"({"key":"K","x":)" + std::string(5000, '[') + "}", 400, "VALIDATION_ERROR"},
+        ParseCase{"NulInside", std::string("{\"key\":\"K\0\"}", 12), 400, "VALIDATION_ERROR"}),
+    [](const auto& info) { return info.param.name; });
+
+TEST(ClassifyAuthorization, BearerKeysAndErrors) {
+  EXPECT_TRUE(std::holds_alternative<NoCredential>(classify_authorization(std::nullopt)));
+  auto live = classify_authorization("Bearer to_live_abc");
+  ASSERT_TRUE(std::holds_alternative<BearerKey>(live));
+  EXPECT_EQ(std::get<BearerKey>(live).key, "to_live_abc");
+  EXPECT_EQ(std::get<BearerKey>(live).mode, Mode::kLive);
+  auto test = classify_authorization("bearer  to_test_abc ");
+  ASSERT_TRUE(std::holds_alternative<BearerKey>(test));
+  EXPECT_EQ(std::get<BearerKey>(test).mode, Mode::kTest);
+  EXPECT_EQ(std::get<ApiError>(classify_authorization("Bearer ")).code, "AUTH_REQUIRED");
+  EXPECT_EQ(std::get<ApiError>(classify_authorization("")).code, "AUTH_REQUIRED");
+  EXPECT_EQ(std::get<ApiError>(classify_authorization("Basic dXNlcg==")).code, "INVALID_API_KEY");
+  EXPECT_EQ(std::get<ApiError>(classify_authorization("Bearer sk_live_x")).code, "INVALID_API_KEY");
+  EXPECT_EQ(std::get<ApiError>(classify_authorization("Bearer to_live_")).code, "INVALID_API_KEY");
+  EXPECT_EQ(std::get<ApiError>(classify_authorization("Bearer to_live_" + std::string(600, 'x')))
+                .code,
+            "INVALID_API_KEY");
+}
+
+TEST(CheckApiKey, RevokedOrUnknownKeysAre401) {
+  auto key = test::api_key("to_live_abc");
+  BearerKey bearer{"to_live_abc", Mode::kLive};
+  EXPECT_TRUE(std::holds_alternative<const ApiKeyRecord*>(check_api_key(bearer, &key)));
+  EXPECT_EQ(std::get<ApiError>(check_api_key(bearer, nullptr)).http_status, 401);
+  key.revoked = true;
+  EXPECT_EQ(std::get<ApiError>(check_api_key(bearer, &key)).code, "INVALID_API_KEY");
+}
+
+TEST(ValidateResponse, MatchesTheSpecShapePlusCodeAndDetail) {
+  LicenseRecord l = test::license("XXXX-XXXX-XXXX-XXXX", "lic_1234567890");
+  l.max_activations = 5;
+  l.activations = {{"m1", "", 0}, {"m2", "", 0}};
+  l.metadata_json = R"({"tier":"pro"})";
+  std::string out;
+  write_validate_response(out, {ValidationCode::kValid, &l}, "XXXX-XXXX-XXXX-XXXX", 1705320000);
+  EXPECT_EQ(out,
+            R"({"valid":true,"license":{"id":"lic_1234567890","key":"XXXX-XXXX-XXXX-XXXX",)"
+            R"("status":"active","type":"perpetual","activations":2,"maxActivations":5,)"
+            R"("expiresAt":null,"metadata":{"tier":"pro"}},"validatedAt":"2024-01-15T12:00:00Z",)"
+            R"("code":"VALID","detail":"License is valid"})");
+  write_validate_response(out, {ValidationCode::kNotFound, nullptr}, "K\"\n", 1705320000);
+  EXPECT_EQ(out, R"({"valid":false,"validatedAt":"2024-01-15T12:00:00Z","code":"NOT_FOUND",)"
+                 R"("detail":"License key not found"})");
+}
+
+TEST(ApiErrorBody, HasErrorCodeAndHelp) {
+  std::string out;
+  write_api_error(out, ApiError::missing_fields("Missing required field: license_key"));
+  EXPECT_EQ(out, R"({"error":"Missing required field: license_key","code":"MISSING_FIELDS",)"
+                 R"("help":"/docs#errors"})");
+}
+
+}  // namespace
+}  // namespace le::core

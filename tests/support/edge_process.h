@@ -1,0 +1,157 @@
+// Runs the real license-edge binary for end-to-end tests, and a minimal HTTP/1.1 client over a
+// loopback socket that can also send raw (malformed) bytes.
+#pragma once
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include <chrono>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace le::test {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+
+inline unsigned short free_port() {
+  asio::io_context ioc;
+  tcp::acceptor a(ioc, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  return a.local_endpoint().port();
+}
+
+struct HttpReply {
+  unsigned status = 0;
+  std::string body;
+  http::fields headers;
+  bool keep_alive = false;
+};
+
+class HttpClient {
+ public:
+  explicit HttpClient(unsigned short port) : socket_(ioc_) {
+    socket_.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
+  }
+
+  HttpReply request(http::verb method, std::string target, std::string body = {},
+                    std::vector<std::pair<std::string, std::string>> headers = {
+                        {"Content-Type", "application/json"}}) {
+    http::request<http::string_body> req{method, target, 11};
+    req.set(http::field::host, "127.0.0.1");
+    for (auto& [k, v] : headers) req.set(k, v);
+    req.body() = std::move(body);
+    req.prepare_payload();
+    http::write(socket_, req);
+    return read();
+  }
+  HttpReply post(std::string target, std::string body,
+                 std::vector<std::pair<std::string, std::string>> headers = {
+                     {"Content-Type", "application/json"}}) {
+    return request(http::verb::post, std::move(target), std::move(body), std::move(headers));
+  }
+
+  void send_raw(std::string_view bytes) { asio::write(socket_, asio::buffer(bytes)); }
+  void half_close() { socket_.shutdown(tcp::socket::shutdown_send); }
+
+  HttpReply read() {
+    http::response_parser<http::string_body> parser;
+    parser.body_limit(1 << 20);
+    http::read(socket_, buffer_, parser);
+    auto& res = parser.get();
+    HttpReply r;
+    r.status = res.result_int();
+    r.body = res.body();
+    r.headers = res.base();
+    r.keep_alive = res.keep_alive();
+    return r;
+  }
+
+  // True when the server closed the connection (a read returns EOF).
+  bool closed_by_server() {
+    char c;
+    beast::error_code ec;
+    socket_.read_some(asio::buffer(&c, 1), ec);
+    return ec == asio::error::eof || ec == asio::error::connection_reset;
+  }
+
+ private:
+  asio::io_context ioc_;
+  tcp::socket socket_;
+  beast::flat_buffer buffer_;
+};
+
+class EdgeProcess {
+ public:
+  EdgeProcess(std::string binary, std::vector<std::string> args) {
+    port_ = free_port();
+    args.insert(args.begin(), binary);
+    args.push_back("--listen");
+    args.push_back("127.0.0.1:" + std::to_string(port_));
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      std::vector<char*> argv;
+      for (auto& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      ::execv(argv[0], argv.data());
+      ::_exit(127);
+    }
+    // Wait until it accepts connections.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (std::chrono::steady_clock::now() < deadline) {
+      try {
+        HttpClient probe(port_);
+        return;
+      } catch (const std::exception&) {
+        int status = 0;
+        if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+          pid_ = -1;
+          throw std::runtime_error("license-edge exited during start-up");
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      }
+    }
+    throw std::runtime_error("license-edge did not start listening");
+  }
+  ~EdgeProcess() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+  }
+
+  unsigned short port() const { return port_; }
+  bool alive() const { return pid_ > 0 && ::kill(pid_, 0) == 0; }
+
+  // SIGTERM and wait; returns the exit status (or -1 when it did not exit in time).
+  int terminate(std::chrono::milliseconds wait = std::chrono::seconds(10)) {
+    ::kill(pid_, SIGTERM);
+    const auto deadline = std::chrono::steady_clock::now() + wait;
+    while (std::chrono::steady_clock::now() < deadline) {
+      int status = 0;
+      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = -1;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return -1;
+  }
+
+ private:
+  pid_t pid_ = -1;
+  unsigned short port_ = 0;
+};
+
+}  // namespace le::test
