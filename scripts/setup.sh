@@ -9,7 +9,10 @@ PACKAGES=(
   prometheus-cpp-dev libnats-dev nats-server
   libgtest-dev libgmock-dev libbenchmark-dev
   wrk nginx-light
+  python3-requests
 )
+# The spec's JavaScript examples run under Node.js (global fetch); use the machine's if present.
+if ! command -v node >/dev/null 2>&1; then PACKAGES+=(nodejs); fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -66,6 +66,14 @@ class JsonWriter {
     out_.append(json);
     return *this;
   }
+  // Appends a value produced by f(std::string&) in place (e.g. a formatted timestamp), with
+  // the writer's separators; f must write complete, valid JSON.
+  template <typename F>
+  JsonWriter& value_with(F&& f) {
+    comma();
+    f(out_);
+    return *this;
+  }
   template <typename T>
   JsonWriter& field(std::string_view k, const T& v) {
     key(k);

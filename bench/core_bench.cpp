@@ -1,0 +1,65 @@
+// Micro-benchmarks of the hot path's pure parts: request parse, digest, decision, response.
+#include <benchmark/benchmark.h>
+
+#include "bench_data.h"
+#include "core/tki.h"
+#include "core/validate.h"
+
+namespace le::bench {
+namespace {
+
+const std::string kBody = R"({"key": "BNCH-0000-0012-3456", "domain": "example.com"})";
+
+void BM_ParseValidateRequest(benchmark::State& state) {
+  for (auto _ : state) {
+    auto r = core::parse_validate_request(kBody);
+    benchmark::DoNotOptimize(r);
+  }
+}
+BENCHMARK(BM_ParseValidateRequest);
+
+void BM_ParseTkiRequest(benchmark::State& state) {
+  const std::string body =
+      R"({"data":{"product":"MyProduct","version":"1.0.0","licensekey":"TKI-XXXXX-XXXXX","ip":"192.168.1.1","hwid":"unique-hardware-id"}})";
+  for (auto _ : state) {
+    auto r = core::parse_tki_request(body);
+    benchmark::DoNotOptimize(r);
+  }
+}
+BENCHMARK(BM_ParseTkiRequest);
+
+void BM_Sha256(benchmark::State& state) {
+  const std::string key(static_cast<std::size_t>(state.range(0)), 'K');
+  for (auto _ : state) {
+    auto d = core::sha256(key);
+    benchmark::DoNotOptimize(d);
+  }
+  state.SetBytesProcessed(state.iterations() * state.range(0));
+}
+BENCHMARK(BM_Sha256)->ArgName("key_bytes")->Arg(19)->Arg(64)->Arg(256);
+
+void BM_DecideValidate(benchmark::State& state) {
+  const core::LicenseRecord lic = bench_license(123456);
+  core::ValidateRequest req;
+  req.license_key = "BNCH-0000-0012-3456";
+  req.machine_id = "machine-123456";
+  for (auto _ : state) {
+    auto d = core::decide_validate(req, nullptr, &lic, 1700000000);
+    benchmark::DoNotOptimize(d);
+  }
+}
+BENCHMARK(BM_DecideValidate);
+
+void BM_WriteValidateResponse(benchmark::State& state) {
+  const core::LicenseRecord lic = bench_license(123456);
+  std::string out;
+  for (auto _ : state) {
+    core::write_validate_response(out, {core::ValidationCode::kValid, &lic}, "BNCH-0000-0012-3456",
+                                  1700000000);
+    benchmark::DoNotOptimize(out.data());
+  }
+}
+BENCHMARK(BM_WriteValidateResponse);
+
+}  // namespace
+}  // namespace le::bench

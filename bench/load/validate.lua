@@ -1,0 +1,34 @@
+-- wrk script: POST /api/v1/validate with random keys over the generated replica.
+-- LE_LICENSES (default 1000000) keys exist; LE_UNKNOWN_PCT (default 10) percent of requests use
+-- a key that does not; LE_API_KEY, when set, is sent as a Bearer API key.
+local n = tonumber(os.getenv("LE_LICENSES") or "1000000")
+local unknown_pct = tonumber(os.getenv("LE_UNKNOWN_PCT") or "10")
+local api_key = os.getenv("LE_API_KEY") or ""
+
+local headers = { ["Content-Type"] = "application/json" }
+if api_key ~= "" then headers["Authorization"] = "Bearer " .. api_key end
+
+local created = 0
+function setup(thread)
+  created = created + 1
+  thread:set("tid", created)
+end
+
+function init(args)
+  math.randomseed(os.time() * 1000 + (tid or 0))
+end
+
+local function key_of(i)
+  return string.format("BNCH-%04d-%04d-%04d", math.floor(i / 100000000) % 10000,
+                       math.floor(i / 10000) % 10000, i % 10000)
+end
+
+function request()
+  local i
+  if math.random(100) <= unknown_pct then
+    i = n + math.random(n)  -- beyond the generated range: unknown
+  else
+    i = math.random(n) - 1
+  end
+  return wrk.format("POST", "/api/v1/validate", headers, '{"license_key":"' .. key_of(i) .. '"}')
+end

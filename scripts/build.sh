@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Configures and builds License Edge into build/ (Release). Extra arguments go to CMake.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+bash "$root/scripts/setup.sh"
+export CCACHE_DIR="${CCACHE_DIR:-$HOME/.cache/ccache}"
+cmake -S "$root" -B "$root/build" -G Ninja -DCMAKE_BUILD_TYPE=Release "$@" >/dev/null
+cmake --build "$root/build" -j "${LE_JOBS:-2}"
