@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <cstring>
 #include <list>
 #include <memory>
 #include <span>
@@ -69,7 +70,18 @@ class Lru {
   };
   std::size_t capacity_;
   std::list<std::string> order_;  // most recent first; owns the key bytes the map views
-  std::unordered_map<std::string_view, Entry> map_;
+  // Keys are mostly SHA-256 digests, already uniform: their first 8 bytes are the hash.
+  struct KeyHash {
+    std::size_t operator()(std::string_view k) const noexcept {
+      if (k.size() >= 32) {
+        std::size_t h;
+        std::memcpy(&h, k.data(), sizeof h);
+        return h;
+      }
+      return std::hash<std::string_view>{}(k);
+    }
+  };
+  std::unordered_map<std::string_view, Entry, KeyHash> map_;
 };
 
 struct CacheCapacity {

@@ -26,7 +26,16 @@ namespace {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 using tcp = asio::ip::tcp;
-constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
+// Everything runs on one concrete executor type: no any_io_executor type erasure per operation.
+using Executor = asio::io_context::executor_type;
+using Socket = asio::basic_stream_socket<tcp, Executor>;
+using Acceptor = asio::basic_socket_acceptor<tcp, Executor>;
+using Stream = beast::basic_stream<tcp, Executor>;
+using Timer = asio::basic_waitable_timer<std::chrono::steady_clock,
+                                         asio::wait_traits<std::chrono::steady_clock>, Executor>;
+template <typename T>
+using Awaitable = asio::awaitable<T, Executor>;
+constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable_t<Executor>{});
 constexpr unsigned kHttp11 = 11;
 // After an error answer the peer may still be sending; read and drop at most this much, for at
 // most kLingerTime, so it sees the answer instead of a connection reset.
@@ -53,7 +62,13 @@ void log_exception(std::exception_ptr e) {
 
 class Server::Worker {
  public:
-  Worker(Server& server, unsigned index) : server_(server), index_(index), ioc_(1), acceptor_(ioc_) {}
+  // Each I/O object is used only on its worker's thread, so the reactor's per-object locking
+  // is off; the scheduler keeps its lock for post() and stop() from other threads.
+  Worker(Server& server, unsigned index)
+      : server_(server),
+        index_(index),
+        ioc_(BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO),
+        acceptor_(ioc_.get_executor()) {}
 
   void bind(const tcp::endpoint& ep) {
     acceptor_.open(ep.protocol());
@@ -68,7 +83,7 @@ class Server::Worker {
   unsigned short local_port() const { return acceptor_.local_endpoint().port(); }
 
   void run() {
-    asio::co_spawn(ioc_, accept_loop(), log_exception);
+    asio::co_spawn(ioc_.get_executor(), accept_loop(), log_exception);
     thread_ = std::thread([this] { ioc_.run(); });
   }
 
@@ -90,7 +105,7 @@ class Server::Worker {
 
  private:
   struct SessionState {
-    beast::tcp_stream* stream;
+    Stream* stream;
     bool idle;
   };
 
@@ -99,28 +114,28 @@ class Server::Worker {
   // cancels the read. Shared with the timer's handler, which may run after the session ended;
   // `generation` keeps a late handler from cancelling a later operation.
   struct BodyDeadline {
-    tcp::socket* socket = nullptr;
+    Socket* socket = nullptr;
     std::uint64_t generation = 0;
     bool fired = false;
   };
 
-  asio::awaitable<void> accept_loop() {
+  Awaitable<void> accept_loop() {
     for (;;) {
       auto [ec, socket] = co_await acceptor_.async_accept(kNoThrow);
       if (ec) {
         if (!acceptor_.is_open() || ec == asio::error::operation_aborted) co_return;
         // Out of descriptors or similar: back off instead of spinning.
         log::warn("net", "accept failed", {{"error", ec.message()}});
-        asio::steady_timer t(ioc_, std::chrono::milliseconds(50));
+        Timer t(ioc_.get_executor(), std::chrono::milliseconds(50));
         co_await t.async_wait(kNoThrow);
         continue;
       }
       socket.set_option(tcp::no_delay(true), ec);
-      asio::co_spawn(ioc_, session(std::move(socket)), log_exception);
+      asio::co_spawn(ioc_.get_executor(), session(std::move(socket)), log_exception);
     }
   }
 
-  asio::awaitable<beast::error_code> write_response(beast::tcp_stream& stream, unsigned version,
+  Awaitable<beast::error_code> write_response(Stream& stream, unsigned version,
                                                     Response& r, bool keep_alive) {
     http::response<http::string_body> res{static_cast<http::status>(r.status), version};
     res.set(http::field::content_type, r.content_type);
@@ -134,7 +149,7 @@ class Server::Worker {
   }
 
   // Answers a protocol error, then closes gracefully.
-  asio::awaitable<void> fail(beast::tcp_stream& stream, unsigned version, std::string_view path,
+  Awaitable<void> fail(Stream& stream, unsigned version, std::string_view path,
                              ProtocolError e, std::string& body) {
     Response res(body);
     server_.router_.write_error(path, e, res);
@@ -151,11 +166,11 @@ class Server::Worker {
     }
   }
 
-  asio::awaitable<void> session(tcp::socket socket) {
+  Awaitable<void> session(Socket socket) {
     connections_.fetch_add(1, std::memory_order_relaxed);
     beast::error_code ec;
     const auto peer = socket.remote_endpoint(ec);
-    beast::tcp_stream stream(std::move(socket));
+    Stream stream(std::move(socket));
     SessionState state{&stream, true};
     auto registration = sessions_.insert(sessions_.end(), &state);
     struct Cleanup {
@@ -174,7 +189,7 @@ class Server::Worker {
       BodyDeadline& d;
       ~DetachDeadline() { d.socket = nullptr; }
     } detach{*deadline};
-    asio::steady_timer body_timer(ioc_);
+    Timer body_timer(ioc_.get_executor());
     beast::flat_buffer buffer;
     std::string body;  // response body buffer, reused across the connection's requests
     while (!server_.draining()) {
@@ -268,7 +283,7 @@ class Server::Worker {
   Server& server_;
   unsigned index_;
   asio::io_context ioc_;
-  tcp::acceptor acceptor_;
+  Acceptor acceptor_;
   std::thread thread_;
   std::list<SessionState*> sessions_;  // touched only on this worker's thread
   std::atomic<std::size_t> connections_{0};
