@@ -75,6 +75,10 @@ int main(int argc, char** argv) {
         return 1;
       }
     }
+    if (auto r = (*replica)->compact(); !r) {
+      std::cerr << r.error().message << "\n";
+      return 1;
+    }
   }
   const double secs =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

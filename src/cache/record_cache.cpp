@@ -13,7 +13,7 @@ RecordCache::RecordCache(const store::Replica& replica, const InvalidationStamps
       blacklist_(capacity.others) {}
 
 template <typename T, typename Load>
-store::Result<Ptr<T>> RecordCache::lookup(Lru<Ptr<T>>& lru, store::KeySpace space, std::string_view key,
+store::Result<Ptr<T>> RecordCache::lookup(ClockCache<Ptr<T>>& lru, store::KeySpace space, std::string_view key,
                            Load load) {
   // The stamp is read before the store: an apply that lands in between leaves this entry with an
   // outdated stamp, so it is never served.

@@ -11,12 +11,12 @@
 #include <atomic>
 #include <cstdint>
 #include <cstring>
-#include <list>
 #include <memory>
 #include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "cache/invalidation.h"
 #include "store/replica.h"
@@ -32,44 +32,69 @@ struct CacheStats {
   std::uint64_t store_errors = 0;
 };
 
-// A string-keyed LRU of (stamp, value) with a fixed capacity. Single-threaded.
+// A string-keyed cache of (stamp, value) with a fixed capacity and CLOCK eviction (second
+// chance), single-threaded. Everything is allocated up front: slots, and hash buckets for the
+// full capacity, so filling the cache never rehashes (a rehash of a large table is a
+// multi-millisecond stall on the request that triggers it) and an evicted slot's key buffer is
+// reused.
 template <typename V>
-class Lru {
+class ClockCache {
  public:
-  explicit Lru(std::size_t capacity) : capacity_(capacity == 0 ? 1 : capacity) {}
+  explicit ClockCache(std::size_t capacity) : slots_(capacity == 0 ? 1 : capacity) {
+    index_.reserve(slots_.size());
+  }
 
   // The value if present and stamped `stamp`; else nullptr.
   const V* find(std::string_view key, std::uint64_t stamp) {
-    auto it = map_.find(key);
-    if (it == map_.end() || it->second.stamp != stamp) return nullptr;
-    order_.splice(order_.begin(), order_, it->second.pos);
-    return &it->second.value;
+    auto it = index_.find(key);
+    if (it == index_.end()) return nullptr;
+    Slot& slot = slots_[it->second];
+    if (slot.stamp != stamp) return nullptr;
+    slot.referenced = true;
+    return &slot.value;
   }
+
   void put(std::string_view key, std::uint64_t stamp, V value) {
-    auto it = map_.find(key);
-    if (it != map_.end()) {
-      it->second.stamp = stamp;
-      it->second.value = std::move(value);
-      order_.splice(order_.begin(), order_, it->second.pos);
+    if (auto it = index_.find(key); it != index_.end()) {
+      Slot& slot = slots_[it->second];
+      slot.stamp = stamp;
+      slot.value = std::move(value);
+      slot.referenced = true;
       return;
     }
-    if (map_.size() >= capacity_) {
-      map_.erase(map_.find(std::string_view(order_.back())));
-      order_.pop_back();
-    }
-    order_.emplace_front(key);
-    map_.emplace(std::string_view(order_.front()), Entry{stamp, std::move(value), order_.begin()});
+    const std::size_t victim = next_victim();
+    Slot& slot = slots_[victim];
+    if (slot.used) index_.erase(std::string_view(slot.key));
+    slot.key.assign(key);  // reuses the buffer's capacity
+    slot.stamp = stamp;
+    slot.value = std::move(value);
+    slot.referenced = false;
+    slot.used = true;
+    index_.emplace(std::string_view(slot.key), victim);
   }
-  std::size_t size() const { return map_.size(); }
+
+  std::size_t size() const { return index_.size(); }
 
  private:
-  struct Entry {
-    std::uint64_t stamp;
-    V value;
-    std::list<std::string>::iterator pos;
+  struct Slot {
+    std::string key;
+    std::uint64_t stamp = 0;
+    V value{};
+    bool referenced = false;
+    bool used = false;
   };
-  std::size_t capacity_;
-  std::list<std::string> order_;  // most recent first; owns the key bytes the map views
+
+  // Sweeps the hand past referenced slots, clearing their bit: a slot survives one sweep per use.
+  std::size_t next_victim() {
+    for (;;) {
+      Slot& slot = slots_[hand_];
+      const std::size_t at = hand_;
+      hand_ = hand_ + 1 == slots_.size() ? 0 : hand_ + 1;
+      if (!slot.used || !slot.referenced) return at;
+      slot.referenced = false;
+    }
+  }
+
   // Keys are mostly SHA-256 digests, already uniform: their first 8 bytes are the hash.
   struct KeyHash {
     std::size_t operator()(std::string_view k) const noexcept {
@@ -81,11 +106,14 @@ class Lru {
       return std::hash<std::string_view>{}(k);
     }
   };
-  std::unordered_map<std::string_view, Entry, KeyHash> map_;
+
+  std::vector<Slot> slots_;
+  std::size_t hand_ = 0;
+  std::unordered_map<std::string_view, std::size_t, KeyHash> index_;  // views into slot keys
 };
 
 struct CacheCapacity {
-  std::size_t licenses = 1 << 18;
+  std::size_t licenses = 1 << 16;
   std::size_t others = 1 << 14;  // each of: API keys, accounts, products, blacklist entries
 };
 
@@ -113,15 +141,15 @@ class RecordCache {
 
  private:
   template <typename T, typename Load>
-  store::Result<Ptr<T>> lookup(Lru<Ptr<T>>& lru, store::KeySpace space, std::string_view key, Load load);
+  store::Result<Ptr<T>> lookup(ClockCache<Ptr<T>>& lru, store::KeySpace space, std::string_view key, Load load);
 
   const store::Replica& replica_;
   const InvalidationStamps& stamps_;
-  Lru<Ptr<core::LicenseRecord>> licenses_;
-  Lru<Ptr<core::ApiKeyRecord>> api_keys_;
-  Lru<Ptr<core::AccountRecord>> accounts_;
-  Lru<Ptr<core::ProductRecord>> products_;
-  Lru<Ptr<core::BlacklistEntry>> blacklist_;
+  ClockCache<Ptr<core::LicenseRecord>> licenses_;
+  ClockCache<Ptr<core::ApiKeyRecord>> api_keys_;
+  ClockCache<Ptr<core::AccountRecord>> accounts_;
+  ClockCache<Ptr<core::ProductRecord>> products_;
+  ClockCache<Ptr<core::BlacklistEntry>> blacklist_;
   std::string key_buf_;
   // Written by the owning thread only (load + store, no locked instruction), read by any.
   static void bump(std::atomic<std::uint64_t>& c) {

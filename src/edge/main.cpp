@@ -23,7 +23,7 @@ constexpr const char* kUsage = R"(usage: license-edge --db DIR [flags]
   --threads N              I/O threads, one io_context + SO_REUSEPORT acceptor each (default: cores)
   --seed FILE              apply a JSON-lines change file to the replica before serving
   --seed-only              apply --seed and exit
-  --cache-licenses N       decoded licenses cached per thread (default 262144)
+  --cache-licenses N       decoded licenses cached per thread (default 65536)
   --block-cache-mb N       RocksDB block cache (default 256)
   --header-limit BYTES     max request header bytes (default 8192)
   --body-limit BYTES       max request body bytes (default 16384)
@@ -72,7 +72,7 @@ int main(int argc, char** argv) {
   replica_options.block_cache_bytes = flags.u64("block-cache-mb", 256) << 20;
   edge::EdgeOptions edge_options;
   edge_options.threads = server_config.threads;
-  edge_options.cache.licenses = flags.u64("cache-licenses", 1 << 18);
+  edge_options.cache.licenses = flags.u64("cache-licenses", 1 << 16);
   if (!flags.ok() || replica_options.path.empty() ||
       !split_listen(flags.str("listen", "127.0.0.1:8080"), server_config.address,
                     server_config.port)) {
@@ -104,6 +104,12 @@ int main(int argc, char** argv) {
               {{"lines", std::to_string(stats->lines)},
                {"applied", std::to_string(stats->applied)},
                {"undecodable", std::to_string(stats->undecodable)}});
+    if (stats->applied > 0) {
+      if (auto r = (*replica)->compact(); !r) {
+        log::error("edge", "compaction after seeding failed", {{"error", r.error().message}});
+        return 1;
+      }
+    }
     if (flags.flag("seed-only")) return stats->undecodable == 0 ? 0 : 3;
   }
 

@@ -300,6 +300,20 @@ Result<core::Digest> Replica::content_digest(bool include_applied_seq) const {
   return d;
 }
 
+Result<void> Replica::compact() {
+  rocksdb::FlushOptions flush;
+  flush.wait = true;
+  if (auto s = db_->Flush(flush, cfs_); !s.ok()) return to_error(s, "flush");
+  rocksdb::CompactRangeOptions options;
+  options.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForceOptimized;
+  for (auto* h : cfs_) {
+    if (auto s = db_->CompactRange(options, h, nullptr, nullptr); !s.ok()) {
+      return to_error(s, "compact");
+    }
+  }
+  return {};
+}
+
 std::uint64_t Replica::estimate_keys(KeySpace space) const {
   std::uint64_t v = 0;
   db_->GetIntProperty(cf(space), "rocksdb.estimate-num-keys", &v);

@@ -83,6 +83,11 @@ class Replica {
   // same digest hold exactly the same state.
   Result<core::Digest> content_digest(bool include_applied_seq = false) const;
 
+  // Flushes and fully compacts every column family. After a bulk load (seeding, catch-up from
+  // empty) this leaves reads one file per level instead of many overlapping L0 files, and no
+  // background compaction competing with serving. Blocks for the duration.
+  Result<void> compact();
+
   // Approximate number of live keys in a key space (RocksDB estimate).
   std::uint64_t estimate_keys(KeySpace space) const;
   // A RocksDB integer property summed over column families (e.g. "rocksdb.block-cache-usage").
