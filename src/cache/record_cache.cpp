@@ -1,5 +1,7 @@
 #include "cache/record_cache.h"
 
+#include <cstring>
+
 namespace le::cache {
 
 RecordCache::RecordCache(const store::Replica& replica, const InvalidationStamps& stamps,
@@ -10,11 +12,13 @@ RecordCache::RecordCache(const store::Replica& replica, const InvalidationStamps
       api_keys_(capacity.others),
       accounts_(capacity.others),
       products_(capacity.others),
-      blacklist_(capacity.others) {}
+      blacklist_(capacity.others) {
+  if (capacity.license_doorkeeper) license_admission_.emplace();
+}
 
 template <typename T, typename Load>
 store::Result<Ptr<T>> RecordCache::lookup(ClockCache<Ptr<T>>& lru, store::KeySpace space, std::string_view key,
-                           Load load) {
+                           Load load, Doorkeeper* admission) {
   // The stamp is read before the store: an apply that lands in between leaves this entry with an
   // outdated stamp, so it is never served.
   const std::uint64_t stamp = stamps_.stamp(space, key);
@@ -29,13 +33,19 @@ store::Result<Ptr<T>> RecordCache::lookup(ClockCache<Ptr<T>>& lru, store::KeySpa
     return loaded.error();
   }
   Ptr<T> value = *loaded ? std::make_shared<const T>(std::move(**loaded)) : nullptr;
+  std::uint64_t h;
+  if (admission != nullptr && key.size() >= sizeof h) {
+    std::memcpy(&h, key.data(), sizeof h);
+    if (!admission->seen_before(h)) return value;  // first sighting: serve, do not admit
+  }
   lru.put(key, stamp, value);
   return value;
 }
 
 store::Result<Ptr<core::LicenseRecord>> RecordCache::license(const core::Digest& d) {
   return lookup(licenses_, store::KeySpace::kLicense, store::digest_key(d),
-                [&] { return replica_.license(d); });
+                [&] { return replica_.license(d); },
+                license_admission_ ? &*license_admission_ : nullptr);
 }
 
 store::Result<Ptr<core::ApiKeyRecord>> RecordCache::api_key(const core::Digest& d) {

@@ -12,6 +12,8 @@
 #include <cstdint>
 #include <cstring>
 #include <memory>
+#include <optional>
+#include <algorithm>
 #include <span>
 #include <string>
 #include <string_view>
@@ -112,9 +114,42 @@ class ClockCache {
   std::unordered_map<std::string_view, std::size_t, KeyHash> index_;  // views into slot keys
 };
 
+// Admission filter in front of a cache (TinyLFU's "doorkeeper"): a key is admitted on its second
+// miss within the current window, so one-off keys (scans, uniformly random traffic, unknown keys)
+// do not evict hot entries or pay for insertion. A bitset of 2^bits entries, cleared after
+// `window` first sightings (aging). Single-threaded.
+class Doorkeeper {
+ public:
+  explicit Doorkeeper(std::size_t bits_log2 = 20, std::size_t window = 1 << 18)
+      : bits_((std::size_t{1} << bits_log2) / 64), mask_((std::size_t{1} << bits_log2) - 1),
+        window_(window) {}
+
+  // True when `hash` was seen in this window; records it otherwise.
+  bool seen_before(std::uint64_t hash) {
+    const std::size_t bit = static_cast<std::size_t>(hash) & mask_;
+    std::uint64_t& word = bits_[bit / 64];
+    const std::uint64_t m = std::uint64_t{1} << (bit % 64);
+    if (word & m) return true;
+    word |= m;
+    if (++recorded_ >= window_) {
+      std::fill(bits_.begin(), bits_.end(), 0);
+      recorded_ = 0;
+    }
+    return false;
+  }
+
+ private:
+  std::vector<std::uint64_t> bits_;
+  std::size_t mask_;
+  std::size_t window_;
+  std::size_t recorded_ = 0;
+};
+
 struct CacheCapacity {
   std::size_t licenses = 1 << 16;
   std::size_t others = 1 << 14;  // each of: API keys, accounts, products, blacklist entries
+  // Admit license records on their second miss only (see Doorkeeper). Off: admit every miss.
+  bool license_doorkeeper = true;
 };
 
 class RecordCache {
@@ -141,7 +176,8 @@ class RecordCache {
 
  private:
   template <typename T, typename Load>
-  store::Result<Ptr<T>> lookup(ClockCache<Ptr<T>>& lru, store::KeySpace space, std::string_view key, Load load);
+  store::Result<Ptr<T>> lookup(ClockCache<Ptr<T>>& cache, store::KeySpace space,
+                               std::string_view key, Load load, Doorkeeper* admission = nullptr);
 
   const store::Replica& replica_;
   const InvalidationStamps& stamps_;
@@ -150,6 +186,7 @@ class RecordCache {
   ClockCache<Ptr<core::AccountRecord>> accounts_;
   ClockCache<Ptr<core::ProductRecord>> products_;
   ClockCache<Ptr<core::BlacklistEntry>> blacklist_;
+  std::optional<Doorkeeper> license_admission_;
   std::string key_buf_;
   // Written by the owning thread only (load + store, no locked instruction), read by any.
   static void bump(std::atomic<std::uint64_t>& c) {

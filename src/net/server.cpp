@@ -12,6 +12,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include <algorithm>
 #include <list>
 #include <memory>
 #include <optional>
@@ -30,7 +31,6 @@ using tcp = asio::ip::tcp;
 using Executor = asio::io_context::executor_type;
 using Socket = asio::basic_stream_socket<tcp, Executor>;
 using Acceptor = asio::basic_socket_acceptor<tcp, Executor>;
-using Stream = beast::basic_stream<tcp, Executor>;
 using Timer = asio::basic_waitable_timer<std::chrono::steady_clock,
                                          asio::wait_traits<std::chrono::steady_clock>, Executor>;
 template <typename T>
@@ -68,7 +68,8 @@ class Server::Worker {
       : server_(server),
         index_(index),
         ioc_(BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO),
-        acceptor_(ioc_.get_executor()) {}
+        acceptor_(ioc_.get_executor()),
+        sweep_timer_(ioc_.get_executor()) {}
 
   void bind(const tcp::endpoint& ep) {
     acceptor_.open(ep.protocol());
@@ -84,6 +85,7 @@ class Server::Worker {
 
   void run() {
     asio::co_spawn(ioc_.get_executor(), accept_loop(), log_exception);
+    asio::co_spawn(ioc_.get_executor(), sweep_loop(), log_exception);
     thread_ = std::thread([this] { ioc_.run(); });
   }
 
@@ -92,8 +94,9 @@ class Server::Worker {
     asio::post(ioc_, [this] {
       beast::error_code ec;
       acceptor_.close(ec);
+      sweep_timer_.cancel();
       for (auto* s : sessions_) {
-        if (s->idle) s->stream->cancel();
+        if (s->idle) s->socket->cancel(ec);
       }
     });
   }
@@ -104,20 +107,45 @@ class Server::Worker {
   std::size_t connections() const { return connections_.load(std::memory_order_relaxed); }
 
  private:
+  using Clock = std::chrono::steady_clock;
+
+  // Timeouts work like nginx's: an operation only records its deadline; one sweeper per worker
+  // cancels the operations of connections past theirs. No timer per read or write.
   struct SessionState {
-    Stream* stream;
-    bool idle;
+    Socket* socket;
+    bool idle = true;
+    bool timed_out = false;
+    Clock::time_point deadline;
+
+    void expires_after(Clock::duration d) {
+      deadline = Clock::now() + d;
+      timed_out = false;
+    }
   };
 
-  // The body read is bounded by its own timer rather than the stream's expiry: on expiry a
-  // beast::tcp_stream closes its socket, which would leave no way to answer 408. The timer only
-  // cancels the read. Shared with the timer's handler, which may run after the session ended;
-  // `generation` keeps a late handler from cancelling a later operation.
-  struct BodyDeadline {
-    Socket* socket = nullptr;
-    std::uint64_t generation = 0;
-    bool fired = false;
-  };
+  Clock::duration sweep_period() const {
+    const auto& l = server_.config_.limits;
+    const auto shortest = std::min(l.idle_timeout, l.request_timeout);
+    return std::clamp<Clock::duration>(shortest / 8, std::chrono::milliseconds(5),
+                                       std::chrono::milliseconds(250));
+  }
+
+  Awaitable<void> sweep_loop() {
+    const auto period = sweep_period();
+    while (!server_.draining()) {
+      sweep_timer_.expires_after(period);
+      auto [ec] = co_await sweep_timer_.async_wait(kNoThrow);
+      if (ec) co_return;
+      const auto now = Clock::now();
+      for (auto* s : sessions_) {
+        if (!s->timed_out && s->deadline <= now) {
+          s->timed_out = true;
+          beast::error_code ignored;
+          s->socket->cancel(ignored);
+        }
+      }
+    }
+  }
 
   Awaitable<void> accept_loop() {
     for (;;) {
@@ -135,32 +163,32 @@ class Server::Worker {
     }
   }
 
-  Awaitable<beast::error_code> write_response(Stream& stream, unsigned version,
-                                                    Response& r, bool keep_alive) {
+  Awaitable<beast::error_code> write_response(Socket& socket, unsigned version, Response& r,
+                                              bool keep_alive) {
     http::response<http::string_body> res{static_cast<http::status>(r.status), version};
     res.set(http::field::content_type, r.content_type);
     for (const auto& [name, value] : r.extra_headers()) res.set(name, value);
     res.keep_alive(keep_alive);
     res.body() = std::move(r.body);
     res.prepare_payload();
-    auto [ec, n] = co_await http::async_write(stream, res, kNoThrow);
+    auto [ec, n] = co_await http::async_write(socket, res, kNoThrow);
     r.body = std::move(res.body());  // hand the buffer back for reuse
     co_return ec;
   }
 
   // Answers a protocol error, then closes gracefully.
-  Awaitable<void> fail(Stream& stream, unsigned version, std::string_view path,
-                             ProtocolError e, std::string& body) {
+  Awaitable<void> fail(Socket& socket, SessionState& state, unsigned version,
+                       std::string_view path, ProtocolError e, std::string& body) {
     Response res(body);
     server_.router_.write_error(path, e, res);
-    stream.expires_after(server_.config_.limits.request_timeout);
-    if (auto ec = co_await write_response(stream, version, res, false)) co_return;
+    state.expires_after(server_.config_.limits.request_timeout);
+    if (auto ec = co_await write_response(socket, version, res, false)) co_return;
     beast::error_code ec;
-    stream.socket().shutdown(tcp::socket::shutdown_send, ec);
-    stream.expires_after(kLingerTime);
+    socket.shutdown(tcp::socket::shutdown_send, ec);
+    state.expires_after(kLingerTime);
     char sink[4096];
     for (std::size_t total = 0; total < kLingerBytes;) {
-      auto [rec, n] = co_await stream.async_read_some(asio::buffer(sink), kNoThrow);
+      auto [rec, n] = co_await socket.async_read_some(asio::buffer(sink), kNoThrow);
       if (rec) break;
       total += n;
     }
@@ -170,8 +198,7 @@ class Server::Worker {
     connections_.fetch_add(1, std::memory_order_relaxed);
     beast::error_code ec;
     const auto peer = socket.remote_endpoint(ec);
-    Stream stream(std::move(socket));
-    SessionState state{&stream, true};
+    SessionState state{&socket};
     auto registration = sessions_.insert(sessions_.end(), &state);
     struct Cleanup {
       Worker* w;
@@ -183,13 +210,6 @@ class Server::Worker {
     } cleanup{this, registration};
 
     const Limits& limits = server_.config_.limits;
-    auto deadline = std::make_shared<BodyDeadline>();
-    deadline->socket = &stream.socket();
-    struct DetachDeadline {
-      BodyDeadline& d;
-      ~DetachDeadline() { d.socket = nullptr; }
-    } detach{*deadline};
-    Timer body_timer(ioc_.get_executor());
     beast::flat_buffer buffer;
     std::string body;  // response body buffer, reused across the connection's requests
     while (!server_.draining()) {
@@ -198,19 +218,19 @@ class Server::Worker {
       parser.body_limit(limits.body_bytes);
 
       state.idle = true;
-      stream.expires_after(limits.idle_timeout);
-      auto [hec, hn] = co_await http::async_read_header(stream, buffer, parser, kNoThrow);
+      state.expires_after(limits.idle_timeout);
+      auto [hec, hn] = co_await http::async_read_header(socket, buffer, parser, kNoThrow);
       state.idle = false;
       if (hec) {
         if (hec == http::error::header_limit) {
-          co_await fail(stream, kHttp11, {}, ProtocolError::kHeaderTooLarge, body);
+          co_await fail(socket, state, kHttp11, {}, ProtocolError::kHeaderTooLarge, body);
         } else if (hec == http::error::body_limit) {
           // Beast checks Content-Length against the limit as soon as the header is complete.
           const std::string_view t(parser.get().target().data(), parser.get().target().size());
-          co_await fail(stream, parser.get().version(), t.substr(0, t.find('?')),
+          co_await fail(socket, state, parser.get().version(), t.substr(0, t.find('?')),
                         ProtocolError::kBodyTooLarge, body);
         } else if (is_malformed(hec)) {
-          co_await fail(stream, kHttp11, {}, ProtocolError::kBadRequest, body);
+          co_await fail(socket, state, kHttp11, {}, ProtocolError::kBadRequest, body);
         }
         break;  // end of stream, idle timeout, cancellation: close quietly
       }
@@ -218,38 +238,45 @@ class Server::Worker {
       const std::string_view target(req.target().data(), req.target().size());
       const std::string_view path = target.substr(0, target.find('?'));
 
-      stream.expires_after(limits.request_timeout);
-      if (auto len = parser.content_length(); len && *len > limits.body_bytes) {
-        co_await fail(stream, req.version(), path, ProtocolError::kBodyTooLarge, body);
-        break;
+      state.expires_after(limits.request_timeout);
+      if (!parser.is_done()) {
+        // Usually the body arrived with the header: parse what is buffered synchronously, and
+        // go asynchronous only for bytes that have not arrived yet.
+        parser.eager(true);
+        beast::error_code pec;
+        while (!parser.is_done() && buffer.size() > 0) {
+          const std::size_t used = parser.put(buffer.data(), pec);
+          buffer.consume(used);
+          if (pec == http::error::need_more) {
+            pec = {};
+            break;
+          }
+          if (pec) break;
+        }
+        if (pec) {
+          co_await fail(socket, state, req.version(), path,
+                        pec == http::error::body_limit ? ProtocolError::kBodyTooLarge
+                                                       : ProtocolError::kBadRequest,
+                        body);
+          break;
+        }
       }
       if (!parser.is_done()) {
         if (beast::iequals(req[http::field::expect], "100-continue")) {
           http::response<http::empty_body> cont{http::status::continue_, req.version()};
-          auto [cec, cn] = co_await http::async_write(stream, cont, kNoThrow);
+          auto [cec, cn] = co_await http::async_write(socket, cont, kNoThrow);
           if (cec) break;
         }
-        stream.expires_never();
-        deadline->fired = false;
-        body_timer.expires_after(limits.request_timeout);
-        body_timer.async_wait([deadline, gen = ++deadline->generation](beast::error_code ec) {
-          if (ec || deadline->socket == nullptr || deadline->generation != gen) return;
-          deadline->fired = true;
-          beast::error_code ignored;
-          deadline->socket->cancel(ignored);
-        });
-        auto [bec, bn] = co_await http::async_read(stream, buffer, parser, kNoThrow);
-        ++deadline->generation;
-        body_timer.cancel();
-        stream.expires_after(limits.request_timeout);
+        auto [bec, bn] = co_await http::async_read(socket, buffer, parser, kNoThrow);
         if (bec) {
           if (bec == http::error::body_limit) {
-            co_await fail(stream, req.version(), path, ProtocolError::kBodyTooLarge, body);
-          } else if (deadline->fired) {
-            co_await fail(stream, req.version(), path, ProtocolError::kRequestTimeout, body);
+            co_await fail(socket, state, req.version(), path, ProtocolError::kBodyTooLarge, body);
+          } else if (state.timed_out) {
+            co_await fail(socket, state, req.version(), path, ProtocolError::kRequestTimeout,
+                          body);
           } else if (is_malformed(bec) || bec == http::error::partial_message) {
             // A body cut short by a half-close still gets an answer: the peer may be reading.
-            co_await fail(stream, req.version(), path, ProtocolError::kBadRequest, body);
+            co_await fail(socket, state, req.version(), path, ProtocolError::kBadRequest, body);
           }
           break;
         }
@@ -274,19 +301,22 @@ class Server::Worker {
         res->close = true;
       }
       const bool keep_alive = req.keep_alive() && !res->close && !server_.draining();
-      if (auto wec = co_await write_response(stream, req.version(), *res, keep_alive)) break;
+      if (auto wec = co_await write_response(socket, req.version(), *res, keep_alive)) break;
       if (!keep_alive) break;
     }
-    stream.socket().shutdown(tcp::socket::shutdown_both, ec);
+    socket.shutdown(tcp::socket::shutdown_both, ec);
   }
 
   Server& server_;
   unsigned index_;
-  asio::io_context ioc_;
-  Acceptor acceptor_;
-  std::thread thread_;
+  // Declared before ioc_ so they outlive it: destroying the io_context destroys the frames of
+  // sessions still suspended, whose cleanup touches these.
   std::list<SessionState*> sessions_;  // touched only on this worker's thread
   std::atomic<std::size_t> connections_{0};
+  asio::io_context ioc_;
+  Acceptor acceptor_;
+  Timer sweep_timer_;
+  std::thread thread_;
 };
 
 Server::Server(ServerConfig config, const Router& router)

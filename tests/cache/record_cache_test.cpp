@@ -27,11 +27,17 @@ class RecordCacheTest : public ::testing::Test {
   std::unique_ptr<store::Replica> replica_;
   InvalidationStamps stamps_{12};
   std::uint64_t seq_ = 0;
+  // Invalidation tests admit every miss; admission has its own test below.
+  static CacheCapacity admit_all() {
+    CacheCapacity c;
+    c.license_doorkeeper = false;
+    return c;
+  }
 };
 
 TEST_F(RecordCacheTest, SecondLookupIsAHit) {
   apply({test::event(test::license("KEY"))});
-  RecordCache cache(*replica_, stamps_);
+  RecordCache cache(*replica_, stamps_, admit_all());
   EXPECT_TRUE(cache.license(core::sha256("KEY")).value());
   EXPECT_TRUE(cache.license(core::sha256("KEY")).value());
   EXPECT_EQ(cache.stats().misses, 1u);
@@ -39,7 +45,7 @@ TEST_F(RecordCacheTest, SecondLookupIsAHit) {
 }
 
 TEST_F(RecordCacheTest, AbsenceIsCachedAndInvalidatedByCreation) {
-  RecordCache cache(*replica_, stamps_);
+  RecordCache cache(*replica_, stamps_, admit_all());
   EXPECT_FALSE(cache.license(core::sha256("KEY")).value());
   EXPECT_FALSE(cache.license(core::sha256("KEY")).value());
   EXPECT_EQ(cache.stats().hits, 1u);
@@ -49,7 +55,7 @@ TEST_F(RecordCacheTest, AbsenceIsCachedAndInvalidatedByCreation) {
 
 TEST_F(RecordCacheTest, LookupAfterApplySeesAppliedState) {
   apply({test::event(test::license("KEY"))});
-  RecordCache cache(*replica_, stamps_);
+  RecordCache cache(*replica_, stamps_, admit_all());
   ASSERT_EQ(cache.license(core::sha256("KEY")).value()->status, core::LicenseStatus::kActive);
   auto suspended = test::license("KEY");
   suspended.version = 2;
@@ -64,7 +70,7 @@ TEST_F(RecordCacheTest, LookupAfterApplySeesAppliedState) {
 
 TEST_F(RecordCacheTest, ProductChangeUnderSameNameIsSeen) {
   apply({test::event(test::product())});
-  RecordCache cache(*replica_, stamps_);
+  RecordCache cache(*replica_, stamps_, admit_all());
   EXPECT_EQ(cache.product_by_name("acc_1", "MyProduct").value()->tki_versions.size(), 2u);
   auto p = test::product();
   p.version = 2;
@@ -75,7 +81,7 @@ TEST_F(RecordCacheTest, ProductChangeUnderSameNameIsSeen) {
 }
 
 TEST_F(RecordCacheTest, BlacklistEntryAddedAndRemovedIsSeen) {
-  RecordCache cache(*replica_, stamps_);
+  RecordCache cache(*replica_, stamps_, admit_all());
   EXPECT_FALSE(cache.blacklist("acc_1", core::BlacklistKind::kIp, "9.9.9.9").value());
   auto b = test::blacklist("bl_1", core::BlacklistKind::kIp, "9.9.9.9");
   apply({test::event(b)});
@@ -85,8 +91,32 @@ TEST_F(RecordCacheTest, BlacklistEntryAddedAndRemovedIsSeen) {
   EXPECT_FALSE(cache.blacklist("acc_1", core::BlacklistKind::kIp, "9.9.9.9").value());
 }
 
+TEST_F(RecordCacheTest, LicenseIsAdmittedOnItsSecondMissOnly) {
+  apply({test::event(test::license("KEY"))});
+  RecordCache cache(*replica_, stamps_);  // default: doorkeeper on
+  for (int i = 0; i < 3; ++i) EXPECT_TRUE(cache.license(core::sha256("KEY")).value());
+  EXPECT_EQ(cache.stats().misses, 2u);  // first sighting served, not admitted; second admitted
+  EXPECT_EQ(cache.stats().hits, 1u);
+  // Admission never serves stale state: a change is seen on the next lookup.
+  auto l = test::license("KEY");
+  l.version = 2;
+  l.status = core::LicenseStatus::kRevoked;
+  apply({test::event(l)});
+  EXPECT_EQ(cache.license(core::sha256("KEY")).value()->status, core::LicenseStatus::kRevoked);
+}
+
+TEST(Doorkeeper, AgesOutAfterItsWindow) {
+  Doorkeeper d(10, 4);
+  EXPECT_FALSE(d.seen_before(1));
+  EXPECT_TRUE(d.seen_before(1));
+  EXPECT_FALSE(d.seen_before(2));
+  EXPECT_FALSE(d.seen_before(3));
+  EXPECT_FALSE(d.seen_before(4));  // fourth first sighting: the window resets
+  EXPECT_FALSE(d.seen_before(1));
+}
+
 TEST_F(RecordCacheTest, CapacityIsBoundedByEviction) {
-  RecordCache cache(*replica_, stamps_, CacheCapacity{4, 4});
+  RecordCache cache(*replica_, stamps_, CacheCapacity{4, 4, false});
   for (int i = 0; i < 100; ++i) (void)cache.license(core::sha256("K" + std::to_string(i)));
   auto l = test::license("K0");
   apply({test::event(l)});
@@ -103,7 +133,7 @@ TEST_F(RecordCacheTest, ConcurrentReadersNeverSeeStateOlderThanLastReturnedApply
   std::vector<std::thread> readers;
   for (int t = 0; t < 2; ++t) {
     readers.emplace_back([&] {
-      RecordCache cache(*replica_, stamps_);
+      RecordCache cache(*replica_, stamps_, admit_all());
       while (!stop.load()) {
         const std::uint64_t floor = published.load(std::memory_order_acquire);
         auto l = cache.license(core::sha256("KEY"));
