@@ -18,7 +18,7 @@ RecordCache::RecordCache(const store::Replica& replica, const InvalidationStamps
 
 template <typename T, typename Load>
 store::Result<Ptr<T>> RecordCache::lookup(ClockCache<Ptr<T>>& lru, store::KeySpace space, std::string_view key,
-                           Load load, Doorkeeper* admission) {
+                           Load load) {
   // The stamp is read before the store: an apply that lands in between leaves this entry with an
   // outdated stamp, so it is never served.
   const std::uint64_t stamp = stamps_.stamp(space, key);
@@ -33,19 +33,33 @@ store::Result<Ptr<T>> RecordCache::lookup(ClockCache<Ptr<T>>& lru, store::KeySpa
     return loaded.error();
   }
   Ptr<T> value = *loaded ? std::make_shared<const T>(std::move(**loaded)) : nullptr;
-  std::uint64_t h;
-  if (admission != nullptr && key.size() >= sizeof h) {
-    std::memcpy(&h, key.data(), sizeof h);
-    if (!admission->seen_before(h)) return value;  // first sighting: serve, do not admit
-  }
   lru.put(key, stamp, value);
   return value;
 }
 
 store::Result<Ptr<core::LicenseRecord>> RecordCache::license(const core::Digest& d) {
-  return lookup(licenses_, store::KeySpace::kLicense, store::digest_key(d),
-                [&] { return replica_.license(d); },
-                license_admission_ ? &*license_admission_ : nullptr);
+  const std::string_view key = store::digest_key(d);
+  if (license_admission_) {
+    const std::uint64_t stamp = stamps_.stamp(store::KeySpace::kLicense, key);
+    if (const Ptr<core::LicenseRecord>* hit = licenses_.find(key, stamp)) {
+      bump(hits_);
+      return *hit;
+    }
+    std::uint64_t h;
+    std::memcpy(&h, key.data(), sizeof h);
+    if (!license_admission_->seen_before(h)) {
+      // First sighting: serve from the scratch record without allocating or admitting.
+      bump(misses_);
+      auto found = replica_.license_into(d, scratch_license_);
+      if (!found) {
+        bump(store_errors_);
+        return found.error();
+      }
+      if (!*found) return Ptr<core::LicenseRecord>();
+      return Ptr<core::LicenseRecord>(Ptr<void>(), &scratch_license_);  // non-owning
+    }
+  }
+  return lookup(licenses_, store::KeySpace::kLicense, key, [&] { return replica_.license(d); });
 }
 
 store::Result<Ptr<core::ApiKeyRecord>> RecordCache::api_key(const core::Digest& d) {

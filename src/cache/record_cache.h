@@ -159,6 +159,8 @@ class RecordCache {
 
   // A null Ptr when absent or deleted; an error when the store could not be read (counted, and
   // not remembered: the next lookup tries the store again).
+  // A license not admitted to the cache is decoded into this thread's scratch record: the Ptr
+  // then does not own it and stays valid only until the next license() call on this cache.
   store::Result<Ptr<core::LicenseRecord>> license(const core::Digest& key_digest);
   store::Result<Ptr<core::ApiKeyRecord>> api_key(const core::Digest& digest);
   store::Result<Ptr<core::AccountRecord>> account(std::string_view id);
@@ -177,7 +179,7 @@ class RecordCache {
  private:
   template <typename T, typename Load>
   store::Result<Ptr<T>> lookup(ClockCache<Ptr<T>>& cache, store::KeySpace space,
-                               std::string_view key, Load load, Doorkeeper* admission = nullptr);
+                               std::string_view key, Load load);
 
   const store::Replica& replica_;
   const InvalidationStamps& stamps_;
@@ -187,6 +189,7 @@ class RecordCache {
   ClockCache<Ptr<core::ProductRecord>> products_;
   ClockCache<Ptr<core::BlacklistEntry>> blacklist_;
   std::optional<Doorkeeper> license_admission_;
+  core::LicenseRecord scratch_license_;  // decoded non-admitted license (see license())
   std::string key_buf_;
   // Written by the owning thread only (load + store, no locked instruction), read by any.
   static void bump(std::atomic<std::uint64_t>& c) {

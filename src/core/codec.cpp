@@ -148,7 +148,8 @@ template <typename Rec, typename Body>
 bool decode_with(std::string_view bytes, Rec& out, StoredHeader& h, Body body) {
   Reader r(bytes);
   if (!read_header(r, h)) return false;
-  out = Rec{};
+  // Every field is assigned by `body`, so decoding into a reused record keeps its strings'
+  // capacity instead of freeing and reallocating them.
   out.version = h.version;
   body(r);
   return r.ok() && r.at_end();

@@ -31,6 +31,8 @@ std::string encode_record(const BlacklistEntry& r, bool deleted = false);
 std::optional<StoredHeader> peek_header(std::string_view bytes);
 
 // Full decode; false on any malformed input. `header` receives version and tombstone flag.
+// Every field of `out` is overwritten, so `out` may be a reused record (its buffers are kept);
+// after a failed decode its contents are unspecified.
 bool decode_record(std::string_view bytes, AccountRecord& out, StoredHeader& header);
 bool decode_record(std::string_view bytes, ApiKeyRecord& out, StoredHeader& header);
 bool decode_record(std::string_view bytes, ProductRecord& out, StoredHeader& header);

@@ -9,10 +9,13 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
 #include <algorithm>
+#include <array>
+#include <charconv>
 #include <list>
 #include <memory>
 #include <optional>
@@ -163,16 +166,32 @@ class Server::Worker {
     }
   }
 
-  Awaitable<beast::error_code> write_response(Socket& socket, unsigned version, Response& r,
-                                              bool keep_alive) {
-    http::response<http::string_body> res{static_cast<http::status>(r.status), version};
-    res.set(http::field::content_type, r.content_type);
-    for (const auto& [name, value] : r.extra_headers()) res.set(name, value);
-    res.keep_alive(keep_alive);
-    res.body() = std::move(r.body);
-    res.prepare_payload();
-    auto [ec, n] = co_await http::async_write(socket, res, kNoThrow);
-    r.body = std::move(res.body());  // hand the buffer back for reuse
+  // Writes the status line and headers into `head` (a per-connection buffer) and sends them with
+  // the body in one gather write. Cheaper than a beast::http::response per request, whose
+  // fields are allocated node by node; the format is the plain HTTP/1.1 one.
+  Awaitable<beast::error_code> write_response(Socket& socket, std::string& head, unsigned version,
+                                              Response& r, bool keep_alive) {
+    head.clear();
+    head.append(version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ");
+    char num[24];
+    auto end = std::to_chars(num, num + sizeof num, r.status).ptr;
+    head.append(num, end).push_back(' ');
+    const auto reason = http::obsolete_reason(static_cast<http::status>(r.status));
+    head.append(reason.data(), reason.size());
+    head.append("\r\nContent-Type: ").append(r.content_type);
+    end = std::to_chars(num, num + sizeof num, r.body.size()).ptr;
+    head.append("\r\nContent-Length: ").append(num, end);
+    for (const auto& [name, value] : r.extra_headers()) {
+      head.append("\r\n").append(name).append(": ").append(value);
+    }
+    if (!keep_alive) {
+      head.append("\r\nConnection: close");
+    } else if (version == 10) {
+      head.append("\r\nConnection: keep-alive");
+    }
+    head.append("\r\n\r\n");
+    const std::array<asio::const_buffer, 2> buffers{asio::buffer(head), asio::buffer(r.body)};
+    auto [ec, n] = co_await asio::async_write(socket, buffers, kNoThrow);
     co_return ec;
   }
 
@@ -182,7 +201,8 @@ class Server::Worker {
     Response res(body);
     server_.router_.write_error(path, e, res);
     state.expires_after(server_.config_.limits.request_timeout);
-    if (auto ec = co_await write_response(socket, version, res, false)) co_return;
+    std::string head;
+    if (auto ec = co_await write_response(socket, head, version, res, false)) co_return;
     beast::error_code ec;
     socket.shutdown(tcp::socket::shutdown_send, ec);
     state.expires_after(kLingerTime);
@@ -212,6 +232,7 @@ class Server::Worker {
     const Limits& limits = server_.config_.limits;
     beast::flat_buffer buffer;
     std::string body;  // response body buffer, reused across the connection's requests
+    std::string head;  // response status line and headers, likewise
     while (!server_.draining()) {
       http::request_parser<http::string_body> parser;
       parser.header_limit(static_cast<std::uint32_t>(limits.header_bytes));
@@ -301,7 +322,7 @@ class Server::Worker {
         res->close = true;
       }
       const bool keep_alive = req.keep_alive() && !res->close && !server_.draining();
-      if (auto wec = co_await write_response(socket, req.version(), *res, keep_alive)) break;
+      if (auto wec = co_await write_response(socket, head, req.version(), *res, keep_alive)) break;
       if (!keep_alive) break;
     }
     socket.shutdown(tcp::socket::shutdown_both, ec);

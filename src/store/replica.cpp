@@ -128,19 +128,26 @@ Result<std::optional<std::string>> Replica::get_raw(KeySpace space, std::string_
 }
 
 template <typename Rec>
-Result<std::optional<Rec>> Replica::get_record(KeySpace space, std::string_view key) const {
+Result<bool> Replica::get_into(KeySpace space, std::string_view key, Rec& out) const {
   rocksdb::PinnableSlice value;
   auto s = db_->Get(rocksdb::ReadOptions(), cf(space), rocksdb::Slice(key.data(), key.size()),
                     &value);
-  if (s.IsNotFound()) return std::optional<Rec>();
+  if (s.IsNotFound()) return false;
   if (!s.ok()) return to_error(s, "read");
-  Rec rec;
   core::StoredHeader h;
-  if (!core::decode_record(std::string_view(value.data(), value.size()), rec, h)) {
+  if (!core::decode_record(std::string_view(value.data(), value.size()), out, h)) {
     return StoreError{"corrupt record in column family " +
                       std::string(kCfNames[static_cast<int>(space)])};
   }
-  if (h.deleted) return std::optional<Rec>();
+  return !h.deleted;
+}
+
+template <typename Rec>
+Result<std::optional<Rec>> Replica::get_record(KeySpace space, std::string_view key) const {
+  Rec rec;
+  auto found = get_into(space, key, rec);
+  if (!found) return found.error();
+  if (!*found) return std::optional<Rec>();
   return std::optional<Rec>(std::move(rec));
 }
 
@@ -168,6 +175,10 @@ Result<std::optional<core::ProductRecord>> Replica::product_by_name(std::string_
 
 Result<std::optional<core::LicenseRecord>> Replica::license(const core::Digest& d) const {
   return get_record<core::LicenseRecord>(KeySpace::kLicense, digest_key(d));
+}
+
+Result<bool> Replica::license_into(const core::Digest& d, core::LicenseRecord& out) const {
+  return get_into(KeySpace::kLicense, digest_key(d), out);
 }
 
 Result<std::optional<core::BlacklistEntry>> Replica::blacklist(std::string_view account_id,

@@ -68,6 +68,8 @@ class Replica {
   Result<std::optional<core::ProductRecord>> product_by_name(std::string_view account_id,
                                                              std::string_view name) const;
   Result<std::optional<core::LicenseRecord>> license(const core::Digest& key_digest) const;
+  // The same lookup decoded into a caller-owned record (reusing its buffers); false when absent.
+  Result<bool> license_into(const core::Digest& key_digest, core::LicenseRecord& out) const;
   Result<std::optional<core::BlacklistEntry>> blacklist(std::string_view account_id,
                                                         core::BlacklistKind kind,
                                                         std::string_view value) const;
@@ -99,6 +101,8 @@ class Replica {
   Result<std::optional<std::string>> get_raw(KeySpace s, std::string_view key) const;
   template <typename Rec>
   Result<std::optional<Rec>> get_record(KeySpace s, std::string_view key) const;
+  template <typename Rec>
+  Result<bool> get_into(KeySpace s, std::string_view key, Rec& out) const;
 
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> cfs_;  // [0] default (meta), then one per KeySpace

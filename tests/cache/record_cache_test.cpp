@@ -105,6 +105,21 @@ TEST_F(RecordCacheTest, LicenseIsAdmittedOnItsSecondMissOnly) {
   EXPECT_EQ(cache.license(core::sha256("KEY")).value()->status, core::LicenseStatus::kRevoked);
 }
 
+TEST_F(RecordCacheTest, FirstSightingsAreServedCorrectlyWithoutAdmission) {
+  auto a = test::license("KEY-A", "lic_a");
+  a.activations = {{"m1", "one", 1}, {"m2", "two", 2}};
+  auto b = test::license("KEY-B", "lic_b");
+  apply({test::event(a), test::event(b)});
+  RecordCache cache(*replica_, stamps_);
+  auto first = cache.license(core::sha256("KEY-A")).value();
+  ASSERT_TRUE(first);
+  EXPECT_EQ(*first, a);
+  auto second = cache.license(core::sha256("KEY-B")).value();  // reuses the scratch record
+  ASSERT_TRUE(second);
+  EXPECT_EQ(*second, b);
+  EXPECT_FALSE(cache.license(core::sha256("KEY-C")).value());
+}
+
 TEST(Doorkeeper, AgesOutAfterItsWindow) {
   Doorkeeper d(10, 4);
   EXPECT_FALSE(d.seen_before(1));

@@ -58,6 +58,15 @@ TEST(Codec, EveryRecordKindRoundTrips) {
   EXPECT_EQ(b, b2);
 }
 
+TEST(Codec, DecodingIntoAReusedRecordOverwritesEveryField) {
+  LicenseRecord reused = full_license();  // long lists and strings left over
+  reused.activations.push_back({"m3", "x", 1});
+  LicenseRecord small = test::license("OTHER", "lic_2");
+  StoredHeader h;
+  ASSERT_TRUE(decode_record(encode_record(small), reused, h));
+  EXPECT_EQ(reused, small);
+}
+
 TEST(Codec, EveryTruncationIsRejected) {
   const std::string bytes = encode_record(full_license());
   for (std::size_t n = 0; n < bytes.size(); ++n) {
