@@ -1,5 +1,6 @@
 // Micro-benchmarks of the hot path's pure parts: request parse, digest, decision, response.
 #include <benchmark/benchmark.h>
+#include <simdjson.h>
 
 #include "bench_data.h"
 #include "core/tki.h"
@@ -61,5 +62,20 @@ void BM_WriteValidateResponse(benchmark::State& state) {
 }
 BENCHMARK(BM_WriteValidateResponse);
 
+}  // namespace
+}  // namespace le::bench
+
+namespace le::bench {
+namespace {
+// Full validation (DOM) of the same body, for comparison with the On-Demand parse.
+void BM_DomValidateBody(benchmark::State& state) {
+  simdjson::dom::parser parser;
+  simdjson::padded_string body(kBody);
+  for (auto _ : state) {
+    auto r = parser.parse(body);
+    benchmark::DoNotOptimize(r);
+  }
+}
+BENCHMARK(BM_DomValidateBody);
 }  // namespace
 }  // namespace le::bench

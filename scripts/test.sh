@@ -1,7 +1,19 @@
 #!/usr/bin/env bash
-# Installs what is missing, builds, and runs the whole test suite (unit, integration, end-to-end).
+# Installs what is missing, builds, and runs the whole test suite (unit, integration, end-to-end,
+# fuzz) twice: on the Release build, then on an AddressSanitizer + UndefinedBehaviorSanitizer
+# build (build-asan/). LE_SKIP_SANITIZERS=1 runs the Release suite only.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+jobs="${LE_JOBS:-2}"
 bash "$root/scripts/build.sh"
-cd "$root/build"
-ctest -j "${LE_JOBS:-2}" --output-on-failure --timeout 600 "$@"
+(cd "$root/build" && ctest -j "$jobs" --output-on-failure --timeout 600 "$@")
+
+if [[ "${LE_SKIP_SANITIZERS:-0}" != 1 ]]; then
+  echo "== the same suite under AddressSanitizer + UndefinedBehaviorSanitizer"
+  cmake -S "$root" -B "$root/build-asan" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DLE_SANITIZE=ON -DLE_BUILD_BENCH=OFF >/dev/null
+  cmake --build "$root/build-asan" -j "$jobs"
+  (cd "$root/build-asan" &&
+    ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+      ctest -j "$jobs" --output-on-failure --timeout 900 "$@")
+fi

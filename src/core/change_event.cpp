@@ -8,7 +8,7 @@
 namespace le::core {
 namespace {
 
-namespace od = simdjson::ondemand;
+namespace dom = simdjson::dom;
 
 constexpr std::string_view kKindNames[] = {"account", "api_key", "product", "license",
                                            "blacklist"};
@@ -21,13 +21,12 @@ std::optional<EntityKind> parse_kind(std::string_view s) {
 }
 
 // Timestamps travel as unix seconds, as ISO 8601 strings, or as null (= none).
-bool read_time(od::value v, std::int64_t& out) {
-  od::json_type t;
-  if (v.type().get(t)) return false;
-  switch (t) {
-    case od::json_type::null: out = 0; return true;
-    case od::json_type::number: return json::read_i64(v, out);
-    case od::json_type::string: {
+bool read_time(dom::element v, std::int64_t& out) {
+  switch (v.type()) {
+    case dom::element_type::NULL_VALUE: out = 0; return true;
+    case dom::element_type::INT64:
+    case dom::element_type::UINT64: return json::read_i64(v, out);
+    case dom::element_type::STRING: {
       std::string_view s;
       if (v.get_string().get(s)) return false;
       auto parsed = parse_iso8601(s);
@@ -39,7 +38,7 @@ bool read_time(od::value v, std::int64_t& out) {
   }
 }
 
-bool read_digest(od::value v, Digest& out) {
+bool read_digest(dom::element v, Digest& out) {
   std::string_view s;
   if (v.get_string().get(s)) return false;
   auto d = digest_from_hex(s);
@@ -49,7 +48,7 @@ bool read_digest(od::value v, Digest& out) {
 }
 
 template <typename E, typename Parse>
-bool read_enum(od::value v, E& out, Parse parse) {
+bool read_enum(dom::element v, E& out, Parse parse) {
   std::string_view s;
   if (v.get_string().get(s)) return false;
   auto e = parse(s);
@@ -61,29 +60,23 @@ bool read_enum(od::value v, E& out, Parse parse) {
 // Calls f(key, value) for each field; f returns false on a bad value. Unknown keys are ignored
 // by f returning true without reading the value.
 template <typename F>
-bool for_each_field(od::value v, std::string& error, F f) {
-  od::object obj;
+bool for_each_field(dom::element v, std::string& error, F f) {
+  dom::object obj;
   if (v.get_object().get(obj)) {
     error = "data must be an object";
     return false;
   }
-  for (auto field : obj) {
-    std::string_view key;
-    od::value value;
-    if (field.unescaped_key().get(key) || field.value().get(value)) {
-      error = "malformed object";
-      return false;
-    }
-    if (!f(key, value)) {
-      error = "bad value for field '" + std::string(key) + "'";
+  for (const auto field : obj) {
+    if (!f(field.key, field.value)) {
+      error = "bad value for field '" + std::string(field.key) + "'";
       return false;
     }
   }
   return true;
 }
 
-bool decode_account(od::value v, AccountRecord& r, std::string& error) {
-  return for_each_field(v, error, [&](std::string_view k, od::value x) {
+bool decode_account(dom::element v, AccountRecord& r, std::string& error) {
+  return for_each_field(v, error, [&](std::string_view k, dom::element x) {
     if (k == "id") return json::read_string(x, r.id);
     if (k == "plan") return read_enum(x, r.plan, parse_plan);
     if (k == "tki_require_hwid") return json::read_bool(x, r.tki_require_hwid);
@@ -92,8 +85,8 @@ bool decode_account(od::value v, AccountRecord& r, std::string& error) {
   });
 }
 
-bool decode_api_key(od::value v, ApiKeyRecord& r, std::string& error, bool& has_digest) {
-  return for_each_field(v, error, [&](std::string_view k, od::value x) {
+bool decode_api_key(dom::element v, ApiKeyRecord& r, std::string& error, bool& has_digest) {
+  return for_each_field(v, error, [&](std::string_view k, dom::element x) {
     if (k == "id") return json::read_string(x, r.id);
     if (k == "key_sha256") return has_digest = read_digest(x, r.digest);
     if (k == "account_id") return json::read_string(x, r.account_id);
@@ -103,8 +96,8 @@ bool decode_api_key(od::value v, ApiKeyRecord& r, std::string& error, bool& has_
   });
 }
 
-bool decode_product(od::value v, ProductRecord& r, std::string& error) {
-  return for_each_field(v, error, [&](std::string_view k, od::value x) {
+bool decode_product(dom::element v, ProductRecord& r, std::string& error) {
+  return for_each_field(v, error, [&](std::string_view k, dom::element x) {
     if (k == "id") return json::read_string(x, r.id);
     if (k == "account_id") return json::read_string(x, r.account_id);
     if (k == "name") return json::read_string(x, r.name);
@@ -115,16 +108,14 @@ bool decode_product(od::value v, ProductRecord& r, std::string& error) {
   });
 }
 
-bool decode_activations(od::value v, std::vector<Activation>& out) {
-  od::array arr;
+bool decode_activations(dom::element v, std::vector<Activation>& out) {
+  dom::array arr;
   if (v.get_array().get(arr)) return false;
   out.clear();
   std::string error;
-  for (auto item : arr) {
-    od::value iv;
-    if (item.get(iv)) return false;
+  for (dom::element iv : arr) {
     Activation a;
-    bool ok = for_each_field(iv, error, [&](std::string_view k, od::value x) {
+    bool ok = for_each_field(iv, error, [&](std::string_view k, dom::element x) {
       if (k == "machine_id") return json::read_string(x, a.machine_id);
       if (k == "label") return json::is_null(x) ? true : json::read_string(x, a.label);
       if (k == "activated_at") return read_time(x, a.activated_at);
@@ -136,8 +127,8 @@ bool decode_activations(od::value v, std::vector<Activation>& out) {
   return true;
 }
 
-bool decode_license(od::value v, LicenseRecord& r, std::string& error, bool& has_digest) {
-  return for_each_field(v, error, [&](std::string_view k, od::value x) {
+bool decode_license(dom::element v, LicenseRecord& r, std::string& error, bool& has_digest) {
+  return for_each_field(v, error, [&](std::string_view k, dom::element x) {
     if (k == "id") return json::read_string(x, r.id);
     if (k == "key_sha256") return has_digest = read_digest(x, r.key_digest);
     if (k == "account_id") return json::read_string(x, r.account_id);
@@ -163,8 +154,8 @@ bool decode_license(od::value v, LicenseRecord& r, std::string& error, bool& has
   });
 }
 
-bool decode_blacklist(od::value v, BlacklistEntry& r, std::string& error) {
-  return for_each_field(v, error, [&](std::string_view k, od::value x) {
+bool decode_blacklist(dom::element v, BlacklistEntry& r, std::string& error) {
+  return for_each_field(v, error, [&](std::string_view k, dom::element x) {
     if (k == "id") return json::read_string(x, r.id);
     if (k == "account_id") return json::read_string(x, r.account_id);
     if (k == "kind") return read_enum(x, r.kind, parse_blacklist_kind);
@@ -196,46 +187,36 @@ std::string ChangeEvent::subject() const {
 }
 
 std::variant<ChangeEvent, DecodeError> decode_change_event(std::string_view text) {
-  thread_local json::PaddedInput input;
-  thread_local od::parser parser;
-  od::document doc;
-  if (parser.iterate(input.assign(text)).get(doc)) return fail("not JSON");
-  od::object obj;
+  thread_local json::Parser parser;
+  dom::element doc;
+  if (parser.parse(text, doc)) return fail("not valid JSON");
+  dom::object obj;
   if (doc.get_object().get(obj)) return fail("message must be a JSON object");
 
   ChangeEvent ev;
   std::string_view kind_name;
-  if (obj.find_field_unordered("kind").get_string().get(kind_name)) return fail("missing kind");
+  if (obj["kind"].get_string().get(kind_name)) return fail("missing kind");
   auto kind = parse_kind(kind_name);
   if (!kind) return fail("unknown kind '" + std::string(kind_name) + "'");
 
   std::uint64_t version = 0;
-  if (obj.find_field_unordered("version").get_uint64().get(version) || version == 0) {
+  if (obj["version"].get_uint64().get(version) || version == 0) {
     return fail("missing or invalid version");
   }
-  {
-    auto deleted = obj.find_field_unordered("deleted");
-    if (deleted.error() == simdjson::SUCCESS) {
-      if (deleted.get_bool().get(ev.deleted)) return fail("deleted must be a boolean");
-    } else if (deleted.error() != simdjson::NO_SUCH_FIELD) {
-      return fail("malformed message");
-    }
+  dom::element field;
+  if (!obj["deleted"].get(field) && field.get_bool().get(ev.deleted)) {
+    return fail("deleted must be a boolean");
   }
-  {
-    auto seq = obj.find_field_unordered("seq");
-    if (seq.error() == simdjson::SUCCESS) {
-      if (seq.get_uint64().get(ev.seq)) return fail("seq must be an unsigned integer");
-    } else if (seq.error() != simdjson::NO_SUCH_FIELD) {
-      return fail("malformed message");
-    }
+  if (!obj["seq"].get(field) && field.get_uint64().get(ev.seq)) {
+    return fail("seq must be an unsigned integer");
   }
-  {
-    auto type = obj.find_field_unordered("type");
+  if (!obj["type"].get(field)) {
     std::string_view t;
-    if (type.error() == simdjson::SUCCESS && !type.get_string().get(t)) ev.type.assign(t);
+    if (field.get_string().get(t)) return fail("type must be a string");
+    ev.type.assign(t);
   }
-  od::value data;
-  if (obj.find_field_unordered("data").get(data)) return fail("missing data");
+  dom::element data;
+  if (obj["data"].get(data)) return fail("missing data");
 
   std::string error;
   bool ok = false;

@@ -1,6 +1,10 @@
-// Helpers over simdjson On-Demand shared by the request and change-event decoders: typed reads
-// that report a failure as false instead of throwing, and a per-thread padded input buffer.
-// Not thread-safe per object; each thread uses its own PaddedInput and parser.
+// Helpers over simdjson's DOM API shared by the request and change-event decoders.
+//
+// The DOM parser validates the whole document (grammar, UTF-8, escapes, depth <= 1024) before
+// anything is read, so malformed JSON anywhere — including in fields we ignore — is rejected.
+// On the small documents we parse it is also faster than On-Demand (bench: BM_DomValidateBody).
+// Strings read from a parsed document are views into the parser: valid until its next parse.
+// Not thread-safe per object; each thread uses its own Parser.
 #pragma once
 
 #include <simdjson.h>
@@ -12,66 +16,57 @@
 
 namespace le::core::json {
 
-namespace od = simdjson::ondemand;
+namespace dom = simdjson::dom;
 
-// A reusable buffer that holds input followed by SIMDJSON_PADDING bytes; grows, never shrinks.
-class PaddedInput {
+// A reusable parser plus padded input buffer; both grow, never shrink.
+class Parser {
  public:
-  simdjson::padded_string_view assign(std::string_view in) {
+  // Parses `in` into the parser's document; an error code when the input is not valid JSON.
+  simdjson::error_code parse(std::string_view in, dom::element& out) {
     if (buf_.size() < in.size() + simdjson::SIMDJSON_PADDING) {
       buf_.resize(in.size() + simdjson::SIMDJSON_PADDING);
     }
     std::copy(in.begin(), in.end(), buf_.begin());
-    return simdjson::padded_string_view(buf_.data(), in.size(), buf_.size());
+    return parser_.parse(buf_.data(), in.size(), false).get(out);
   }
 
  private:
   std::vector<char> buf_;
+  dom::parser parser_;
 };
 
-inline bool read_string(od::value v, std::string_view& out) { return !v.get_string().get(out); }
-inline bool read_string(od::value v, std::string& out) {
+inline bool read_string(dom::element v, std::string_view& out) { return !v.get_string().get(out); }
+inline bool read_string(dom::element v, std::string& out) {
   std::string_view sv;
   if (v.get_string().get(sv)) return false;
   out.assign(sv);
   return true;
 }
-inline bool read_bool(od::value v, bool& out) { return !v.get_bool().get(out); }
-inline bool read_u64(od::value v, std::uint64_t& out) { return !v.get_uint64().get(out); }
-inline bool read_i64(od::value v, std::int64_t& out) { return !v.get_int64().get(out); }
-inline bool read_u32(od::value v, std::uint32_t& out) {
+inline bool read_bool(dom::element v, bool& out) { return !v.get_bool().get(out); }
+inline bool read_u64(dom::element v, std::uint64_t& out) { return !v.get_uint64().get(out); }
+inline bool read_i64(dom::element v, std::int64_t& out) { return !v.get_int64().get(out); }
+inline bool read_u32(dom::element v, std::uint32_t& out) {
   std::uint64_t x;
   if (v.get_uint64().get(x) || x > UINT32_MAX) return false;
   out = static_cast<std::uint32_t>(x);
   return true;
 }
-inline bool is_null(od::value v) {
-  od::json_type t;
-  return !v.type().get(t) && t == od::json_type::null;
-}
-inline bool read_string_array(od::value v, std::vector<std::string>& out) {
-  od::array arr;
+inline bool is_null(dom::element v) { return v.is_null(); }
+inline bool read_string_array(dom::element v, std::vector<std::string>& out) {
+  dom::array arr;
   if (v.get_array().get(arr)) return false;
   out.clear();
-  for (auto item : arr) {
+  for (dom::element item : arr) {
     std::string_view s;
     if (item.get_string().get(s)) return false;
     out.emplace_back(s);
   }
   return true;
 }
-// True when the whole input was consumed: nothing but whitespace follows the document.
-// (simdjson 3.0 has no document::at_end(); its iterator reports OUT_OF_BOUNDS there.)
-inline bool at_end(od::document& doc) {
-  return doc.current_location().error() == simdjson::OUT_OF_BOUNDS;
-}
-
-// The text of a JSON object value, verbatim.
-inline bool read_object_text(od::value v, std::string& out) {
-  od::object obj;
-  std::string_view raw;
-  if (v.get_object().get(obj) || obj.raw_json().get(raw)) return false;
-  out.assign(raw);
+// A JSON object value as compact text (validated by the parse, re-serialized minified).
+inline bool read_object_text(dom::element v, std::string& out) {
+  if (!v.is_object()) return false;
+  out = simdjson::minify(v);
   return true;
 }
 

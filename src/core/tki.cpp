@@ -10,7 +10,7 @@
 namespace le::core {
 namespace {
 
-namespace od = simdjson::ondemand;
+namespace dom = simdjson::dom;
 
 constexpr std::size_t kMaxTkiField = 512;
 
@@ -18,7 +18,7 @@ bool contains(const std::vector<std::string>& v, std::string_view s) {
   return std::find(v.begin(), v.end(), s) != v.end();
 }
 
-bool read_field(od::value v, std::string_view& out) {
+bool read_field(dom::element v, std::string_view& out) {
   return !v.get_string().get(out) && out.size() <= kMaxTkiField;
 }
 
@@ -72,44 +72,32 @@ std::string_view message(TkiStatus s) {
 }
 
 std::optional<TkiRequest> parse_tki_request(std::string_view body) {
-  thread_local json::PaddedInput input;
-  thread_local od::parser parser;
-  od::document doc;
-  if (parser.iterate(input.assign(body)).get(doc)) return std::nullopt;
-  od::object root;
-  if (doc.get_object().get(root)) return std::nullopt;
+  thread_local json::Parser parser;
+  dom::element doc;
+  dom::object data;
+  if (parser.parse(body, doc) || !doc.is_object() || doc["data"].get_object().get(data)) {
+    return std::nullopt;
+  }
   TkiRequest req;
-  bool has_data = false, has_product = false, has_version = false, has_key = false,
-       has_ip = false;
-  for (auto top : root) {
-    std::string_view name;
-    od::value v;
-    if (top.unescaped_key().get(name) || top.value().get(v)) return std::nullopt;
-    if (name != "data") continue;
-    od::object data;
-    if (has_data || v.get_object().get(data)) return std::nullopt;
-    has_data = true;
-    for (auto field : data) {
-      std::string_view k;
-      od::value fv;
-      if (field.unescaped_key().get(k) || field.value().get(fv)) return std::nullopt;
-      if (k == "product") {
-        if (!(has_product = read_field(fv, req.product))) return std::nullopt;
-      } else if (k == "version") {
-        if (!(has_version = read_field(fv, req.version))) return std::nullopt;
-      } else if (k == "licensekey") {
-        if (!(has_key = read_field(fv, req.licensekey))) return std::nullopt;
-      } else if (k == "ip") {
-        if (!(has_ip = read_field(fv, req.ip))) return std::nullopt;
-      } else if (k == "hwid") {
-        if (json::is_null(fv)) continue;
-        std::string_view h;
-        if (!read_field(fv, h)) return std::nullopt;
-        if (!h.empty()) req.hwid = h;
-      }
+  bool has_product = false, has_version = false, has_key = false, has_ip = false;
+  for (const auto field : data) {
+    const std::string_view k = field.key;
+    const dom::element fv = field.value;
+    if (k == "product") {
+      if (!(has_product = read_field(fv, req.product))) return std::nullopt;
+    } else if (k == "version") {
+      if (!(has_version = read_field(fv, req.version))) return std::nullopt;
+    } else if (k == "licensekey") {
+      if (!(has_key = read_field(fv, req.licensekey))) return std::nullopt;
+    } else if (k == "ip") {
+      if (!(has_ip = read_field(fv, req.ip))) return std::nullopt;
+    } else if (k == "hwid") {
+      if (fv.is_null()) continue;
+      std::string_view h;
+      if (!read_field(fv, h)) return std::nullopt;
+      if (!h.empty()) req.hwid = h;
     }
   }
-  if (!json::at_end(doc)) return std::nullopt;
   if (!has_product || !has_version || !has_key || !has_ip || req.product.empty() ||
       req.version.empty() || req.licensekey.empty() || req.ip.empty()) {
     return std::nullopt;

@@ -11,23 +11,23 @@
 namespace le::core {
 namespace {
 
-namespace od = simdjson::ondemand;
+namespace dom = simdjson::dom;
 
 std::variant<ValidateRequest, ApiError> json_error(simdjson::error_code e) {
   if (e == simdjson::UTF8_ERROR) return ApiError::validation("Request body is not valid UTF-8");
+  if (e == simdjson::DEPTH_ERROR) return ApiError::validation("Request body is nested too deeply");
   return ApiError::validation("Request body is not valid JSON");
 }
 
 // Reads an optional string field: null counts as absent.
-std::optional<ApiError> read_optional(od::value v, std::string_view name,
+std::optional<ApiError> read_optional(dom::element v, std::string_view name,
                                       std::optional<std::string_view>& out, std::size_t limit) {
   if (json::is_null(v)) {
     out.reset();
     return std::nullopt;
   }
   std::string_view s;
-  if (auto e = v.get_string().get(s)) {
-    if (e == simdjson::UTF8_ERROR) return ApiError::validation("Request body is not valid UTF-8");
+  if (v.get_string().get(s)) {
     return ApiError::validation("Field '" + std::string(name) + "' must be a string");
   }
   if (s.size() > limit) {
@@ -70,44 +70,33 @@ std::string_view host_of(std::string_view d) {
 }  // namespace
 
 std::variant<ValidateRequest, ApiError> parse_validate_request(std::string_view body) {
-  thread_local json::PaddedInput input;
-  thread_local od::parser parser;
-  od::document doc;
-  if (auto e = parser.iterate(input.assign(body)).get(doc)) return json_error(e);
-  od::object obj;
-  if (auto e = doc.get_object().get(obj)) {
-    if (e == simdjson::INCORRECT_TYPE) {
-      return ApiError::validation("Request body must be a JSON object");
-    }
-    return json_error(e);
-  }
+  thread_local json::Parser parser;
+  dom::element doc;
+  if (auto e = parser.parse(body, doc)) return json_error(e);
+  dom::object obj;
+  if (doc.get_object().get(obj)) return ApiError::validation("Request body must be a JSON object");
   ValidateRequest req;
   std::optional<std::string_view> key;
-  for (auto field : obj) {
-    std::string_view name;
-    od::value v;
-    if (auto e = field.unescaped_key().get(name)) return json_error(e);
-    if (auto e = field.value().get(v)) return json_error(e);
+  for (const auto field : obj) {
+    const std::string_view name = field.key;
     std::optional<ApiError> err;
     if (name == "license_key" || name == "key") {
       std::optional<std::string_view> k;
-      err = read_optional(v, name, k, kMaxLicenseKeyBytes);
+      err = read_optional(field.value, name, k, kMaxLicenseKeyBytes);
       if (!err && k) {
         if (key && *key != *k) return ApiError::validation("Fields 'key' and 'license_key' differ");
         key = k;
       }
     } else if (name == "product_id") {
-      err = read_optional(v, name, req.product_id, kMaxFieldBytes);
+      err = read_optional(field.value, name, req.product_id, kMaxFieldBytes);
     } else if (name == "machine_id") {
-      err = read_optional(v, name, req.machine_id, kMaxFieldBytes);
+      err = read_optional(field.value, name, req.machine_id, kMaxFieldBytes);
     } else if (name == "domain") {
-      err = read_optional(v, name, req.domain, kMaxFieldBytes);
+      err = read_optional(field.value, name, req.domain, kMaxFieldBytes);
     }
-    // Unknown fields are ignored (forward compatibility), but must still be well-formed JSON:
-    // the object iteration skips them and reports malformed content below.
+    // Unknown fields are ignored (forward compatibility); the parse validated them as JSON.
     if (err) return *err;
   }
-  if (!json::at_end(doc)) return ApiError::validation("Request body is not valid JSON");
   if (!key || key->empty()) return ApiError::missing_fields("Missing required field: license_key");
   req.license_key = *key;
   return req;

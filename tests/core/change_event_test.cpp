@@ -68,6 +68,9 @@ TEST(ChangeEvent, MalformedMessagesAreRejectedWithAReason) {
                digest + R"(","activations":[{"label":"no machine"}]}})",
            std::string(R"({"kind":"blacklist","version":1,"data":{"id":"b","account_id":"a","kind":"ip"}})"),
            std::string(R"({"kind":"product","version":1,"data":{"id":"p","account_id":"a","metadata":[1]}})"),
+           std::string(R"({"kind":"product","version":1,"data":{"id":"p","account_id":"a","metadata":{\ud800}}})"),
+           std::string(R"({"kind":"account","version":1,"data":{"id":"a"}}})"),
+           std::string(R"({"kind":"account","version":1,"data":{"id":"a"}} {})"),
        }) {
     auto d = decode_change_event(bad);
     ASSERT_TRUE(std::holds_alternative<DecodeError>(d)) << bad;
