@@ -36,6 +36,27 @@ class Writer {
     for (const auto& s : v) str(s);
   }
 
+  // The field-list interface shared with Reader (see the *_fields functions below).
+  void field(const std::string& v) { str(v); }
+  void field(const Digest& v) { digest(v); }
+  void field(const std::vector<std::string>& v) { strings(v); }
+  void field(bool v) { u8(v); }
+  void field(std::uint32_t v) { varint(v); }
+  void field(std::int64_t v) { svarint(v); }
+  template <typename E>
+    requires std::is_enum_v<E>
+  void field(E v, std::uint8_t /*max*/) {
+    u8(static_cast<std::uint8_t>(v));
+  }
+  void field(const std::vector<Activation>& v) {
+    varint(v.size());
+    for (const auto& a : v) {
+      str(a.machine_id);
+      str(a.label);
+      svarint(a.activated_at);
+    }
+  }
+
  private:
   std::string& out_;
 };
@@ -109,6 +130,27 @@ class Reader {
     for (auto& s : v) str(s);
   }
 
+  // The field-list interface shared with Writer.
+  void field(std::string& v) { str(v); }
+  void field(Digest& v) { digest(v); }
+  void field(std::vector<std::string>& v) { strings(v); }
+  void field(bool& v) { v = boolean(); }
+  void field(std::uint32_t& v) { v = u32(); }
+  void field(std::int64_t& v) { v = svarint(); }
+  template <typename E>
+    requires std::is_enum_v<E>
+  void field(E& v, std::uint8_t max) {
+    v = enumeration<E>(max);
+  }
+  void field(std::vector<Activation>& v) {
+    v.resize(count());
+    for (auto& a : v) {
+      str(a.machine_id);
+      str(a.label);
+      a.activated_at = svarint();
+    }
+  }
+
  private:
   bool need(std::uint64_t n) {
     if (!ok_ || n > in_.size() - pos_) ok_ = false;
@@ -164,144 +206,82 @@ std::optional<StoredHeader> peek_header(std::string_view bytes) {
   return h;
 }
 
-std::string encode_record(const AccountRecord& a, bool deleted) {
-  return encode_with(a, deleted, [&](Writer& w) {
-    w.str(a.id);
-    w.u8(static_cast<std::uint8_t>(a.plan));
-    w.u8(a.tki_require_hwid);
-    w.u8(a.tki_rate_limit);
-  });
+// One field list per record, walked by Writer (encode) and Reader (decode): the two directions
+// cannot drift apart. `R` is the record, const for encoding. Order is the stored format: append
+// new fields at the end and bump kFormat.
+template <typename IO, typename R>
+void account_fields(IO& io, R& a) {
+  io.field(a.id);
+  io.field(a.plan, 4);
+  io.field(a.tki_require_hwid);
+  io.field(a.tki_rate_limit);
 }
 
-bool decode_record(std::string_view bytes, AccountRecord& a, StoredHeader& h) {
-  return decode_with(bytes, a, h, [&](Reader& r) {
-    r.str(a.id);
-    a.plan = r.enumeration<Plan>(4);
-    a.tki_require_hwid = r.boolean();
-    a.tki_rate_limit = r.boolean();
-  });
+template <typename IO, typename R>
+void api_key_fields(IO& io, R& k) {
+  io.field(k.id);
+  io.field(k.digest);
+  io.field(k.account_id);
+  io.field(k.mode, 1);
+  io.field(k.revoked);
 }
 
-std::string encode_record(const ApiKeyRecord& k, bool deleted) {
-  return encode_with(k, deleted, [&](Writer& w) {
-    w.str(k.id);
-    w.digest(k.digest);
-    w.str(k.account_id);
-    w.u8(static_cast<std::uint8_t>(k.mode));
-    w.u8(k.revoked);
-  });
+template <typename IO, typename R>
+void product_fields(IO& io, R& p) {
+  io.field(p.id);
+  io.field(p.account_id);
+  io.field(p.name);
+  io.field(p.platforms);
+  io.field(p.tki_versions);
+  io.field(p.metadata_json);
 }
 
-bool decode_record(std::string_view bytes, ApiKeyRecord& k, StoredHeader& h) {
-  return decode_with(bytes, k, h, [&](Reader& r) {
-    r.str(k.id);
-    r.digest(k.digest);
-    r.str(k.account_id);
-    k.mode = r.enumeration<Mode>(1);
-    k.revoked = r.boolean();
-  });
+template <typename IO, typename R>
+void license_fields(IO& io, R& l) {
+  io.field(l.id);
+  io.field(l.key_digest);
+  io.field(l.account_id);
+  io.field(l.product_id);
+  io.field(l.mode, 1);
+  io.field(l.type, 3);
+  io.field(l.status, 3);
+  io.field(l.expires_at);
+  io.field(l.max_activations);
+  io.field(l.activations);
+  io.field(l.allowed_domains);
+  io.field(l.metadata_json);
+  io.field(l.max_ips);
+  io.field(l.max_hwids);
+  io.field(l.ips);
+  io.field(l.hwids);
+  io.field(l.staff);
+  io.field(l.discord_id);
+  io.field(l.discord_username);
+  io.field(l.discord_tag);
+  io.field(l.created_at);
 }
 
-std::string encode_record(const ProductRecord& p, bool deleted) {
-  return encode_with(p, deleted, [&](Writer& w) {
-    w.str(p.id);
-    w.str(p.account_id);
-    w.str(p.name);
-    w.strings(p.platforms);
-    w.strings(p.tki_versions);
-    w.str(p.metadata_json);
-  });
+template <typename IO, typename R>
+void blacklist_fields(IO& io, R& b) {
+  io.field(b.id);
+  io.field(b.account_id);
+  io.field(b.kind, 2);
+  io.field(b.value);
 }
 
-bool decode_record(std::string_view bytes, ProductRecord& p, StoredHeader& h) {
-  return decode_with(bytes, p, h, [&](Reader& r) {
-    r.str(p.id);
-    r.str(p.account_id);
-    r.str(p.name);
-    r.strings(p.platforms);
-    r.strings(p.tki_versions);
-    r.str(p.metadata_json);
-  });
-}
+#define LE_RECORD_CODEC(Type, fields)                                                    \
+  std::string encode_record(const Type& r, bool deleted) {                              \
+    return encode_with(r, deleted, [&](Writer& w) { fields(w, r); });                   \
+  }                                                                                      \
+  bool decode_record(std::string_view bytes, Type& r, StoredHeader& h) {                \
+    return decode_with(bytes, r, h, [&](Reader& rd) { fields(rd, r); });                \
+  }
 
-std::string encode_record(const LicenseRecord& l, bool deleted) {
-  return encode_with(l, deleted, [&](Writer& w) {
-    w.str(l.id);
-    w.digest(l.key_digest);
-    w.str(l.account_id);
-    w.str(l.product_id);
-    w.u8(static_cast<std::uint8_t>(l.mode));
-    w.u8(static_cast<std::uint8_t>(l.type));
-    w.u8(static_cast<std::uint8_t>(l.status));
-    w.svarint(l.expires_at);
-    w.varint(l.max_activations);
-    w.varint(l.activations.size());
-    for (const auto& a : l.activations) {
-      w.str(a.machine_id);
-      w.str(a.label);
-      w.svarint(a.activated_at);
-    }
-    w.strings(l.allowed_domains);
-    w.str(l.metadata_json);
-    w.varint(l.max_ips);
-    w.varint(l.max_hwids);
-    w.strings(l.ips);
-    w.strings(l.hwids);
-    w.u8(l.staff);
-    w.str(l.discord_id);
-    w.str(l.discord_username);
-    w.str(l.discord_tag);
-    w.svarint(l.created_at);
-  });
-}
-
-bool decode_record(std::string_view bytes, LicenseRecord& l, StoredHeader& h) {
-  return decode_with(bytes, l, h, [&](Reader& r) {
-    r.str(l.id);
-    r.digest(l.key_digest);
-    r.str(l.account_id);
-    r.str(l.product_id);
-    l.mode = r.enumeration<Mode>(1);
-    l.type = r.enumeration<LicenseType>(3);
-    l.status = r.enumeration<LicenseStatus>(3);
-    l.expires_at = r.svarint();
-    l.max_activations = r.u32();
-    l.activations.resize(r.count());
-    for (auto& a : l.activations) {
-      r.str(a.machine_id);
-      r.str(a.label);
-      a.activated_at = r.svarint();
-    }
-    r.strings(l.allowed_domains);
-    r.str(l.metadata_json);
-    l.max_ips = r.u32();
-    l.max_hwids = r.u32();
-    r.strings(l.ips);
-    r.strings(l.hwids);
-    l.staff = r.boolean();
-    r.str(l.discord_id);
-    r.str(l.discord_username);
-    r.str(l.discord_tag);
-    l.created_at = r.svarint();
-  });
-}
-
-std::string encode_record(const BlacklistEntry& b, bool deleted) {
-  return encode_with(b, deleted, [&](Writer& w) {
-    w.str(b.id);
-    w.str(b.account_id);
-    w.u8(static_cast<std::uint8_t>(b.kind));
-    w.str(b.value);
-  });
-}
-
-bool decode_record(std::string_view bytes, BlacklistEntry& b, StoredHeader& h) {
-  return decode_with(bytes, b, h, [&](Reader& r) {
-    r.str(b.id);
-    r.str(b.account_id);
-    b.kind = r.enumeration<BlacklistKind>(2);
-    r.str(b.value);
-  });
-}
+LE_RECORD_CODEC(AccountRecord, account_fields)
+LE_RECORD_CODEC(ApiKeyRecord, api_key_fields)
+LE_RECORD_CODEC(ProductRecord, product_fields)
+LE_RECORD_CODEC(LicenseRecord, license_fields)
+LE_RECORD_CODEC(BlacklistEntry, blacklist_fields)
+#undef LE_RECORD_CODEC
 
 }  // namespace le::core

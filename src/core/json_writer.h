@@ -39,20 +39,8 @@ class JsonWriter {
     out_.append(b ? "true" : "false");
     return *this;
   }
-  JsonWriter& value(std::int64_t v) {
-    comma();
-    char buf[24];
-    auto r = std::to_chars(buf, buf + sizeof buf, v);
-    out_.append(buf, r.ptr);
-    return *this;
-  }
-  JsonWriter& value(std::uint64_t v) {
-    comma();
-    char buf[24];
-    auto r = std::to_chars(buf, buf + sizeof buf, v);
-    out_.append(buf, r.ptr);
-    return *this;
-  }
+  JsonWriter& value(std::int64_t v) { return number(v); }
+  JsonWriter& value(std::uint64_t v) { return number(v); }
   JsonWriter& value(int v) { return value(static_cast<std::int64_t>(v)); }
   JsonWriter& value(unsigned v) { return value(static_cast<std::uint64_t>(v)); }
   JsonWriter& null() {
@@ -106,6 +94,14 @@ class JsonWriter {
   }
 
  private:
+  template <typename T>
+  JsonWriter& number(T v) {
+    comma();
+    char buf[24];
+    auto r = std::to_chars(buf, buf + sizeof buf, v);
+    out_.append(buf, r.ptr);
+    return *this;
+  }
   JsonWriter& open(char c) {
     comma();
     out_.push_back(c);
