@@ -121,6 +121,7 @@ TkiDecision decide_tki(const std::optional<TkiRequest>& request, const TkiRecord
       r.account->id != r.api_key->account_id) {
     return {TkiStatus::kInvalidApiKey};
   }
+  if (r.rate_limited) return {TkiStatus::kRateLimited};
   if (!request || (r.account->tki_require_hwid && !request->hwid)) {
     return {TkiStatus::kMissingFields};
   }

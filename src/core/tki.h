@@ -53,6 +53,7 @@ std::optional<TkiRequest> parse_tki_request(std::string_view body);
 // because an earlier check already fails).
 struct TkiRecords {
   bool authorization_present = false;
+  bool rate_limited = false;  // the account limits TKI per IP and this IP is over it
   const ApiKeyRecord* api_key = nullptr;
   const AccountRecord* account = nullptr;
   const LicenseRecord* license = nullptr;  // by digest of data.licensekey

@@ -47,7 +47,7 @@ core::ApiError to_protocol_error(net::ProtocolError e) {
 
 EdgeService::EdgeService(const store::Replica& replica, const cache::InvalidationStamps& stamps,
                          const core::Clock& clock, EdgeOptions options)
-    : clock_(clock), options_(options) {
+    : clock_(clock), options_(options), limiter_(options_.rate_limit.table) {
   for (unsigned i = 0; i < std::max(1u, options_.threads); ++i) {
     threads_.push_back(std::make_unique<PerThread>(replica, stamps, options_.cache));
   }
@@ -89,28 +89,104 @@ void EdgeService::write_protocol_error(std::string_view path, net::ProtocolError
   }
 }
 
+boost::asio::ip::address EdgeService::client_of(const net::Request& req) const {
+  if (options_.trusted_proxies.empty()) return req.peer;
+  return client_ip(req.peer, req.header(options_.client_ip_header), options_.trusted_proxies);
+}
+
+ratelimit::Decision EdgeService::limit_ip(char kind, const boost::asio::ip::address& ip,
+                                          std::uint32_t limit, std::int64_t now_ms) {
+  if (ip.is_v4()) {
+    const auto b = ip.to_v4().to_bytes();
+    return limiter_.check(ratelimit::limiter_key(kind, b.data(), b.size()), limit, now_ms);
+  }
+  const auto b = ip.to_v6().to_bytes();
+  return limiter_.check(ratelimit::limiter_key(kind, b.data(), b.size()), limit, now_ms);
+}
+
+void EdgeService::answer_rate_limited(net::Response& res, const ratelimit::Decision& d) {
+  res.status = 429;
+  res.body.clear();
+  core::JsonWriter w(res.body);
+  w.begin_object().field("error", "Rate limit exceeded").field("code", "RATE_LIMITED");
+  w.field("retryAfter", d.retry_after_s).end_object();
+  res.add_header("Retry-After", std::to_string(d.retry_after_s));
+}
+
 void EdgeService::validate(const net::Request& req, net::Response& res) {
+  std::optional<ratelimit::Decision> binding;
+  validate_limited(req, res, binding);
+  // Every answer of this route carries the limit that binds the caller.
+  if (binding) {
+    res.add_header("X-RateLimit-Limit", std::to_string(binding->limit));
+    res.add_header("X-RateLimit-Remaining", std::to_string(binding->remaining));
+    res.add_header("X-RateLimit-Reset", std::to_string(binding->reset_unix_s));
+  }
+}
+
+void EdgeService::validate_limited(const net::Request& req, net::Response& res,
+                                   std::optional<ratelimit::Decision>& binding) {
   PerThread& t = *threads_[req.worker];
-  const std::int64_t now = clock_.now_seconds();
+  const std::int64_t now_ms = clock_.now_ms();
+  const std::int64_t now = now_ms / 1000;
+  const RateLimitOptions& rl = options_.rate_limit;
+  // Counts one request; the tightest decision is the one reported. False when refused (the
+  // 429 is then already written).
+  auto admit = [&](const ratelimit::Decision& d) {
+    if (!binding || !d.allowed || d.remaining < binding->remaining) binding = d;
+    if (!d.allowed) answer_rate_limited(res, d);
+    return d.allowed;
+  };
+  // Requests not under an API key's plan limit are limited per client IP; that includes
+  // attempts with a bad key, which throttles key guessing.
+  auto admit_ip = [&] {
+    return !rl.enabled || admit(limit_ip('i', client_of(req), rl.public_per_ip, now_ms));
+  };
 
   const core::Credential credential = core::classify_authorization(req.header(field::authorization));
-  if (const auto* err = std::get_if<core::ApiError>(&credential)) return answer(res, *err);
-  auto parsed = core::parse_validate_request(req.body);
-  if (const auto* err = std::get_if<core::ApiError>(&parsed)) return answer(res, *err);
-  const auto& request = std::get<core::ValidateRequest>(parsed);
-
+  if (const auto* err = std::get_if<core::ApiError>(&credential)) {
+    if (admit_ip()) answer(res, *err);
+    return;
+  }
   cache::Ptr<core::ApiKeyRecord> key_record;
   const core::ApiKeyRecord* api_key = nullptr;
   if (const auto* bearer = std::get_if<core::BearerKey>(&credential)) {
     auto found = t.cache.api_key(core::sha256(bearer->key));
     if (!found) return answer_unavailable(res, found.error());
     key_record = std::move(*found);
-    auto checked = core::check_api_key(*bearer, key_record.get());
-    if (const auto* err = std::get_if<core::ApiError>(&checked)) return answer(res, *err);
+    cache::Ptr<core::AccountRecord> account;
+    if (key_record) {
+      auto acc = t.cache.account(key_record->account_id);
+      if (!acc) return answer_unavailable(res, acc.error());
+      account = std::move(*acc);
+    }
+    auto checked = core::check_api_key(*bearer, account ? key_record.get() : nullptr);
+    if (const auto* err = std::get_if<core::ApiError>(&checked)) {
+      if (admit_ip()) answer(res, *err);
+      return;
+    }
     api_key = key_record.get();
+    if (rl.enabled &&
+        !admit(limiter_.check(ratelimit::limiter_key('k', api_key->digest.data(), api_key->digest.size()),
+                              core::requests_per_minute(account->plan), now_ms))) {
+      return;
+    }
+  } else if (!admit_ip()) {
+    return;
   }
 
-  auto license = t.cache.license(core::sha256(request.license_key));
+  auto parsed = core::parse_validate_request(req.body);
+  if (const auto* err = std::get_if<core::ApiError>(&parsed)) return answer(res, *err);
+  const auto& request = std::get<core::ValidateRequest>(parsed);
+  const core::Digest license_digest = core::sha256(request.license_key);
+  if (api_key == nullptr && rl.enabled &&
+      !admit(limiter_.check(
+          ratelimit::limiter_key('l', license_digest.data(), license_digest.size()),
+          rl.public_per_license, now_ms))) {
+    return;
+  }
+
+  auto license = t.cache.license(license_digest);
   if (!license) return answer_unavailable(res, license.error());
   auto decision = core::decide_validate(request, api_key, license->get(), now);
   if (const auto* err = std::get_if<core::ApiError>(&decision)) return answer(res, *err);
@@ -146,7 +222,13 @@ void EdgeService::tki_auth(const net::Request& req, net::Response& res) {
     take(t.cache.api_key(core::sha256(*raw_key)), key);
     if (key && !key->revoked) take(t.cache.account(key->account_id), account);
   }
-  if (account) {
+  std::optional<ratelimit::Decision> limited;
+  if (account && account->tki_rate_limit && options_.rate_limit.enabled) {
+    auto d = limit_ip('t', client_of(req), options_.rate_limit.tki_per_ip, clock_.now_ms());
+    if (!d.allowed) limited = d;
+  }
+  records.rate_limited = limited.has_value();
+  if (account && !limited) {
     request = core::parse_tki_request(req.body);
     if (request) {
       const std::string& acc = account->id;
@@ -187,6 +269,9 @@ void EdgeService::tki_auth(const net::Request& req, net::Response& res) {
     return;
   }
   core::write_tki_failure(res.body, d.status);
+  if (d.status == core::TkiStatus::kRateLimited) {
+    res.add_header("Retry-After", std::to_string(limited->retry_after_s));
+  }
   if (d.status == core::TkiStatus::kBindingRequired) {
     // Binding a new IP/HWID is a write at the primary; until this edge can forward it, the
     // client is told to retry rather than being let in unbound.

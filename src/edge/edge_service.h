@@ -9,19 +9,34 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
 #include "cache/record_cache.h"
+#include "edge/client_ip.h"
+#include "ratelimit/sliding_window.h"
 #include "core/api_error.h"
 #include "core/clock.h"
 #include "net/http.h"
 
 namespace le::edge {
 
+// Limits per 1-minute sliding window, enforced by this edge process (README "Rate limits").
+struct RateLimitOptions {
+  bool enabled = true;
+  std::uint32_t public_per_ip = 600;       // validations without an API key, per client IP
+  std::uint32_t public_per_license = 120;  // validations without an API key, per license key
+  std::uint32_t tki_per_ip = 60;           // TKI auths per client IP, where the account enables it
+  ratelimit::SlidingWindowLimiter::Options table;
+};
+
 struct EdgeOptions {
   unsigned threads = 1;
+  RateLimitOptions rate_limit;
+  TrustedProxies trusted_proxies;  // peers whose client_ip_header is believed
+  std::string client_ip_header = "X-Forwarded-For";
   cache::CacheCapacity cache;
   // Seconds a client is told to wait (Retry-After) when a first-use binding is needed.
   unsigned binding_retry_after_s = 5;
@@ -63,12 +78,19 @@ class EdgeService {
   };
 
   void count_attempt(PerThread& t, const core::BlacklistEntry& entry);
+  boost::asio::ip::address client_of(const net::Request& req) const;
+  ratelimit::Decision limit_ip(char kind, const boost::asio::ip::address& ip, std::uint32_t limit,
+                               std::int64_t now_ms);
+  void validate_limited(const net::Request& req, net::Response& res,
+                        std::optional<ratelimit::Decision>& binding);
+  static void answer_rate_limited(net::Response& res, const ratelimit::Decision& d);
   static void answer(net::Response& res, const core::ApiError& e);
   static void answer_unavailable(net::Response& res, const store::StoreError& e);
 
   const core::Clock& clock_;
   EdgeOptions options_;
   std::vector<std::unique_ptr<PerThread>> threads_;
+  ratelimit::SlidingWindowLimiter limiter_;
   std::atomic<bool> ready_{false};
 };
 

@@ -30,6 +30,13 @@ constexpr const char* kUsage = R"(usage: license-edge --db DIR [flags]
   --idle-timeout-ms MS     keep-alive idle limit (default 30000)
   --request-timeout-ms MS  body read + handling + write limit (default 10000)
   --drain-ms MS            graceful shutdown deadline (default 5000)
+  --no-rate-limit          disable rate limiting (and the X-RateLimit-* headers)
+  --public-ip-limit N      validations/min per client IP without an API key (default 600)
+  --public-license-limit N validations/min per license key without an API key (default 120)
+  --tki-ip-limit N         TKI auths/min per client IP, for accounts that enable it (default 60)
+  --rate-limit-slots-log2 N  limiter table size, 2^N keys (default 20 = 16 MiB)
+  --trusted-proxies LIST   comma-separated addresses/CIDRs whose client IP header is believed
+  --client-ip-header NAME  header carrying the client IP from a trusted proxy (default X-Forwarded-For)
 )";
 
 bool split_listen(const std::string& listen, std::string& host, unsigned short& port) {
@@ -52,8 +59,10 @@ int main(int argc, char** argv) {
   using namespace le;
   Flags flags(argc, argv,
               {"db", "listen", "threads", "seed", "cache-licenses", "block-cache-mb",
-               "header-limit", "body-limit", "idle-timeout-ms", "request-timeout-ms", "drain-ms"},
-              {"seed-only", "help"});
+               "header-limit", "body-limit", "idle-timeout-ms", "request-timeout-ms", "drain-ms",
+               "public-ip-limit", "public-license-limit", "tki-ip-limit", "rate-limit-slots-log2",
+               "trusted-proxies", "client-ip-header"},
+              {"seed-only", "help", "no-rate-limit"});
   if (flags.flag("help")) {
     std::cout << kUsage;
     return 0;
@@ -73,6 +82,22 @@ int main(int argc, char** argv) {
   edge::EdgeOptions edge_options;
   edge_options.threads = server_config.threads;
   edge_options.cache.licenses = flags.u64("cache-licenses", 1 << 16);
+  auto& rl = edge_options.rate_limit;
+  rl.enabled = !flags.flag("no-rate-limit");
+  rl.public_per_ip = static_cast<std::uint32_t>(flags.u64("public-ip-limit", rl.public_per_ip));
+  rl.public_per_license =
+      static_cast<std::uint32_t>(flags.u64("public-license-limit", rl.public_per_license));
+  rl.tki_per_ip = static_cast<std::uint32_t>(flags.u64("tki-ip-limit", rl.tki_per_ip));
+  rl.table.capacity_log2 = flags.u64("rate-limit-slots-log2", rl.table.capacity_log2);
+  edge_options.client_ip_header = flags.str("client-ip-header", edge_options.client_ip_header);
+  if (!edge_options.trusted_proxies.parse(flags.str("trusted-proxies"))) {
+    std::cerr << "license-edge: " << edge_options.trusted_proxies.error() << "\n";
+    return 2;
+  }
+  if (rl.table.capacity_log2 < 4 || rl.table.capacity_log2 > 30) {
+    std::cerr << "license-edge: --rate-limit-slots-log2 must be 4..30\n";
+    return 2;
+  }
   if (!flags.ok() || replica_options.path.empty() ||
       !split_listen(flags.str("listen", "127.0.0.1:8080"), server_config.address,
                     server_config.port)) {

@@ -52,6 +52,7 @@ class Response {
   std::string_view content_type = "application/json";
   bool close = false;  // answer with Connection: close
 
+  // `name` must outlive the response (a literal); neither may contain CR or LF.
   void add_header(std::string_view name, std::string value) {
     if (extra_count_ < extra_.size()) extra_[extra_count_++] = {name, std::move(value)};
   }
@@ -60,7 +61,7 @@ class Response {
   }
 
  private:
-  std::array<std::pair<std::string_view, std::string>, 4> extra_;
+  std::array<std::pair<std::string_view, std::string>, 6> extra_;
   std::size_t extra_count_ = 0;
 };
 

@@ -75,6 +75,8 @@ INSTANTIATE_TEST_SUITE_P(
                 TkiStatus::kInvalidApiKey, 403, "Invalid API Key"},
         TkiCase{"RevokedApiKey", [](World& w) { w.key.revoked = true; }, TkiStatus::kInvalidApiKey,
                 403, "Invalid API Key"},
+        TkiCase{"RateLimited", [](World& w) { w.records.rate_limited = true; },
+                TkiStatus::kRateLimited, 429, "You have been ratelimited! Try again in 3 Minutes!"},
         TkiCase{"IpBlacklisted", [](World& w) { w.records.ip_block = &w.ip_block; },
                 TkiStatus::kIpBlacklisted, 403, "Your IP is blacklisted!"},
         TkiCase{"HwidBlacklisted", [](World& w) { w.records.hwid_block = &w.hwid_block; },
