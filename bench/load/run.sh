@@ -11,7 +11,15 @@ duration="${LE_DURATION:-15s}"
 connections="${LE_CONNECTIONS:-64}"
 threads="${LE_THREADS:-2}"          # server threads (edge) and workers (nginx)
 wrk_threads="${LE_WRK_THREADS:-2}"
-edge_flags="${LE_EDGE_FLAGS:-}"
+# LE_RATE_LIMIT=1: limits on (defaults), 127.0.0.1 trusted as the proxy; use with LE_XFF=1 so
+# public traffic comes from many clients. Otherwise limits are off: one wrk source would hit
+# every per-client limit. The API-key run then measures mostly the 429 path (one key, one plan).
+rate_limit="${LE_RATE_LIMIT:-0}"
+if [[ "$rate_limit" == 1 ]]; then
+  edge_flags="--trusted-proxies 127.0.0.1 ${LE_EDGE_FLAGS:-}"
+else
+  edge_flags="--no-rate-limit ${LE_EDGE_FLAGS:-}"
+fi
 out="$root/bench/results"
 mkdir -p "$out"
 
@@ -81,6 +89,7 @@ median() {  # target column -> median over rounds
 row() { printf "%-22s %10.0f %10.3f %10.3f %8.0f\n" "$1" "$(median "$2" 2)" "$(median "$2" 3)" "$(median "$2" 4)" "$(median "$2" 5)"; }
 {
   echo "licenses: $licenses  connections: $connections  duration: $duration x $rounds rounds (medians)  server threads: $threads  wrk threads: $wrk_threads"
+  echo "rate limiting: $([[ "$rate_limit" == 1 ]] && echo on || echo off)  random X-Forwarded-For: $([[ "${LE_XFF:-0}" == 1 ]] && echo yes || echo no)"
   printf "%-22s %10s %10s %10s %8s\n" "target" "req/s" "p50 ms" "p99 ms" "non-2xx"
   row "edge (public)" edge
   row "edge (API key)" edge-apikey

@@ -1,9 +1,12 @@
 -- wrk script: POST /api/v1/validate with random keys over the generated replica.
 -- LE_LICENSES (default 1000000) keys exist; LE_UNKNOWN_PCT (default 10) percent of requests use
--- a key that does not; LE_API_KEY, when set, is sent as a Bearer API key.
+-- a key that does not; LE_API_KEY, when set, is sent as a Bearer API key. With LE_XFF=1 each
+-- request carries a random client address in X-Forwarded-For (header text only: the traffic
+-- itself goes to the target given to wrk), as public clients behind a CDN would.
 local n = tonumber(os.getenv("LE_LICENSES") or "1000000")
 local unknown_pct = tonumber(os.getenv("LE_UNKNOWN_PCT") or "10")
 local api_key = os.getenv("LE_API_KEY") or ""
+local xff = os.getenv("LE_XFF") == "1"
 
 local headers = { ["Content-Type"] = "application/json" }
 if api_key ~= "" then headers["Authorization"] = "Bearer " .. api_key end
@@ -29,6 +32,10 @@ function request()
     i = n + math.random(n)  -- beyond the generated range: unknown
   else
     i = math.random(n) - 1
+  end
+  if xff then
+    headers["X-Forwarded-For"] = string.format("%d.%d.%d.%d", 11 + math.random(200),
+                                               math.random(255), math.random(255), math.random(254))
   end
   return wrk.format("POST", "/api/v1/validate", headers, '{"license_key":"' .. key_of(i) .. '"}')
 end

@@ -131,9 +131,12 @@ Decision SlidingWindowLimiter::check(std::uint64_t key_hash, std::uint32_t limit
   for (int attempt = 0; attempt < 4; ++attempt) {
     // First the key's own slot anywhere in its probe run: claiming an earlier free or idle slot
     // while the key lives further on would split its count in two. A never-used slot ends the
-    // run (slots are reclaimed, never emptied).
+    // run (slots are reclaimed, never emptied). Along the way, note the first free or idle slot
+    // and the quietest live one (smallest count in the last two windows).
     Slot* found = nullptr;
     Slot* claimable = nullptr;
+    Slot* quietest = nullptr;
+    std::uint32_t quietest_count = UINT32_MAX;
     for (unsigned p = 0; p < max_probe_; ++p) {
       Slot& slot = slots_[(key + p) & mask_];
       const std::uint64_t k = slot.key.load(std::memory_order_acquire);
@@ -141,29 +144,54 @@ Decision SlidingWindowLimiter::check(std::uint64_t key_hash, std::uint32_t limit
         found = &slot;
         break;
       }
-      if (claimable == nullptr &&
-          (k == 0 || idle(slot.state.load(std::memory_order_acquire), window))) {
-        claimable = &slot;
+      if (k == 0) {
+        if (claimable == nullptr) claimable = &slot;
+        break;
       }
-      if (k == 0) break;
+      const std::uint64_t st = slot.state.load(std::memory_order_acquire);
+      if (idle(st, window)) {
+        if (claimable == nullptr) claimable = &slot;
+        continue;
+      }
+      const State s = unpack(st);
+      const std::uint32_t age = (window - s.window) & kWindowMask;
+      const std::uint32_t count = age == 0 ? s.prev + s.cur : s.cur;
+      if (count < quietest_count) {
+        quietest_count = count;
+        quietest = &slot;
+      }
     }
     if (found == nullptr) {
-      if (claimable == nullptr) break;  // table full along this run
-      std::uint64_t k = claimable->key.load(std::memory_order_acquire);
-      if (k != key && (k != 0 && !idle(claimable->state.load(std::memory_order_acquire), window))) {
-        continue;  // taken meanwhile: look again
+      bool evicting = false;
+      if (claimable == nullptr) {
+        // A full run: evict the quietest key. It loses at most its own count, the smallest
+        // here, while busy keys (the ones near their limit) stay tracked.
+        if (quietest == nullptr) break;
+        claimable = quietest;
+        evicting = true;
       }
-      // Losing the race to the same key is as good as winning it.
-      if (k != key && !claimable->key.compare_exchange_strong(k, key, std::memory_order_acq_rel) &&
-          k != key) {
-        continue;
+      std::uint64_t k = claimable->key.load(std::memory_order_acquire);
+      if (k != key) {
+        if (!claimable->key.compare_exchange_strong(k, key, std::memory_order_acq_rel)) {
+          if (k != key) continue;  // taken meanwhile: look again
+        } else {
+          // Claimed. A previous owner's state reads as foreign through its tag, except when
+          // the tags collide (1 in 2048): then clear it explicitly so no count is inherited.
+          if (evicting) evictions_.fetch_add(1, std::memory_order_relaxed);
+          const std::uint32_t tag = tag_of(key);
+          std::uint64_t st = claimable->state.load(std::memory_order_acquire);
+          while (unpack(st).tag == tag &&
+                 !claimable->state.compare_exchange_weak(st, pack({tag ^ 2, 0, 0, 0}),
+                                                         std::memory_order_acq_rel)) {
+          }
+        }
       }
       found = claimable;
     }
     if (update(*found, key, limit, now_ms, out) == Outcome::kDone) return out;
     // Reclaimed under us: look again.
   }
-  table_full_.fetch_add(1, std::memory_order_relaxed);
+  untracked_.fetch_add(1, std::memory_order_relaxed);
   out = Decision{};
   out.allowed = true;
   out.tracked = false;

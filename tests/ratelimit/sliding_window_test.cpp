@@ -110,31 +110,48 @@ TEST(SlidingWindow, ManyKeysEachGetExactlyTheirLimit) {
     for (auto k : keys) (void)l.check(k, 5, kT0 + round);
   }
   for (auto k : keys) ASSERT_FALSE(l.check(k, 5, kT0 + 10).allowed);
-  EXPECT_EQ(l.table_full(), 0u);
+  EXPECT_EQ(l.evictions(), 0u);
+  EXPECT_EQ(l.untracked(), 0u);
 }
 
-TEST(SlidingWindow, FullTableAdmitsUntrackedAndCountsIt) {
-  SlidingWindowLimiter l({2, kW, 4});  // 4 slots
-  for (std::uint64_t k = 1; k <= 4; ++k) ASSERT_TRUE(l.check(k * 0x1000, 1, kT0).tracked);
+TEST(SlidingWindow, FullTableEvictsTheQuietestKey) {
+  SlidingWindowLimiter l({2, kW, 4});  // 4 slots, one probe run
+  for (std::uint64_t k = 1; k <= 3; ++k) ASSERT_EQ(admit(l, k * 0x1000, 10, kT0, 5), 5);
+  ASSERT_TRUE(l.check(0x4000, 10, kT0).allowed);  // the quietest: one request
   const Decision d = l.check(0x5000, 1, kT0);
   EXPECT_TRUE(d.allowed);
-  EXPECT_FALSE(d.tracked);
-  EXPECT_EQ(l.table_full(), 1u);
-  // Existing keys keep being limited exactly.
-  EXPECT_FALSE(l.check(0x1000, 1, kT0).allowed);
+  EXPECT_TRUE(d.tracked);
+  EXPECT_EQ(l.evictions(), 1u);
+  EXPECT_FALSE(l.check(0x5000, 1, kT0).allowed);  // the newcomer is limited exactly
+  // The busy keys kept their counts: 5 more each, then refused.
+  for (std::uint64_t k = 1; k <= 3; ++k) EXPECT_EQ(admit(l, k * 0x1000, 10, kT0, 8), 5);
+  EXPECT_EQ(l.untracked(), 0u);
+}
+
+TEST(SlidingWindow, FloodOfDistinctKeysCannotUnlimitABusyKey) {
+  SlidingWindowLimiter l({8, kW, 16});  // 256 slots
+  std::mt19937_64 rng(9);
+  int busy_allowed = 0;
+  for (int i = 0; i < 100'000; ++i) {
+    (void)l.check(rng() | 1, 100, kT0 + i / 10);  // one-off keys, far more than slots
+    if (i % 100 == 0) busy_allowed += l.check(0xB05Bull << 20, 100, kT0 + i / 10).allowed;
+  }
+  EXPECT_EQ(busy_allowed, 100);  // 1000 attempts within one window: exactly the limit
+  EXPECT_GT(l.evictions(), 0u);
 }
 
 TEST(SlidingWindow, IdleEntriesAreReclaimed) {
   SlidingWindowLimiter l({2, kW, 4});
   for (std::uint64_t k = 1; k <= 4; ++k) ASSERT_TRUE(l.check(k * 0x1000, 1, kT0).tracked);
-  // Two windows later every entry is idle: new keys take their slots, tracked and limited.
+  // Two windows later every entry is idle: new keys take their slots without evicting anyone.
   for (std::uint64_t k = 5; k <= 8; ++k) {
     ASSERT_TRUE(l.check(k * 0x1000, 1, kT0 + 2 * kW).tracked);
     EXPECT_FALSE(l.check(k * 0x1000, 1, kT0 + 2 * kW).allowed);
   }
-  EXPECT_EQ(l.table_full(), 0u);
-  // The evicted keys start over.
-  EXPECT_TRUE(l.check(0x1000, 1, kT0 + 2 * kW).allowed || l.table_full() > 0);
+  EXPECT_EQ(l.evictions(), 0u);
+  // An old key coming back finds a full run of busy keys: it evicts the quietest and starts over.
+  EXPECT_TRUE(l.check(0x1000, 1, kT0 + 2 * kW).allowed);
+  EXPECT_EQ(l.evictions(), 1u);
 }
 
 TEST(SlidingWindow, ConcurrentChecksLoseNoCount) {
