@@ -104,6 +104,11 @@ ratelimit::Decision EdgeService::limit_ip(char kind, const boost::asio::ip::addr
   return limiter_.check(ratelimit::limiter_key(kind, b.data(), b.size()), limit, now_ms);
 }
 
+std::uint32_t EdgeService::share(std::uint32_t limit) const {
+  const std::uint32_t n = std::max(1u, options_.rate_limit.fleet_size);
+  return std::max(1u, (limit + n - 1) / n);
+}
+
 void EdgeService::answer_rate_limited(net::Response& res, const ratelimit::Decision& d) {
   res.status = 429;
   res.body.clear();
@@ -140,7 +145,7 @@ void EdgeService::validate_limited(const net::Request& req, net::Response& res,
   // Requests not under an API key's plan limit are limited per client IP; that includes
   // attempts with a bad key, which throttles key guessing.
   auto admit_ip = [&] {
-    return !rl.enabled || admit(limit_ip('i', client_of(req), rl.public_per_ip, now_ms));
+    return !rl.enabled || admit(limit_ip('i', client_of(req), share(rl.public_per_ip), now_ms));
   };
 
   const core::Credential credential = core::classify_authorization(req.header(field::authorization));
@@ -168,7 +173,7 @@ void EdgeService::validate_limited(const net::Request& req, net::Response& res,
     api_key = key_record.get();
     if (rl.enabled &&
         !admit(limiter_.check(ratelimit::limiter_key('k', api_key->digest.data(), api_key->digest.size()),
-                              core::requests_per_minute(account->plan), now_ms))) {
+                              share(core::requests_per_minute(account->plan)), now_ms))) {
       return;
     }
   } else if (!admit_ip()) {
@@ -182,7 +187,7 @@ void EdgeService::validate_limited(const net::Request& req, net::Response& res,
   if (api_key == nullptr && rl.enabled &&
       !admit(limiter_.check(
           ratelimit::limiter_key('l', license_digest.data(), license_digest.size()),
-          rl.public_per_license, now_ms))) {
+          share(rl.public_per_license), now_ms))) {
     return;
   }
 
@@ -224,7 +229,7 @@ void EdgeService::tki_auth(const net::Request& req, net::Response& res) {
   }
   std::optional<ratelimit::Decision> limited;
   if (account && account->tki_rate_limit && options_.rate_limit.enabled) {
-    auto d = limit_ip('t', client_of(req), options_.rate_limit.tki_per_ip, clock_.now_ms());
+    auto d = limit_ip('t', client_of(req), share(options_.rate_limit.tki_per_ip), clock_.now_ms());
     if (!d.allowed) limited = d;
   }
   records.rate_limited = limited.has_value();

@@ -29,6 +29,9 @@ struct RateLimitOptions {
   std::uint32_t public_per_ip = 600;       // validations without an API key, per client IP
   std::uint32_t public_per_license = 120;  // validations without an API key, per license key
   std::uint32_t tki_per_ip = 60;           // TKI auths per client IP, where the account enables it
+  // Edges sharing one client's traffic evenly (a balancer without affinity): each enforces
+  // ceil(limit / fleet_size), so the fleet as a whole admits about the limit.
+  std::uint32_t fleet_size = 1;
   ratelimit::SlidingWindowLimiter::Options table;
 };
 
@@ -84,6 +87,7 @@ class EdgeService {
   void validate_limited(const net::Request& req, net::Response& res,
                         std::optional<ratelimit::Decision>& binding);
   static void answer_rate_limited(net::Response& res, const ratelimit::Decision& d);
+  std::uint32_t share(std::uint32_t limit) const;
   static void answer(net::Response& res, const core::ApiError& e);
   static void answer_unavailable(net::Response& res, const store::StoreError& e);
 

@@ -35,6 +35,7 @@ constexpr const char* kUsage = R"(usage: license-edge --db DIR [flags]
   --public-license-limit N validations/min per license key without an API key (default 120)
   --tki-ip-limit N         TKI auths/min per client IP, for accounts that enable it (default 60)
   --rate-limit-slots-log2 N  limiter table size, 2^N keys (default 20 = 16 MiB)
+  --fleet-size N           edges that share each client's traffic evenly: each enforces limit/N (default 1)
   --trusted-proxies LIST   comma-separated addresses/CIDRs whose client IP header is believed
   --client-ip-header NAME  header carrying the client IP from a trusted proxy (default X-Forwarded-For)
 )";
@@ -60,7 +61,7 @@ int main(int argc, char** argv) {
   Flags flags(argc, argv,
               {"db", "listen", "threads", "seed", "cache-licenses", "block-cache-mb",
                "header-limit", "body-limit", "idle-timeout-ms", "request-timeout-ms", "drain-ms",
-               "public-ip-limit", "public-license-limit", "tki-ip-limit", "rate-limit-slots-log2",
+               "public-ip-limit", "public-license-limit", "tki-ip-limit", "rate-limit-slots-log2", "fleet-size",
                "trusted-proxies", "client-ip-header"},
               {"seed-only", "help", "no-rate-limit"});
   if (flags.flag("help")) {
@@ -89,6 +90,7 @@ int main(int argc, char** argv) {
       static_cast<std::uint32_t>(flags.u64("public-license-limit", rl.public_per_license));
   rl.tki_per_ip = static_cast<std::uint32_t>(flags.u64("tki-ip-limit", rl.tki_per_ip));
   rl.table.capacity_log2 = flags.u64("rate-limit-slots-log2", rl.table.capacity_log2);
+  rl.fleet_size = static_cast<std::uint32_t>(flags.u64("fleet-size", 1));
   edge_options.client_ip_header = flags.str("client-ip-header", edge_options.client_ip_header);
   if (!edge_options.trusted_proxies.parse(flags.str("trusted-proxies"))) {
     std::cerr << "license-edge: " << edge_options.trusted_proxies.error() << "\n";

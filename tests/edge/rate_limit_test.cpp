@@ -178,6 +178,18 @@ TEST_F(EdgeRateLimitTest, TkiIsLimitedPerIpWhenTheAccountEnablesIt) {
   EXPECT_FALSE(r.headers["Retry-After"].empty());
 }
 
+TEST_F(EdgeRateLimitTest, FleetSizeSplitsEachLimit) {
+  RateLimitOptions rl;
+  rl.fleet_size = 3;  // builder plan: ceil(10 / 3) = 4 per edge
+  auto s = service(rl);
+  const std::vector<std::pair<std::string, std::string>> auth = {
+      {"Authorization", "Bearer to_live_builderkey"}};
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(validate(*s, "LIC-0", "203.0.113.5", auth).status, 200u);
+  auto r = validate(*s, "LIC-0", "203.0.113.5", auth);
+  EXPECT_EQ(r.status, 429u);
+  EXPECT_EQ(r.headers["X-RateLimit-Limit"], "4");
+}
+
 TEST_F(EdgeRateLimitTest, DisabledMeansNoLimitAndNoHeaders) {
   RateLimitOptions rl;
   rl.enabled = false;
