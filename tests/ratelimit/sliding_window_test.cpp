@@ -178,6 +178,29 @@ TEST(SlidingWindow, ConcurrentChecksLoseNoCount) {
   EXPECT_FALSE(l.check(42, 60'000, kT0 + 2).allowed);
 }
 
+TEST(SlidingWindow, ConcurrentEvictionKeepsBusyKeysExact) {
+  // 64 slots churned by one-off keys from every thread while all threads hammer one busy key:
+  // the busy key is never the quietest, so it is never evicted and its count stays exact.
+  SlidingWindowLimiter l({6, kW, 16});
+  constexpr int kThreads = 4;
+  std::atomic<int> busy_allowed{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      std::mt19937_64 rng(100 + t);
+      int allowed = 0;
+      for (int i = 0; i < 20'000; ++i) {
+        (void)l.check(rng() | 1, 1000, kT0 + 1);
+        allowed += l.check(0xB05Bull << 40, 1000, kT0 + 1).allowed;
+      }
+      busy_allowed += allowed;
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(busy_allowed.load(), 1000);
+  EXPECT_GT(l.evictions(), 0u);
+}
+
 // --- Accuracy against an exact sliding-window log --------------------------------------------
 
 struct ExactLog {
