@@ -10,9 +10,11 @@ port="${LE_PORT:-8080}"
 edge_pid="$run/edge.pid"
 
 stop() {
-  if [[ -f "$edge_pid" ]] && kill -0 "$(cat "$edge_pid")" 2>/dev/null; then
-    kill -TERM "$(cat "$edge_pid")"
-    for _ in $(seq 50); do kill -0 "$(cat "$edge_pid")" 2>/dev/null || break; sleep 0.1; done
+  local pid=""
+  [[ -f "$edge_pid" ]] && pid="$(cat "$edge_pid" 2>/dev/null || true)"
+  if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null; then
+    kill -TERM "$pid"
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     echo "license-edge stopped"
   fi
   rm -f "$edge_pid"
@@ -26,8 +28,9 @@ mkdir -p "$run"
 rm -rf "$run/edge-db"
 "$root/build/src/edge/license-edge" --db "$run/edge-db" \
   --seed "$root/deploy/demo/demo-changes.jsonl" --seed-only 2>>"$run/edge.log"
+# Detached from this script's output, so the command returns even when piped.
 "$root/build/src/edge/license-edge" --db "$run/edge-db" --listen "127.0.0.1:$port" \
-  2>>"$run/edge.log" &
+  >>"$run/edge.log" 2>&1 </dev/null &
 echo $! >"$edge_pid"
 for _ in $(seq 100); do
   curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && break
