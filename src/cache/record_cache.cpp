@@ -16,50 +16,57 @@ RecordCache::RecordCache(const store::Replica& replica, const InvalidationStamps
   if (capacity.license_doorkeeper) license_admission_.emplace();
 }
 
+template <typename T>
+const Ptr<T>* RecordCache::fresh(ClockCache<Ptr<T>>& cache, store::KeySpace space,
+                                 std::string_view key, std::uint64_t& stamp) {
+  // The stamp is read before the store: an apply that lands in between leaves an entry filled
+  // afterwards with an outdated stamp, so it is never served.
+  stamp = stamps_.stamp(space, key);
+  const Ptr<T>* hit = cache.find(key, stamp);
+  bump(hit != nullptr ? hits_ : misses_);
+  return hit;
+}
+
 template <typename T, typename Load>
-store::Result<Ptr<T>> RecordCache::lookup(ClockCache<Ptr<T>>& lru, store::KeySpace space, std::string_view key,
-                           Load load) {
-  // The stamp is read before the store: an apply that lands in between leaves this entry with an
-  // outdated stamp, so it is never served.
-  const std::uint64_t stamp = stamps_.stamp(space, key);
-  if (const Ptr<T>* hit = lru.find(key, stamp)) {
-    bump(hits_);
-    return *hit;
-  }
-  bump(misses_);
+store::Result<Ptr<T>> RecordCache::fill(ClockCache<Ptr<T>>& cache, std::string_view key,
+                                        std::uint64_t stamp, Load load) {
   auto loaded = load();
   if (!loaded) {
     bump(store_errors_);
     return loaded.error();
   }
   Ptr<T> value = *loaded ? std::make_shared<const T>(std::move(**loaded)) : nullptr;
-  lru.put(key, stamp, value);
+  cache.put(key, stamp, value);
   return value;
+}
+
+template <typename T, typename Load>
+store::Result<Ptr<T>> RecordCache::lookup(ClockCache<Ptr<T>>& cache, store::KeySpace space,
+                                          std::string_view key, Load load) {
+  std::uint64_t stamp;
+  if (const Ptr<T>* hit = fresh(cache, space, key, stamp)) return *hit;
+  return fill(cache, key, stamp, load);
 }
 
 store::Result<Ptr<core::LicenseRecord>> RecordCache::license(const core::Digest& d) {
   const std::string_view key = store::digest_key(d);
-  if (license_admission_) {
-    const std::uint64_t stamp = stamps_.stamp(store::KeySpace::kLicense, key);
-    if (const Ptr<core::LicenseRecord>* hit = licenses_.find(key, stamp)) {
-      bump(hits_);
-      return *hit;
-    }
-    std::uint64_t h;
-    std::memcpy(&h, key.data(), sizeof h);
-    if (!license_admission_->seen_before(h)) {
-      // First sighting: serve from the scratch record without allocating or admitting.
-      bump(misses_);
-      auto found = replica_.license_into(d, scratch_license_);
-      if (!found) {
-        bump(store_errors_);
-        return found.error();
-      }
-      if (!*found) return Ptr<core::LicenseRecord>();
-      return Ptr<core::LicenseRecord>(Ptr<void>(), &scratch_license_);  // non-owning
-    }
+  std::uint64_t stamp;
+  if (const Ptr<core::LicenseRecord>* hit = fresh(licenses_, store::KeySpace::kLicense, key, stamp)) {
+    return *hit;
   }
-  return lookup(licenses_, store::KeySpace::kLicense, key, [&] { return replica_.license(d); });
+  std::uint64_t h;
+  std::memcpy(&h, key.data(), sizeof h);
+  if (license_admission_ && !license_admission_->seen_before(h)) {
+    // First sighting: serve from the scratch record without allocating or admitting.
+    auto found = replica_.license_into(d, scratch_license_);
+    if (!found) {
+      bump(store_errors_);
+      return found.error();
+    }
+    if (!*found) return Ptr<core::LicenseRecord>();
+    return Ptr<core::LicenseRecord>(Ptr<void>(), &scratch_license_);  // non-owning
+  }
+  return fill(licenses_, key, stamp, [&] { return replica_.license(d); });
 }
 
 store::Result<Ptr<core::ApiKeyRecord>> RecordCache::api_key(const core::Digest& d) {

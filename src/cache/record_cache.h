@@ -177,6 +177,14 @@ class RecordCache {
   }
 
  private:
+  // A served entry for `key`, or nullptr (a miss); `stamp` receives the stamp to fill with.
+  template <typename T>
+  const Ptr<T>* fresh(ClockCache<Ptr<T>>& cache, store::KeySpace space, std::string_view key,
+                      std::uint64_t& stamp);
+  // Loads from the store and keeps the result under `stamp`.
+  template <typename T, typename Load>
+  store::Result<Ptr<T>> fill(ClockCache<Ptr<T>>& cache, std::string_view key, std::uint64_t stamp,
+                             Load load);
   template <typename T, typename Load>
   store::Result<Ptr<T>> lookup(ClockCache<Ptr<T>>& cache, store::KeySpace space,
                                std::string_view key, Load load);
