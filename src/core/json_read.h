@@ -43,7 +43,6 @@ inline bool read_string(dom::element v, std::string& out) {
   return true;
 }
 inline bool read_bool(dom::element v, bool& out) { return !v.get_bool().get(out); }
-inline bool read_u64(dom::element v, std::uint64_t& out) { return !v.get_uint64().get(out); }
 inline bool read_i64(dom::element v, std::int64_t& out) { return !v.get_int64().get(out); }
 inline bool read_u32(dom::element v, std::uint32_t& out) {
   std::uint64_t x;

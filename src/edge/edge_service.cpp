@@ -94,14 +94,15 @@ boost::asio::ip::address EdgeService::client_of(const net::Request& req) const {
   return client_ip(req.peer, req.header(options_.client_ip_header), options_.trusted_proxies);
 }
 
+ratelimit::Decision EdgeService::limit(char kind, std::span<const unsigned char> key,
+                                       std::uint32_t limit, std::int64_t now_ms) {
+  return limiter_.check(ratelimit::limiter_key(kind, key.data(), key.size()), share(limit), now_ms);
+}
+
 ratelimit::Decision EdgeService::limit_ip(char kind, const boost::asio::ip::address& ip,
                                           std::uint32_t limit, std::int64_t now_ms) {
-  if (ip.is_v4()) {
-    const auto b = ip.to_v4().to_bytes();
-    return limiter_.check(ratelimit::limiter_key(kind, b.data(), b.size()), limit, now_ms);
-  }
-  const auto b = ip.to_v6().to_bytes();
-  return limiter_.check(ratelimit::limiter_key(kind, b.data(), b.size()), limit, now_ms);
+  if (ip.is_v4()) return this->limit(kind, ip.to_v4().to_bytes(), limit, now_ms);
+  return this->limit(kind, ip.to_v6().to_bytes(), limit, now_ms);
 }
 
 std::uint32_t EdgeService::share(std::uint32_t limit) const {
@@ -145,7 +146,7 @@ void EdgeService::validate_limited(const net::Request& req, net::Response& res,
   // Requests not under an API key's plan limit are limited per client IP; that includes
   // attempts with a bad key, which throttles key guessing.
   auto admit_ip = [&] {
-    return !rl.enabled || admit(limit_ip('i', client_of(req), share(rl.public_per_ip), now_ms));
+    return !rl.enabled || admit(limit_ip('i', client_of(req), rl.public_per_ip, now_ms));
   };
 
   const core::Credential credential = core::classify_authorization(req.header(field::authorization));
@@ -172,8 +173,7 @@ void EdgeService::validate_limited(const net::Request& req, net::Response& res,
     }
     api_key = key_record.get();
     if (rl.enabled &&
-        !admit(limiter_.check(ratelimit::limiter_key('k', api_key->digest.data(), api_key->digest.size()),
-                              share(core::requests_per_minute(account->plan)), now_ms))) {
+        !admit(limit('k', api_key->digest, core::requests_per_minute(account->plan), now_ms))) {
       return;
     }
   } else if (!admit_ip()) {
@@ -185,9 +185,7 @@ void EdgeService::validate_limited(const net::Request& req, net::Response& res,
   const auto& request = std::get<core::ValidateRequest>(parsed);
   const core::Digest license_digest = core::sha256(request.license_key);
   if (api_key == nullptr && rl.enabled &&
-      !admit(limiter_.check(
-          ratelimit::limiter_key('l', license_digest.data(), license_digest.size()),
-          share(rl.public_per_license), now_ms))) {
+      !admit(limit('l', license_digest, rl.public_per_license, now_ms))) {
     return;
   }
 
@@ -229,7 +227,7 @@ void EdgeService::tki_auth(const net::Request& req, net::Response& res) {
   }
   std::optional<ratelimit::Decision> limited;
   if (account && account->tki_rate_limit && options_.rate_limit.enabled) {
-    auto d = limit_ip('t', client_of(req), share(options_.rate_limit.tki_per_ip), clock_.now_ms());
+    auto d = limit_ip('t', client_of(req), options_.rate_limit.tki_per_ip, clock_.now_ms());
     if (!d.allowed) limited = d;
   }
   records.rate_limited = limited.has_value();

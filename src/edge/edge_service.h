@@ -10,6 +10,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -82,6 +83,9 @@ class EdgeService {
 
   void count_attempt(PerThread& t, const core::BlacklistEntry& entry);
   boost::asio::ip::address client_of(const net::Request& req) const;
+  // One request against `limit` (split by fleet_size) for the key (kind, bytes).
+  ratelimit::Decision limit(char kind, std::span<const unsigned char> key, std::uint32_t limit,
+                            std::int64_t now_ms);
   ratelimit::Decision limit_ip(char kind, const boost::asio::ip::address& ip, std::uint32_t limit,
                                std::int64_t now_ms);
   void validate_limited(const net::Request& req, net::Response& res,
