@@ -10,6 +10,14 @@
 
 namespace le {
 
+// "HOST:PORT" → host and port; false when malformed.
+bool split_host_port(const std::string& listen, std::string& host, unsigned short& port);
+
+// Blocks SIGINT and SIGTERM in this thread (and the threads it starts later) and ignores
+// SIGPIPE; wait_for_termination() then takes them synchronously and returns the signal.
+void block_termination_signals();
+int wait_for_termination();
+
 class Flags {
  public:
   // `known` lists accepted names (without "--"); `booleans` those that take no value.

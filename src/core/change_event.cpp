@@ -150,6 +150,7 @@ bool decode_license(dom::element v, LicenseRecord& r, std::string& error, bool& 
     if (k == "discord_username") return json::read_string(x, r.discord_username);
     if (k == "discord_tag") return json::read_string(x, r.discord_tag);
     if (k == "created_at") return read_time(x, r.created_at);
+    if (k == "email") return json::read_string(x, r.email);
     return true;
   });
 }
@@ -322,6 +323,7 @@ void write_data(JsonWriter& w, const LicenseRecord& r) {
   w.field("staff", r.staff).field("discord_id", r.discord_id);
   w.field("discord_username", r.discord_username).field("discord_tag", r.discord_tag);
   write_time(w, "created_at", r.created_at);
+  w.field("email", r.email);
 }
 
 void write_data(JsonWriter& w, const BlacklistEntry& r) {

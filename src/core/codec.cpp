@@ -6,7 +6,7 @@
 namespace le::core {
 namespace {
 
-constexpr std::uint8_t kFormat = 1;
+constexpr std::uint8_t kFormat = 2;
 constexpr std::uint8_t kDeletedFlag = 1;
 // No field of a sane record comes near this; a larger length is corruption.
 constexpr std::uint64_t kMaxFieldBytes = 1 << 20;
@@ -259,6 +259,7 @@ void license_fields(IO& io, R& l) {
   io.field(l.discord_username);
   io.field(l.discord_tag);
   io.field(l.created_at);
+  io.field(l.email);
 }
 
 template <typename IO, typename R>

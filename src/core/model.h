@@ -110,6 +110,7 @@ struct LicenseRecord {
   std::string discord_username;
   std::string discord_tag;
   std::int64_t created_at = 0;
+  std::string email;  // the customer's, as given at creation
   std::uint64_t version = 0;
 
   bool operator==(const LicenseRecord&) const = default;

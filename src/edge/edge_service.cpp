@@ -287,12 +287,18 @@ void EdgeService::healthz(const net::Request&, net::Response& res) {
 }
 
 void EdgeService::readyz(const net::Request&, net::Response& res) {
-  if (ready()) {
-    res.body.assign(R"({"status":"ready"})");
-  } else {
-    res.status = 503;
-    res.body.assign(R"({"status":"not_ready"})");
+  const bool ok = ready();
+  res.status = ok ? 200 : 503;
+  res.body.clear();
+  core::JsonWriter w(res.body);
+  w.begin_object().field("status", ok ? "ready" : "not_ready");
+  if (replication_ != nullptr) {
+    w.field("appliedSeq", replication_->applied_seq.load());
+    w.field("streamSeq", replication_->head_seq.load());
+    w.field("caughtUp", replication_->caught_up.load());
+    w.field("natsConnected", replication_->connected.load());
   }
+  w.end_object();
 }
 
 void EdgeService::count_attempt(PerThread& t, const core::BlacklistEntry& entry) {

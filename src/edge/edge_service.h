@@ -21,6 +21,7 @@
 #include "core/api_error.h"
 #include "core/clock.h"
 #include "net/http.h"
+#include "replication/consumer.h"
 
 namespace le::edge {
 
@@ -54,7 +55,12 @@ class EdgeService {
   void register_routes(net::Router& router);
 
   void set_ready(bool ready) { ready_.store(ready, std::memory_order_release); }
-  bool ready() const { return ready_.load(std::memory_order_acquire); }
+  // With replication, ready also requires the replica to have caught up with the stream.
+  void set_replication(const replication::ConsumerStats* stats) { replication_ = stats; }
+  bool ready() const {
+    return ready_.load(std::memory_order_acquire) &&
+           (replication_ == nullptr || replication_->caught_up.load(std::memory_order_acquire));
+  }
 
   // Attempts refused by a blacklist entry at this edge, by entry id.
   std::uint64_t blacklist_attempts(std::string_view entry_id) const;
@@ -100,6 +106,7 @@ class EdgeService {
   std::vector<std::unique_ptr<PerThread>> threads_;
   ratelimit::SlidingWindowLimiter limiter_;
   std::atomic<bool> ready_{false};
+  const replication::ConsumerStats* replication_ = nullptr;
 };
 
 }  // namespace le::edge

@@ -10,6 +10,8 @@
 #include "common/flags.h"
 #include "common/log.h"
 #include "core/clock.h"
+#include "core/digest.h"
+#include "replication/consumer.h"
 #include "edge/edge_service.h"
 #include "net/server.h"
 #include "store/loader.h"
@@ -38,21 +40,11 @@ constexpr const char* kUsage = R"(usage: license-edge --db DIR [flags]
   --fleet-size N           edges that share each client's traffic evenly: each enforces limit/N (default 1)
   --trusted-proxies LIST   comma-separated addresses/CIDRs whose client IP header is believed
   --client-ip-header NAME  header carrying the client IP from a trusted proxy (default X-Forwarded-For)
+  --nats URL               follow the primary's change stream on this NATS server; /readyz is
+                           200 once the replica has caught up with it
+  --stream NAME            JetStream stream (default LICENSING)
+  --digest                 print the SHA-256 of every record in the replica and exit
 )";
-
-bool split_listen(const std::string& listen, std::string& host, unsigned short& port) {
-  auto colon = listen.rfind(':');
-  if (colon == std::string::npos) return false;
-  host = listen.substr(0, colon);
-  try {
-    unsigned long p = std::stoul(listen.substr(colon + 1));
-    if (p > 65535) return false;
-    port = static_cast<unsigned short>(p);
-  } catch (...) {
-    return false;
-  }
-  return !host.empty();
-}
 
 }  // namespace
 
@@ -62,8 +54,8 @@ int main(int argc, char** argv) {
               {"db", "listen", "threads", "seed", "cache-licenses", "block-cache-mb",
                "header-limit", "body-limit", "idle-timeout-ms", "request-timeout-ms", "drain-ms",
                "public-ip-limit", "public-license-limit", "tki-ip-limit", "rate-limit-slots-log2", "fleet-size",
-               "trusted-proxies", "client-ip-header"},
-              {"seed-only", "help", "no-rate-limit"});
+               "trusted-proxies", "client-ip-header", "nats", "stream"},
+              {"seed-only", "help", "no-rate-limit", "digest"});
   if (flags.flag("help")) {
     std::cout << kUsage;
     return 0;
@@ -101,7 +93,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (!flags.ok() || replica_options.path.empty() ||
-      !split_listen(flags.str("listen", "127.0.0.1:8080"), server_config.address,
+      !le::split_host_port(flags.str("listen", "127.0.0.1:8080"), server_config.address,
                     server_config.port)) {
     std::cerr << (flags.ok() ? "license-edge: --db and a valid --listen are required"
                              : "license-edge: " + flags.error())
@@ -114,6 +106,15 @@ int main(int argc, char** argv) {
   if (!replica) {
     log::error("edge", "cannot open replica", {{"error", replica.error().message}});
     return 1;
+  }
+  if (flags.flag("digest")) {
+    auto d = (*replica)->content_digest();
+    if (!d) {
+      log::error("edge", "digest failed", {{"error", d.error().message}});
+      return 1;
+    }
+    std::cout << core::to_hex(*d) << "\n";
+    return 0;
   }
   if (flags.has("seed")) {
     std::ifstream in(flags.str("seed"));
@@ -141,16 +142,21 @@ int main(int argc, char** argv) {
   }
 
   // Signals are taken synchronously by this thread; the I/O threads inherit the blocked mask.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  signal(SIGPIPE, SIG_IGN);
+  block_termination_signals();
 
   core::SystemClock clock;
   cache::InvalidationStamps stamps;
   edge::EdgeService service(**replica, stamps, clock, edge_options);
+  std::unique_ptr<replication::Consumer> consumer;
+  if (flags.has("nats")) {
+    replication::ConsumerOptions consumer_options;
+    consumer_options.nats.url = flags.str("nats");
+    consumer_options.nats.stream = flags.str("stream", replication::kDefaultStream);
+    consumer_options.nats.client_name = "license-edge";
+    consumer = std::make_unique<replication::Consumer>(**replica, stamps, clock, consumer_options);
+    service.set_replication(&consumer->stats());
+    consumer->start();
+  }
   net::Router router;
   service.register_routes(router);
   net::Server server(server_config, router);
@@ -168,11 +174,11 @@ int main(int argc, char** argv) {
              {"threads", std::to_string(server_config.threads)},
              {"applied_seq", seq ? std::to_string(*seq) : "unknown"}});
 
-  int sig = 0;
-  sigwait(&signals, &sig);
+  const int sig = wait_for_termination();
   log::info("edge", "shutting down", {{"signal", std::to_string(sig)}});
   service.set_ready(false);
   server.shutdown(drain);
+  if (consumer) consumer->stop();
   log::info("edge", "stopped");
   return 0;
 }

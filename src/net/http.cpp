@@ -1,5 +1,7 @@
 #include "net/http.h"
 
+#include <algorithm>
+
 namespace le::net {
 
 unsigned status_of(ProtocolError e) {
@@ -22,15 +24,70 @@ void Router::add(http::verb method, std::string path, Handler handler) {
       return;
     }
   }
-  routes_.push_back(Route{std::move(path), {{method, std::move(handler)}}});
+  const bool pattern = path.find("{}") != std::string::npos;
+  routes_.push_back(Route{std::move(path), {{method, std::move(handler)}}, pattern});
+  // Exact routes first: the hot routes never pay for pattern matching.
+  std::stable_partition(routes_.begin(), routes_.end(), [](const Route& r) { return !r.pattern; });
+}
+
+bool Router::match(std::string_view pattern, std::string_view path,
+                   std::array<std::string_view, 2>& params) {
+  std::size_t n = 0;
+  while (!pattern.empty() || !path.empty()) {
+    const auto pslash = pattern.find('/', 1);
+    const auto qslash = path.find('/', 1);
+    const std::string_view pseg = pattern.substr(0, pslash);
+    const std::string_view qseg = path.substr(0, qslash);
+    if (pseg == "/{}") {
+      if (qseg.size() < 2 || n == params.size()) return false;
+      params[n++] = qseg.substr(1);
+    } else if (pseg != qseg) {
+      return false;
+    }
+    pattern.remove_prefix(pseg.size());
+    path.remove_prefix(qseg.size());
+  }
+  return true;
+}
+
+const Router::Route* Router::find(std::string_view path,
+                                  std::array<std::string_view, 2>& params) const {
+  for (const auto& r : routes_) {
+    if (r.pattern ? match(r.path, path, params) : r.path == path) return &r;
+  }
+  return nullptr;
+}
+
+std::optional<std::string_view> Request::query(std::string_view name) const {
+  const auto q = target.find('?');
+  if (q == std::string_view::npos) return std::nullopt;
+  std::string_view rest = target.substr(q + 1);
+  while (!rest.empty()) {
+    const auto amp = rest.find('&');
+    const std::string_view pair = rest.substr(0, amp);
+    const auto eq = pair.find('=');
+    if (pair.substr(0, eq) == name) {
+      return eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1);
+    }
+    if (amp == std::string_view::npos) break;
+    rest.remove_prefix(amp + 1);
+  }
+  return std::nullopt;
 }
 
 void Router::dispatch(const Request& req, Response& res) const {
-  for (const auto& r : routes_) {
-    if (r.path != req.path) continue;
+  std::array<std::string_view, 2> params{};
+  if (const Route* found = find(req.path, params)) {
+    const Route& r = *found;
     for (const auto& [method, handler] : r.methods) {
       if (method == req.method) {
-        handler(req, res);
+        if (!r.pattern) {
+          handler(req, res);
+        } else {
+          Request with_params = req;
+          with_params.params = params;
+          handler(with_params, res);
+        }
         return;
       }
     }

@@ -30,6 +30,11 @@ struct Request {
   const http::fields* fields = nullptr;
   boost::asio::ip::address peer;
   unsigned worker = 0;  // index of the I/O thread serving it: per-thread state lives there
+  // Path segments matched by "{}" in the route pattern, in order (see Router::add).
+  std::array<std::string_view, 2> params{};
+
+  // The raw (still percent-encoded) value of query parameter `name`, if present.
+  std::optional<std::string_view> query(std::string_view name) const;
 
   std::optional<std::string_view> header(http::field f) const {
     auto it = fields->find(f);
@@ -84,6 +89,8 @@ using ErrorWriter = std::function<void(std::string_view path, ProtocolError, Res
 
 class Router {
  public:
+  // `path` is exact, or a pattern whose "{}" segments match one non-empty segment each (at most
+  // two), e.g. "/api/v1/licenses/{}/suspend". Exact routes are tried before patterns.
   void add(http::verb method, std::string path, Handler handler);
   void set_error_writer(ErrorWriter w) { error_writer_ = std::move(w); }
 
@@ -94,7 +101,11 @@ class Router {
   struct Route {
     std::string path;
     std::vector<std::pair<http::verb, Handler>> methods;
+    bool pattern = false;
   };
+  static bool match(std::string_view pattern, std::string_view path,
+                    std::array<std::string_view, 2>& params);
+  const Route* find(std::string_view path, std::array<std::string_view, 2>& params) const;
   std::vector<Route> routes_;  // a handful of routes: a linear scan beats hashing
   ErrorWriter error_writer_;
 };

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -40,6 +41,22 @@ inline void blacklist_key(std::string& out, std::string_view account_id, core::B
   out.push_back(static_cast<char>('0' + static_cast<int>(kind)));
   out.push_back('\0');
   out.append(value);
+}
+
+// 8-byte big-endian integers: keys that sort in numeric order.
+inline void append_be64(std::string& out, std::uint64_t v) {
+  for (int i = 7; i >= 0; --i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xFF));
+}
+inline std::string be64(std::uint64_t v) {
+  std::string s;
+  append_be64(s, v);
+  return s;
+}
+inline std::optional<std::uint64_t> from_be64(std::string_view s) {
+  if (s.size() != 8) return std::nullopt;
+  std::uint64_t v = 0;
+  for (char c : s) v = v << 8 | static_cast<std::uint8_t>(c);
+  return v;
 }
 
 struct TouchedKey {

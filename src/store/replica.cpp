@@ -26,22 +26,6 @@ StoreError to_error(const rocksdb::Status& s, std::string_view what) {
   return StoreError{std::string(what) + ": " + s.ToString()};
 }
 
-std::string encode_seq(std::uint64_t v) {
-  std::string s(8, '\0');
-  for (int i = 7; i >= 0; --i) {
-    s[i] = static_cast<char>(v & 0xFF);
-    v >>= 8;
-  }
-  return s;
-}
-
-std::optional<std::uint64_t> decode_seq(std::string_view s) {
-  if (s.size() != 8) return std::nullopt;
-  std::uint64_t v = 0;
-  for (char c : s) v = v << 8 | static_cast<std::uint8_t>(c);
-  return v;
-}
-
 rocksdb::ColumnFamilyOptions column_options(const std::shared_ptr<rocksdb::Cache>& cache) {
   rocksdb::ColumnFamilyOptions o;
   rocksdb::BlockBasedTableOptions t;
@@ -60,8 +44,9 @@ rocksdb::ColumnFamilyOptions column_options(const std::shared_ptr<rocksdb::Cache
   return o;
 }
 
-// The key space and key of the record an event carries.
-TouchedKey primary_key(const core::ChangeEvent& ev) {
+}  // namespace
+
+TouchedKey record_key(const core::ChangeEvent& ev) {
   TouchedKey k;
   std::visit(
       [&](const auto& r) {
@@ -83,8 +68,6 @@ TouchedKey primary_key(const core::ChangeEvent& ev) {
   return k;
 }
 
-}  // namespace
-
 void throw_exception_from_error(const StoreError& e, const boost::source_location&) {
   throw std::runtime_error(e.message);
 }
@@ -102,6 +85,10 @@ Result<std::unique_ptr<Replica>> Replica::open(const ReplicaOptions& options) {
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   descriptors.emplace_back(rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions());
   for (const char* name : kCfNames) descriptors.emplace_back(name, column_options(r->block_cache_));
+  for (const auto& name : options.extra_column_families) {
+    descriptors.emplace_back(name, column_options(r->block_cache_));
+  }
+  r->extra_count_ = options.extra_column_families.size();
   rocksdb::DB* db = nullptr;
   auto s = rocksdb::DB::Open(db_opts, options.path, descriptors, &r->cfs_, &db);
   if (!s.ok()) return to_error(s, "open replica at " + options.path);
@@ -196,13 +183,13 @@ Result<std::uint64_t> Replica::applied_seq() const {
                     &value);
   if (s.IsNotFound()) return std::uint64_t{0};
   if (!s.ok()) return to_error(s, "read applied_seq");
-  auto seq = decode_seq(value);
+  auto seq = from_be64(value);
   if (!seq) return StoreError{"corrupt applied_seq"};
   return *seq;
 }
 
 Result<ApplyResult> Replica::apply(std::span<const core::ChangeEvent> events,
-                                   std::uint64_t last_seq) {
+                                   std::uint64_t last_seq, std::span<const ExtraWrite> extra) {
   rocksdb::WriteBatch batch;
   ApplyResult result;
   // State as this batch leaves it, so two events for one entity in a batch are ordered right.
@@ -232,7 +219,7 @@ Result<ApplyResult> Replica::apply(std::span<const core::ChangeEvent> events,
   };
 
   for (const auto& ev : events) {
-    const TouchedKey key = primary_key(ev);
+    const TouchedKey key = record_key(ev);
     auto existing = current(key.space, key.key);
     if (!existing) return existing.error();
     std::optional<core::StoredHeader> old_header;
@@ -271,13 +258,85 @@ Result<ApplyResult> Replica::apply(std::span<const core::ChangeEvent> events,
   if (!seq) return seq.error();
   if (last_seq > *seq) {
     auto st = batch.Put(cfs_[0], rocksdb::Slice(kAppliedSeqKey.data(), kAppliedSeqKey.size()),
-                        encode_seq(last_seq));
+                        be64(last_seq));
     if (!st.ok()) return to_error(st, "batch put applied_seq");
+  }
+  for (const auto& w : extra) {
+    auto* h = extra_cf(w.cf);
+    if (h == nullptr) return StoreError{"no such extra column family"};
+    auto st = w.value ? batch.Put(h, w.key, *w.value) : batch.Delete(h, w.key);
+    if (!st.ok()) return to_error(st, "batch extra write");
   }
   if (batch.Count() == 0) return result;
   auto s = db_->Write(rocksdb::WriteOptions(), &batch);
   if (!s.ok()) return to_error(s, "write batch");
   return result;
+}
+
+Result<std::optional<core::ChangeEvent>> Replica::stored_event(KeySpace space,
+                                                               std::string_view key) const {
+  auto raw = get_raw(space, key);
+  if (!raw) return raw.error();
+  if (!*raw) return std::optional<core::ChangeEvent>();
+  core::ChangeEvent ev;
+  core::StoredHeader h;
+  bool ok = false;
+  auto decode = [&](auto rec) {
+    ok = core::decode_record(**raw, rec, h);
+    ev.record = std::move(rec);
+  };
+  switch (space) {
+    case KeySpace::kAccount: decode(core::AccountRecord{}); break;
+    case KeySpace::kApiKey: decode(core::ApiKeyRecord{}); break;
+    case KeySpace::kProduct: decode(core::ProductRecord{}); break;
+    case KeySpace::kLicense: decode(core::LicenseRecord{}); break;
+    case KeySpace::kBlacklist: decode(core::BlacklistEntry{}); break;
+    case KeySpace::kProductName: return StoreError{"the product name index holds no records"};
+  }
+  if (!ok) return StoreError{"corrupt record in column family " +
+                             std::string(kCfNames[static_cast<int>(space)])};
+  ev.deleted = h.deleted;
+  return std::optional<core::ChangeEvent>(std::move(ev));
+}
+
+Result<std::optional<std::string>> Replica::get_extra(std::size_t cf, std::string_view key) const {
+  auto* h = extra_cf(cf);
+  if (h == nullptr) return StoreError{"no such extra column family"};
+  std::string value;
+  auto s = db_->Get(rocksdb::ReadOptions(), h, rocksdb::Slice(key.data(), key.size()), &value);
+  if (s.IsNotFound()) return std::optional<std::string>();
+  if (!s.ok()) return to_error(s, "read");
+  return std::optional<std::string>(std::move(value));
+}
+
+Result<void> Replica::write_extra(std::span<const ExtraWrite> writes) {
+  auto r = apply({}, 0, writes);
+  if (!r) return r.error();
+  return {};
+}
+
+Result<void> Replica::scan_cf(rocksdb::ColumnFamilyHandle* h, std::string_view prefix,
+                              std::string_view start, const Visitor& visit) const {
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), h));
+  const std::string_view from = start.empty() ? prefix : start;
+  for (it->Seek(rocksdb::Slice(from.data(), from.size())); it->Valid(); it->Next()) {
+    const std::string_view k(it->key().data(), it->key().size());
+    if (!k.starts_with(prefix)) break;
+    if (!visit(k, std::string_view(it->value().data(), it->value().size()))) break;
+  }
+  if (!it->status().ok()) return to_error(it->status(), "iterate");
+  return {};
+}
+
+Result<void> Replica::scan_extra(std::size_t cf, std::string_view prefix, std::string_view start,
+                                 const Visitor& visit) const {
+  auto* h = extra_cf(cf);
+  if (h == nullptr) return StoreError{"no such extra column family"};
+  return scan_cf(h, prefix, start, visit);
+}
+
+Result<void> Replica::scan(KeySpace space, const Visitor& visit) const {
+  return scan_cf(cf(space), {}, {}, visit);
 }
 
 Result<core::Digest> Replica::content_digest(bool include_applied_seq) const {
@@ -287,11 +346,11 @@ Result<core::Digest> Replica::content_digest(bool include_applied_seq) const {
     return StoreError{"digest init failed"};
   }
   auto feed = [&](const rocksdb::Slice& s) {
-    const std::string len = encode_seq(s.size());
+    const std::string len = be64(s.size());
     EVP_DigestUpdate(ctx, len.data(), len.size());
     EVP_DigestUpdate(ctx, s.data(), s.size());
   };
-  for (std::size_t i = 0; i < cfs_.size(); ++i) {
+  for (std::size_t i = 0; i < 1 + kKeySpaceCount; ++i) {
     if (i == 0 && !include_applied_seq) continue;
     feed(rocksdb::Slice(cfs_[i]->GetName()));
     std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cfs_[i]));

@@ -13,6 +13,7 @@
 #include <boost/system/result.hpp>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -46,6 +47,16 @@ struct ReplicaOptions {
   std::string path;
   std::size_t block_cache_bytes = 256u << 20;
   bool create_if_missing = true;
+  // Column families of the user's own (e.g. the primary's outbox and indexes), after the record
+  // key spaces; addressed by their index in this list. Not part of content_digest().
+  std::vector<std::string> extra_column_families;
+};
+
+// A write to an extra column family, committed atomically with an apply() batch.
+struct ExtraWrite {
+  std::size_t cf = 0;                // index into ReplicaOptions::extra_column_families
+  std::string key;
+  std::optional<std::string> value;  // nullopt deletes the key
 };
 
 struct ApplyResult {
@@ -53,6 +64,9 @@ struct ApplyResult {
   std::size_t stale = 0;    // events not newer than the stored version: no change
   std::vector<TouchedKey> touched;  // keys whose stored value changed (for cache invalidation)
 };
+
+// The key space and key under which the record an event carries is stored.
+TouchedKey record_key(const core::ChangeEvent& ev);
 
 class Replica {
  public:
@@ -79,7 +93,24 @@ class Replica {
 
   // Applies events in order in one atomic write that also sets applied_seq = last_seq (when
   // last_seq > current). An event whose version is not newer than the stored one is skipped.
-  Result<ApplyResult> apply(std::span<const core::ChangeEvent> events, std::uint64_t last_seq);
+  // `extra` writes are committed in the same WriteBatch.
+  Result<ApplyResult> apply(std::span<const core::ChangeEvent> events, std::uint64_t last_seq,
+                            std::span<const ExtraWrite> extra = {});
+
+  // The stored state of a record key including a tombstone, as an event (type left empty).
+  Result<std::optional<core::ChangeEvent>> stored_event(KeySpace space,
+                                                        std::string_view key) const;
+
+  // Extra column families (see ReplicaOptions::extra_column_families).
+  Result<std::optional<std::string>> get_extra(std::size_t cf, std::string_view key) const;
+  Result<void> write_extra(std::span<const ExtraWrite> writes);
+  using Visitor = std::function<bool(std::string_view key, std::string_view value)>;
+  // Visits keys with `prefix`, from the first >= `start` (empty: from the prefix), in order,
+  // until `visit` returns false.
+  Result<void> scan_extra(std::size_t cf, std::string_view prefix, std::string_view start,
+                          const Visitor& visit) const;
+  // Visits every stored value of a record key space (tombstones included), in key order.
+  Result<void> scan(KeySpace space, const Visitor& visit) const;
 
   // SHA-256 over every key and value of every column family, in order: two replicas with the
   // same digest hold exactly the same state.
@@ -99,13 +130,20 @@ class Replica {
   Replica() = default;
   rocksdb::ColumnFamilyHandle* cf(KeySpace s) const { return cfs_[static_cast<int>(s) + 1]; }
   Result<std::optional<std::string>> get_raw(KeySpace s, std::string_view key) const;
+  Result<void> scan_cf(rocksdb::ColumnFamilyHandle* h, std::string_view prefix,
+                       std::string_view start, const Visitor& visit) const;
+  rocksdb::ColumnFamilyHandle* extra_cf(std::size_t i) const {
+    return i < extra_count_ ? cfs_[1 + kKeySpaceCount + i] : nullptr;
+  }
   template <typename Rec>
   Result<std::optional<Rec>> get_record(KeySpace s, std::string_view key) const;
   template <typename Rec>
   Result<bool> get_into(KeySpace s, std::string_view key, Rec& out) const;
 
   std::unique_ptr<rocksdb::DB> db_;
-  std::vector<rocksdb::ColumnFamilyHandle*> cfs_;  // [0] default (meta), then one per KeySpace
+  // [0] default (meta), then one per KeySpace, then the extra column families.
+  std::vector<rocksdb::ColumnFamilyHandle*> cfs_;
+  std::size_t extra_count_ = 0;
   std::shared_ptr<rocksdb::Cache> block_cache_;
 };
 

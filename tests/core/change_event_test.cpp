@@ -49,7 +49,7 @@ TEST(ChangeEvent, AcceptsIsoTimesAndFieldsInAnyOrder) {
 
 TEST(ChangeEvent, MalformedMessagesAreRejectedWithAReason) {
   const std::string digest = to_hex(sha256("K"));
-  for (const std::string bad : {
+  for (const std::string& bad : {
            std::string(""), std::string("not json"), std::string("[]"),
            std::string(R"({"kind":"license","version":1})"),
            std::string(R"({"kind":"nope","version":1,"data":{}})"),

@@ -1,0 +1,112 @@
+#include "core/activation.h"
+
+#include <algorithm>
+#include <string>
+
+#include "core/json_read.h"
+#include "core/validate.h"
+
+namespace le::core {
+namespace {
+
+namespace dom = simdjson::dom;
+
+std::optional<ApiError> read_field(dom::element v, std::string_view name, std::string_view& out,
+                                   std::size_t limit) {
+  if (json::is_null(v)) return std::nullopt;
+  std::string_view s;
+  if (v.get_string().get(s)) {
+    return ApiError::validation("Field '" + std::string(name) + "' must be a string");
+  }
+  if (s.size() > limit) return ApiError::validation("Field '" + std::string(name) + "' is too long");
+  if (std::any_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20; })) {
+    return ApiError::validation("Field '" + std::string(name) + "' contains control characters");
+  }
+  out = s;
+  return std::nullopt;
+}
+
+// The license as this caller may see it: with an API key, only its account's, in its mode.
+std::optional<ApiError> visible(const ApiKeyRecord* api_key, const LicenseRecord* license) {
+  if (license == nullptr ||
+      (api_key != nullptr &&
+       (license->account_id != api_key->account_id || license->mode != api_key->mode))) {
+    return ApiError::not_found("License not found");
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::variant<ActivationRequest, ApiError> parse_activation_request(std::string_view body) {
+  thread_local json::Parser parser;
+  dom::element doc;
+  if (auto e = parser.parse(body, doc)) {
+    if (e == simdjson::UTF8_ERROR) return ApiError::validation("Request body is not valid UTF-8");
+    return ApiError::validation("Request body is not valid JSON");
+  }
+  dom::object obj;
+  if (doc.get_object().get(obj)) return ApiError::validation("Request body must be a JSON object");
+  ActivationRequest req;
+  for (const auto field : obj) {
+    const std::string_view name = field.key;
+    std::optional<ApiError> err;
+    if (name == "license_key" || name == "key") {
+      std::string_view k;
+      err = read_field(field.value, name, k, kMaxLicenseKeyBytes);
+      if (!err && !k.empty()) {
+        if (!req.license_key.empty() && req.license_key != k) {
+          return ApiError::validation("Fields 'key' and 'license_key' differ");
+        }
+        req.license_key = k;
+      }
+    } else if (name == "machine_id") {
+      err = read_field(field.value, name, req.machine_id, kMaxMachineIdBytes);
+    } else if (name == "label") {
+      err = read_field(field.value, name, req.label, kMaxLabelBytes);
+    }
+    if (err) return *err;
+  }
+  if (req.license_key.empty() && req.machine_id.empty()) {
+    return ApiError::missing_fields("Missing required fields: license_key, machine_id");
+  }
+  if (req.license_key.empty()) return ApiError::missing_fields("Missing required field: license_key");
+  if (req.machine_id.empty()) return ApiError::missing_fields("Missing required field: machine_id");
+  return req;
+}
+
+std::variant<ActivationResult, ApiError> activate(const ActivationRequest& req,
+                                                  const ApiKeyRecord* api_key,
+                                                  LicenseRecord* license, std::int64_t now) {
+  if (auto e = visible(api_key, license)) return *e;
+  switch (effective_status(*license, now)) {
+    case LicenseStatus::kExpired: return ApiError{403, "EXPIRED", "License has expired"};
+    case LicenseStatus::kSuspended: return ApiError{403, "SUSPENDED", "License is suspended"};
+    case LicenseStatus::kRevoked: return ApiError{403, "REVOKED", "License has been revoked"};
+    case LicenseStatus::kActive: break;
+  }
+  auto& acts = license->activations;
+  auto it = std::find_if(acts.begin(), acts.end(),
+                         [&](const Activation& a) { return a.machine_id == req.machine_id; });
+  if (it != acts.end()) return ActivationResult::kAlreadyActivated;
+  if (acts.size() >= license->max_activations) {
+    return ApiError{403, "ACTIVATION_LIMIT_REACHED",
+                    "License has reached its maximum number of activations"};
+  }
+  acts.push_back(Activation{std::string(req.machine_id), std::string(req.label), now});
+  return ActivationResult::kActivated;
+}
+
+std::variant<ActivationResult, ApiError> deactivate(const ActivationRequest& req,
+                                                    const ApiKeyRecord* api_key,
+                                                    LicenseRecord* license) {
+  if (auto e = visible(api_key, license)) return *e;
+  auto& acts = license->activations;
+  auto it = std::find_if(acts.begin(), acts.end(),
+                         [&](const Activation& a) { return a.machine_id == req.machine_id; });
+  if (it == acts.end()) return ActivationResult::kNotActivated;
+  acts.erase(it);
+  return ActivationResult::kDeactivated;
+}
+
+}  // namespace le::core

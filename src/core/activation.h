@@ -1,0 +1,46 @@
+// Activations (POST /api/v1/activate, /api/v1/deactivate): request parsing and the decision, as
+// pure functions of (request, caller, license, now). The primary applies the decision to its
+// record under its writer lock, so the machine limit holds under concurrent requests.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string_view>
+#include <variant>
+
+#include "core/api_error.h"
+#include "core/model.h"
+
+namespace le::core {
+
+inline constexpr std::size_t kMaxMachineIdBytes = 256;
+inline constexpr std::size_t kMaxLabelBytes = 256;
+
+// Views into the parser's per-thread storage: valid until the next parse on this thread.
+struct ActivationRequest {
+  std::string_view license_key;  // "license_key" or its alias "key"
+  std::string_view machine_id;
+  std::string_view label;  // activate only; empty when absent
+};
+
+std::variant<ActivationRequest, ApiError> parse_activation_request(std::string_view body);
+
+enum class ActivationResult : std::uint8_t {
+  kActivated,         // a slot was taken
+  kAlreadyActivated,  // the machine was active already: no slot used
+  kDeactivated,       // a slot was freed
+  kNotActivated,      // deactivate of a machine that holds no slot: nothing to do
+};
+
+// Applies an activation to `license` (found by the key's digest, nullptr when absent) for a
+// caller authenticated by `api_key` (nullptr: the license key is the credential). Returns what
+// changed, or the error answer: 404 NOT_FOUND, 403 EXPIRED / SUSPENDED / REVOKED, 403
+// ACTIVATION_LIMIT_REACHED.
+std::variant<ActivationResult, ApiError> activate(const ActivationRequest& req,
+                                                  const ApiKeyRecord* api_key,
+                                                  LicenseRecord* license, std::int64_t now);
+std::variant<ActivationResult, ApiError> deactivate(const ActivationRequest& req,
+                                                    const ApiKeyRecord* api_key,
+                                                    LicenseRecord* license);
+
+}  // namespace le::core

@@ -1,0 +1,108 @@
+// license-primary: the system of record. Serves the management API, writes every change with its
+// outbox event in one atomic RocksDB write, and publishes the outbox to the JetStream change
+// stream the edges follow. See README.md for flags.
+#include <cstdlib>
+#include <iostream>
+#include <thread>
+
+#include "common/flags.h"
+#include "common/log.h"
+#include "core/clock.h"
+#include "core/digest.h"
+#include "net/server.h"
+#include "primary/management_api.h"
+#include "primary/primary_store.h"
+#include "primary/publisher.h"
+
+namespace {
+
+constexpr const char* kUsage = R"(usage: license-primary --db DIR [flags]
+  --db DIR                 database directory (created if missing)
+  --listen HOST:PORT       address of the management API (default 127.0.0.1:8090)
+  --threads N              I/O threads (default 2)
+  --nats URL               NATS server to publish to (default nats://127.0.0.1:4222)
+  --stream NAME            JetStream stream (default LICENSING)
+  --no-publish             keep changes in the outbox; do not connect to NATS
+  --body-limit BYTES       max request body bytes (default 1048576, for batch creation)
+  --drain-ms MS            graceful shutdown deadline (default 5000)
+  --digest                 print the SHA-256 of every record (as an edge replica would hold
+                           them) and exit
+Environment: LE_ADMIN_TOKEN enables the operator endpoints under /admin/v1.
+)";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace le;
+  Flags flags(argc, argv, {"db", "listen", "threads", "nats", "stream", "body-limit", "drain-ms"},
+              {"help", "no-publish", "digest"});
+  if (flags.flag("help")) {
+    std::cout << kUsage;
+    return 0;
+  }
+  net::ServerConfig server_config;
+  server_config.threads = static_cast<unsigned>(flags.u64("threads", 2));
+  server_config.limits.body_bytes = flags.u64("body-limit", 1 << 20);
+  const auto drain = std::chrono::milliseconds(flags.u64("drain-ms", 5000));
+  const std::string db_path = flags.str("db");
+  if (!flags.ok() || db_path.empty() || server_config.threads == 0 ||
+      !split_host_port(flags.str("listen", "127.0.0.1:8090"), server_config.address,
+                       server_config.port)) {
+    std::cerr << (flags.ok() ? "license-primary: --db and a valid --listen are required"
+                             : "license-primary: " + flags.error())
+              << "\n"
+              << kUsage;
+    return 2;
+  }
+
+  auto store = primary::PrimaryStore::open(db_path);
+  if (!store) {
+    log::error("primary", "cannot open database", {{"error", store.error().message}});
+    return 1;
+  }
+  if (flags.flag("digest")) {
+    auto d = (*store)->records().content_digest();
+    if (!d) {
+      log::error("primary", "digest failed", {{"error", d.error().message}});
+      return 1;
+    }
+    std::cout << core::to_hex(*d) << "\n";
+    return 0;
+  }
+
+  block_termination_signals();
+  core::SystemClock clock;
+  primary::ManagementOptions options;
+  if (const char* token = std::getenv("LE_ADMIN_TOKEN")) options.admin_token = token;
+  if (options.admin_token.empty()) {
+    log::warn("primary", "LE_ADMIN_TOKEN is not set: operator endpoints are disabled");
+  }
+  primary::ManagementApi api(**store, clock, options);
+  net::Router router;
+  api.register_routes(router);
+  net::Server server(server_config, router);
+
+  primary::PublisherOptions publisher_options;
+  publisher_options.nats.url = flags.str("nats", "nats://127.0.0.1:4222");
+  publisher_options.nats.stream = flags.str("stream", replication::kDefaultStream);
+  publisher_options.nats.client_name = "license-primary";
+  primary::Publisher publisher(**store, publisher_options);
+  if (!flags.flag("no-publish")) publisher.start();
+
+  try {
+    server.start();
+  } catch (const std::exception& e) {
+    log::error("primary", "cannot listen", {{"error", e.what()}});
+    return 1;
+  }
+  api.set_ready(true);
+  log::info("primary", "serving",
+            {{"address", server_config.address}, {"port", std::to_string(server.port())}});
+  const int sig = wait_for_termination();
+  log::info("primary", "shutting down", {{"signal", std::to_string(sig)}});
+  api.set_ready(false);
+  server.shutdown(drain);
+  publisher.stop();
+  log::info("primary", "stopped");
+  return 0;
+}

@@ -1,0 +1,205 @@
+#include "primary/primary_store.h"
+
+#include <chrono>
+
+#include "core/codec.h"
+#include "core/validate.h"
+
+namespace le::primary {
+namespace {
+
+constexpr std::string_view kOutboxSeqKey = "outbox_seq";
+
+std::size_t idx(Cf cf) { return static_cast<std::size_t>(cf); }
+
+std::string account_license_prefix(std::string_view account, core::Mode mode) {
+  std::string k(account);
+  k.push_back('\0');
+  k.push_back(static_cast<char>('0' + static_cast<int>(mode)));
+  k.push_back('\0');
+  return k;
+}
+
+}  // namespace
+
+std::vector<std::string> primary_column_families() {
+  return {"outbox", "primary_meta", "license_ids", "api_key_ids", "account_licenses"};
+}
+
+Result<std::unique_ptr<PrimaryStore>> PrimaryStore::open(const std::string& path,
+                                                         std::size_t block_cache_bytes) {
+  store::ReplicaOptions options;
+  options.path = path;
+  options.block_cache_bytes = block_cache_bytes;
+  options.extra_column_families = primary_column_families();
+  auto db = store::Replica::open(options);
+  if (!db) return db.error();
+  std::unique_ptr<PrimaryStore> s(new PrimaryStore());
+  s->db_ = std::move(*db);
+  auto seq = s->db_->get_extra(idx(Cf::kMeta), kOutboxSeqKey);
+  if (!seq) return seq.error();
+  if (*seq) {
+    auto v = store::from_be64(**seq);
+    if (!v) return StoreError{"corrupt outbox_seq"};
+    s->outbox_seq_ = *v;
+  }
+  return s;
+}
+
+std::uint64_t PrimaryStore::Tx::put(core::ChangeEvent ev) {
+  const store::TouchedKey key = store::record_key(ev);
+  std::string row(1, static_cast<char>(key.space));
+  row.append(ev.type);
+  row.push_back('\0');
+  row.append(key.key);
+  const std::uint64_t seq = ++store_.outbox_seq_;
+  extra_.push_back({idx(Cf::kOutbox), store::be64(seq), std::move(row)});
+  events_.push_back(std::move(ev));
+  return seq;
+}
+
+void PrimaryStore::Tx::index(Cf cf, std::string key, std::optional<std::string> value) {
+  extra_.push_back({idx(cf), std::move(key), std::move(value)});
+}
+
+Result<void> PrimaryStore::Tx::commit() {
+  if (events_.empty() && extra_.empty()) return {};
+  extra_.push_back({idx(Cf::kMeta), std::string(kOutboxSeqKey), store::be64(store_.outbox_seq_)});
+  auto r = store_.db_->apply(events_, 0, extra_);
+  events_.clear();
+  extra_.clear();
+  if (!r) {
+    // Nothing was written: take the assigned outbox seqs back from the stored high-water mark.
+    if (auto seq = store_.db_->get_extra(idx(Cf::kMeta), kOutboxSeqKey); seq && *seq) {
+      store_.outbox_seq_ = store::from_be64(**seq).value_or(store_.outbox_seq_);
+    }
+    return r.error();
+  }
+  if (r->stale != 0) return StoreError{"a change was not newer than the stored record"};
+  {
+    std::lock_guard<std::mutex> g(store_.commit_mu_);
+    ++store_.commits_;
+  }
+  store_.commit_cv_.notify_all();
+  return {};
+}
+
+Result<std::optional<core::LicenseRecord>> PrimaryStore::license_by_id(std::string_view id) const {
+  auto digest = db_->get_extra(idx(Cf::kLicenseIds), id);
+  if (!digest) return digest.error();
+  if (!*digest || (*digest)->size() != 32) return std::optional<core::LicenseRecord>();
+  core::Digest d;
+  std::copy((*digest)->begin(), (*digest)->end(), d.begin());
+  return db_->license(d);
+}
+
+Result<std::optional<core::ApiKeyRecord>> PrimaryStore::api_key_by_id(std::string_view id) const {
+  auto digest = db_->get_extra(idx(Cf::kApiKeyIds), id);
+  if (!digest) return digest.error();
+  if (!*digest || (*digest)->size() != 32) return std::optional<core::ApiKeyRecord>();
+  core::Digest d;
+  std::copy((*digest)->begin(), (*digest)->end(), d.begin());
+  return db_->api_key(d);
+}
+
+Result<LicensePage> PrimaryStore::list_licenses(const LicenseFilter& filter,
+                                                std::uint64_t offset,
+                                                std::uint64_t limit) const {
+  LicensePage page;
+  std::optional<StoreError> failure;
+  core::LicenseRecord rec;
+  auto scanned = db_->scan_extra(
+      idx(Cf::kAccountLicenses), account_license_prefix(filter.account_id, filter.mode), {},
+      [&](std::string_view, std::string_view digest) {
+        if (digest.size() != 32) return true;
+        core::Digest d;
+        std::copy(digest.begin(), digest.end(), d.begin());
+        auto found = db_->license_into(d, rec);
+        if (!found) {
+          failure = found.error();
+          return false;
+        }
+        if (!*found) return true;
+        if (filter.status && core::effective_status(rec, filter.now) != *filter.status) return true;
+        if (filter.product_id && rec.product_id != *filter.product_id) return true;
+        if (page.total >= offset && page.items.size() < limit) page.items.push_back(rec);
+        ++page.total;
+        return true;
+      });
+  if (!scanned) return scanned.error();
+  if (failure) return *failure;
+  return page;
+}
+
+Result<std::vector<core::ChangeEvent>> PrimaryStore::list_account(
+    store::KeySpace space, std::string_view account_id) const {
+  std::vector<core::ChangeEvent> out;
+  std::optional<StoreError> failure;
+  // Products and blacklist entries are few per account; a scan of the key space is enough.
+  auto scanned = db_->scan(space, [&](std::string_view key, std::string_view) {
+    auto ev = db_->stored_event(space, key);
+    if (!ev) {
+      failure = ev.error();
+      return false;
+    }
+    if (!*ev || (*ev)->deleted) return true;
+    const bool mine = std::visit(
+        [&](const auto& r) {
+          if constexpr (requires { r.account_id; }) return r.account_id == account_id;
+          return false;
+        },
+        (*ev)->record);
+    if (mine) out.push_back(std::move(**ev));
+    return true;
+  });
+  if (!scanned) return scanned.error();
+  if (failure) return *failure;
+  return out;
+}
+
+Result<std::vector<OutboxEntry>> PrimaryStore::outbox_after(std::uint64_t after,
+                                                           std::size_t max) const {
+  std::vector<OutboxEntry> out;
+  bool corrupt = false;
+  auto scanned = db_->scan_extra(
+      idx(Cf::kOutbox), {}, store::be64(after + 1), [&](std::string_view k, std::string_view v) {
+        auto seq = store::from_be64(k);
+        const auto nul = v.find('\0');
+        if (!seq || v.empty() || nul == std::string_view::npos ||
+            static_cast<unsigned char>(v[0]) >= store::kKeySpaceCount) {
+          corrupt = true;
+          return false;
+        }
+        out.push_back({*seq, static_cast<store::KeySpace>(v[0]), std::string(v.substr(nul + 1)),
+                       std::string(v.substr(1, nul - 1))});
+        return out.size() < max;
+      });
+  if (!scanned) return scanned.error();
+  if (corrupt) return StoreError{"corrupt outbox row"};
+  return out;
+}
+
+Result<void> PrimaryStore::ack_outbox(std::uint64_t from, std::uint64_t upto) {
+  std::vector<store::ExtraWrite> deletes;
+  deletes.reserve(upto >= from ? upto - from + 1 : 0);
+  for (std::uint64_t s = from; s <= upto; ++s) {
+    deletes.push_back({idx(Cf::kOutbox), store::be64(s), std::nullopt});
+  }
+  return db_->write_extra(deletes);
+}
+
+std::uint64_t PrimaryStore::wait_for_commit(std::uint64_t seen, std::chrono::milliseconds timeout) {
+  std::unique_lock<std::mutex> lock(commit_mu_);
+  commit_cv_.wait_for(lock, timeout, [&] { return commits_ != seen; });
+  return commits_;
+}
+
+void PrimaryStore::notify() {
+  {
+    std::lock_guard<std::mutex> g(commit_mu_);
+    ++commits_;
+  }
+  commit_cv_.notify_all();
+}
+
+}  // namespace le::primary

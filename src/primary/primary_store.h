@@ -1,0 +1,122 @@
+// The primary's system of record: the same record key spaces as an edge replica (so a digest of
+// every record compares directly with an edge's), plus the primary's own column families: the
+// outbox of change events still to publish, and the indexes the management API needs.
+//
+// Every change is one Tx: it holds the store's writer lock from its first read to its commit,
+// so read-modify-write (an activation against the machine limit, a version bump) is serialized,
+// and it commits the records, their index entries and one outbox row per change in one atomic
+// RocksDB write. A crash before the commit loses the change entirely; after it, the outbox row
+// is there for the publisher.
+//
+// Thread-safety: begin() from any thread; one Tx is used by one thread. Reads outside a Tx
+// (records(), list_licenses(), outbox reads) may run concurrently with a Tx.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/change_event.h"
+#include "store/replica.h"
+
+namespace le::primary {
+
+using store::Result;
+using store::StoreError;
+
+// Extra column families of the primary's database, by index.
+enum class Cf : std::size_t {
+  kOutbox = 0,           // outbox seq (8 bytes BE) → space byte, type, \0, record key
+  kMeta = 1,             // "outbox_seq" → last outbox seq assigned
+  kLicenseIds = 2,       // license id → key digest
+  kApiKeyIds = 3,        // api key id → key digest
+  kAccountLicenses = 4,  // account \0 mode \0 created (8 bytes BE) id → key digest
+};
+
+std::vector<std::string> primary_column_families();
+
+struct OutboxEntry {
+  std::uint64_t seq = 0;
+  store::KeySpace space = store::KeySpace::kLicense;
+  std::string key;   // the record's key in its key space
+  std::string type;  // event type, e.g. "license.activated"
+};
+
+struct LicenseFilter {
+  std::string account_id;
+  core::Mode mode = core::Mode::kLive;
+  std::optional<core::LicenseStatus> status;  // as clients see it at `now` (expiry computed)
+  std::int64_t now = 0;
+  std::optional<std::string> product_id;
+};
+
+struct LicensePage {
+  std::uint64_t total = 0;
+  std::vector<core::LicenseRecord> items;
+};
+
+class PrimaryStore {
+ public:
+  static Result<std::unique_ptr<PrimaryStore>> open(const std::string& path,
+                                                     std::size_t block_cache_bytes = 64u << 20);
+
+  const store::Replica& records() const { return *db_; }
+
+  class Tx {
+   public:
+    // Stages the new state of an entity (its version must be the stored version + 1; 1 when
+    // new) and an outbox event of `type` for it; returns the event's outbox seq.
+    std::uint64_t put(core::ChangeEvent ev);
+    void index(Cf cf, std::string key, std::optional<std::string> value);
+    // Commits everything staged in one write; then wakes the publisher. The lock is released
+    // when the Tx is destroyed.
+    Result<void> commit();
+
+    const store::Replica& records() const { return *store_.db_; }
+
+   private:
+    friend class PrimaryStore;
+    explicit Tx(PrimaryStore& s) : store_(s), lock_(s.write_mu_) {}
+    PrimaryStore& store_;
+    std::unique_lock<std::mutex> lock_;
+    std::vector<core::ChangeEvent> events_;
+    std::vector<store::ExtraWrite> extra_;
+  };
+  Tx begin() { return Tx(*this); }
+
+  Result<std::optional<core::LicenseRecord>> license_by_id(std::string_view id) const;
+  Result<std::optional<core::ApiKeyRecord>> api_key_by_id(std::string_view id) const;
+  // Licenses of one account and mode, oldest first, filtered; `offset`/`limit` select the page,
+  // `total` counts every match.
+  Result<LicensePage> list_licenses(const LicenseFilter& filter, std::uint64_t offset,
+                                    std::uint64_t limit) const;
+  // Every live record of a key space belonging to `account_id` (products, blacklist entries).
+  Result<std::vector<core::ChangeEvent>> list_account(store::KeySpace space,
+                                                      std::string_view account_id) const;
+
+  // The oldest unpublished outbox rows with seq > after, at most `max`.
+  Result<std::vector<OutboxEntry>> outbox_after(std::uint64_t after, std::size_t max) const;
+  // Removes published rows with seq <= upto.
+  Result<void> ack_outbox(std::uint64_t from, std::uint64_t upto);
+  // Blocks until a commit after `seen_commits`, or the timeout; returns the commit count.
+  std::uint64_t wait_for_commit(std::uint64_t seen_commits, std::chrono::milliseconds timeout);
+  // Wakes wait_for_commit() callers (shutdown).
+  void notify();
+
+ private:
+  PrimaryStore() = default;
+  std::unique_ptr<store::Replica> db_;
+  std::mutex write_mu_;
+  std::uint64_t outbox_seq_ = 0;  // guarded by write_mu_
+  std::mutex commit_mu_;
+  std::condition_variable commit_cv_;
+  std::uint64_t commits_ = 0;  // guarded by commit_mu_
+};
+
+}  // namespace le::primary

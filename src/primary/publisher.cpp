@@ -1,0 +1,129 @@
+#include "primary/publisher.h"
+
+#include "common/log.h"
+
+namespace le::primary {
+namespace {
+
+void on_publish_error(jsCtx*, jsPubAckErr* pae, void* closure) {
+  static_cast<std::atomic<std::uint64_t>*>(closure)->fetch_add(1);
+  (void)pae;
+}
+
+}  // namespace
+
+Publisher::Publisher(PrimaryStore& store, PublisherOptions options)
+    : store_(store), options_(std::move(options)) {}
+
+Publisher::~Publisher() { stop(); }
+
+void Publisher::start() {
+  stop_.store(false);
+  thread_ = std::thread([this] { run(); });
+}
+
+void Publisher::stop() {
+  stop_.store(true, std::memory_order_release);
+  store_.notify();
+  if (thread_.joinable()) thread_.join();
+}
+
+void Publisher::run() {
+  replication::Backoff backoff;
+  while (!stop_.load(std::memory_order_acquire)) {
+    std::string error;
+    auto js = replication::JetStream::connect(options_.nats, error);
+    if (js) error = js->ensure_stream();
+    if (!js || !error.empty()) {
+      log::warn("publisher", "NATS unavailable; changes wait in the outbox", {{"error", error}});
+      if (!backoff.wait(stop_)) break;
+      continue;
+    }
+    stats_.connected.store(true);
+    log::info("publisher", "publishing the outbox", {{"stream", options_.nats.stream}});
+    for (;;) {
+      error = drain(*js);
+      if (stop_.load(std::memory_order_acquire)) break;
+      stats_.failures.fetch_add(1);
+      log::warn("publisher", "publish failed; retrying", {{"error", error}});
+      if (!backoff.wait(stop_)) break;
+      if (!js->connected() && natsConnection_IsClosed(js->connection())) break;
+    }
+    stats_.connected.store(false);
+  }
+}
+
+std::string Publisher::drain(replication::JetStream& js) {
+  std::atomic<std::uint64_t> errors{0};
+  // The error handler is per context: the closure lives as long as this call.
+  jsCtx* ctx = nullptr;
+  jsOptions jo;
+  jsOptions_Init(&jo);
+  jo.Wait = options_.nats.request_timeout.count();
+  jo.PublishAsync.MaxPending = static_cast<int64_t>(options_.batch);
+  jo.PublishAsync.ErrHandler = on_publish_error;
+  jo.PublishAsync.ErrHandlerClosure = &errors;
+  natsStatus s = natsConnection_JetStream(&ctx, js.connection(), &jo);
+  if (s != NATS_OK) return "jetstream context: " + replication::status_text(s);
+  std::string result;
+  std::uint64_t commits = store_.wait_for_commit(~std::uint64_t{0}, std::chrono::milliseconds(0));
+  std::string subject, msg_id;
+  while (!stop_.load(std::memory_order_acquire)) {
+    auto rows = store_.outbox_after(cursor_, options_.batch);
+    if (!rows) {
+      result = "outbox: " + rows.error().message;
+      break;
+    }
+    if (rows->empty()) {
+      commits = store_.wait_for_commit(commits, std::chrono::milliseconds(500));
+      continue;
+    }
+    errors.store(0);
+    for (const auto& row : *rows) {
+      auto ev = store_.records().stored_event(row.space, row.key);
+      if (!ev) {
+        result = "read: " + ev.error().message;
+        break;
+      }
+      if (!*ev) continue;  // cannot happen: records are never erased, only tombstoned
+      (*ev)->type = row.type;
+      subject = (*ev)->subject();
+      msg_id = subject + "@" + std::to_string((*ev)->version());
+      const std::string body = core::encode_change_event(**ev);
+      jsPubOptions po;
+      jsPubOptions_Init(&po);
+      po.MsgId = msg_id.c_str();
+      s = js_PublishAsync(ctx, subject.c_str(), body.data(), static_cast<int>(body.size()), &po);
+      if (s != NATS_OK) {
+        result = "publish: " + replication::status_text(s);
+        break;
+      }
+    }
+    jsPubOptions wait;
+    jsPubOptions_Init(&wait);
+    wait.MaxWait = options_.nats.request_timeout.count();
+    s = js_PublishAsyncComplete(ctx, &wait);
+    if (s != NATS_OK) {
+      natsMsgList pending;
+      if (js_PublishAsyncGetPendingList(&pending, ctx) == NATS_OK) natsMsgList_Destroy(&pending);
+      if (result.empty()) result = "awaiting acks: " + replication::status_text(s);
+    }
+    if (!result.empty()) break;
+    if (errors.load() != 0) {
+      result = std::to_string(errors.load()) + " publishes rejected";
+      break;
+    }
+    const std::uint64_t first = rows->front().seq, last = rows->back().seq;
+    if (auto acked = store_.ack_outbox(first, last); !acked) {
+      result = "outbox ack: " + acked.error().message;
+      break;
+    }
+    cursor_ = last;
+    stats_.published.fetch_add(rows->size());
+    stats_.outbox_seq.store(last);
+  }
+  jsCtx_Destroy(ctx);
+  return result;
+}
+
+}  // namespace le::primary

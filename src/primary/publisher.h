@@ -1,0 +1,55 @@
+// Publishes the primary's outbox to the JetStream change stream, in outbox order, and deletes
+// rows once JetStream has acknowledged them.
+//
+// Each message carries the entity's state as stored when it is sent (never older than the row's
+// change), with Nats-Msg-Id "<subject>@<version>". So a row re-sent after a crash or an outage
+// is deduplicated by the stream, and since every send reads the current state, the last message
+// per subject is always the newest version: a failed send followed by a later successful one
+// can never leave an older state as the subject's last message.
+//
+// Thread-safety: start()/stop() from one controlling thread; stats from any thread.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <thread>
+
+#include "primary/primary_store.h"
+#include "replication/jetstream.h"
+
+namespace le::primary {
+
+struct PublisherOptions {
+  replication::NatsOptions nats;
+  std::size_t batch = 2048;  // rows published before waiting for their acks
+};
+
+struct PublisherStats {
+  std::atomic<std::uint64_t> published{0};  // messages acknowledged by JetStream
+  std::atomic<std::uint64_t> failures{0};   // batches that had to be retried
+  std::atomic<std::uint64_t> outbox_seq{0}; // last outbox row published
+  std::atomic<bool> connected{false};
+};
+
+class Publisher {
+ public:
+  Publisher(PrimaryStore& store, PublisherOptions options);
+  ~Publisher();
+  void start();
+  void stop();
+  const PublisherStats& stats() const { return stats_; }
+
+ private:
+  void run();
+  // Publishes until stop or a failure; returns the error text.
+  std::string drain(replication::JetStream& js);
+
+  PrimaryStore& store_;
+  PublisherOptions options_;
+  PublisherStats stats_;
+  std::uint64_t cursor_ = 0;  // outbox rows <= cursor_ are published and deleted
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+}  // namespace le::primary

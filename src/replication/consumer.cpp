@@ -1,0 +1,161 @@
+#include "replication/consumer.h"
+
+#include <vector>
+
+#include "cache/record_cache.h"
+#include "common/log.h"
+#include "core/change_event.h"
+
+namespace le::replication {
+
+Consumer::Consumer(store::Replica& replica, cache::InvalidationStamps& stamps,
+                   const core::Clock& clock, ConsumerOptions options)
+    : replica_(replica), stamps_(stamps), clock_(clock), options_(std::move(options)) {
+  if (auto seq = replica_.applied_seq()) stats_.applied_seq.store(*seq);
+}
+
+Consumer::~Consumer() { stop(); }
+
+void Consumer::start() {
+  stop_.store(false);
+  thread_ = std::thread([this] { run(); });
+}
+
+void Consumer::stop() {
+  stop_.store(true, std::memory_order_release);
+  if (thread_.joinable()) thread_.join();
+}
+
+void Consumer::run() {
+  Backoff backoff;
+  bool first = true;
+  while (!stop_.load(std::memory_order_acquire)) {
+    std::string error;
+    auto js = JetStream::connect(options_.nats, error);
+    if (!js) {
+      log::warn("replication", "cannot connect to NATS; serving the replica as it is",
+                {{"error", error}});
+      if (!backoff.wait(stop_)) break;
+      continue;
+    }
+    if (!first) stats_.reconnects.fetch_add(1);
+    first = false;
+    stats_.connected.store(true);
+    error = follow(*js);
+    stats_.connected.store(false);
+    if (stop_.load(std::memory_order_acquire)) break;
+    log::warn("replication", "stream interrupted; resuming from the replica's applied_seq",
+              {{"error", error}, {"applied_seq", std::to_string(stats_.applied_seq.load())}});
+    if (!backoff.wait(stop_)) break;
+  }
+}
+
+std::string Consumer::follow(JetStream& js) {
+  std::string error;
+  auto head = js.last_seq(error);
+  if (!head) return error;
+  auto applied = replica_.applied_seq();
+  if (!applied) return applied.error().message;
+  std::uint64_t seq = *applied;
+  stats_.applied_seq.store(seq);
+  if (*head > stats_.head_seq.load()) stats_.head_seq.store(*head);
+  if (!head_known_) {
+    startup_head_ = *head;
+    head_known_ = true;
+    if (*head < seq) {
+      log::error("replication", "the stream is behind the replica (was it recreated?)",
+                 {{"stream_last_seq", std::to_string(*head)}, {"applied_seq", std::to_string(seq)}});
+    }
+    log::info("replication", "following the change stream",
+              {{"stream", js.options().stream},
+               {"from_seq", std::to_string(seq + 1)},
+               {"stream_last_seq", std::to_string(*head)}});
+  }
+  if (seq >= startup_head_) stats_.caught_up.store(true, std::memory_order_release);
+
+  jsSubOptions so;
+  jsSubOptions_Init(&so);
+  so.Stream = js.options().stream.c_str();
+  so.Ordered = true;  // ephemeral, in order, flow-controlled; the library repairs gaps
+  if (seq > 0) {
+    so.Config.DeliverPolicy = js_DeliverByStartSequence;
+    so.Config.OptStartSeq = seq + 1;
+  } else {
+    so.Config.DeliverPolicy = js_DeliverAll;
+  }
+  natsSubscription* sub = nullptr;
+  jsErrCode jerr = static_cast<jsErrCode>(0);
+  natsStatus s = js_SubscribeSync(&sub, js.context(), kStreamSubjects, nullptr, &so, &jerr);
+  if (s != NATS_OK) return "subscribe: " + status_text(s) + " " + nats_GetLastError(nullptr);
+  natsSubscription_SetPendingLimits(sub, 1 << 20, 1 << 30);
+
+  std::vector<core::ChangeEvent> events;
+  events.reserve(options_.batch);
+  std::string result;
+  while (!stop_.load(std::memory_order_acquire)) {
+    natsMsg* msg = nullptr;
+    s = natsSubscription_NextMsg(&msg, sub, 200);
+    if (s == NATS_TIMEOUT) {
+      continue;
+    }
+    if (s != NATS_OK) {
+      result = "next message: " + status_text(s);
+      break;
+    }
+    events.clear();
+    std::uint64_t last = seq;
+    std::uint64_t pending = 0;
+    // Take what is already buffered, up to the batch size, for one WriteBatch.
+    for (;;) {
+      jsMsgMetaData* meta = nullptr;
+      if (natsMsg_GetMetaData(&meta, msg) == NATS_OK) {
+        const std::uint64_t stream_seq = meta->Sequence.Stream;
+        pending = meta->NumPending;
+        jsMsgMetaData_Destroy(meta);
+        if (stream_seq > last) {
+          last = stream_seq;
+          auto decoded = core::decode_change_event(
+              std::string_view(natsMsg_GetData(msg), static_cast<std::size_t>(natsMsg_GetDataLength(msg))));
+          if (auto* ev = std::get_if<core::ChangeEvent>(&decoded)) {
+            ev->seq = stream_seq;
+            events.push_back(std::move(*ev));
+          } else {
+            stats_.undecodable.fetch_add(1);
+            log::warn("replication", "undecodable message skipped",
+                      {{"seq", std::to_string(stream_seq)},
+                       {"subject", natsMsg_GetSubject(msg)},
+                       {"error", std::get<core::DecodeError>(decoded).message}});
+          }
+        }
+      }
+      natsMsg_Destroy(msg);
+      msg = nullptr;
+      if (events.size() >= options_.batch) break;
+      int queued = 0;
+      if (natsSubscription_GetPending(sub, &queued, nullptr) != NATS_OK || queued == 0) break;
+      if (natsSubscription_NextMsg(&msg, sub, 0) != NATS_OK) break;
+    }
+    if (last == seq) continue;
+    auto applied = cache::apply_and_invalidate(replica_, stamps_, events, last);
+    if (!applied) {
+      // Nothing was written; the next connection resumes from the stored applied_seq.
+      result = "apply: " + applied.error().message;
+      break;
+    }
+    seq = last;
+    stats_.applied_seq.store(seq, std::memory_order_release);
+    stats_.events_applied.fetch_add(applied->applied);
+    stats_.events_stale.fetch_add(applied->stale);
+    stats_.batches.fetch_add(1);
+    stats_.last_apply_ms.store(clock_.now_ms());
+    if (seq + pending > stats_.head_seq.load()) stats_.head_seq.store(seq + pending);
+    if (!stats_.caught_up.load() && seq >= startup_head_) {
+      stats_.caught_up.store(true, std::memory_order_release);
+      log::info("replication", "caught up with the stream", {{"applied_seq", std::to_string(seq)}});
+    }
+  }
+  natsSubscription_Destroy(sub);
+  return result;
+}
+
+}  // namespace le::replication

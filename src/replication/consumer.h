@@ -1,0 +1,76 @@
+// The edge's replication consumer: follows the JetStream change stream from applied_seq + 1 and
+// applies it to the replica in batches — one WriteBatch per batch that also records applied_seq,
+// version-checked, tombstones included — then invalidates exactly the cache entries it changed.
+//
+// It runs on its own thread (NATS and RocksDB writes block; I/O threads never wait on them). A
+// lost connection is retried with backoff while the edge keeps serving its replica. A message
+// that does not decode is logged, counted and skipped; replication goes on.
+//
+// Readiness: caught_up() turns true once the replica has reached the stream's last sequence as
+// observed after connecting, and stays true (a later outage does not make a served replica
+// unready).
+//
+// Thread-safety: start()/stop() from one controlling thread; stats() from any thread.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "cache/invalidation.h"
+#include "core/clock.h"
+#include "replication/jetstream.h"
+#include "store/replica.h"
+
+namespace le::replication {
+
+struct ConsumerOptions {
+  NatsOptions nats;
+  std::size_t batch = 4096;  // events per WriteBatch at most
+};
+
+struct ConsumerStats {
+  std::atomic<std::uint64_t> applied_seq{0};
+  std::atomic<std::uint64_t> head_seq{0};        // highest stream sequence known
+  std::atomic<std::uint64_t> events_applied{0};  // changed the replica
+  std::atomic<std::uint64_t> events_stale{0};    // not newer than the replica: no change
+  std::atomic<std::uint64_t> undecodable{0};
+  std::atomic<std::uint64_t> batches{0};
+  std::atomic<std::int64_t> last_apply_ms{0};    // unix ms of the last applied batch
+  std::atomic<std::uint64_t> reconnects{0};
+  std::atomic<bool> connected{false};
+  std::atomic<bool> caught_up{false};
+};
+
+class Consumer {
+ public:
+  Consumer(store::Replica& replica, cache::InvalidationStamps& stamps, const core::Clock& clock,
+           ConsumerOptions options);
+  ~Consumer();
+  Consumer(const Consumer&) = delete;
+  Consumer& operator=(const Consumer&) = delete;
+
+  void start();
+  void stop();
+  const ConsumerStats& stats() const { return stats_; }
+  bool caught_up() const { return stats_.caught_up.load(std::memory_order_acquire); }
+
+ private:
+  void run();
+  // Follows the stream until stop or an error; returns the error text.
+  std::string follow(JetStream& js);
+
+  store::Replica& replica_;
+  cache::InvalidationStamps& stamps_;
+  const core::Clock& clock_;
+  ConsumerOptions options_;
+  ConsumerStats stats_;
+  std::uint64_t startup_head_ = 0;
+  bool head_known_ = false;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+}  // namespace le::replication

@@ -1,0 +1,72 @@
+// The JetStream change stream as both sides use it (DESIGN §4): connection with unbounded
+// reconnects, the stream's definition (subjects lic.>, one message kept per subject), and the
+// stream's head.
+//
+// Thread-safety: a JetStream object is used by one thread; libnats' own threads handle I/O and
+// reconnects underneath.
+#pragma once
+
+#include <nats/nats.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace le::replication {
+
+inline constexpr const char* kDefaultStream = "LICENSING";
+inline constexpr const char* kStreamSubjects = "lic.>";
+
+struct NatsOptions {
+  std::string url = "nats://127.0.0.1:4222";
+  std::string stream = kDefaultStream;
+  std::string client_name;  // shown by the server's monitoring
+  std::chrono::milliseconds request_timeout{5000};
+};
+
+std::string status_text(natsStatus s);
+
+class JetStream {
+ public:
+  // Connects once (no retry here: callers loop with backoff). After a successful connect,
+  // libnats reconnects by itself, forever. nullptr and `error` set on failure.
+  static std::unique_ptr<JetStream> connect(const NatsOptions& options, std::string& error);
+  ~JetStream();
+  JetStream(const JetStream&) = delete;
+  JetStream& operator=(const JetStream&) = delete;
+
+  natsConnection* connection() const { return nc_; }
+  jsCtx* context() const { return js_; }
+  bool connected() const { return natsConnection_Status(nc_) == NATS_CONN_STATUS_CONNECTED; }
+
+  // Creates the stream if missing (MaxMsgsPerSubject = 1, file storage). Empty on success.
+  std::string ensure_stream();
+  // The stream's last sequence (0 when empty); nullopt and `error` set when unavailable.
+  std::optional<std::uint64_t> last_seq(std::string& error);
+
+  const NatsOptions& options() const { return options_; }
+
+ private:
+  JetStream() = default;
+  NatsOptions options_;
+  natsConnection* nc_ = nullptr;
+  jsCtx* js_ = nullptr;
+};
+
+// Sleeps with exponential backoff (capped) unless `stop` is set; returns false when stopping.
+class Backoff {
+ public:
+  explicit Backoff(std::chrono::milliseconds initial = std::chrono::milliseconds(100),
+                   std::chrono::milliseconds max = std::chrono::milliseconds(2000))
+      : initial_(initial), max_(max), next_(initial) {}
+  bool wait(const std::atomic<bool>& stop);
+  void reset() { next_ = initial_; }
+
+ private:
+  std::chrono::milliseconds initial_, max_, next_;
+};
+
+}  // namespace le::replication
