@@ -87,6 +87,7 @@ int main(int argc, char** argv) {
   publisher_options.nats.stream = flags.str("stream", replication::kDefaultStream);
   publisher_options.nats.client_name = "license-primary";
   primary::Publisher publisher(**store, publisher_options);
+  api.set_publisher(&publisher.stats());
   if (!flags.flag("no-publish")) publisher.start();
 
   try {

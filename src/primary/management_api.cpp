@@ -507,7 +507,15 @@ void ManagementApi::register_routes(net::Router& router) {
   router.add(V::get, "/readyz", [this](const net::Request&, net::Response& res) {
     const bool ready = ready_.load(std::memory_order_acquire);
     res.status = ready ? 200 : 503;
-    res.body = ready ? R"({"status":"ready"})" : R"({"status":"not ready"})";
+    res.body.clear();
+    JsonWriter w(res.body);
+    w.begin_object().field("status", ready ? "ready" : "not_ready");
+    w.field("outboxSeq", store_.outbox_seq());
+    if (publisher_ != nullptr) {
+      w.field("publishedSeq", publisher_->outbox_seq.load());
+      w.field("natsConnected", publisher_->connected.load());
+    }
+    w.end_object();
   });
   router.add(V::post, "/admin/v1/accounts", wrap(&ManagementApi::create_account));
   router.add(V::patch, "/admin/v1/accounts/{}", wrap(&ManagementApi::update_account));

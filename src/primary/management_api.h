@@ -19,6 +19,7 @@
 #include "core/clock.h"
 #include "net/http.h"
 #include "primary/primary_store.h"
+#include "primary/publisher.h"
 
 namespace le::primary {
 
@@ -42,6 +43,8 @@ class ManagementApi {
 
   void register_routes(net::Router& router);
   void set_ready(bool ready) { ready_.store(ready, std::memory_order_release); }
+  // Publishing progress shown by /readyz.
+  void set_publisher(const PublisherStats* stats) { publisher_ = stats; }
 
   // Activate / deactivate as one Tx; `api_key` is the caller's bearer key, if any.
   ActivationReply activate(const core::ActivationRequest& req, std::optional<std::string_view> api_key,
@@ -80,6 +83,7 @@ class ManagementApi {
   const core::Clock& clock_;
   ManagementOptions options_;
   std::atomic<bool> ready_{false};
+  const PublisherStats* publisher_ = nullptr;
 };
 
 }  // namespace le::primary

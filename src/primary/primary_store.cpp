@@ -64,14 +64,14 @@ void PrimaryStore::Tx::index(Cf cf, std::string key, std::optional<std::string> 
 
 Result<void> PrimaryStore::Tx::commit() {
   if (events_.empty() && extra_.empty()) return {};
-  extra_.push_back({idx(Cf::kMeta), std::string(kOutboxSeqKey), store::be64(store_.outbox_seq_)});
+  extra_.push_back({idx(Cf::kMeta), std::string(kOutboxSeqKey), store::be64(store_.outbox_seq_.load())});
   auto r = store_.db_->apply(events_, 0, extra_);
   events_.clear();
   extra_.clear();
   if (!r) {
     // Nothing was written: take the assigned outbox seqs back from the stored high-water mark.
     if (auto seq = store_.db_->get_extra(idx(Cf::kMeta), kOutboxSeqKey); seq && *seq) {
-      store_.outbox_seq_ = store::from_be64(**seq).value_or(store_.outbox_seq_);
+      store_.outbox_seq_ = store::from_be64(**seq).value_or(store_.outbox_seq_.load());
     }
     return r.error();
   }
@@ -164,7 +164,7 @@ Result<std::vector<OutboxEntry>> PrimaryStore::outbox_after(std::uint64_t after,
   auto scanned = db_->scan_extra(
       idx(Cf::kOutbox), {}, store::be64(after + 1), [&](std::string_view k, std::string_view v) {
         auto seq = store::from_be64(k);
-        const auto nul = v.find('\0');
+        const auto nul = v.find('\0', 1);
         if (!seq || v.empty() || nul == std::string_view::npos ||
             static_cast<unsigned char>(v[0]) >= store::kKeySpaceCount) {
           corrupt = true;

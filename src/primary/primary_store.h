@@ -12,6 +12,8 @@
 // (records(), list_licenses(), outbox reads) may run concurrently with a Tx.
 #pragma once
 
+#include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -106,6 +108,8 @@ class PrimaryStore {
   Result<void> ack_outbox(std::uint64_t from, std::uint64_t upto);
   // Blocks until a commit after `seen_commits`, or the timeout; returns the commit count.
   std::uint64_t wait_for_commit(std::uint64_t seen_commits, std::chrono::milliseconds timeout);
+  // The last outbox seq assigned (committed or about to be).
+  std::uint64_t outbox_seq() const { return outbox_seq_.load(std::memory_order_acquire); }
   // Wakes wait_for_commit() callers (shutdown).
   void notify();
 
@@ -113,7 +117,7 @@ class PrimaryStore {
   PrimaryStore() = default;
   std::unique_ptr<store::Replica> db_;
   std::mutex write_mu_;
-  std::uint64_t outbox_seq_ = 0;  // guarded by write_mu_
+  std::atomic<std::uint64_t> outbox_seq_{0};  // written under write_mu_
   std::mutex commit_mu_;
   std::condition_variable commit_cv_;
   std::uint64_t commits_ = 0;  // guarded by commit_mu_

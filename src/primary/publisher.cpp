@@ -5,9 +5,21 @@
 namespace le::primary {
 namespace {
 
-void on_publish_error(jsCtx*, jsPubAckErr* pae, void* closure) {
-  static_cast<std::atomic<std::uint64_t>*>(closure)->fetch_add(1);
-  (void)pae;
+struct AckCounts {
+  std::atomic<std::uint64_t> ok{0};
+  std::atomic<std::uint64_t> failed{0};
+};
+
+// Every publish is confirmed positively: a batch counts as published only when JetStream has
+// acknowledged each of its messages.
+void on_publish_ack(jsCtx*, natsMsg* msg, jsPubAck* pa, jsPubAckErr* pae, void* closure) {
+  auto* counts = static_cast<AckCounts*>(closure);
+  if (pa != nullptr && pae == nullptr) {
+    counts->ok.fetch_add(1);
+  } else {
+    counts->failed.fetch_add(1);
+  }
+  natsMsg_Destroy(msg);
 }
 
 }  // namespace
@@ -29,6 +41,11 @@ void Publisher::stop() {
 }
 
 void Publisher::run() {
+  // Rows before the oldest one still in the outbox were published by an earlier run.
+  if (auto oldest = store_.outbox_after(0, 1); oldest) {
+    cursor_ = oldest->empty() ? store_.outbox_seq() : oldest->front().seq - 1;
+    stats_.outbox_seq.store(cursor_);
+  }
   replication::Backoff backoff;
   while (!stop_.load(std::memory_order_acquire)) {
     std::string error;
@@ -54,15 +71,15 @@ void Publisher::run() {
 }
 
 std::string Publisher::drain(replication::JetStream& js) {
-  std::atomic<std::uint64_t> errors{0};
+  AckCounts acks;
   // The error handler is per context: the closure lives as long as this call.
   jsCtx* ctx = nullptr;
   jsOptions jo;
   jsOptions_Init(&jo);
   jo.Wait = options_.nats.request_timeout.count();
   jo.PublishAsync.MaxPending = static_cast<int64_t>(options_.batch);
-  jo.PublishAsync.ErrHandler = on_publish_error;
-  jo.PublishAsync.ErrHandlerClosure = &errors;
+  jo.PublishAsync.AckHandler = on_publish_ack;
+  jo.PublishAsync.AckHandlerClosure = &acks;
   natsStatus s = natsConnection_JetStream(&ctx, js.connection(), &jo);
   if (s != NATS_OK) return "jetstream context: " + replication::status_text(s);
   std::string result;
@@ -78,7 +95,9 @@ std::string Publisher::drain(replication::JetStream& js) {
       commits = store_.wait_for_commit(commits, std::chrono::milliseconds(500));
       continue;
     }
-    errors.store(0);
+    acks.ok.store(0);
+    acks.failed.store(0);
+    std::uint64_t sent = 0;
     for (const auto& row : *rows) {
       auto ev = store_.records().stored_event(row.space, row.key);
       if (!ev) {
@@ -98,6 +117,7 @@ std::string Publisher::drain(replication::JetStream& js) {
         result = "publish: " + replication::status_text(s);
         break;
       }
+      ++sent;
     }
     jsPubOptions wait;
     jsPubOptions_Init(&wait);
@@ -109,8 +129,9 @@ std::string Publisher::drain(replication::JetStream& js) {
       if (result.empty()) result = "awaiting acks: " + replication::status_text(s);
     }
     if (!result.empty()) break;
-    if (errors.load() != 0) {
-      result = std::to_string(errors.load()) + " publishes rejected";
+    if (acks.ok.load() != sent) {
+      result = std::to_string(sent - acks.ok.load()) + " of " + std::to_string(sent) +
+               " publishes not acknowledged (" + std::to_string(acks.failed.load()) + " rejected)";
       break;
     }
     const std::uint64_t first = rows->front().seq, last = rows->back().seq;
