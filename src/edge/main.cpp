@@ -72,6 +72,8 @@ int main(int argc, char** argv) {
   store::ReplicaOptions replica_options;
   replica_options.path = flags.str("db");
   replica_options.block_cache_bytes = flags.u64("block-cache-mb", 256) << 20;
+  // Following a stream, the replica is re-derivable from it: no write-ahead log (see Replica).
+  replica_options.wal = !flags.has("nats");
   edge::EdgeOptions edge_options;
   edge_options.threads = server_config.threads;
   edge_options.cache.licenses = flags.u64("cache-licenses", 1 << 16);

@@ -1,5 +1,7 @@
 #include "replication/consumer.h"
 
+#include <charconv>
+#include <string_view>
 #include <vector>
 
 #include "cache/record_cache.h"
@@ -7,6 +9,41 @@
 #include "core/change_event.h"
 
 namespace le::replication {
+namespace {
+
+// Stream sequence and pending count from a JetStream message's reply subject, without the
+// allocations of natsMsg_GetMetaData:
+//   $JS.ACK.<stream>.<consumer>.<delivered>.<sseq>.<cseq>.<ts>.<pending>
+//   $JS.ACK.<domain>.<hash>.<stream>.<consumer>.<delivered>.<sseq>.<cseq>.<ts>.<pending>.<token>
+bool stream_position(natsMsg* msg, std::uint64_t& seq, std::uint64_t& pending) {
+  const char* reply = natsMsg_GetReply(msg);
+  if (reply == nullptr) return false;
+  std::string_view r(reply);
+  std::string_view tokens[12];
+  std::size_t n = 0;
+  while (n < 12) {
+    const auto dot = r.find('.');
+    tokens[n++] = r.substr(0, dot);
+    if (dot == std::string_view::npos) break;
+    r.remove_prefix(dot + 1);
+  }
+  std::size_t at;
+  if (n == 9) {
+    at = 5;
+  } else if (n >= 11) {
+    at = 7;
+  } else {
+    return false;
+  }
+  auto number = [](std::string_view t, std::uint64_t& out) {
+    auto [p, ec] = std::from_chars(t.data(), t.data() + t.size(), out);
+    return ec == std::errc() && p == t.data() + t.size();
+  };
+  return tokens[0] == "$JS" && tokens[1] == "ACK" && number(tokens[at], seq) &&
+         number(tokens[at + 3], pending);
+}
+
+}  // namespace
 
 Consumer::Consumer(store::Replica& replica, cache::InvalidationStamps& stamps,
                    const core::Clock& clock, ConsumerOptions options)
@@ -107,11 +144,8 @@ std::string Consumer::follow(JetStream& js) {
     std::uint64_t pending = 0;
     // Take what is already buffered, up to the batch size, for one WriteBatch.
     for (;;) {
-      jsMsgMetaData* meta = nullptr;
-      if (natsMsg_GetMetaData(&meta, msg) == NATS_OK) {
-        const std::uint64_t stream_seq = meta->Sequence.Stream;
-        pending = meta->NumPending;
-        jsMsgMetaData_Destroy(meta);
+      std::uint64_t stream_seq = 0;
+      if (stream_position(msg, stream_seq, pending)) {
         if (stream_seq > last) {
           last = stream_seq;
           auto decoded = core::decode_change_event(

@@ -37,6 +37,10 @@ rocksdb::ColumnFamilyOptions column_options(const std::shared_ptr<rocksdb::Cache
   t.format_version = 5;
   o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(t));
   o.write_buffer_size = 64u << 20;
+  // A whole-key bloom filter on the memtable: the version check of an apply (mostly for keys
+  // not yet stored, during catch-up) and reads of absent keys skip the skiplist search.
+  o.memtable_prefix_bloom_size_ratio = 0.05;
+  o.memtable_whole_key_filtering = true;
   const auto supported = rocksdb::GetSupportedCompressions();
   if (std::find(supported.begin(), supported.end(), rocksdb::kLZ4Compression) != supported.end()) {
     o.compression = rocksdb::kLZ4Compression;
@@ -81,6 +85,10 @@ Result<std::unique_ptr<Replica>> Replica::open(const ReplicaOptions& options) {
   db_opts.max_background_jobs = 2;
   db_opts.info_log_level = rocksdb::WARN_LEVEL;
   db_opts.keep_log_file_num = 2;
+  // Every flush commits all column families together, so a replica written without a WAL
+  // recovers to one consistent point (records and applied_seq of the same batch).
+  db_opts.atomic_flush = true;
+  r->wal_ = options.wal;
 
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   descriptors.emplace_back(rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions());
@@ -98,6 +106,12 @@ Result<std::unique_ptr<Replica>> Replica::open(const ReplicaOptions& options) {
 
 Replica::~Replica() {
   if (db_) {
+    if (!wal_) {
+      // Without a WAL the memtables are the only copy of recent writes: keep them.
+      rocksdb::FlushOptions flush;
+      flush.wait = true;
+      [[maybe_unused]] auto s = db_->Flush(flush, cfs_);
+    }
     for (auto* h : cfs_) {
       [[maybe_unused]] auto s = db_->DestroyColumnFamilyHandle(h);
     }
@@ -218,6 +232,7 @@ Result<ApplyResult> Replica::apply(std::span<const core::ChangeEvent> events,
     return {};
   };
 
+
   for (const auto& ev : events) {
     const TouchedKey key = record_key(ev);
     auto existing = current(key.space, key.key);
@@ -268,7 +283,9 @@ Result<ApplyResult> Replica::apply(std::span<const core::ChangeEvent> events,
     if (!st.ok()) return to_error(st, "batch extra write");
   }
   if (batch.Count() == 0) return result;
-  auto s = db_->Write(rocksdb::WriteOptions(), &batch);
+  rocksdb::WriteOptions wo;
+  wo.disableWAL = !wal_;
+  auto s = db_->Write(wo, &batch);
   if (!s.ok()) return to_error(s, "write batch");
   return result;
 }
