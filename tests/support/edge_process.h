@@ -2,6 +2,7 @@
 // loopback socket that can also send raw (malformed) bytes.
 #pragma once
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -92,23 +93,30 @@ class HttpClient {
   beast::flat_buffer buffer_;
 };
 
-class EdgeProcess {
+// A child process serving on a loopback port: started, awaited until it accepts connections,
+// and killed (SIGKILL) when destroyed. Output goes to `log_path` when given.
+class ServerProcess {
  public:
-  EdgeProcess(std::string binary, std::vector<std::string> args) {
-    port_ = free_port();
-    args.insert(args.begin(), binary);
-    args.push_back("--listen");
-    args.push_back("127.0.0.1:" + std::to_string(port_));
+  ServerProcess(std::vector<std::string> argv, unsigned short port,
+                std::vector<std::string> env = {}, std::string log_path = {})
+      : port_(port) {
     pid_ = ::fork();
     if (pid_ == 0) {
-      std::vector<char*> argv;
-      for (auto& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      ::execv(argv[0], argv.data());
+      if (!log_path.empty()) {
+        const int fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+        if (fd >= 0) {
+          ::dup2(fd, 1);
+          ::dup2(fd, 2);
+        }
+      }
+      for (auto& e : env) ::putenv(e.data());
+      std::vector<char*> args;
+      for (auto& a : argv) args.push_back(a.data());
+      args.push_back(nullptr);
+      ::execvp(args[0], args.data());
       ::_exit(127);
     }
-    // Wait until it accepts connections.
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
     while (std::chrono::steady_clock::now() < deadline) {
       try {
         HttpClient probe(port_);
@@ -117,22 +125,27 @@ class EdgeProcess {
         int status = 0;
         if (::waitpid(pid_, &status, WNOHANG) == pid_) {
           pid_ = -1;
-          throw std::runtime_error("license-edge exited during start-up");
+          throw std::runtime_error(argv[0] + " exited during start-up");
         }
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
       }
     }
-    throw std::runtime_error("license-edge did not start listening");
+    throw std::runtime_error(argv[0] + " did not start listening");
   }
-  ~EdgeProcess() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-    }
-  }
+  ~ServerProcess() { kill9(); }
+  ServerProcess(const ServerProcess&) = delete;
+  ServerProcess& operator=(const ServerProcess&) = delete;
 
   unsigned short port() const { return port_; }
   bool alive() const { return pid_ > 0 && ::kill(pid_, 0) == 0; }
+
+  void kill9() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+      pid_ = -1;
+    }
+  }
 
   // SIGTERM and wait; returns the exit status (or -1 when it did not exit in time).
   int terminate(std::chrono::milliseconds wait = std::chrono::seconds(10)) {
@@ -152,6 +165,23 @@ class EdgeProcess {
  private:
   pid_t pid_ = -1;
   unsigned short port_ = 0;
+};
+
+inline std::vector<std::string> with_listen(std::string binary, std::vector<std::string> args,
+                                            unsigned short port) {
+  args.insert(args.begin(), std::move(binary));
+  args.push_back("--listen");
+  args.push_back("127.0.0.1:" + std::to_string(port));
+  return args;
+}
+
+// license-edge on a free loopback port.
+class EdgeProcess : public ServerProcess {
+ public:
+  EdgeProcess(std::string binary, std::vector<std::string> args, unsigned short port = free_port(),
+              std::string log_path = {})
+      : ServerProcess(with_listen(std::move(binary), std::move(args), port), port, {},
+                      std::move(log_path)) {}
 };
 
 }  // namespace le::test

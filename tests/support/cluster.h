@@ -1,0 +1,208 @@
+// A local deployment for integration tests: a real nats-server with JetStream on a free loopback
+// port, a license-primary and any number of license-edge processes, each with its data under one
+// temporary directory, plus helpers to drive the management API and read JSON answers.
+#pragma once
+
+#include <simdjson.h>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "support/edge_process.h"
+#include "support/fixtures.h"
+
+namespace le::test {
+
+inline constexpr const char* kAdminToken = "test-admin-token";
+
+// Reads a JSON pointer ("/license/key") from a reply body; "" when absent or not a string.
+inline std::string json_str(const std::string& body, std::string_view pointer) {
+  simdjson::dom::parser p;
+  simdjson::dom::element doc;
+  if (p.parse(body).get(doc)) return {};
+  std::string_view s;
+  if (doc.at_pointer(pointer).get_string().get(s)) return {};
+  return std::string(s);
+}
+inline std::int64_t json_int(const std::string& body, std::string_view pointer) {
+  simdjson::dom::parser p;
+  simdjson::dom::element doc;
+  if (p.parse(body).get(doc)) return -1;
+  std::int64_t v;
+  if (doc.at_pointer(pointer).get_int64().get(v)) return -1;
+  return v;
+}
+inline bool json_bool(const std::string& body, std::string_view pointer) {
+  simdjson::dom::parser p;
+  simdjson::dom::element doc;
+  if (p.parse(body).get(doc)) return false;
+  bool v = false;
+  if (doc.at_pointer(pointer).get_bool().get(v)) return false;
+  return v;
+}
+
+// Polls `pred` until true or the timeout; returns its last value.
+inline bool eventually(const std::function<bool()>& pred,
+                       std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return pred();
+}
+
+// Runs a binary to completion and returns its first line of output (e.g. --digest).
+inline std::string run_for_line(const std::string& command) {
+  std::string out;
+  if (FILE* f = ::popen(command.c_str(), "r")) {
+    char buf[256];
+    if (std::fgets(buf, sizeof buf, f)) out = buf;
+    ::pclose(f);
+  }
+  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
+  return out;
+}
+
+class Cluster {
+ public:
+  Cluster() : nats_port_(free_port()), primary_port_(free_port()) {}
+
+  const TempDir& dir() const { return dir_; }
+  std::string nats_url() const { return "nats://127.0.0.1:" + std::to_string(nats_port_); }
+
+  void start_nats() {
+    nats_ = std::make_unique<ServerProcess>(
+        std::vector<std::string>{"nats-server", "-js", "-a", "127.0.0.1", "-p",
+                                 std::to_string(nats_port_), "-sd", dir_.path("nats")},
+        nats_port_, std::vector<std::string>{}, dir_.path("nats.log"));
+  }
+  void stop_nats() {
+    if (nats_) nats_->terminate();
+    nats_.reset();
+  }
+
+  void start_primary(std::vector<std::string> extra = {}) {
+    std::vector<std::string> args{"--db", dir_.path("primary-db"), "--nats", nats_url(),
+                                  "--threads", "2"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    primary_ = std::make_unique<ServerProcess>(
+        with_listen(LE_PRIMARY_BINARY, args, primary_port_), primary_port_,
+        std::vector<std::string>{std::string("LE_ADMIN_TOKEN=") + kAdminToken},
+        dir_.path("primary.log"));
+  }
+  ServerProcess& primary() { return *primary_; }
+  void stop_primary() {
+    if (primary_) primary_->terminate();
+    primary_.reset();
+  }
+  void kill_primary() { primary_.reset(); }
+
+  // An edge with its replica under dir()/<name>, following the stream.
+  std::unique_ptr<EdgeProcess> start_edge(const std::string& name,
+                                          std::vector<std::string> extra = {}) {
+    std::vector<std::string> args{"--db", dir_.path(name), "--nats", nats_url(), "--threads", "2"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return std::make_unique<EdgeProcess>(LE_EDGE_BINARY, args, free_port(),
+                                         dir_.path(name + ".log"));
+  }
+
+  std::string primary_digest() {
+    return run_for_line(std::string(LE_PRIMARY_BINARY) + " --db " + dir_.path("primary-db") +
+                        " --digest 2>/dev/null");
+  }
+  std::string edge_digest(const std::string& name) {
+    return run_for_line(std::string(LE_EDGE_BINARY) + " --db " + dir_.path(name) +
+                        " --digest 2>/dev/null");
+  }
+
+  HttpReply call(http::verb method, const std::string& target, const std::string& body,
+                 const std::string& token) {
+    HttpClient c(primary_port_);
+    std::vector<std::pair<std::string, std::string>> headers{{"Content-Type", "application/json"}};
+    if (!token.empty()) headers.emplace_back("Authorization", "Bearer " + token);
+    return c.request(method, target, body, headers);
+  }
+  HttpReply admin(http::verb method, const std::string& target, const std::string& body = {}) {
+    return call(method, target, body, kAdminToken);
+  }
+  HttpReply api(http::verb method, const std::string& target, const std::string& body = {}) {
+    return call(method, target, body, api_key_);
+  }
+
+  // An account (enterprise plan) with a live API key and one product named `product`.
+  void bootstrap(const std::string& account = "acme", const std::string& product = "Acme App") {
+    auto r = admin(http::verb::post, "/admin/v1/accounts",
+                   R"({"id":")" + account + R"(","plan":"enterprise"})");
+    if (r.status != 201) throw std::runtime_error("create account: " + r.body);
+    r = admin(http::verb::post, "/admin/v1/accounts/" + account + "/api-keys", R"({"mode":"live"})");
+    if (r.status != 201) throw std::runtime_error("create api key: " + r.body);
+    api_key_ = json_str(r.body, "/apiKey/key");
+    api_key_id_ = json_str(r.body, "/apiKey/id");
+    r = api(http::verb::post, "/api/v1/products",
+            R"({"name":")" + product + R"(","platforms":["windows"],"tki_versions":["1.0.0"]})");
+    if (r.status != 201) throw std::runtime_error("create product: " + r.body);
+    product_id_ = json_str(r.body, "/product/id");
+  }
+  const std::string& api_key() const { return api_key_; }
+  const std::string& api_key_id() const { return api_key_id_; }
+  const std::string& product_id() const { return product_id_; }
+
+  struct License {
+    std::string id, key;
+  };
+  License create_license(const std::string& extra_fields = {}) {
+    auto r = api(http::verb::post, "/api/v1/licenses",
+                 R"({"product_id":")" + product_id_ + R"(","type":"perpetual")" + extra_fields + "}");
+    if (r.status != 201) throw std::runtime_error("create license: " + r.body);
+    return {json_str(r.body, "/license/id"), json_str(r.body, "/license/key")};
+  }
+  // Creates `count` licenses through the batch endpoint.
+  void create_licenses(std::size_t count) {
+    std::string one = R"({"product_id":")" + product_id_ + R"(","type":"perpetual"})";
+    while (count > 0) {
+      const std::size_t n = std::min<std::size_t>(count, 1000);
+      std::string body = R"({"licenses":[)";
+      for (std::size_t i = 0; i < n; ++i) {
+        if (i) body.push_back(',');
+        body += one;
+      }
+      body += "]}";
+      auto r = api(http::verb::post, "/api/v1/licenses/batch", body);
+      if (r.status != 201) throw std::runtime_error("batch: " + r.body);
+      count -= n;
+    }
+  }
+
+  // The validation code of `key` at an edge ("VALID", "SUSPENDED", …, or the HTTP error code).
+  static std::string validate(unsigned short edge_port, const std::string& key,
+                              const std::string& bearer = {}) {
+    HttpClient c(edge_port);
+    std::vector<std::pair<std::string, std::string>> headers{{"Content-Type", "application/json"}};
+    if (!bearer.empty()) headers.emplace_back("Authorization", "Bearer " + bearer);
+    auto r = c.post("/api/v1/validate", R"({"license_key":")" + key + R"("})", headers);
+    return json_str(r.body, "/code");
+  }
+  static bool edge_ready(unsigned short edge_port) {
+    HttpClient c(edge_port);
+    return c.request(http::verb::get, "/readyz").status == 200;
+  }
+  static std::int64_t edge_applied_seq(unsigned short edge_port) {
+    HttpClient c(edge_port);
+    return json_int(c.request(http::verb::get, "/readyz").body, "/appliedSeq");
+  }
+
+ private:
+  TempDir dir_;
+  unsigned short nats_port_;
+  unsigned short primary_port_;
+  std::unique_ptr<ServerProcess> nats_;
+  std::unique_ptr<ServerProcess> primary_;
+  std::string api_key_, api_key_id_, product_id_;
+};
+
+}  // namespace le::test
