@@ -7,7 +7,8 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 jobs="${LE_JOBS:-2}"
 bash "$root/scripts/build.sh"
-(cd "$root/build" && ctest -j "$jobs" --output-on-failure --timeout 600 "$@")
+# Label "scale": the 1M-license and latency runs (minutes); see README "Measuring".
+(cd "$root/build" && ctest -j "$jobs" --output-on-failure --timeout 600 -LE scale "$@")
 
 if [[ "${LE_SKIP_SANITIZERS:-0}" != 1 ]]; then
   echo "== the same suite under AddressSanitizer + UndefinedBehaviorSanitizer"
@@ -16,7 +17,7 @@ if [[ "${LE_SKIP_SANITIZERS:-0}" != 1 ]]; then
   cmake --build "$root/build-asan" -j "$jobs"
   (cd "$root/build-asan" &&
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-      ctest -j "$jobs" --output-on-failure --timeout 900 "$@")
+      ctest -j "$jobs" --output-on-failure --timeout 900 -LE scale "$@")
 fi
 
 if [[ "${LE_SKIP_SANITIZERS:-0}" != 1 ]]; then

@@ -102,10 +102,12 @@ class Cluster {
   }
   void kill_primary() { primary_.reset(); }
 
-  // An edge with its replica under dir()/<name>, following the stream.
+  // An edge with its replica under dir()/<name>, following the stream. Rate limiting is off:
+  // tests poll validations far faster than a client would (limits are tested on their own).
   std::unique_ptr<EdgeProcess> start_edge(const std::string& name,
                                           std::vector<std::string> extra = {}) {
-    std::vector<std::string> args{"--db", dir_.path(name), "--nats", nats_url(), "--threads", "2"};
+    std::vector<std::string> args{"--db", dir_.path(name), "--nats", nats_url(), "--threads", "2",
+                                  "--no-rate-limit"};
     args.insert(args.end(), extra.begin(), extra.end());
     return std::make_unique<EdgeProcess>(LE_EDGE_BINARY, args, free_port(),
                                          dir_.path(name + ".log"));

@@ -1,0 +1,267 @@
+// license-primary's management API, run as the real binary: the spec's resources, pagination,
+// test/live separation, authoritative activations under concurrency, and bad input — every
+// malformed, oversized or hostile request gets a 4xx in the spec's error format and changes no
+// data (the digest of every record is the same before and after).
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+
+#include "support/cluster.h"
+
+namespace le::test {
+namespace {
+
+using V = http::verb;
+
+class Management : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    // No NATS: changes stay in the outbox, which is all these tests need.
+    cluster_.start_primary({"--no-publish"});
+    cluster_.bootstrap();
+  }
+  static void expect_error(const HttpReply& r, unsigned status, const std::string& code) {
+    EXPECT_EQ(r.status, status) << r.body;
+    EXPECT_EQ(json_str(r.body, "/code"), code) << r.body;
+    EXPECT_FALSE(json_str(r.body, "/error").empty()) << r.body;
+    EXPECT_EQ(json_str(r.body, "/help"), "/docs#errors") << r.body;
+  }
+  Cluster cluster_;
+};
+
+TEST_F(Management, CreateGetListAndPaginate) {
+  auto r = cluster_.api(V::post, "/api/v1/licenses",
+                        R"({"product_id":")" + cluster_.product_id() +
+                            R"(","type":"subscription","max_activations":3,"email":"a@b.c",
+                               "expires_at":"2030-01-01T00:00:00Z","metadata":{"seat":"x"}})");
+  ASSERT_EQ(r.status, 201u) << r.body;
+  const std::string id = json_str(r.body, "/license/id");
+  const std::string key = json_str(r.body, "/license/key");
+  EXPECT_EQ(id.rfind("lic_", 0), 0u);
+  ASSERT_EQ(key.size(), 19u);
+  for (int i : {4, 9, 14}) EXPECT_EQ(key[i], '-');
+  EXPECT_EQ(json_str(r.body, "/license/productId"), cluster_.product_id());
+  EXPECT_EQ(json_str(r.body, "/license/type"), "subscription");
+  EXPECT_EQ(json_str(r.body, "/license/status"), "active");
+  EXPECT_EQ(json_int(r.body, "/license/maxActivations"), 3);
+  EXPECT_FALSE(json_str(r.body, "/license/createdAt").empty());
+
+  r = cluster_.api(V::get, "/api/v1/licenses/" + id);
+  ASSERT_EQ(r.status, 200u);
+  EXPECT_EQ(json_str(r.body, "/license/expiresAt"), "2030-01-01T00:00:00Z");
+  EXPECT_EQ(json_str(r.body, "/license/metadata/seat"), "x");
+  EXPECT_EQ(json_str(r.body, "/license/key"), "");  // shown once, at creation
+
+  cluster_.create_licenses(44);  // 45 in all
+  r = cluster_.api(V::get, "/api/v1/licenses?page=2&limit=20");
+  ASSERT_EQ(r.status, 200u) << r.body;
+  EXPECT_EQ(json_int(r.body, "/pagination/page"), 2);
+  EXPECT_EQ(json_int(r.body, "/pagination/limit"), 20);
+  EXPECT_EQ(json_int(r.body, "/pagination/total"), 45);
+  EXPECT_EQ(json_int(r.body, "/pagination/totalPages"), 3);
+  EXPECT_TRUE(json_bool(r.body, "/pagination/hasMore"));
+  EXPECT_FALSE(json_str(r.body, "/data/19/id").empty());
+  EXPECT_TRUE(json_str(r.body, "/data/20/id").empty());
+  r = cluster_.api(V::get, "/api/v1/licenses?offset=40&limit=20");
+  EXPECT_EQ(json_int(r.body, "/pagination/page"), 3);
+  EXPECT_FALSE(json_bool(r.body, "/pagination/hasMore"));
+  EXPECT_FALSE(json_str(r.body, "/data/4/id").empty());
+  EXPECT_TRUE(json_str(r.body, "/data/5/id").empty());
+  r = cluster_.api(V::get, "/api/v1/licenses");  // defaults: page 1, limit 20
+  EXPECT_EQ(json_int(r.body, "/pagination/limit"), 20);
+  EXPECT_EQ(json_str(r.body, "/data/0/id"), id);  // oldest first
+
+  ASSERT_EQ(cluster_.api(V::post, "/api/v1/licenses/" + id + "/suspend").status, 200u);
+  r = cluster_.api(V::get, "/api/v1/licenses?status=suspended");
+  EXPECT_EQ(json_int(r.body, "/pagination/total"), 1);
+  EXPECT_EQ(json_str(r.body, "/data/0/id"), id);
+  r = cluster_.api(V::get, "/api/v1/licenses?status=active&product_id=" + cluster_.product_id());
+  EXPECT_EQ(json_int(r.body, "/pagination/total"), 44);
+  r = cluster_.api(V::get, "/api/v1/licenses?product_id=prod_other");
+  EXPECT_EQ(json_int(r.body, "/pagination/total"), 0);
+}
+
+TEST_F(Management, TestKeysSeeOnlyTestDataAndAccountsAreIsolated) {
+  auto live = cluster_.create_license();
+  auto r = cluster_.admin(V::post, "/admin/v1/accounts/acme/api-keys", R"({"mode":"test"})");
+  ASSERT_EQ(r.status, 201u);
+  const std::string test_key = json_str(r.body, "/apiKey/key");
+  ASSERT_EQ(test_key.rfind("to_test_", 0), 0u);
+  r = cluster_.call(V::post, "/api/v1/licenses",
+                    R"({"product_id":")" + cluster_.product_id() + R"(","type":"trial"})", test_key);
+  ASSERT_EQ(r.status, 201u) << r.body;
+  const std::string test_id = json_str(r.body, "/license/id");
+  EXPECT_EQ(json_str(r.body, "/license/mode"), "test");
+  EXPECT_FALSE(json_str(r.body, "/license/expiresAt").empty());  // trials expire by default
+
+  EXPECT_EQ(cluster_.call(V::get, "/api/v1/licenses/" + live.id, {}, test_key).status, 404u);
+  EXPECT_EQ(cluster_.api(V::get, "/api/v1/licenses/" + test_id).status, 404u);
+  EXPECT_EQ(json_int(cluster_.call(V::get, "/api/v1/licenses", {}, test_key).body, "/pagination/total"), 1);
+  EXPECT_EQ(json_int(cluster_.api(V::get, "/api/v1/licenses").body, "/pagination/total"), 1);
+
+  // Another account sees none of acme's licenses or products.
+  ASSERT_EQ(cluster_.admin(V::post, "/admin/v1/accounts", R"({"id":"other","plan":"starter"})").status, 201u);
+  r = cluster_.admin(V::post, "/admin/v1/accounts/other/api-keys", R"({"mode":"live"})");
+  const std::string other_key = json_str(r.body, "/apiKey/key");
+  EXPECT_EQ(cluster_.call(V::get, "/api/v1/licenses/" + live.id, {}, other_key).status, 404u);
+  EXPECT_EQ(cluster_.call(V::post, "/api/v1/licenses/" + live.id + "/suspend", {}, other_key).status, 404u);
+  expect_error(cluster_.call(V::post, "/api/v1/licenses",
+                             R"({"product_id":")" + cluster_.product_id() + R"(","type":"perpetual"})",
+                             other_key),
+               404, "NOT_FOUND");
+  EXPECT_EQ(json_int(cluster_.call(V::get, "/api/v1/licenses", {}, other_key).body, "/pagination/total"), 0);
+}
+
+TEST_F(Management, ActivationLimitHoldsUnderConcurrentRequests) {
+  auto lic = cluster_.create_license(R"(,"max_activations":3)");
+  constexpr int kClients = 16;
+  std::atomic<int> activated{0}, refused{0}, other{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kClients; ++i) {
+    threads.emplace_back([&, i] {
+      auto r = cluster_.api(V::post, "/api/v1/activate",
+                            R"({"license_key":")" + lic.key + R"(","machine_id":"m-)" +
+                                std::to_string(i) + R"("})");
+      if (r.status == 200 && json_bool(r.body, "/changed")) {
+        ++activated;
+      } else if (r.status == 403 && json_str(r.body, "/code") == "ACTIVATION_LIMIT_REACHED") {
+        ++refused;
+      } else {
+        ++other;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(activated.load(), 3);
+  EXPECT_EQ(refused.load(), kClients - 3);
+  EXPECT_EQ(other.load(), 0);
+  auto r = cluster_.api(V::get, "/api/v1/licenses/" + lic.id);
+  EXPECT_EQ(json_int(r.body, "/license/activations"), 3);
+
+  // Re-activating an active machine uses no slot; deactivating frees one; repeating is safe.
+  const std::string m0 = json_str(r.body, "/license/machines/0/machineId");
+  r = cluster_.api(V::post, "/api/v1/activate", R"({"license_key":")" + lic.key + R"(","machine_id":")" + m0 + R"("})");
+  EXPECT_EQ(r.status, 200u);
+  EXPECT_FALSE(json_bool(r.body, "/changed"));
+  for (int i = 0; i < 2; ++i) {
+    r = cluster_.api(V::post, "/api/v1/deactivate", R"({"license_key":")" + lic.key + R"(","machine_id":")" + m0 + R"("})");
+    EXPECT_EQ(r.status, 200u) << r.body;
+    EXPECT_EQ(json_bool(r.body, "/changed"), i == 0);
+    EXPECT_EQ(json_int(r.body, "/license/activations"), 2);
+  }
+  r = cluster_.api(V::post, "/api/v1/activate", R"({"license_key":")" + lic.key + R"(","machine_id":"new","label":"Laptop"})");
+  EXPECT_TRUE(json_bool(r.body, "/changed"));
+  // Without an API key the license key is the credential; a suspended license activates nothing.
+  HttpClient c(cluster_.primary().port());
+  ASSERT_EQ(cluster_.api(V::post, "/api/v1/licenses/" + lic.id + "/suspend").status, 200u);
+  expect_error(c.post("/api/v1/activate", R"({"license_key":")" + lic.key + R"(","machine_id":"x"})"), 403, "SUSPENDED");
+}
+
+TEST_F(Management, BadInputGetsSpecErrorsAndChangesNothing) {
+  auto lic = cluster_.create_license();
+  cluster_.stop_primary();
+  const std::string before = cluster_.primary_digest();
+  ASSERT_EQ(before.size(), 64u);
+  cluster_.start_primary({"--no-publish"});
+
+  const std::string prod = cluster_.product_id();
+  const std::string lic_path = "/api/v1/licenses/" + lic.id;
+  const std::string deep(5000, '[');
+  const std::string huge_meta = R"({"product_id":")" + prod + R"(","type":"perpetual","metadata":{"x":")" +
+                                std::string(9000, 'a') + R"("}})";
+  std::string too_many = R"({"licenses":[)";
+  for (int i = 0; i < 1001; ++i) too_many += std::string(i ? "," : "") + R"({"product_id":")" + prod + R"(","type":"perpetual"})";
+  too_many += "]}";
+  struct Case {
+    V method;
+    std::string path, body;
+    unsigned status;
+    std::string code;
+  };
+  const std::vector<Case> cases = {
+      {V::post, "/api/v1/licenses", "{", 400, "VALIDATION_ERROR"},
+      {V::post, "/api/v1/licenses", "", 400, "VALIDATION_ERROR"},
+      {V::post, "/api/v1/licenses", "[1,2]", 400, "VALIDATION_ERROR"},
+      {V::post, "/api/v1/licenses", deep, 400, "VALIDATION_ERROR"},
+      {V::post, "/api/v1/licenses", "{\"type\":\"perpetual\",\"email\":\"\xff\xfe\"}", 400, "VALIDATION_ERROR"},
+      {V::post, "/api/v1/licenses", "{}", 400, "MISSING_FIELDS"},
+      {V::post, "/api/v1/licenses", R"({"type":"perpetual"})", 400, "MISSING_FIELDS"},
+      {V::post, "/api/v1/licenses", R"({"product_id":")" + prod + R"("})", 400, "MISSING_FIELDS"},
+      {V::post, "/api/v1/licenses", R"({"product_id":")" + prod + R"(","type":"forever"})", 400, "VALIDATION_ERROR"},
+      {V::post, "/api/v1/licenses", R"({"product_id":")" + prod + R"(","type":"perpetual","max_activations":-1})", 400, "VALIDATION_ERROR"},
+      {V::post, "/api/v1/licenses", R"({"product_id":")" + prod + R"(","type":"perpetual","max_activations":"3"})", 400, "VALIDATION_ERROR"},
+      {V::post, "/api/v1/licenses", R"({"product_id":")" + prod + R"(","type":"perpetual","max_activations":1e12})", 400, "VALIDATION_ERROR"},
+      {V::post, "/api/v1/licenses", R"({"product_id":")" + prod + R"(","type":"perpetual","expires_at":"tomorrow"})", 400, "VALIDATION_ERROR"},
+      {V::post, "/api/v1/licenses", R"({"product_id":")" + prod + R"(","type":"perpetual","metadata":[1]})", 400, "VALIDATION_ERROR"},
+      {V::post, "/api/v1/licenses", huge_meta, 400, "VALIDATION_ERROR"},
+      {V::post, "/api/v1/licenses", R"({"product_id":")" + prod + R"(","type":"perpetual","email":"a\u0000b"})", 400, "VALIDATION_ERROR"},
+      {V::post, "/api/v1/licenses", R"({"product_id":")" + prod + R"(","type":"perpetual","colour":"red"})", 400, "VALIDATION_ERROR"},
+      {V::post, "/api/v1/licenses", R"({"product_id":"prod_nope","type":"perpetual"})", 404, "NOT_FOUND"},
+      {V::post, "/api/v1/licenses", R"({"product_id":"../../etc","type":"perpetual"})", 400, "VALIDATION_ERROR"},
+      {V::post, "/api/v1/licenses/batch", too_many, 400, "VALIDATION_ERROR"},
+      {V::post, "/api/v1/licenses/batch", R"({"licenses":[]})", 400, "MISSING_FIELDS"},
+      {V::post, "/api/v1/licenses/batch", R"({"licenses":[1]})", 400, "VALIDATION_ERROR"},
+      {V::post, "/api/v1/licenses/batch", R"({"licenses":[{"product_id":")" + prod + R"(","type":"perpetual"},{"type":"x"}]})", 400, "VALIDATION_ERROR"},
+      {V::post, "/api/v1/licenses", std::string(1100 * 1024, ' '), 413, "PAYLOAD_TOO_LARGE"},
+      {V::get, "/api/v1/licenses?limit=0", "", 400, "VALIDATION_ERROR"},
+      {V::get, "/api/v1/licenses?limit=101", "", 400, "VALIDATION_ERROR"},
+      {V::get, "/api/v1/licenses?page=0", "", 400, "VALIDATION_ERROR"},
+      {V::get, "/api/v1/licenses?page=abc", "", 400, "VALIDATION_ERROR"},
+      {V::get, "/api/v1/licenses?offset=-1", "", 400, "VALIDATION_ERROR"},
+      {V::get, "/api/v1/licenses?page=99999999999999999999", "", 400, "VALIDATION_ERROR"},
+      {V::get, "/api/v1/licenses?status=bogus", "", 400, "VALIDATION_ERROR"},
+      {V::get, "/api/v1/licenses/lic_missing", "", 404, "NOT_FOUND"},
+      {V::get, "/api/v1/licenses/", "", 404, "NOT_FOUND"},
+      {V::patch, lic_path, R"({"status":"active"})", 400, "VALIDATION_ERROR"},
+      {V::patch, lic_path, R"({"max_activations":true})", 400, "VALIDATION_ERROR"},
+      {V::patch, lic_path, R"({"allowed_domains":"example.com"})", 400, "VALIDATION_ERROR"},
+      {V::patch, lic_path, "not json", 400, "VALIDATION_ERROR"},
+      {V::put, lic_path, "{}", 405, "METHOD_NOT_ALLOWED"},
+      {V::post, lic_path + "/explode", "", 404, "NOT_FOUND"},
+      {V::post, "/api/v1/products", R"({"platforms":["windows"]})", 400, "MISSING_FIELDS"},
+      {V::post, "/api/v1/products", R"({"name":"Acme App"})", 400, "VALIDATION_ERROR"},
+      {V::post, "/api/v1/products", R"({"name":"X","platforms":["amiga"]})", 400, "VALIDATION_ERROR"},
+      {V::post, "/api/v1/products", R"({"name":""})", 400, "VALIDATION_ERROR"},
+      {V::patch, "/api/v1/products/prod_missing", R"({"name":"Y"})", 404, "NOT_FOUND"},
+      {V::post, "/api/v1/blacklist", R"({"type":"planet","value":"x"})", 400, "VALIDATION_ERROR"},
+      {V::post, "/api/v1/blacklist", R"({"type":"ip","value":"999.1.1.1"})", 400, "VALIDATION_ERROR"},
+      {V::post, "/api/v1/blacklist", R"({"type":"ip"})", 400, "MISSING_FIELDS"},
+      {V::delete_, "/api/v1/blacklist/bl_missing", "", 404, "NOT_FOUND"},
+      {V::patch, "/api/v1/account/settings", R"({"plan":"enterprise"})", 400, "VALIDATION_ERROR"},
+      {V::patch, "/api/v1/account/settings", R"({"tki_require_hwid":"yes"})", 400, "VALIDATION_ERROR"},
+      {V::post, "/api/v1/activate", R"({"license_key":"ABCD"})", 400, "MISSING_FIELDS"},
+      {V::post, "/api/v1/activate", R"({"machine_id":"m"})", 400, "MISSING_FIELDS"},
+      {V::post, "/api/v1/activate", R"({"license_key":"NOPE-NOPE-NOPE-NOPE","machine_id":"m"})", 404, "NOT_FOUND"},
+      {V::post, "/api/v1/activate", R"({"license_key":")" + lic.key + R"(","machine_id":")" + std::string(300, 'm') + R"("})", 400, "VALIDATION_ERROR"},
+      {V::post, "/api/v1/deactivate", R"({"license_key":5,"machine_id":"m"})", 400, "VALIDATION_ERROR"},
+      {V::post, "/api/v1/api-keys/key_missing/revoke", "", 404, "NOT_FOUND"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(std::string(http::to_string(c.method)) + " " + c.path + " " + c.body.substr(0, 80));
+    expect_error(cluster_.api(c.method, c.path, c.body), c.status, c.code);
+  }
+  // Authentication.
+  expect_error(cluster_.call(V::get, "/api/v1/licenses", {}, {}), 401, "AUTH_REQUIRED");
+  expect_error(cluster_.call(V::get, "/api/v1/licenses", {}, "to_live_forged"), 401, "INVALID_API_KEY");
+  expect_error(cluster_.call(V::get, "/api/v1/licenses", {}, "sk_something"), 401, "INVALID_API_KEY");
+  expect_error(cluster_.call(V::post, "/admin/v1/accounts", R"({"id":"x","plan":"builder"})", "wrong"), 403, "INVALID_TOKEN");
+  expect_error(cluster_.call(V::post, "/admin/v1/accounts", R"({"id":"x","plan":"builder"})", cluster_.api_key()), 403, "INVALID_TOKEN");
+  expect_error(cluster_.admin(V::post, "/admin/v1/accounts", R"({"id":"acme","plan":"builder"})"), 409, "CONFLICT");
+  expect_error(cluster_.admin(V::post, "/admin/v1/accounts", R"({"id":"a b","plan":"builder"})"), 400, "VALIDATION_ERROR");
+  expect_error(cluster_.admin(V::post, "/admin/v1/accounts", R"({"id":"x","plan":"platinum"})"), 400, "VALIDATION_ERROR");
+  expect_error(cluster_.admin(V::post, "/admin/v1/accounts/nobody/api-keys", R"({"mode":"live"})"), 404, "NOT_FOUND");
+  expect_error(cluster_.admin(V::post, "/admin/v1/accounts/acme/api-keys", R"({"mode":"prod"})"), 400, "VALIDATION_ERROR");
+  {
+    HttpClient c(cluster_.primary().port());
+    c.send_raw("GET /api/v1/licenses HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \x01\x02\r\n\r\n");
+    EXPECT_LT(c.read().status, 500u);
+  }
+  EXPECT_TRUE(cluster_.primary().alive());
+
+  cluster_.stop_primary();
+  EXPECT_EQ(cluster_.primary_digest(), before);
+}
+
+}  // namespace
+}  // namespace le::test
