@@ -1,0 +1,79 @@
+// Router: exact routes, "{}" segment patterns with their captured parameters, 404 and 405.
+#include "net/http.h"
+
+#include <gtest/gtest.h>
+
+namespace le::net {
+namespace {
+
+struct Routed {
+  Router router;
+  std::string hit;
+  std::array<std::string_view, 2> params{};
+  Routed() {
+    auto record = [this](std::string name) {
+      return [this, name](const Request& req, Response&) {
+        hit = name;
+        params = req.params;
+      };
+    };
+    router.add(http::verb::get, "/api/v1/licenses", record("list"));
+    router.add(http::verb::get, "/api/v1/licenses/{}", record("get"));
+    router.add(http::verb::post, "/api/v1/licenses/{}/suspend", record("suspend"));
+    router.add(http::verb::post, "/api/v1/licenses/batch", record("batch"));
+    router.add(http::verb::post, "/a/{}/b/{}", record("two"));
+    router.set_error_writer([](std::string_view, ProtocolError, Response& res) { res.body = "err"; });
+  }
+  unsigned go(http::verb m, std::string_view path) {
+    hit.clear();
+    Request req;
+    req.method = m;
+    req.path = path;
+    std::string body;
+    Response res(body);
+    router.dispatch(req, res);
+    return res.status;
+  }
+};
+
+TEST(Router, ExactRoutesWinOverPatternsAndPatternsCaptureSegments) {
+  Routed r;
+  EXPECT_EQ(r.go(http::verb::get, "/api/v1/licenses"), 200u);
+  EXPECT_EQ(r.hit, "list");
+  EXPECT_EQ(r.go(http::verb::post, "/api/v1/licenses/batch"), 200u);
+  EXPECT_EQ(r.hit, "batch");
+  EXPECT_EQ(r.go(http::verb::get, "/api/v1/licenses/lic_1"), 200u);
+  EXPECT_EQ(r.hit, "get");
+  EXPECT_EQ(r.params[0], "lic_1");
+  EXPECT_EQ(r.go(http::verb::post, "/api/v1/licenses/lic_2/suspend"), 200u);
+  EXPECT_EQ(r.params[0], "lic_2");
+  EXPECT_EQ(r.go(http::verb::post, "/a/x/b/y"), 200u);
+  EXPECT_EQ(r.params[0], "x");
+  EXPECT_EQ(r.params[1], "y");
+}
+
+TEST(Router, EmptyExtraOrMissingSegmentsDoNotMatch) {
+  Routed r;
+  for (std::string_view p : {"/api/v1/licenses/", "/api/v1/licenses//suspend", "/api/v1/licenses/x/",
+                             "/api/v1/licenses/x/suspend/more", "/api/v1/licenses/x/y", "/a/x/b",
+                             "/a/x/b/y/z", ""}) {
+    EXPECT_EQ(r.go(http::verb::get, p), 404u) << p;
+    EXPECT_TRUE(r.hit.empty()) << p;
+  }
+  EXPECT_EQ(r.go(http::verb::delete_, "/api/v1/licenses/x"), 405u);
+}
+
+TEST(Request, QueryParametersAreFoundByExactName) {
+  Request req;
+  req.target = "/x?page=2&limit=&xlimit=5&flag";
+  EXPECT_EQ(req.query("page"), "2");
+  EXPECT_EQ(req.query("limit"), "");
+  EXPECT_EQ(req.query("flag"), "");
+  EXPECT_EQ(req.query("xlimit"), "5");
+  EXPECT_FALSE(req.query("offset"));
+  req.target = "/x";
+  EXPECT_FALSE(req.query("page"));
+}
+
+}  // namespace
+}  // namespace le::net
