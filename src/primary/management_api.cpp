@@ -323,6 +323,19 @@ void reply_page(net::Response& res, const PageRequest& p, std::uint64_t total, c
   w.end_object().end_object();
 }
 
+// One page of an account's records of one key space (products, blacklist entries).
+template <typename Rec, typename Write>
+void reply_account_page(const PrimaryStore& store, const net::Request& req, net::Response& res,
+                        KeySpace space, std::string_view account_id, Write write) {
+  const auto page = page_request(req);
+  auto all = value_or_throw(store.list_account(space, account_id));
+  std::vector<Rec> items;
+  for (std::size_t i = page.offset; i < all.size() && items.size() < page.limit; ++i) {
+    items.push_back(std::get<Rec>(all[i].record));
+  }
+  reply_page(res, page, all.size(), items, write);
+}
+
 // ---- authentication ----------------------------------------------------------------------------
 
 core::ApiKeyRecord authenticate(const store::Replica& db, const net::Request& req) {
@@ -782,13 +795,8 @@ void ManagementApi::create_product(const net::Request& req, net::Response& res) 
 
 void ManagementApi::list_products(const net::Request& req, net::Response& res) {
   const auto key = authenticate(store_.records(), req);
-  const auto page = page_request(req);
-  auto all = value_or_throw(store_.list_account(KeySpace::kProduct, key.account_id));
-  std::vector<core::ProductRecord> items;
-  for (std::size_t i = page.offset; i < all.size() && items.size() < page.limit; ++i) {
-    items.push_back(std::get<core::ProductRecord>(all[i].record));
-  }
-  reply_page(res, page, all.size(), items, write_product);
+  reply_account_page<core::ProductRecord>(store_, req, res, KeySpace::kProduct, key.account_id,
+                                          write_product);
 }
 
 void ManagementApi::get_product(const net::Request& req, net::Response& res) {
@@ -998,13 +1006,8 @@ void ManagementApi::create_blacklist(const net::Request& req, net::Response& res
 
 void ManagementApi::list_blacklist(const net::Request& req, net::Response& res) {
   const auto key = authenticate(store_.records(), req);
-  const auto page = page_request(req);
-  auto all = value_or_throw(store_.list_account(KeySpace::kBlacklist, key.account_id));
-  std::vector<core::BlacklistEntry> items;
-  for (std::size_t i = page.offset; i < all.size() && items.size() < page.limit; ++i) {
-    items.push_back(std::get<core::BlacklistEntry>(all[i].record));
-  }
-  reply_page(res, page, all.size(), items, write_blacklist);
+  reply_account_page<core::BlacklistEntry>(store_, req, res, KeySpace::kBlacklist, key.account_id,
+                                           write_blacklist);
 }
 
 void ManagementApi::delete_blacklist(const net::Request& req, net::Response& res) {

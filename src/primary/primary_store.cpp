@@ -84,22 +84,22 @@ Result<void> PrimaryStore::Tx::commit() {
   return {};
 }
 
-Result<std::optional<core::LicenseRecord>> PrimaryStore::license_by_id(std::string_view id) const {
-  auto digest = db_->get_extra(idx(Cf::kLicenseIds), id);
+template <typename Rec, typename Get>
+Result<std::optional<Rec>> PrimaryStore::by_id(Cf index, std::string_view id, Get get) const {
+  auto digest = db_->get_extra(idx(index), id);
   if (!digest) return digest.error();
-  if (!*digest || (*digest)->size() != 32) return std::optional<core::LicenseRecord>();
+  if (!*digest || (*digest)->size() != 32) return std::optional<Rec>();
   core::Digest d;
   std::copy((*digest)->begin(), (*digest)->end(), d.begin());
-  return db_->license(d);
+  return (db_.get()->*get)(d);
+}
+
+Result<std::optional<core::LicenseRecord>> PrimaryStore::license_by_id(std::string_view id) const {
+  return by_id<core::LicenseRecord>(Cf::kLicenseIds, id, &store::Replica::license);
 }
 
 Result<std::optional<core::ApiKeyRecord>> PrimaryStore::api_key_by_id(std::string_view id) const {
-  auto digest = db_->get_extra(idx(Cf::kApiKeyIds), id);
-  if (!digest) return digest.error();
-  if (!*digest || (*digest)->size() != 32) return std::optional<core::ApiKeyRecord>();
-  core::Digest d;
-  std::copy((*digest)->begin(), (*digest)->end(), d.begin());
-  return db_->api_key(d);
+  return by_id<core::ApiKeyRecord>(Cf::kApiKeyIds, id, &store::Replica::api_key);
 }
 
 Result<LicensePage> PrimaryStore::list_licenses(const LicenseFilter& filter,

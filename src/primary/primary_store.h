@@ -115,6 +115,9 @@ class PrimaryStore {
 
  private:
   PrimaryStore() = default;
+  // A record found through an id → digest index.
+  template <typename Rec, typename Get>
+  Result<std::optional<Rec>> by_id(Cf index, std::string_view id, Get get) const;
   std::unique_ptr<store::Replica> db_;
   std::mutex write_mu_;
   std::atomic<std::uint64_t> outbox_seq_{0};  // written under write_mu_
