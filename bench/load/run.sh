@@ -54,7 +54,7 @@ drive() {  # name port [api key]
 }
 
 edge_port=$(free_port)
-"$bin/src/edge/license-edge" --db "$replica" --listen "127.0.0.1:$edge_port" --threads "$threads" \
+"$bin/src/edge/license-edge" --db "$replica" --listen "127.0.0.1:$edge_port" --admin-listen 127.0.0.1:0 --threads "$threads" \
   $edge_flags 2>"$out/edge.log" &
 edge_pid=$!
 pids+=("$edge_pid")

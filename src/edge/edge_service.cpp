@@ -94,20 +94,73 @@ boost::asio::ip::address EdgeService::client_of(const net::Request& req) const {
   return client_ip(req.peer, req.header(options_.client_ip_header), options_.trusted_proxies);
 }
 
-ratelimit::Decision EdgeService::limit(char kind, std::span<const unsigned char> key,
+namespace {
+// Limiter key kinds, as metric labels: API key, client IP (public), license (public), TKI IP.
+constexpr std::array<std::pair<char, const char*>, 4> kRateLimitKinds = {
+    {{'k', "api_key"}, {'i', "ip"}, {'l', "license"}, {'t', "tki_ip"}}};
+std::size_t kind_index(char kind) {
+  for (std::size_t i = 0; i < kRateLimitKinds.size(); ++i) {
+    if (kRateLimitKinds[i].first == kind) return i;
+  }
+  return 0;
+}
+}  // namespace
+
+ratelimit::Decision EdgeService::limit(unsigned worker, char kind, std::span<const unsigned char> key,
                                        std::uint32_t limit, std::int64_t now_ms) {
-  return limiter_.check(ratelimit::limiter_key(kind, key.data(), key.size()), share(limit), now_ms);
+  auto d = limiter_.check(ratelimit::limiter_key(kind, key.data(), key.size()), share(limit), now_ms);
+  if (!d.allowed) threads_[worker]->rate_limited[kind_index(kind)].add();
+  return d;
 }
 
-ratelimit::Decision EdgeService::limit_ip(char kind, const boost::asio::ip::address& ip,
+ratelimit::Decision EdgeService::limit_ip(unsigned worker, char kind, const boost::asio::ip::address& ip,
                                           std::uint32_t limit, std::int64_t now_ms) {
-  if (ip.is_v4()) return this->limit(kind, ip.to_v4().to_bytes(), limit, now_ms);
-  return this->limit(kind, ip.to_v6().to_bytes(), limit, now_ms);
+  if (ip.is_v4()) return this->limit(worker, kind, ip.to_v4().to_bytes(), limit, now_ms);
+  return this->limit(worker, kind, ip.to_v6().to_bytes(), limit, now_ms);
 }
 
 std::uint32_t EdgeService::share(std::uint32_t limit) const {
   const std::uint32_t n = std::max(1u, options_.rate_limit.fleet_size);
   return std::max(1u, (limit + n - 1) / n);
+}
+
+
+void EdgeService::collect(metrics::Families& out) const {
+  using prometheus::MetricType;
+  auto outcomes = metrics::family("le_edge_validations_total",
+                                  "Well-formed validations answered, by outcome code.", MetricType::Counter);
+  for (std::size_t c = 0; c < 7; ++c) {
+    std::uint64_t n = 0;
+    for (const auto& t : threads_) n += t->outcomes[c].get();
+    metrics::sample(outcomes, {{"code", std::string(core::to_string(static_cast<core::ValidationCode>(c)))}},
+                    static_cast<double>(n));
+  }
+  out.push_back(std::move(outcomes));
+  auto limited = metrics::family("le_edge_rate_limited_total", "Requests refused with 429, by limit kind.",
+                                 MetricType::Counter);
+  for (std::size_t k = 0; k < kRateLimitKinds.size(); ++k) {
+    std::uint64_t n = 0;
+    for (const auto& t : threads_) n += t->rate_limited[k].get();
+    metrics::sample(limited, {{"kind", kRateLimitKinds[k].second}}, static_cast<double>(n));
+  }
+  out.push_back(std::move(limited));
+  const cache::CacheStats cs = cache_stats();
+  auto hits = metrics::family("le_edge_cache_hits_total", "Record lookups served from a thread's cache.",
+                              MetricType::Counter);
+  metrics::sample(hits, {}, static_cast<double>(cs.hits));
+  out.push_back(std::move(hits));
+  auto misses = metrics::family("le_edge_cache_misses_total", "Record lookups not served from the cache.",
+                                MetricType::Counter);
+  metrics::sample(misses, {}, static_cast<double>(cs.misses));
+  out.push_back(std::move(misses));
+  auto reads = metrics::family("le_edge_store_reads_total", "Reads of the RocksDB replica (cache misses).",
+                               MetricType::Counter);
+  metrics::sample(reads, {}, static_cast<double>(cs.misses));
+  out.push_back(std::move(reads));
+  auto errors = metrics::family("le_edge_store_errors_total", "Replica reads that failed (answered 503).",
+                                MetricType::Counter);
+  metrics::sample(errors, {}, static_cast<double>(cs.store_errors));
+  out.push_back(std::move(errors));
 }
 
 void EdgeService::answer_rate_limited(net::Response& res, const ratelimit::Decision& d) {
@@ -146,7 +199,7 @@ void EdgeService::validate_limited(const net::Request& req, net::Response& res,
   // Requests not under an API key's plan limit are limited per client IP; that includes
   // attempts with a bad key, which throttles key guessing.
   auto admit_ip = [&] {
-    return !rl.enabled || admit(limit_ip('i', client_of(req), rl.public_per_ip, now_ms));
+    return !rl.enabled || admit(limit_ip(req.worker, 'i', client_of(req), rl.public_per_ip, now_ms));
   };
 
   const core::Credential credential = core::classify_authorization(req.header(field::authorization));
@@ -173,7 +226,7 @@ void EdgeService::validate_limited(const net::Request& req, net::Response& res,
     }
     api_key = key_record.get();
     if (rl.enabled &&
-        !admit(limit('k', api_key->digest, core::requests_per_minute(account->plan), now_ms))) {
+        !admit(limit(req.worker, 'k', api_key->digest, core::requests_per_minute(account->plan), now_ms))) {
       return;
     }
   } else if (!admit_ip()) {
@@ -185,7 +238,7 @@ void EdgeService::validate_limited(const net::Request& req, net::Response& res,
   const auto& request = std::get<core::ValidateRequest>(parsed);
   const core::Digest license_digest = core::sha256(request.license_key);
   if (api_key == nullptr && rl.enabled &&
-      !admit(limit('l', license_digest, rl.public_per_license, now_ms))) {
+      !admit(limit(req.worker, 'l', license_digest, rl.public_per_license, now_ms))) {
     return;
   }
 
@@ -193,8 +246,9 @@ void EdgeService::validate_limited(const net::Request& req, net::Response& res,
   if (!license) return answer_unavailable(res, license.error());
   auto decision = core::decide_validate(request, api_key, license->get(), now);
   if (const auto* err = std::get_if<core::ApiError>(&decision)) return answer(res, *err);
-  core::write_validate_response(res.body, std::get<core::ValidateOutcome>(decision),
-                                request.license_key, now);
+  const auto& outcome = std::get<core::ValidateOutcome>(decision);
+  t.outcomes[static_cast<std::size_t>(outcome.code)].add();
+  core::write_validate_response(res.body, outcome, request.license_key, now);
 }
 
 void EdgeService::tki_auth(const net::Request& req, net::Response& res) {
@@ -227,7 +281,7 @@ void EdgeService::tki_auth(const net::Request& req, net::Response& res) {
   }
   std::optional<ratelimit::Decision> limited;
   if (account && account->tki_rate_limit && options_.rate_limit.enabled) {
-    auto d = limit_ip('t', client_of(req), options_.rate_limit.tki_per_ip, clock_.now_ms());
+    auto d = limit_ip(req.worker, 't', client_of(req), options_.rate_limit.tki_per_ip, clock_.now_ms());
     if (!d.allowed) limited = d;
   }
   records.rate_limited = limited.has_value();

@@ -5,6 +5,7 @@
 // worker index it is called with. set_ready()/ready() and blacklist_attempts() from any thread.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -20,6 +21,7 @@
 #include "ratelimit/sliding_window.h"
 #include "core/api_error.h"
 #include "core/clock.h"
+#include "metrics/metrics.h"
 #include "net/http.h"
 #include "replication/consumer.h"
 
@@ -65,6 +67,8 @@ class EdgeService {
   // Attempts refused by a blacklist entry at this edge, by entry id.
   std::uint64_t blacklist_attempts(std::string_view entry_id) const;
   cache::CacheStats cache_stats() const;
+  // Validation outcomes, rate-limit refusals and cache figures, summed over threads.
+  void collect(metrics::Families& out) const;
 
   void validate(const net::Request& req, net::Response& res);
   void tki_auth(const net::Request& req, net::Response& res);
@@ -82,6 +86,9 @@ class EdgeService {
               cache::CacheCapacity capacity)
         : cache(replica, stamps, capacity) {}
     cache::RecordCache cache;
+    // Written by this thread only (see metrics::Cell).
+    std::array<metrics::Cell, 7> outcomes;      // by core::ValidationCode
+    std::array<metrics::Cell, 4> rate_limited;  // by kRateLimitKinds
     // Read rarely (metrics, tests); the lock is only ever contended by such a reader.
     mutable std::mutex attempts_mu;
     std::unordered_map<std::string, std::uint64_t> attempts;
@@ -90,10 +97,10 @@ class EdgeService {
   void count_attempt(PerThread& t, const core::BlacklistEntry& entry);
   boost::asio::ip::address client_of(const net::Request& req) const;
   // One request against `limit` (split by fleet_size) for the key (kind, bytes).
-  ratelimit::Decision limit(char kind, std::span<const unsigned char> key, std::uint32_t limit,
-                            std::int64_t now_ms);
-  ratelimit::Decision limit_ip(char kind, const boost::asio::ip::address& ip, std::uint32_t limit,
-                               std::int64_t now_ms);
+  ratelimit::Decision limit(unsigned worker, char kind, std::span<const unsigned char> key,
+                            std::uint32_t limit, std::int64_t now_ms);
+  ratelimit::Decision limit_ip(unsigned worker, char kind, const boost::asio::ip::address& ip,
+                               std::uint32_t limit, std::int64_t now_ms);
   void validate_limited(const net::Request& req, net::Response& res,
                         std::optional<ratelimit::Decision>& binding);
   static void answer_rate_limited(net::Response& res, const ratelimit::Decision& d);

@@ -13,6 +13,7 @@
 #include "core/digest.h"
 #include "replication/consumer.h"
 #include "edge/edge_service.h"
+#include "metrics/admin.h"
 #include "net/server.h"
 #include "store/loader.h"
 #include "store/replica.h"
@@ -44,6 +45,8 @@ constexpr const char* kUsage = R"(usage: license-edge --db DIR [flags]
                            200 once the replica has caught up with it
   --stream NAME            JetStream stream (default LICENSING)
   --digest                 print the SHA-256 of every record in the replica and exit
+  --admin-listen HOST:PORT admin listener: /metrics, /healthz, /readyz (default 127.0.0.1:9090)
+  --no-metrics             do not count requests (the admin listener still serves the rest)
 )";
 
 }  // namespace
@@ -54,8 +57,8 @@ int main(int argc, char** argv) {
               {"db", "listen", "threads", "seed", "cache-licenses", "block-cache-mb",
                "header-limit", "body-limit", "idle-timeout-ms", "request-timeout-ms", "drain-ms",
                "public-ip-limit", "public-license-limit", "tki-ip-limit", "rate-limit-slots-log2", "fleet-size",
-               "trusted-proxies", "client-ip-header", "nats", "stream"},
-              {"seed-only", "help", "no-rate-limit", "digest"});
+               "trusted-proxies", "client-ip-header", "nats", "stream", "admin-listen"},
+              {"seed-only", "help", "no-rate-limit", "digest", "no-metrics"});
   if (flags.flag("help")) {
     std::cout << kUsage;
     return 0;
@@ -162,8 +165,73 @@ int main(int argc, char** argv) {
   net::Router router;
   service.register_routes(router);
   net::Server server(server_config, router);
+  const auto started = std::chrono::system_clock::now();
+  std::unique_ptr<metrics::HttpMetrics> http_metrics;
+  if (!flags.flag("no-metrics")) {
+    http_metrics = std::make_unique<metrics::HttpMetrics>(server_config.threads, router.route_paths(),
+                                                          "le_edge");
+    server.set_observer(http_metrics.get());
+  }
+  net::Router admin_router;
+  metrics::add_admin_routes(
+      admin_router,
+      [&](metrics::Families& out) {
+        using prometheus::MetricType;
+        if (http_metrics) http_metrics->collect(out);
+        service.collect(out);
+        auto gauge = [&](std::string name, std::string help, double v) {
+          auto f = metrics::family(std::move(name), std::move(help), MetricType::Gauge);
+          metrics::sample(f, {}, v);
+          out.push_back(std::move(f));
+        };
+        auto counter = [&](std::string name, std::string help, double v) {
+          auto f = metrics::family(std::move(name), std::move(help), MetricType::Counter);
+          metrics::sample(f, {}, v);
+          out.push_back(std::move(f));
+        };
+        gauge("le_edge_open_connections", "Client connections open now.",
+              static_cast<double>(server.open_connections()));
+        gauge("le_edge_ready", "1 when /readyz answers 200.", service.ready() ? 1 : 0);
+        if (consumer) {
+          const auto& s = consumer->stats();
+          const double applied = static_cast<double>(s.applied_seq.load());
+          const double head = static_cast<double>(std::max(s.head_seq.load(), s.applied_seq.load()));
+          gauge("le_replication_applied_seq", "Last stream sequence applied to the replica.", applied);
+          gauge("le_replication_stream_seq", "Highest stream sequence known to exist.", head);
+          gauge("le_replication_lag_events", "Stream events not yet applied.", head - applied);
+          const std::int64_t last = s.last_apply_ms.load();
+          gauge("le_replication_seconds_since_apply",
+                "Seconds since a batch was last applied (since start when none was).",
+                static_cast<double>(clock.now_ms() - (last ? last : std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                                        started.time_since_epoch()).count())) / 1000.0);
+          counter("le_replication_events_applied_total", "Stream events that changed the replica.",
+                  static_cast<double>(s.events_applied.load()));
+          counter("le_replication_events_stale_total", "Stream events not newer than the replica.",
+                  static_cast<double>(s.events_stale.load()));
+          counter("le_replication_batches_total", "Write batches applied.", static_cast<double>(s.batches.load()));
+          counter("le_replication_undecodable_total", "Stream messages that did not decode (skipped).",
+                  static_cast<double>(s.undecodable.load()));
+          counter("le_replication_reconnects_total", "Reconnections to NATS after a lost connection.",
+                  static_cast<double>(s.reconnects.load()));
+          gauge("le_nats_connected", "1 while connected to NATS.", s.connected.load() ? 1 : 0);
+          gauge("le_replication_caught_up", "1 once the replica reached the stream head seen at start.",
+                s.caught_up.load() ? 1 : 0);
+        }
+        metrics::collect_rocksdb(out, "le_edge", **replica);
+        metrics::collect_process(out, "le_edge", started);
+      },
+      [&] { return service.ready(); });
+  net::ServerConfig admin_config;
+  admin_config.threads = 1;
+  if (!split_host_port(flags.str("admin-listen", "127.0.0.1:9090"), admin_config.address,
+                       admin_config.port)) {
+    std::cerr << "license-edge: --admin-listen must be HOST:PORT\n";
+    return 2;
+  }
+  net::Server admin(admin_config, admin_router);
   try {
     server.start();
+    admin.start();
   } catch (const std::exception& e) {
     log::error("edge", "cannot listen", {{"error", e.what()}});
     return 1;
@@ -174,12 +242,14 @@ int main(int argc, char** argv) {
             {{"address", server_config.address},
              {"port", std::to_string(server.port())},
              {"threads", std::to_string(server_config.threads)},
+             {"admin_port", std::to_string(admin.port())},
              {"applied_seq", seq ? std::to_string(*seq) : "unknown"}});
 
   const int sig = wait_for_termination();
   log::info("edge", "shutting down", {{"signal", std::to_string(sig)}});
   service.set_ready(false);
   server.shutdown(drain);
+  admin.shutdown(std::chrono::milliseconds(500));
   if (consumer) consumer->stop();
   log::info("edge", "stopped");
   return 0;

@@ -75,10 +75,11 @@ std::optional<std::string_view> Request::query(std::string_view name) const {
   return std::nullopt;
 }
 
-void Router::dispatch(const Request& req, Response& res) const {
+int Router::dispatch(const Request& req, Response& res) const {
   std::array<std::string_view, 2> params{};
   if (const Route* found = find(req.path, params)) {
     const Route& r = *found;
+    const int index = static_cast<int>(found - routes_.data());
     for (const auto& [method, handler] : r.methods) {
       if (method == req.method) {
         if (!r.pattern) {
@@ -88,7 +89,7 @@ void Router::dispatch(const Request& req, Response& res) const {
           with_params.params = params;
           handler(with_params, res);
         }
-        return;
+        return index;
       }
     }
     std::string allow;
@@ -98,9 +99,16 @@ void Router::dispatch(const Request& req, Response& res) const {
     }
     write_error(req.path, ProtocolError::kMethodNotAllowed, res);
     res.add_header("Allow", std::move(allow));
-    return;
+    return index;
   }
   write_error(req.path, ProtocolError::kNotFound, res);
+  return -1;
+}
+
+std::vector<std::string> Router::route_paths() const {
+  std::vector<std::string> out;
+  for (const auto& r : routes_) out.push_back(r.path);
+  return out;
 }
 
 void Router::write_error(std::string_view path, ProtocolError e, Response& res) const {

@@ -10,6 +10,7 @@
 #include <boost/beast/http/verb.hpp>
 
 #include <array>
+#include <chrono>
 #include <functional>
 #include <optional>
 #include <span>
@@ -87,6 +88,15 @@ using Handler = std::function<void(const Request&, Response&)>;
 // Writes the error body for `path` in the protocol that path speaks; must set status.
 using ErrorWriter = std::function<void(std::string_view path, ProtocolError, Response&)>;
 
+// Told of every answered request, on the I/O thread that answered it. `route` is the index of
+// the matched route (Router::route_paths()) or -1 (no route, or a protocol error before one);
+// `elapsed` runs from the dispatch to the end of the response write (0 for protocol errors).
+class RequestObserver {
+ public:
+  virtual ~RequestObserver() = default;
+  virtual void observe(unsigned worker, int route, unsigned status, std::chrono::nanoseconds elapsed) = 0;
+};
+
 class Router {
  public:
   // `path` is exact, or a pattern whose "{}" segments match one non-empty segment each (at most
@@ -94,7 +104,10 @@ class Router {
   void add(http::verb method, std::string path, Handler handler);
   void set_error_writer(ErrorWriter w) { error_writer_ = std::move(w); }
 
-  void dispatch(const Request& req, Response& res) const;
+  // Returns the index of the matched route, or -1.
+  int dispatch(const Request& req, Response& res) const;
+  // Route paths (patterns as registered), by index.
+  std::vector<std::string> route_paths() const;
   void write_error(std::string_view path, ProtocolError e, Response& res) const;
 
  private:

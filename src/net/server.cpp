@@ -200,6 +200,7 @@ class Server::Worker {
                        std::string_view path, ProtocolError e, std::string& body) {
     Response res(body);
     server_.router_.write_error(path, e, res);
+    if (auto* o = server_.observer()) o->observe(index_, -1, res.status, std::chrono::nanoseconds(0));
     state.expires_after(server_.config_.limits.request_timeout);
     std::string head;
     if (auto ec = co_await write_response(socket, head, version, res, false)) co_return;
@@ -312,8 +313,12 @@ class Server::Worker {
       r.peer = peer.address();
       r.worker = index_;
       std::optional<Response> res(std::in_place, body);
+      RequestObserver* const observer = server_.observer();
+      const auto started = observer ? std::chrono::steady_clock::now()
+                                    : std::chrono::steady_clock::time_point();
+      int route = -1;
       try {
-        server_.router_.dispatch(r, *res);
+        route = server_.router_.dispatch(r, *res);
       } catch (const std::exception& ex) {
         // A handler bug, never bad input (handlers answer that themselves): report it honestly.
         log::error("net", "handler failed", {{"error", ex.what()}, {"path", path}});
@@ -322,7 +327,11 @@ class Server::Worker {
         res->close = true;
       }
       const bool keep_alive = req.keep_alive() && !res->close && !server_.draining();
-      if (auto wec = co_await write_response(socket, head, req.version(), *res, keep_alive)) break;
+      const auto wec = co_await write_response(socket, head, req.version(), *res, keep_alive);
+      if (observer) {
+        observer->observe(index_, route, res->status, std::chrono::steady_clock::now() - started);
+      }
+      if (wec) break;
       if (!keep_alive) break;
     }
     socket.shutdown(tcp::socket::shutdown_both, ec);

@@ -45,6 +45,10 @@ class Server {
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
 
+  // Set before start(); told of every answered request (metrics). nullptr: none.
+  void set_observer(RequestObserver* observer) { observer_ = observer; }
+  RequestObserver* observer() const { return observer_; }
+
   // Binds every acceptor and starts the I/O threads. Throws std::system_error if binding fails.
   void start();
   unsigned short port() const { return port_; }
@@ -63,6 +67,7 @@ class Server {
   std::vector<std::unique_ptr<Worker>> workers_;
   unsigned short port_ = 0;
   std::atomic<bool> draining_{false};
+  RequestObserver* observer_ = nullptr;
   bool stopped_ = false;
 };
 

@@ -9,6 +9,7 @@
 #include "common/log.h"
 #include "core/clock.h"
 #include "core/digest.h"
+#include "metrics/admin.h"
 #include "net/server.h"
 #include "primary/management_api.h"
 #include "primary/primary_store.h"
@@ -25,6 +26,7 @@ constexpr const char* kUsage = R"(usage: license-primary --db DIR [flags]
   --no-publish             keep changes in the outbox; do not connect to NATS
   --body-limit BYTES       max request body bytes (default 1048576, for batch creation)
   --drain-ms MS            graceful shutdown deadline (default 5000)
+  --admin-listen HOST:PORT admin listener: /metrics, /healthz, /readyz (default 127.0.0.1:9091)
   --digest                 print the SHA-256 of every record (as an edge replica would hold
                            them) and exit
 Environment: LE_ADMIN_TOKEN enables the operator endpoints under /admin/v1.
@@ -34,7 +36,8 @@ Environment: LE_ADMIN_TOKEN enables the operator endpoints under /admin/v1.
 
 int main(int argc, char** argv) {
   using namespace le;
-  Flags flags(argc, argv, {"db", "listen", "threads", "nats", "stream", "body-limit", "drain-ms"},
+  Flags flags(argc, argv,
+              {"db", "listen", "threads", "nats", "stream", "body-limit", "drain-ms", "admin-listen"},
               {"help", "no-publish", "digest"});
   if (flags.flag("help")) {
     std::cout << kUsage;
@@ -90,8 +93,48 @@ int main(int argc, char** argv) {
   api.set_publisher(&publisher.stats());
   if (!flags.flag("no-publish")) publisher.start();
 
+  const auto started = std::chrono::system_clock::now();
+  metrics::HttpMetrics http_metrics(server_config.threads, router.route_paths(), "le_primary");
+  server.set_observer(&http_metrics);
+  net::Router admin_router;
+  metrics::add_admin_routes(
+      admin_router,
+      [&](metrics::Families& out) {
+        using prometheus::MetricType;
+        http_metrics.collect(out);
+        const auto& s = publisher.stats();
+        auto add = [&](std::string name, std::string help, MetricType type, double v) {
+          auto f = metrics::family(std::move(name), std::move(help), type);
+          metrics::sample(f, {}, v);
+          out.push_back(std::move(f));
+        };
+        const double outbox = static_cast<double>((*store)->outbox_seq());
+        const double published = static_cast<double>(s.outbox_seq.load());
+        add("le_primary_outbox_seq", "Last change event written to the outbox.", MetricType::Gauge, outbox);
+        add("le_primary_published_seq", "Last outbox event acknowledged by JetStream.", MetricType::Gauge,
+            published);
+        add("le_primary_unpublished_events", "Change events waiting in the outbox.", MetricType::Gauge,
+            outbox - published);
+        add("le_primary_published_total", "Messages acknowledged by JetStream.", MetricType::Counter,
+            static_cast<double>(s.published.load()));
+        add("le_primary_publish_failures_total", "Publish batches that had to be retried.",
+            MetricType::Counter, static_cast<double>(s.failures.load()));
+        add("le_nats_connected", "1 while connected to NATS.", MetricType::Gauge, s.connected.load() ? 1 : 0);
+        metrics::collect_rocksdb(out, "le_primary", (*store)->records());
+        metrics::collect_process(out, "le_primary", started);
+      },
+      [&] { return !server.draining(); });
+  net::ServerConfig admin_config;
+  admin_config.threads = 1;
+  if (!split_host_port(flags.str("admin-listen", "127.0.0.1:9091"), admin_config.address,
+                       admin_config.port)) {
+    std::cerr << "license-primary: --admin-listen must be HOST:PORT\n";
+    return 2;
+  }
+  net::Server admin(admin_config, admin_router);
   try {
     server.start();
+    admin.start();
   } catch (const std::exception& e) {
     log::error("primary", "cannot listen", {{"error", e.what()}});
     return 1;
@@ -103,6 +146,7 @@ int main(int argc, char** argv) {
   log::info("primary", "shutting down", {{"signal", std::to_string(sig)}});
   api.set_ready(false);
   server.shutdown(drain);
+  admin.shutdown(std::chrono::milliseconds(500));
   publisher.stop();
   log::info("primary", "stopped");
   return 0;

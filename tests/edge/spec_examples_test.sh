@@ -12,7 +12,7 @@ cleanup() { [[ -n "${pid:-}" ]] && kill "$pid" 2>/dev/null; wait 2>/dev/null; rm
 trap cleanup EXIT
 
 "$edge" --db "$work/db" --seed "$demo" --seed-only 2>/dev/null
-"$edge" --db "$work/db" --listen "127.0.0.1:$port" --threads 1 2>"$work/edge.log" &
+"$edge" --db "$work/db" --listen "127.0.0.1:$port" --admin-listen 127.0.0.1:0 --threads 1 2>"$work/edge.log" &
 pid=$!
 for _ in $(seq 100); do curl -fsS "$base/healthz" >/dev/null 2>&1 && break; sleep 0.05; done
 

@@ -91,7 +91,7 @@ class Cluster {
                                   "--threads", "2"};
     args.insert(args.end(), extra.begin(), extra.end());
     primary_ = std::make_unique<ServerProcess>(
-        with_listen(LE_PRIMARY_BINARY, args, primary_port_), primary_port_,
+        with_listen(LE_PRIMARY_BINARY, args, primary_port_, free_port()), primary_port_,
         std::vector<std::string>{std::string("LE_ADMIN_TOKEN=") + kAdminToken},
         dir_.path("primary.log"));
   }

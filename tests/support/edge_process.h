@@ -167,21 +167,29 @@ class ServerProcess {
   unsigned short port_ = 0;
 };
 
+// argv for license-edge / license-primary serving on `port`, its admin listener on `admin_port`.
 inline std::vector<std::string> with_listen(std::string binary, std::vector<std::string> args,
-                                            unsigned short port) {
+                                            unsigned short port, unsigned short admin_port) {
   args.insert(args.begin(), std::move(binary));
   args.push_back("--listen");
   args.push_back("127.0.0.1:" + std::to_string(port));
+  args.push_back("--admin-listen");
+  args.push_back("127.0.0.1:" + std::to_string(admin_port));
   return args;
 }
 
-// license-edge on a free loopback port.
+// license-edge on a free loopback port, its admin listener on another.
 class EdgeProcess : public ServerProcess {
  public:
   EdgeProcess(std::string binary, std::vector<std::string> args, unsigned short port = free_port(),
-              std::string log_path = {})
-      : ServerProcess(with_listen(std::move(binary), std::move(args), port), port, {},
-                      std::move(log_path)) {}
+              std::string log_path = {}, unsigned short admin_port = free_port())
+      : ServerProcess(with_listen(std::move(binary), std::move(args), port, admin_port), port, {},
+                      std::move(log_path)),
+        admin_port_(admin_port) {}
+  unsigned short admin_port() const { return admin_port_; }
+
+ private:
+  unsigned short admin_port_;
 };
 
 }  // namespace le::test
