@@ -105,9 +105,10 @@ class Cluster {
   // An edge with its replica under dir()/<name>, following the stream. Rate limiting is off:
   // tests poll validations far faster than a client would (limits are tested on their own).
   std::unique_ptr<EdgeProcess> start_edge(const std::string& name,
-                                          std::vector<std::string> extra = {}) {
-    std::vector<std::string> args{"--db", dir_.path(name), "--nats", nats_url(), "--threads", "2",
-                                  "--no-rate-limit"};
+                                          std::vector<std::string> extra = {},
+                                          bool rate_limits = false) {
+    std::vector<std::string> args{"--db", dir_.path(name), "--nats", nats_url(), "--threads", "2"};
+    if (!rate_limits) args.push_back("--no-rate-limit");
     args.insert(args.end(), extra.begin(), extra.end());
     return std::make_unique<EdgeProcess>(LE_EDGE_BINARY, args, free_port(),
                                          dir_.path(name + ".log"));

@@ -1,0 +1,101 @@
+// The edge's /metrics after a known mix of requests: exact counts by route, status and outcome,
+// histogram bucket totals, rate-limit refusals, replication gauges; and the whole output is
+// valid exposition format (promtool check metrics).
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <fstream>
+#include <regex>
+
+#include "support/cluster.h"
+
+namespace le::test {
+namespace {
+
+using V = http::verb;
+
+// The value of the sample whose name-and-labels text is exactly `series`; -1 when absent.
+double metric(const std::string& text, const std::string& series) {
+  std::size_t at = 0;
+  while ((at = text.find(series + " ", at)) != std::string::npos) {
+    if (at == 0 || text[at - 1] == '\n') return std::stod(text.substr(at + series.size() + 1));
+    at += series.size();
+  }
+  return -1;
+}
+
+TEST(EdgeMetrics, CountsAKnownMixOfRequestsExactly) {
+  Cluster cluster;
+  cluster.start_nats();
+  cluster.start_primary();
+  cluster.bootstrap();
+  auto lic = cluster.create_license();
+  auto suspended = cluster.create_license();
+  ASSERT_EQ(cluster.api(V::post, "/api/v1/licenses/" + suspended.id + "/suspend").status, 200u);
+  // Rate limits on, with a public per-license limit of 3 a minute.
+  auto edge = cluster.start_edge("edge", {"--public-license-limit", "3"}, true);
+  HttpClient c(edge->port());
+  ASSERT_TRUE(eventually([&] { return c.request(V::get, "/readyz").status == 200; }));
+  ASSERT_TRUE(eventually([&] {
+    return c.post("/api/v1/validate", R"({"license_key":")" + suspended.key + R"("})").body.find("SUSPENDED") !=
+           std::string::npos;
+  }));
+  // Start counting from a scrape: the polls above are counted too, so take differences.
+  HttpClient admin(edge->admin_port());
+  const std::string before = admin.request(V::get, "/metrics").body;
+
+  const std::string valid = R"({"license_key":")" + lic.key + R"("})";
+  const auto with_key = std::vector<std::pair<std::string, std::string>>{
+      {"Content-Type", "application/json"}, {"Authorization", "Bearer " + cluster.api_key()}};
+  for (int i = 0; i < 5; ++i) ASSERT_EQ(c.post("/api/v1/validate", valid, with_key).status, 200u);
+  for (int i = 0; i < 2; ++i) {
+    ASSERT_EQ(c.post("/api/v1/validate", R"({"license_key":"NOPE-NOPE-NOPE-0000"})", with_key).status, 200u);
+  }
+  ASSERT_EQ(c.post("/api/v1/validate", "{bad json", with_key).status, 400u);
+  // Public validations of one license: 3 allowed, then 429s (per-license limit 3/min).
+  for (int i = 0; i < 5; ++i) c.post("/api/v1/validate", valid);
+  ASSERT_EQ(c.request(V::get, "/nowhere").status, 404u);
+  const std::string after = admin.request(V::get, "/metrics").body;
+
+  auto delta = [&](const std::string& series) {
+    return metric(after, series) - std::max(0.0, metric(before, series));
+  };
+  const std::string v = R"(route="/api/v1/validate")";
+  EXPECT_EQ(delta("le_edge_http_requests_total{" + v + ",status=\"200\"}"), 10);  // 5 + 2 + 3 public
+  EXPECT_EQ(delta("le_edge_http_requests_total{" + v + ",status=\"400\"}"), 1);
+  EXPECT_EQ(delta("le_edge_http_requests_total{" + v + ",status=\"429\"}"), 2);
+  EXPECT_EQ(delta("le_edge_http_requests_total{route=\"other\",status=\"404\"}"), 1);
+  EXPECT_EQ(delta("le_edge_validations_total{code=\"VALID\"}"), 8);
+  EXPECT_EQ(delta("le_edge_validations_total{code=\"NOT_FOUND\"}"), 2);
+  EXPECT_EQ(delta("le_edge_rate_limited_total{kind=\"license\"}"), 2);
+  EXPECT_EQ(delta("le_edge_rate_limited_total{kind=\"api_key\"}"), 0);
+  // Every validate request is in the histogram, and the +Inf bucket holds them all.
+  EXPECT_EQ(delta("le_edge_http_request_duration_seconds_count{" + v + "}"), 13);
+  EXPECT_EQ(delta("le_edge_http_request_duration_seconds_bucket{" + v + ",le=\"+Inf\"}"), 13);
+  EXPECT_LE(delta("le_edge_http_request_duration_seconds_bucket{" + v + ",le=\"0.0001\"}"),
+            delta("le_edge_http_request_duration_seconds_bucket{" + v + ",le=\"1\"}"));
+  // Replication and process figures are there.
+  // (Stream and outbox sequences differ: a change published after a newer one of the same
+  // entity is deduplicated by its Nats-Msg-Id.)
+  EXPECT_GT(metric(after, "le_replication_applied_seq"), 0);
+  EXPECT_EQ(metric(after, "le_replication_applied_seq"), metric(after, "le_replication_stream_seq"));
+  EXPECT_EQ(metric(after, "le_replication_lag_events"), 0);
+  EXPECT_EQ(metric(after, "le_nats_connected"), 1);
+  EXPECT_EQ(metric(after, "le_edge_ready"), 1);
+  EXPECT_GT(metric(after, "process_resident_memory_bytes"), 0);
+  EXPECT_GT(metric(after, "process_open_fds"), 0);
+  EXPECT_NE(after.find("le_edge_build_info{"), std::string::npos);
+  EXPECT_GE(metric(after, "le_edge_rocksdb_l0_files"), 0);
+  EXPECT_EQ(admin.request(V::get, "/readyz").status, 200u);
+
+  // Valid exposition format.
+  const std::string path = cluster.dir().path("metrics.txt");
+  std::ofstream(path) << after;
+  EXPECT_EQ(std::system(("promtool check metrics < " + path + " > /dev/null 2>&1").c_str()), 0) << after;
+
+  // The primary's admin listener too.
+  cluster.stop_primary();
+}
+
+}  // namespace
+}  // namespace le::test
