@@ -10,6 +10,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   wrk nginx-light
   python3-requests
+  prometheus  # promtool: checks deploy/prometheus and the /metrics output in the tests
 )
 # The spec's JavaScript examples run under Node.js (global fetch); use the machine's if present.
 if ! command -v node >/dev/null 2>&1; then PACKAGES+=(nodejs); fi
