@@ -47,6 +47,7 @@ constexpr const char* kUsage = R"(usage: license-edge --db DIR [flags]
   --digest                 print the SHA-256 of every record in the replica and exit
   --admin-listen HOST:PORT admin listener: /metrics, /healthz, /readyz (default 127.0.0.1:9090)
   --no-metrics             do not count requests (the admin listener still serves the rest)
+  --access-log-sample N    log one request in N per I/O thread as a JSON line (default 0: none)
 )";
 
 }  // namespace
@@ -57,7 +58,8 @@ int main(int argc, char** argv) {
               {"db", "listen", "threads", "seed", "cache-licenses", "block-cache-mb",
                "header-limit", "body-limit", "idle-timeout-ms", "request-timeout-ms", "drain-ms",
                "public-ip-limit", "public-license-limit", "tki-ip-limit", "rate-limit-slots-log2", "fleet-size",
-               "trusted-proxies", "client-ip-header", "nats", "stream", "admin-listen"},
+               "trusted-proxies", "client-ip-header", "nats", "stream", "admin-listen",
+               "access-log-sample"},
               {"seed-only", "help", "no-rate-limit", "digest", "no-metrics"});
   if (flags.flag("help")) {
     std::cout << kUsage;
@@ -170,6 +172,7 @@ int main(int argc, char** argv) {
   if (!flags.flag("no-metrics")) {
     http_metrics = std::make_unique<metrics::HttpMetrics>(server_config.threads, router.route_paths(),
                                                           "le_edge");
+    http_metrics->set_access_log_sampling(static_cast<std::uint32_t>(flags.u64("access-log-sample", 0)));
     server.set_observer(http_metrics.get());
   }
   net::Router admin_router;

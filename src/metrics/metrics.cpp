@@ -7,6 +7,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include "common/log.h"
+
 #ifndef LE_VERSION
 #define LE_VERSION "unknown"
 #endif
@@ -80,6 +82,15 @@ void HttpMetrics::observe(unsigned worker, int route, unsigned status, std::chro
                             : static_cast<std::size_t>(route);
   t.requests[r * (kStatuses.size() + 1) + status_index(status)].add();
   if (route >= 0) t.latency[r].observe(elapsed);
+  if (sample_every_ != 0 && --t.until_sample == 0) {
+    t.until_sample = sample_every_;
+    log::info("access", "request",
+              {{"route", routes_[r]},
+               {"status", std::to_string(status)},
+               {"duration_us", std::to_string(std::chrono::duration_cast<std::chrono::microseconds>(elapsed).count())},
+               {"worker", std::to_string(worker)},
+               {"sampled_1_in", std::to_string(sample_every_)}});
+  }
 }
 
 std::uint64_t HttpMetrics::requests(std::string_view route, unsigned status) const {

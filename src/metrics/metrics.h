@@ -71,6 +71,9 @@ class HttpMetrics final : public net::RequestObserver {
   void collect(Families& out) const;
   // Requests counted for one route label and status (tests).
   std::uint64_t requests(std::string_view route, unsigned status) const;
+  // Logs one request in `every` per I/O thread as a JSON line (0: none, the default). Set before
+  // the server starts.
+  void set_access_log_sampling(std::uint32_t every) { sample_every_ = every; }
 
  private:
   struct alignas(64) PerThread {
@@ -78,11 +81,13 @@ class HttpMetrics final : public net::RequestObserver {
         : requests(routes * (kStatuses.size() + 1)), latency(routes) {}
     std::vector<Cell> requests;       // [route][status index]
     std::vector<Histogram> latency;   // [route]
+    std::uint32_t until_sample = 1;   // requests left until the next access-log line
   };
   static std::size_t status_index(unsigned status);
   std::vector<std::string> routes_;   // labels; the last one is "other" (route -1)
   std::string prefix_;
   std::vector<std::unique_ptr<PerThread>> threads_;
+  std::uint32_t sample_every_ = 0;
 };
 
 // process_resident_memory_bytes, process_open_fds, process_start_time_seconds,

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <regex>
 
+#include "metrics/metrics.h"
 #include "support/cluster.h"
 
 namespace le::test {
@@ -95,6 +96,44 @@ TEST(EdgeMetrics, CountsAKnownMixOfRequestsExactly) {
 
   // The primary's admin listener too.
   cluster.stop_primary();
+}
+
+TEST(HttpMetrics, PerThreadCellsSumExactlyAcrossWriterThreads) {
+  metrics::HttpMetrics m(4, {"/a", "/b"}, "le_test");
+  std::vector<std::thread> writers;
+  for (unsigned w = 0; w < 4; ++w) {
+    writers.emplace_back([&m, w] {
+      for (int i = 0; i < 10'000; ++i) {
+        m.observe(w, i % 2, i % 3 == 0 ? 200 : 418, std::chrono::microseconds(i % 7 == 0 ? 2000 : 80));
+      }
+      m.observe(w, -1, 404, std::chrono::nanoseconds(0));
+    });
+  }
+  // Scrapes while the writers run see monotone, never torn, totals.
+  double last = 0;
+  for (int i = 0; i < 50; ++i) {
+    metrics::Families f;
+    m.collect(f);
+    double total = 0;
+    for (const auto& metric : f[0].metric) total += metric.counter.value;
+    EXPECT_GE(total, last);
+    last = total;
+  }
+  for (auto& t : writers) t.join();
+  // Route 0 gets the even i: 5000 per thread, a third of them (i % 3 == 0) answered 200.
+  EXPECT_EQ(m.requests("/a", 200), 4u * 1667);
+  EXPECT_EQ(m.requests("/a", 418), 4u * (5000 - 1667));  // counted under "other"
+  EXPECT_EQ(m.requests("other", 404), 4u);
+  metrics::Families f;
+  m.collect(f);
+  const std::string text = metrics::serialize(f);
+  EXPECT_EQ(metric(text, R"(le_test_http_requests_total{route="/b",status="200"})"), 4 * 1667);
+  EXPECT_EQ(metric(text, R"(le_test_http_request_duration_seconds_count{route="/a"})"), 20000);
+  EXPECT_EQ(metric(text, R"(le_test_http_request_duration_seconds_bucket{route="/a",le="+Inf"})"), 20000);
+  // i % 7 == 0 took 2 ms: above the 1 ms bound, within 2.5 ms.
+  const double slow_a = metric(text, R"(le_test_http_request_duration_seconds_bucket{route="/a",le="0.0025"})") -
+                        metric(text, R"(le_test_http_request_duration_seconds_bucket{route="/a",le="0.001"})");
+  EXPECT_EQ(slow_a, 4 * 715);  // even i below 10000 divisible by 7: 0, 14, …, 9996
 }
 
 }  // namespace
