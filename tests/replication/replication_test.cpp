@@ -5,6 +5,7 @@
 
 #include <random>
 
+#include "replication/jetstream.h"
 #include "support/cluster.h"
 
 namespace le::test {
@@ -170,6 +171,35 @@ TEST_F(Replication, EdgeNotReadyUntilCaughtUp) {
   EXPECT_TRUE(eventually([&] { return Cluster::edge_ready(edge->port()); }, std::chrono::seconds(30)));
   EXPECT_EQ(Cluster::edge_applied_seq(edge->port()),
             json_int(cluster_.admin(V::get, "/readyz").body, "/outboxSeq"));
+}
+
+TEST_F(Replication, UndecodableStreamMessageIsCountedSkippedAndReplicationGoesOn) {
+  auto edge = cluster_.start_edge("edge");
+  auto lic = cluster_.create_license();
+  ASSERT_TRUE(edge_says(*edge, lic.key, "VALID"));
+  // Garbage published straight into the stream, as a broken or hostile publisher would.
+  {
+    replication::NatsOptions o;
+    o.url = cluster_.nats_url();
+    std::string error;
+    auto js = replication::JetStream::connect(o, error);
+    ASSERT_TRUE(js) << error;
+    for (std::string body : {std::string("not json"), std::string(R"({"kind":"license","version":1})"),
+                             std::string(R"({"kind":"planet","type":"x","version":1,"deleted":false,"data":{}})")}) {
+      jsErrCode jerr;
+      jsPubAck* ack = nullptr;
+      ASSERT_EQ(js_Publish(&ack, js->context(), "lic.license.bogus", body.data(),
+                           static_cast<int>(body.size()), nullptr, &jerr),
+                NATS_OK);
+      jsPubAck_Destroy(ack);
+    }
+  }
+  ASSERT_EQ(cluster_.api(V::post, "/api/v1/licenses/" + lic.id + "/suspend").status, 200u);
+  EXPECT_TRUE(edge_says(*edge, lic.key, "SUSPENDED"));
+  HttpClient admin(edge->admin_port());
+  const std::string text = admin.request(V::get, "/metrics").body;
+  EXPECT_NE(text.find("\nle_replication_undecodable_total 3\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("\nle_replication_lag_events 0\n"), std::string::npos);
 }
 
 }  // namespace
