@@ -267,4 +267,11 @@ void write_api_error(std::string& out, const ApiError& e) {
   w.end_object();
 }
 
+void write_rate_limited(std::string& out, std::uint32_t retry_after_s) {
+  out.clear();
+  JsonWriter w(out);
+  w.begin_object().field("error", "Rate limit exceeded").field("code", "RATE_LIMITED");
+  w.field("retryAfter", retry_after_s).end_object();
+}
+
 }  // namespace le::core

@@ -85,5 +85,7 @@ void write_validate_response(std::string& out, const ValidateOutcome& o, std::st
 
 // Serializes {"error":…,"code":…,"help":"/docs#errors"} into `out` (cleared first).
 void write_api_error(std::string& out, const ApiError& e);
+// The spec's 429 body: {"error":"Rate limit exceeded","code":"RATE_LIMITED","retryAfter":N}.
+void write_rate_limited(std::string& out, std::uint32_t retry_after_s);
 
 }  // namespace le::core

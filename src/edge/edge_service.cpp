@@ -3,6 +3,7 @@
 #include "common/log.h"
 #include "core/digest.h"
 #include "core/json_writer.h"
+#include "core/license_json.h"
 #include "core/tki.h"
 #include "core/validate.h"
 
@@ -59,6 +60,12 @@ void EdgeService::register_routes(net::Router& router) {
              [this](const net::Request& q, net::Response& r) { validate(q, r); });
   router.add(verb::post, "/api/license/auth",
              [this](const net::Request& q, net::Response& r) { tki_auth(q, r); });
+  router.add(verb::post, "/api/v1/activate", [this](const net::Request& q, net::Response& r) {
+    activation(q, r, core::WriteOp::kActivate);
+  });
+  router.add(verb::post, "/api/v1/deactivate", [this](const net::Request& q, net::Response& r) {
+    activation(q, r, core::WriteOp::kDeactivate);
+  });
   router.add(verb::get, "/healthz", [this](const net::Request& q, net::Response& r) { healthz(q, r); });
   router.add(verb::get, "/readyz", [this](const net::Request& q, net::Response& r) { readyz(q, r); });
   router.set_error_writer(&EdgeService::write_protocol_error);
@@ -144,6 +151,19 @@ void EdgeService::collect(metrics::Families& out) const {
     metrics::sample(limited, {{"kind", kRateLimitKinds[k].second}}, static_cast<double>(n));
   }
   out.push_back(std::move(limited));
+  auto writes = metrics::family("le_edge_primary_writes_total",
+                                "Writes forwarded to the primary, by operation and outcome.", MetricType::Counter);
+  constexpr std::array<const char*, 3> kOutcomes = {"done", "refused", "unavailable"};
+  for (std::size_t op = 0; op < 3; ++op) {
+    for (std::size_t o = 0; o < kOutcomes.size(); ++o) {
+      std::uint64_t n = 0;
+      for (const auto& t : threads_) n += t->writes[op][o].get();
+      metrics::sample(writes,
+                      {{"op", std::string(core::to_string(static_cast<core::WriteOp>(op)))}, {"outcome", kOutcomes[o]}},
+                      static_cast<double>(n));
+    }
+  }
+  out.push_back(std::move(writes));
   const cache::CacheStats cs = cache_stats();
   auto hits = metrics::family("le_edge_cache_hits_total", "Record lookups served from a thread's cache.",
                               MetricType::Counter);
@@ -165,22 +185,76 @@ void EdgeService::collect(metrics::Families& out) const {
 
 void EdgeService::answer_rate_limited(net::Response& res, const ratelimit::Decision& d) {
   res.status = 429;
-  res.body.clear();
-  core::JsonWriter w(res.body);
-  w.begin_object().field("error", "Rate limit exceeded").field("code", "RATE_LIMITED");
-  w.field("retryAfter", d.retry_after_s).end_object();
+  core::write_rate_limited(res.body, d.retry_after_s);
   res.add_header("Retry-After", std::to_string(d.retry_after_s));
+}
+
+void EdgeService::add_rate_headers(net::Response& res, const std::optional<ratelimit::Decision>& binding) {
+  // Every answer of a limited route carries the limit that binds the caller.
+  if (!binding) return;
+  res.add_header("X-RateLimit-Limit", std::to_string(binding->limit));
+  res.add_header("X-RateLimit-Remaining", std::to_string(binding->remaining));
+  res.add_header("X-RateLimit-Reset", std::to_string(binding->reset_unix_s));
 }
 
 void EdgeService::validate(const net::Request& req, net::Response& res) {
   std::optional<ratelimit::Decision> binding;
   validate_limited(req, res, binding);
-  // Every answer of this route carries the limit that binds the caller.
-  if (binding) {
-    res.add_header("X-RateLimit-Limit", std::to_string(binding->limit));
-    res.add_header("X-RateLimit-Remaining", std::to_string(binding->remaining));
-    res.add_header("X-RateLimit-Reset", std::to_string(binding->reset_unix_s));
+  add_rate_headers(res, binding);
+}
+
+bool EdgeService::admit(const ratelimit::Decision& d, net::Response& res,
+                        std::optional<ratelimit::Decision>& binding) {
+  if (!binding || !d.allowed || d.remaining < binding->remaining) binding = d;
+  if (!d.allowed) answer_rate_limited(res, d);
+  return d.allowed;
+}
+
+std::optional<EdgeService::Caller> EdgeService::admit_caller(const net::Request& req, net::Response& res,
+                                                             std::int64_t now_ms,
+                                                             std::optional<ratelimit::Decision>& binding) {
+  PerThread& t = *threads_[req.worker];
+  const RateLimitOptions& rl = options_.rate_limit;
+  // Requests not under an API key's plan limit are limited per client IP; that includes
+  // attempts with a bad key, which throttles key guessing.
+  auto admit_ip = [&] {
+    return !rl.enabled || admit(limit_ip(req.worker, 'i', client_of(req), rl.public_per_ip, now_ms), res, binding);
+  };
+  const core::Credential credential = core::classify_authorization(req.header(field::authorization));
+  if (const auto* err = std::get_if<core::ApiError>(&credential)) {
+    if (admit_ip()) answer(res, *err);
+    return std::nullopt;
   }
+  Caller caller;
+  if (const auto* bearer = std::get_if<core::BearerKey>(&credential)) {
+    auto found = t.cache.api_key(core::sha256(bearer->key));
+    if (!found) {
+      answer_unavailable(res, found.error());
+      return std::nullopt;
+    }
+    caller.key = std::move(*found);
+    if (caller.key) {
+      auto acc = t.cache.account(caller.key->account_id);
+      if (!acc) {
+        answer_unavailable(res, acc.error());
+        return std::nullopt;
+      }
+      caller.account = std::move(*acc);
+    }
+    auto checked = core::check_api_key(*bearer, caller.account ? caller.key.get() : nullptr);
+    if (const auto* err = std::get_if<core::ApiError>(&checked)) {
+      if (admit_ip()) answer(res, *err);
+      return std::nullopt;
+    }
+    if (rl.enabled && !admit(limit(req.worker, 'k', caller.key->digest,
+                                   core::requests_per_minute(caller.account->plan), now_ms),
+                             res, binding)) {
+      return std::nullopt;
+    }
+  } else if (!admit_ip()) {
+    return std::nullopt;
+  }
+  return caller;
 }
 
 void EdgeService::validate_limited(const net::Request& req, net::Response& res,
@@ -189,56 +263,16 @@ void EdgeService::validate_limited(const net::Request& req, net::Response& res,
   const std::int64_t now_ms = clock_.now_ms();
   const std::int64_t now = now_ms / 1000;
   const RateLimitOptions& rl = options_.rate_limit;
-  // Counts one request; the tightest decision is the one reported. False when refused (the
-  // 429 is then already written).
-  auto admit = [&](const ratelimit::Decision& d) {
-    if (!binding || !d.allowed || d.remaining < binding->remaining) binding = d;
-    if (!d.allowed) answer_rate_limited(res, d);
-    return d.allowed;
-  };
-  // Requests not under an API key's plan limit are limited per client IP; that includes
-  // attempts with a bad key, which throttles key guessing.
-  auto admit_ip = [&] {
-    return !rl.enabled || admit(limit_ip(req.worker, 'i', client_of(req), rl.public_per_ip, now_ms));
-  };
-
-  const core::Credential credential = core::classify_authorization(req.header(field::authorization));
-  if (const auto* err = std::get_if<core::ApiError>(&credential)) {
-    if (admit_ip()) answer(res, *err);
-    return;
-  }
-  cache::Ptr<core::ApiKeyRecord> key_record;
-  const core::ApiKeyRecord* api_key = nullptr;
-  if (const auto* bearer = std::get_if<core::BearerKey>(&credential)) {
-    auto found = t.cache.api_key(core::sha256(bearer->key));
-    if (!found) return answer_unavailable(res, found.error());
-    key_record = std::move(*found);
-    cache::Ptr<core::AccountRecord> account;
-    if (key_record) {
-      auto acc = t.cache.account(key_record->account_id);
-      if (!acc) return answer_unavailable(res, acc.error());
-      account = std::move(*acc);
-    }
-    auto checked = core::check_api_key(*bearer, account ? key_record.get() : nullptr);
-    if (const auto* err = std::get_if<core::ApiError>(&checked)) {
-      if (admit_ip()) answer(res, *err);
-      return;
-    }
-    api_key = key_record.get();
-    if (rl.enabled &&
-        !admit(limit(req.worker, 'k', api_key->digest, core::requests_per_minute(account->plan), now_ms))) {
-      return;
-    }
-  } else if (!admit_ip()) {
-    return;
-  }
+  auto caller = admit_caller(req, res, now_ms, binding);
+  if (!caller) return;
+  const core::ApiKeyRecord* api_key = caller->key.get();
 
   auto parsed = core::parse_validate_request(req.body);
   if (const auto* err = std::get_if<core::ApiError>(&parsed)) return answer(res, *err);
   const auto& request = std::get<core::ValidateRequest>(parsed);
   const core::Digest license_digest = core::sha256(request.license_key);
   if (api_key == nullptr && rl.enabled &&
-      !admit(limit(req.worker, 'l', license_digest, rl.public_per_license, now_ms))) {
+      !admit(limit(req.worker, 'l', license_digest, rl.public_per_license, now_ms), res, binding)) {
     return;
   }
 
@@ -249,6 +283,122 @@ void EdgeService::validate_limited(const net::Request& req, net::Response& res,
   const auto& outcome = std::get<core::ValidateOutcome>(decision);
   t.outcomes[static_cast<std::size_t>(outcome.code)].add();
   core::write_validate_response(res.body, outcome, request.license_key, now);
+}
+
+// ---- writes through the primary ----------------------------------------------------------------
+
+std::chrono::milliseconds EdgeService::write_deadline() const {
+  // The client fails a write at its timeout; this is only the server's backstop.
+  return primary_->timeout() + std::chrono::milliseconds(1000);
+}
+
+void EdgeService::answer_primary_unavailable(net::Response& res) {
+  answer(res, {503, "SERVICE_UNAVAILABLE", "The license server cannot be reached right now; retry shortly"});
+  res.add_header("Retry-After", "1");
+}
+
+void EdgeService::answer_binding_unavailable(net::Response& res, unsigned retry_after_s) {
+  res.status = static_cast<unsigned>(core::http_status(core::TkiStatus::kBindingRequired));
+  core::write_tki_failure(res.body, core::TkiStatus::kBindingRequired);
+  res.add_header("Retry-After", std::to_string(retry_after_s));
+}
+
+void EdgeService::activation(const net::Request& req, net::Response& res, core::WriteOp op) {
+  std::optional<ratelimit::Decision> binding;
+  activation_limited(req, res, op, binding);
+  add_rate_headers(res, binding);
+}
+
+void EdgeService::activation_limited(const net::Request& req, net::Response& res, core::WriteOp op,
+                                     std::optional<ratelimit::Decision>& binding) {
+  auto caller = admit_caller(req, res, clock_.now_ms(), binding);
+  if (!caller) return;
+  auto parsed = core::parse_activation_request(req.body);
+  if (const auto* err = std::get_if<core::ApiError>(&parsed)) return answer(res, *err);
+  const auto& request = std::get<core::ActivationRequest>(parsed);
+  PerThread* t = threads_[req.worker].get();
+  auto& counts = t->writes[static_cast<std::size_t>(op)];
+  if (primary_ == nullptr) {
+    counts[static_cast<std::size_t>(WriteOutcome::kUnavailable)].add();
+    return answer_primary_unavailable(res);
+  }
+  core::WriteCommand cmd;
+  cmd.op = op;
+  if (caller->key) {
+    cmd.api_key = caller->key->digest;
+    cmd.mode = caller->key->mode;
+  }
+  cmd.license = core::sha256(request.license_key);
+  cmd.machine_id.assign(request.machine_id);
+  cmd.label.assign(request.label);
+  auto completion = res.defer(write_deadline(), [&counts](net::Response& r) {
+    counts[static_cast<std::size_t>(WriteOutcome::kUnavailable)].add();
+    answer_primary_unavailable(r);
+  });
+  const core::Clock* clock = &clock_;
+  primary_->send(cmd, [completion, &counts, clock, machine = cmd.machine_id](std::optional<core::WriteReply> reply) {
+    completion->complete([reply = std::move(reply), &counts, clock, machine](net::Response& r) {
+      auto count = [&](WriteOutcome o) { counts[static_cast<std::size_t>(o)].add(); };
+      if (!reply || (reply->error && reply->error->http_status >= 500)) {
+        count(WriteOutcome::kUnavailable);
+        return answer_primary_unavailable(r);
+      }
+      if (reply->error) {
+        count(WriteOutcome::kRefused);
+        if (reply->error->code == "RATE_LIMITED") {
+          r.status = 429;
+          core::write_rate_limited(r.body, reply->retry_after_s);
+          r.add_header("Retry-After", std::to_string(reply->retry_after_s));
+          return;
+        }
+        return answer(r, *reply->error);
+      }
+      if (!reply->activation || !reply->license) {
+        count(WriteOutcome::kUnavailable);
+        return answer_primary_unavailable(r);
+      }
+      count(WriteOutcome::kDone);
+      r.status = 200;
+      core::write_activation_response(r.body, *reply->activation, machine,
+                                      std::get<core::LicenseRecord>(reply->license->record),
+                                      clock->now_seconds());
+    });
+  });
+}
+
+void EdgeService::bind_at_primary(const net::Request& req, net::Response& res, core::WriteCommand cmd,
+                                  std::string version) {
+  auto& counts = threads_[req.worker]->writes[static_cast<std::size_t>(core::WriteOp::kBind)];
+  const unsigned retry = options_.binding_retry_after_s;
+  if (primary_ == nullptr) {
+    counts[static_cast<std::size_t>(WriteOutcome::kUnavailable)].add();
+    return answer_binding_unavailable(res, retry);
+  }
+  auto completion = res.defer(write_deadline(), [&counts, retry](net::Response& r) {
+    counts[static_cast<std::size_t>(WriteOutcome::kUnavailable)].add();
+    answer_binding_unavailable(r, retry);
+  });
+  primary_->send(cmd, [completion, &counts, retry, version = std::move(version)](std::optional<core::WriteReply> reply) {
+    completion->complete([reply = std::move(reply), &counts, retry, version](net::Response& r) {
+      auto count = [&](WriteOutcome o) { counts[static_cast<std::size_t>(o)].add(); };
+      if (reply && reply->tki) {
+        // Refused at the primary, in TKI's own words (e.g. "Max Amount of IP's reached!").
+        count(WriteOutcome::kRefused);
+        r.status = static_cast<unsigned>(core::http_status(*reply->tki));
+        core::write_tki_failure(r.body, *reply->tki);
+        return;
+      }
+      if (!reply || !reply->bind || !reply->license) {
+        count(WriteOutcome::kUnavailable);
+        return answer_binding_unavailable(r, retry);
+      }
+      count(WriteOutcome::kDone);
+      core::TkiRequest answered;
+      answered.version = version;
+      r.status = 200;
+      core::write_tki_success(r.body, answered, std::get<core::LicenseRecord>(reply->license->record));
+    });
+  });
 }
 
 void EdgeService::tki_auth(const net::Request& req, net::Response& res) {
@@ -325,14 +475,21 @@ void EdgeService::tki_auth(const net::Request& req, net::Response& res) {
     core::write_tki_success(res.body, *request, *license);
     return;
   }
+  if (d.status == core::TkiStatus::kBindingRequired) {
+    // A new IP or HWID within the limits: bound at the primary (one round trip), which re-checks
+    // the limits against every edge's bindings. Until it answers, nobody is let in unbound.
+    core::WriteCommand cmd;
+    cmd.op = core::WriteOp::kBind;
+    cmd.api_key = key->digest;
+    cmd.mode = key->mode;
+    cmd.license = license->key_digest;
+    if (d.bind_ip) cmd.ip.assign(request->ip);
+    if (d.bind_hwid) cmd.hwid.assign(*request->hwid);
+    return bind_at_primary(req, res, std::move(cmd), std::string(request->version));
+  }
   core::write_tki_failure(res.body, d.status);
   if (d.status == core::TkiStatus::kRateLimited) {
     res.add_header("Retry-After", std::to_string(limited->retry_after_s));
-  }
-  if (d.status == core::TkiStatus::kBindingRequired) {
-    // Binding a new IP/HWID is a write at the primary; until this edge can forward it, the
-    // client is told to retry rather than being let in unbound.
-    res.add_header("Retry-After", std::to_string(options_.binding_retry_after_s));
   }
 }
 

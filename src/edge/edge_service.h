@@ -23,7 +23,9 @@
 #include "core/clock.h"
 #include "metrics/metrics.h"
 #include "net/http.h"
+#include "core/write_protocol.h"
 #include "replication/consumer.h"
+#include "replication/primary_client.h"
 
 namespace le::edge {
 
@@ -59,6 +61,8 @@ class EdgeService {
   void set_ready(bool ready) { ready_.store(ready, std::memory_order_release); }
   // With replication, ready also requires the replica to have caught up with the stream.
   void set_replication(const replication::ConsumerStats* stats) { replication_ = stats; }
+  // Where activations, deactivations and TKI first-use bindings go; without it they answer 503.
+  void set_primary(replication::PrimaryClient* client) { primary_ = client; }
   bool ready() const {
     return ready_.load(std::memory_order_acquire) &&
            (replication_ == nullptr || replication_->caught_up.load(std::memory_order_acquire));
@@ -72,6 +76,8 @@ class EdgeService {
 
   void validate(const net::Request& req, net::Response& res);
   void tki_auth(const net::Request& req, net::Response& res);
+  // POST /api/v1/activate, /api/v1/deactivate: forwarded to the primary (see PrimaryClient).
+  void activation(const net::Request& req, net::Response& res, core::WriteOp op);
   void healthz(const net::Request& req, net::Response& res);
   void readyz(const net::Request& req, net::Response& res);
 
@@ -89,11 +95,36 @@ class EdgeService {
     // Written by this thread only (see metrics::Cell).
     std::array<metrics::Cell, 7> outcomes;      // by core::ValidationCode
     std::array<metrics::Cell, 4> rate_limited;  // by kRateLimitKinds
+    // Writes forwarded to the primary, by core::WriteOp and WriteOutcome; counted on the thread
+    // that answers them (the request's).
+    std::array<std::array<metrics::Cell, 3>, 3> writes;
     // Read rarely (metrics, tests); the lock is only ever contended by such a reader.
     mutable std::mutex attempts_mu;
     std::unordered_map<std::string, std::uint64_t> attempts;
   };
 
+  enum class WriteOutcome : std::uint8_t { kDone, kRefused, kUnavailable };
+  // The caller of a Traffic Orchestrator request, once authenticated and admitted.
+  struct Caller {
+    cache::Ptr<core::ApiKeyRecord> key;  // null: no API key (public validation / activation)
+    cache::Ptr<core::AccountRecord> account;
+  };
+  // Authenticates the caller and counts the request against its limit (the API key's plan, else
+  // the client IP). nullopt when the answer (auth error, 429, 503) is already written.
+  std::optional<Caller> admit_caller(const net::Request& req, net::Response& res, std::int64_t now_ms,
+                                     std::optional<ratelimit::Decision>& binding);
+  // Records `d` as the binding limit if tighter; writes the 429 when refused.
+  static bool admit(const ratelimit::Decision& d, net::Response& res,
+                    std::optional<ratelimit::Decision>& binding);
+  static void add_rate_headers(net::Response& res, const std::optional<ratelimit::Decision>& binding);
+  void activation_limited(const net::Request& req, net::Response& res, core::WriteOp op,
+                          std::optional<ratelimit::Decision>& binding);
+  // Sends a first-use binding to the primary and answers the TKI auth from its reply.
+  void bind_at_primary(const net::Request& req, net::Response& res, core::WriteCommand cmd,
+                       std::string version);
+  std::chrono::milliseconds write_deadline() const;
+  static void answer_primary_unavailable(net::Response& res);
+  static void answer_binding_unavailable(net::Response& res, unsigned retry_after_s);
   void count_attempt(PerThread& t, const core::BlacklistEntry& entry);
   boost::asio::ip::address client_of(const net::Request& req) const;
   // One request against `limit` (split by fleet_size) for the key (kind, bytes).
@@ -114,6 +145,7 @@ class EdgeService {
   ratelimit::SlidingWindowLimiter limiter_;
   std::atomic<bool> ready_{false};
   const replication::ConsumerStats* replication_ = nullptr;
+  replication::PrimaryClient* primary_ = nullptr;
 };
 
 }  // namespace le::edge

@@ -44,6 +44,8 @@ constexpr const char* kUsage = R"(usage: license-edge --db DIR [flags]
   --nats URL               follow the primary's change stream on this NATS server; /readyz is
                            200 once the replica has caught up with it
   --stream NAME            JetStream stream (default LICENSING)
+  --write-timeout-ms MS    activations, deactivations and TKI first-use bindings go to the
+                           primary over --nats; without its answer by then: 503 (default 2000)
   --digest                 print the SHA-256 of every record in the replica and exit
   --admin-listen HOST:PORT admin listener: /metrics, /healthz, /readyz (default 127.0.0.1:9090)
   --no-metrics             do not count requests (the admin listener still serves the rest)
@@ -58,7 +60,7 @@ int main(int argc, char** argv) {
               {"db", "listen", "threads", "seed", "cache-licenses", "block-cache-mb",
                "header-limit", "body-limit", "idle-timeout-ms", "request-timeout-ms", "drain-ms",
                "public-ip-limit", "public-license-limit", "tki-ip-limit", "rate-limit-slots-log2", "fleet-size",
-               "trusted-proxies", "client-ip-header", "nats", "stream", "admin-listen",
+               "trusted-proxies", "client-ip-header", "nats", "stream", "admin-listen", "write-timeout-ms",
                "access-log-sample"},
               {"seed-only", "help", "no-rate-limit", "digest", "no-metrics"});
   if (flags.flag("help")) {
@@ -155,6 +157,7 @@ int main(int argc, char** argv) {
   cache::InvalidationStamps stamps;
   edge::EdgeService service(**replica, stamps, clock, edge_options);
   std::unique_ptr<replication::Consumer> consumer;
+  std::unique_ptr<replication::PrimaryClient> primary;
   if (flags.has("nats")) {
     replication::ConsumerOptions consumer_options;
     consumer_options.nats.url = flags.str("nats");
@@ -163,6 +166,13 @@ int main(int argc, char** argv) {
     consumer = std::make_unique<replication::Consumer>(**replica, stamps, clock, consumer_options);
     service.set_replication(&consumer->stats());
     consumer->start();
+    replication::PrimaryClientOptions primary_options;
+    primary_options.nats = consumer_options.nats;
+    primary_options.nats.client_name = "license-edge-writes";
+    primary_options.timeout = std::chrono::milliseconds(std::max<std::uint64_t>(1, flags.u64("write-timeout-ms", 2000)));
+    primary = std::make_unique<replication::PrimaryClient>(**replica, stamps, primary_options);
+    service.set_primary(primary.get());
+    primary->start();
   }
   net::Router router;
   service.register_routes(router);
@@ -220,6 +230,16 @@ int main(int argc, char** argv) {
           gauge("le_replication_caught_up", "1 once the replica reached the stream head seen at start.",
                 s.caught_up.load() ? 1 : 0);
         }
+        if (primary) {
+          const auto& p = primary->stats();
+          counter("le_edge_primary_requests_total", "Write requests sent to the primary.",
+                  static_cast<double>(p.sent.load()));
+          counter("le_edge_primary_unreachable_total",
+                  "Writes not sent (NATS down) or not answered within the timeout.",
+                  static_cast<double>(p.unreachable.load()));
+          counter("le_edge_primary_bad_replies_total", "Replies from the primary that did not decode.",
+                  static_cast<double>(p.bad_replies.load()));
+        }
         metrics::collect_rocksdb(out, "le_edge", **replica);
         metrics::collect_process(out, "le_edge", started);
       },
@@ -253,6 +273,8 @@ int main(int argc, char** argv) {
   service.set_ready(false);
   server.shutdown(drain);
   admin.shutdown(std::chrono::milliseconds(500));
+  // After the I/O threads stopped: nothing sends any more, pending writes are failed.
+  if (primary) primary->stop();
   if (consumer) consumer->stop();
   log::info("edge", "stopped");
   return 0;

@@ -12,6 +12,7 @@
 #include <array>
 #include <chrono>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -49,9 +50,29 @@ struct Request {
   }
 };
 
+class Response;
+
+// The far end of a deferred response (Response::defer): hands the answer over from any thread.
+class Completion {
+ public:
+  virtual ~Completion() = default;
+  // `fill` runs later on the connection's I/O thread and writes the response (status, body,
+  // headers). The first call wins; a call after the deadline passed is ignored. Thread-safe.
+  virtual void complete(std::function<void(Response&)> fill) = 0;
+};
+
+// Implemented by the server: parks a response until its Completion is called or time runs out.
+class Deferrer {
+ public:
+  virtual ~Deferrer() = default;
+  virtual std::shared_ptr<Completion> defer(Response& res, std::chrono::milliseconds timeout,
+                                            std::function<void(Response&)> on_timeout) = 0;
+};
+
 class Response {
  public:
-  explicit Response(std::string& body) : body(body) {}
+  explicit Response(std::string& body, Deferrer* deferrer = nullptr)
+      : body(body), deferrer_(deferrer) {}
 
   unsigned status = 200;
   std::string& body;  // reused per connection: handlers assign into it
@@ -66,9 +87,23 @@ class Response {
     return {extra_.data(), extra_count_};
   }
 
+  // For a handler that waits on something (a reply from another process) without blocking its
+  // thread: it returns at once, and the answer is written when the returned Completion is
+  // called. If that does not happen within `timeout`, the answer is what `on_timeout` writes.
+  // Null where responses cannot be deferred (no server behind this response).
+  std::shared_ptr<Completion> defer(std::chrono::milliseconds timeout,
+                                    std::function<void(Response&)> on_timeout) {
+    if (deferrer_ == nullptr) return nullptr;
+    deferred_ = true;
+    return deferrer_->defer(*this, timeout, std::move(on_timeout));
+  }
+  bool deferred() const { return deferred_; }
+
  private:
   std::array<std::pair<std::string_view, std::string>, 6> extra_;
   std::size_t extra_count_ = 0;
+  Deferrer* deferrer_ = nullptr;
+  bool deferred_ = false;
 };
 
 // Failures the server itself detects, before or instead of a handler.

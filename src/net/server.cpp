@@ -61,9 +61,49 @@ void log_exception(std::exception_ptr e) {
   }
 }
 
+// A deferred response (Response::defer). Its state is touched only on the worker's thread:
+// complete() posts there.
+class PendingAnswer final : public Completion, public std::enable_shared_from_this<PendingAnswer> {
+ public:
+  PendingAnswer(Executor ex, Response& res, std::chrono::milliseconds timeout,
+                std::function<void(Response&)> on_timeout)
+      : ex_(ex), res_(&res), timeout_(timeout), on_timeout_(std::move(on_timeout)) {}
+
+  void complete(std::function<void(Response&)> fill) override {
+    asio::post(ex_, [self = shared_from_this(), fill = std::move(fill)] {
+      if (self->finished_ || self->res_ == nullptr) return;
+      self->finished_ = true;
+      fill(*self->res_);
+      if (self->timer_ != nullptr) self->timer_->cancel();
+    });
+  }
+
+  // Waits (on the worker's thread) for complete() or the timeout; the response is written by
+  // then either way.
+  Awaitable<void> wait() {
+    Timer timer(ex_, timeout_);
+    timer_ = &timer;
+    if (!finished_) co_await timer.async_wait(kNoThrow);
+    timer_ = nullptr;
+    if (!finished_) {
+      finished_ = true;
+      on_timeout_(*res_);
+    }
+    res_ = nullptr;  // a late complete() finds nothing to write into
+  }
+
+ private:
+  Executor ex_;
+  Response* res_;
+  std::chrono::milliseconds timeout_;
+  std::function<void(Response&)> on_timeout_;
+  Timer* timer_ = nullptr;
+  bool finished_ = false;
+};
+
 }  // namespace
 
-class Server::Worker {
+class Server::Worker final : public Deferrer {
  public:
   // Each I/O object is used only on its worker's thread, so the reactor's per-object locking
   // is off; the scheduler keeps its lock for post() and stop() from other threads.
@@ -108,6 +148,12 @@ class Server::Worker {
     if (thread_.joinable()) thread_.join();
   }
   std::size_t connections() const { return connections_.load(std::memory_order_relaxed); }
+
+  std::shared_ptr<Completion> defer(Response& res, std::chrono::milliseconds timeout,
+                                    std::function<void(Response&)> on_timeout) override {
+    pending_ = std::make_shared<PendingAnswer>(ioc_.get_executor(), res, timeout, std::move(on_timeout));
+    return pending_;
+  }
 
  private:
   using Clock = std::chrono::steady_clock;
@@ -312,7 +358,7 @@ class Server::Worker {
       r.fields = &req;
       r.peer = peer.address();
       r.worker = index_;
-      std::optional<Response> res(std::in_place, body);
+      std::optional<Response> res(std::in_place, body, this);
       RequestObserver* const observer = server_.observer();
       const auto started = observer ? std::chrono::steady_clock::now()
                                     : std::chrono::steady_clock::time_point();
@@ -325,6 +371,12 @@ class Server::Worker {
         res.emplace(body);
         server_.router_.write_error(path, ProtocolError::kInternal, *res);
         res->close = true;
+        pending_.reset();
+      }
+      if (pending_ != nullptr) {
+        // The handler deferred its answer: wait for it without blocking the thread.
+        const auto pending = std::move(pending_);
+        co_await pending->wait();
       }
       const bool keep_alive = req.keep_alive() && !res->close && !server_.draining();
       const auto wec = co_await write_response(socket, head, req.version(), *res, keep_alive);
@@ -343,6 +395,8 @@ class Server::Worker {
   // sessions still suspended, whose cleanup touches these.
   std::list<SessionState*> sessions_;  // touched only on this worker's thread
   std::atomic<std::size_t> connections_{0};
+  // Set by defer() during a dispatch, taken by the session right after it.
+  std::shared_ptr<PendingAnswer> pending_;
   asio::io_context ioc_;
   Acceptor acceptor_;
   Timer sweep_timer_;

@@ -14,6 +14,7 @@
 #include "primary/management_api.h"
 #include "primary/primary_store.h"
 #include "primary/publisher.h"
+#include "primary/write_service.h"
 
 namespace {
 
@@ -23,7 +24,11 @@ constexpr const char* kUsage = R"(usage: license-primary --db DIR [flags]
   --threads N              I/O threads (default 2)
   --nats URL               NATS server to publish to (default nats://127.0.0.1:4222)
   --stream NAME            JetStream stream (default LICENSING)
-  --no-publish             keep changes in the outbox; do not connect to NATS
+  --no-publish             keep changes in the outbox; do not connect to NATS (and do not
+                           answer edges' writes)
+  --activation-changes N   activations + deactivations that change a license's machines, per
+                           license per window; beyond it 429 (default 10; 0 = unlimited)
+  --activation-window-s S  that window in seconds (default 86400)
   --body-limit BYTES       max request body bytes (default 1048576, for batch creation)
   --drain-ms MS            graceful shutdown deadline (default 5000)
   --admin-listen HOST:PORT admin listener: /metrics, /healthz, /readyz (default 127.0.0.1:9091)
@@ -37,7 +42,8 @@ Environment: LE_ADMIN_TOKEN enables the operator endpoints under /admin/v1.
 int main(int argc, char** argv) {
   using namespace le;
   Flags flags(argc, argv,
-              {"db", "listen", "threads", "nats", "stream", "body-limit", "drain-ms", "admin-listen"},
+              {"db", "listen", "threads", "nats", "stream", "body-limit", "drain-ms", "admin-listen",
+               "activation-changes", "activation-window-s"},
               {"help", "no-publish", "digest"});
   if (flags.flag("help")) {
     std::cout << kUsage;
@@ -77,6 +83,9 @@ int main(int argc, char** argv) {
   core::SystemClock clock;
   primary::ManagementOptions options;
   if (const char* token = std::getenv("LE_ADMIN_TOKEN")) options.admin_token = token;
+  options.activation_changes = static_cast<std::uint32_t>(flags.u64("activation-changes", options.activation_changes));
+  options.activation_window_s = static_cast<std::int64_t>(
+      std::max<std::uint64_t>(1, flags.u64("activation-window-s", static_cast<std::uint64_t>(options.activation_window_s))));
   if (options.admin_token.empty()) {
     log::warn("primary", "LE_ADMIN_TOKEN is not set: operator endpoints are disabled");
   }
@@ -91,7 +100,11 @@ int main(int argc, char** argv) {
   publisher_options.nats.client_name = "license-primary";
   primary::Publisher publisher(**store, publisher_options);
   api.set_publisher(&publisher.stats());
-  if (!flags.flag("no-publish")) publisher.start();
+  primary::WriteService writes(api, publisher_options.nats);
+  if (!flags.flag("no-publish")) {
+    publisher.start();
+    writes.start();
+  }
 
   const auto started = std::chrono::system_clock::now();
   metrics::HttpMetrics http_metrics(server_config.threads, router.route_paths(), "le_primary");
@@ -120,6 +133,10 @@ int main(int argc, char** argv) {
         add("le_primary_publish_failures_total", "Publish batches that had to be retried.",
             MetricType::Counter, static_cast<double>(s.failures.load()));
         add("le_nats_connected", "1 while connected to NATS.", MetricType::Gauge, s.connected.load() ? 1 : 0);
+        add("le_primary_edge_writes_total", "Writes answered for edges (activate, deactivate, bind).",
+            MetricType::Counter, static_cast<double>(writes.stats().requests.load()));
+        add("le_primary_edge_writes_undecodable_total", "Edge write requests that did not decode.",
+            MetricType::Counter, static_cast<double>(writes.stats().undecodable.load()));
         metrics::collect_rocksdb(out, "le_primary", (*store)->records());
         metrics::collect_process(out, "le_primary", started);
       },
@@ -145,6 +162,7 @@ int main(int argc, char** argv) {
   const int sig = wait_for_termination();
   log::info("primary", "shutting down", {{"signal", std::to_string(sig)}});
   api.set_ready(false);
+  writes.stop();
   server.shutdown(drain);
   admin.shutdown(std::chrono::milliseconds(500));
   publisher.stop();

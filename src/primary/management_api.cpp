@@ -6,9 +6,11 @@
 #include <charconv>
 #include <stdexcept>
 
+#include "common/log.h"
 #include "core/digest.h"
 #include "core/json_read.h"
 #include "core/json_writer.h"
+#include "core/license_json.h"
 #include "core/time_format.h"
 #include "core/validate.h"
 #include "store/keys.h"
@@ -19,6 +21,9 @@ namespace {
 namespace dom = simdjson::dom;
 using core::ApiError;
 using core::JsonWriter;
+using core::write_license;
+using core::write_strings;
+using core::write_time_or_null;
 using store::KeySpace;
 
 constexpr std::size_t kMaxIdBytes = 64;
@@ -189,51 +194,6 @@ std::string random_api_key(core::Mode mode) {
 }
 
 // ---- responses --------------------------------------------------------------------------------
-
-void write_time_or_null(JsonWriter& w, std::string_view name, std::int64_t t) {
-  w.key(name);
-  if (t == 0) {
-    w.null();
-  } else {
-    w.value(core::iso8601(t));
-  }
-}
-
-void write_strings(JsonWriter& w, std::string_view name, const std::vector<std::string>& v) {
-  w.key(name).begin_array();
-  for (const auto& s : v) w.value(s);
-  w.end_array();
-}
-
-void write_license(JsonWriter& w, const core::LicenseRecord& l, std::int64_t now,
-                   std::string_view key = {}) {
-  w.begin_object().field("id", l.id);
-  if (!key.empty()) w.field("key", key);
-  w.field("productId", l.product_id).field("type", core::to_string(l.type));
-  w.field("status", core::to_string(core::effective_status(l, now)));
-  w.field("mode", core::to_string(l.mode));
-  w.field("activations", static_cast<std::uint64_t>(l.activations.size()));
-  w.field("maxActivations", l.max_activations);
-  w.key("machines").begin_array();
-  for (const auto& a : l.activations) {
-    w.begin_object().field("machineId", a.machine_id).field("label", a.label);
-    write_time_or_null(w, "activatedAt", a.activated_at);
-    w.end_object();
-  }
-  w.end_array();
-  write_time_or_null(w, "expiresAt", l.expires_at);
-  if (!l.email.empty()) w.field("email", l.email);
-  w.key("metadata").raw(l.metadata_json);
-  write_strings(w, "allowedDomains", l.allowed_domains);
-  w.field("maxIps", l.max_ips).field("maxHwids", l.max_hwids);
-  write_strings(w, "ips", l.ips);
-  write_strings(w, "hwids", l.hwids);
-  w.field("staff", l.staff);
-  w.field("discordId", l.discord_id).field("discordUsername", l.discord_username);
-  w.field("discordTag", l.discord_tag);
-  write_time_or_null(w, "createdAt", l.created_at);
-  w.end_object();
-}
 
 void write_product(JsonWriter& w, const core::ProductRecord& p) {
   w.begin_object().field("id", p.id).field("name", p.name);
@@ -555,6 +515,7 @@ void ManagementApi::register_routes(net::Router& router) {
   router.add(V::post, "/api/v1/blacklist", wrap(&ManagementApi::create_blacklist));
   router.add(V::get, "/api/v1/blacklist", wrap(&ManagementApi::list_blacklist));
   router.add(V::delete_, "/api/v1/blacklist/{}", wrap(&ManagementApi::delete_blacklist));
+  router.add(V::get, "/api/v1/events", wrap(&ManagementApi::list_events));
   router.add(V::post, "/api/v1/activate", [this](const net::Request& req, net::Response& res) {
     activation(req, res, false);
   });
@@ -1025,69 +986,206 @@ void ManagementApi::delete_blacklist(const net::Request& req, net::Response& res
   reply(res, 200, "deleted", [&](JsonWriter& w) { w.value(true); });
 }
 
-// ---- activations ------------------------------------------------------------------------------
+// ---- activations and bindings ------------------------------------------------------------------
 
-ActivationReply ManagementApi::activate(const core::ActivationRequest& req,
-                                        std::optional<std::string_view> authorization,
-                                        bool deactivate) {
-  ActivationReply out;
-  std::optional<core::ApiKeyRecord> key;
-  auto cred = core::classify_authorization(authorization);
-  if (auto* e = std::get_if<ApiError>(&cred)) {
-    out.outcome = *e;
-    return out;
-  }
-  if (auto* bearer = std::get_if<core::BearerKey>(&cred)) {
-    key = value_or_throw(store_.records().api_key(core::sha256(bearer->key)));
-    auto checked = core::check_api_key(*bearer, key ? &*key : nullptr);
-    if (auto* e = std::get_if<ApiError>(&checked)) {
-      out.outcome = *e;
-      return out;
-    }
-  }
-  const std::int64_t now = clock_.now_seconds();
-  auto tx = store_.begin();
-  auto license = value_or_throw(tx.records().license(core::sha256(req.license_key)));
-  core::LicenseRecord* l = license ? &*license : nullptr;
-  out.outcome = deactivate ? core::deactivate(req, key ? &*key : nullptr, l)
-                           : core::activate(req, key ? &*key : nullptr, l, now);
-  if (const auto* r = std::get_if<core::ActivationResult>(&out.outcome)) {
-    if (*r == core::ActivationResult::kActivated || *r == core::ActivationResult::kDeactivated) {
-      ++l->version;
-      tx.put(change(deactivate ? "license.deactivated" : "license.activated", *l));
-      ok_or_throw(tx.commit());
-    }
-    out.license = std::move(license);
+namespace {
+
+core::ChangeEvent license_state(const core::LicenseRecord& l) { return change("license.state", l); }
+
+// Slot changes of one license within the window ending at `now` (8-byte BE unix seconds each).
+std::vector<std::int64_t> recent_changes(std::optional<std::string> stored, std::int64_t now,
+                                         std::int64_t window) {
+  std::vector<std::int64_t> out;
+  if (!stored) return out;
+  for (std::size_t i = 0; i + 8 <= stored->size(); i += 8) {
+    auto t = store::from_be64(std::string_view(*stored).substr(i, 8));
+    if (t && static_cast<std::int64_t>(*t) > now - window) out.push_back(static_cast<std::int64_t>(*t));
   }
   return out;
 }
 
+std::string webhook_event(std::uint64_t seq, std::string_view type, std::int64_t now,
+                          const core::LicenseRecord& l, std::string_view machine_id) {
+  std::string out;
+  JsonWriter w(out);
+  w.begin_object().field("id", "evt_" + std::to_string(seq)).field("event", type);
+  w.field("timestamp", core::iso8601(now));
+  w.key("data").begin_object().field("licenseId", l.id).field("machineId", machine_id);
+  w.field("productId", l.product_id).end_object();
+  w.end_object();
+  return out;
+}
+
+bool contains(const std::vector<std::string>& v, std::string_view s) {
+  return std::find(v.begin(), v.end(), s) != v.end();
+}
+
+}  // namespace
+
+core::WriteReply ManagementApi::change_activation(const core::Digest& license_digest,
+                                                  std::string_view machine_id, std::string_view label,
+                                                  const core::ApiKeyRecord* key, bool deactivate) {
+  core::WriteReply out;
+  const std::int64_t now = clock_.now_seconds();
+  const core::ActivationRequest req{{}, machine_id, label};
+  auto tx = store_.begin();
+  auto license = value_or_throw(tx.records().license(license_digest));
+  core::LicenseRecord* l = license ? &*license : nullptr;
+  auto outcome = deactivate ? core::deactivate(req, key, l) : core::activate(req, key, l, now);
+  if (auto* e = std::get_if<ApiError>(&outcome)) {
+    out.error = std::move(*e);
+    // The caller may see the license (the refusal is about its state): send that state along.
+    if (out.error->code != "NOT_FOUND") out.license = license_state(*l);
+    return out;
+  }
+  const auto result = std::get<core::ActivationResult>(outcome);
+  if (result == core::ActivationResult::kActivated || result == core::ActivationResult::kDeactivated) {
+    if (options_.activation_changes != 0) {
+      auto changes = recent_changes(value_or_throw(tx.records().get_extra(
+                                        static_cast<std::size_t>(Cf::kActivationChanges), l->id)),
+                                    now, options_.activation_window_s);
+      if (changes.size() >= options_.activation_changes) {
+        out.error = ApiError{429, "RATE_LIMITED", "Rate limit exceeded"};
+        const std::int64_t wait = changes[changes.size() - options_.activation_changes] +
+                                  options_.activation_window_s - now;
+        out.retry_after_s = static_cast<std::uint32_t>(std::max<std::int64_t>(1, wait));
+        // The record as read still holds the refused change: send the stored state instead.
+        out.license = license_state(*value_or_throw(tx.records().license(license_digest)));
+        return out;
+      }
+      changes.push_back(now);
+      std::string log;
+      for (auto t : changes) store::append_be64(log, static_cast<std::uint64_t>(t));
+      tx.index(Cf::kActivationChanges, l->id, std::move(log));
+    }
+    const std::string type = deactivate ? "license.deactivated" : "license.activated";
+    ++l->version;
+    tx.put(change(type, *l));
+    tx.record_event(l->account_id, l->mode, [&](std::uint64_t seq) {
+      return webhook_event(seq, type, now, *l, machine_id);
+    });
+    ok_or_throw(tx.commit());
+  }
+  out.activation = result;
+  out.license = license_state(*l);
+  return out;
+}
+
+core::WriteReply ManagementApi::bind(const core::WriteCommand& cmd) {
+  using core::TkiStatus;
+  core::WriteReply out;
+  const std::int64_t now = clock_.now_seconds();
+  auto key = value_or_throw(store_.records().api_key(*cmd.api_key));
+  auto account = key && !key->revoked && key->mode == cmd.mode
+                     ? value_or_throw(store_.records().account(key->account_id))
+                     : std::nullopt;
+  if (!account) {
+    out.tki = TkiStatus::kInvalidApiKey;
+    return out;
+  }
+  auto tx = store_.begin();
+  auto license = value_or_throw(tx.records().license(cmd.license));
+  if (!license || license->account_id != key->account_id || license->mode != key->mode) {
+    out.tki = TkiStatus::kLicenseNotFound;
+    return out;
+  }
+  core::LicenseRecord& l = *license;
+  const auto stored = license_state(l);
+  auto refuse = [&](TkiStatus s) {
+    out.tki = s;
+    out.license = stored;
+    return out;
+  };
+  if (l.status == core::LicenseStatus::kSuspended || l.status == core::LicenseStatus::kRevoked) {
+    return refuse(TkiStatus::kLicenseBlacklisted);
+  }
+  if (core::effective_status(l, now) == core::LicenseStatus::kExpired) return refuse(TkiStatus::kExpired);
+  bool changed = false;
+  if (!cmd.ip.empty() && !contains(l.ips, cmd.ip)) {
+    if (l.max_ips != 0 && l.ips.size() >= l.max_ips) return refuse(TkiStatus::kMaxIps);
+    l.ips.push_back(cmd.ip);
+    changed = true;
+  }
+  if (!cmd.hwid.empty() && !contains(l.hwids, cmd.hwid)) {
+    if (l.max_hwids != 0 && l.hwids.size() >= l.max_hwids) return refuse(TkiStatus::kMaxHwids);
+    l.hwids.push_back(cmd.hwid);
+    changed = true;
+  }
+  if (changed) {
+    ++l.version;
+    tx.put(change("license.updated", l));
+    ok_or_throw(tx.commit());
+  }
+  out.bind = changed ? core::BindResult::kBound : core::BindResult::kAlreadyBound;
+  out.license = license_state(l);
+  return out;
+}
+
+core::WriteReply ManagementApi::execute(const core::WriteCommand& cmd) {
+  try {
+    if (cmd.op == core::WriteOp::kBind) return bind(cmd);
+    std::optional<core::ApiKeyRecord> key;
+    if (cmd.api_key) {
+      key = value_or_throw(store_.records().api_key(*cmd.api_key));
+      if (!key || key->revoked || key->mode != cmd.mode) {
+        core::WriteReply out;
+        out.error = ApiError::invalid_api_key();
+        return out;
+      }
+    }
+    return change_activation(cmd.license, cmd.machine_id, cmd.label, key ? &*key : nullptr,
+                             cmd.op == core::WriteOp::kDeactivate);
+  } catch (const StoreFailure& f) {
+    log::error("primary", "write failed", {{"error", f.message}});
+    core::WriteReply out;
+    out.error = ApiError{500, "INTERNAL_ERROR", "Server error; retry with exponential backoff"};
+    return out;
+  }
+}
+
 void ManagementApi::activation(const net::Request& req, net::Response& res, bool deactivate) {
   try {
+    auto cred = core::classify_authorization(req.header(net::http::field::authorization));
+    if (auto* e = std::get_if<ApiError>(&cred)) throw *e;
+    std::optional<core::ApiKeyRecord> key;
+    if (std::holds_alternative<core::BearerKey>(cred)) key = authenticate(store_.records(), req);
     auto parsed = core::parse_activation_request(req.body);
     if (auto* e = std::get_if<ApiError>(&parsed)) throw *e;
     const auto& request = std::get<core::ActivationRequest>(parsed);
-    auto r = activate(request, req.header(net::http::field::authorization), deactivate);
-    if (auto* e = std::get_if<ApiError>(&r.outcome)) throw *e;
-    const auto result = std::get<core::ActivationResult>(r.outcome);
-    const std::int64_t now = clock_.now_seconds();
+    auto r = change_activation(core::sha256(request.license_key), request.machine_id, request.label,
+                               key ? &*key : nullptr, deactivate);
+    if (r.error && r.error->code == "RATE_LIMITED") {
+      res.status = 429;
+      core::write_rate_limited(res.body, r.retry_after_s);
+      res.add_header("Retry-After", std::to_string(r.retry_after_s));
+      return;
+    }
+    if (r.error) throw *r.error;
+    const auto& l = std::get<core::LicenseRecord>(r.license->record);
+    core::write_activation_response(res.body, *r.activation, request.machine_id, l, clock_.now_seconds());
     res.status = 200;
-    res.body.clear();
-    JsonWriter w(res.body);
-    w.begin_object().field("success", true);
-    w.field("activated", result == core::ActivationResult::kActivated ||
-                             result == core::ActivationResult::kAlreadyActivated);
-    w.field("changed", result == core::ActivationResult::kActivated ||
-                           result == core::ActivationResult::kDeactivated);
-    w.field("machineId", request.machine_id);
-    w.key("license");
-    write_license(w, *r.license, now);
-    w.end_object();
   } catch (const ApiError& e) {
     answer(res, e);
   } catch (const StoreFailure&) {
     answer(res, {500, "INTERNAL_ERROR", "Server error; retry with exponential backoff"});
   }
+}
+
+// GET /api/v1/events?after=<seq>&limit=<n>: the account's webhook events (mode of the key),
+// oldest first: {"data":[…],"hasMore":bool}. Pass the last event's number as `after` to go on.
+void ManagementApi::list_events(const net::Request& req, net::Response& res) {
+  const auto key = authenticate(store_.records(), req);
+  const std::uint64_t after = query_number(req, "after", 0, UINT64_MAX, 0);
+  const std::uint64_t limit = query_number(req, "limit", 1, kMaxListItems, 20);
+  auto events = value_or_throw(store_.events_after(key.account_id, key.mode, after, limit + 1));
+  const bool more = events.size() > limit;
+  if (more) events.pop_back();
+  res.status = 200;
+  res.body.clear();
+  JsonWriter w(res.body);
+  w.begin_object().key("data").begin_array();
+  for (const auto& [seq, json] : events) w.raw(json);
+  w.end_array().field("hasMore", more).end_object();
 }
 
 }  // namespace le::primary

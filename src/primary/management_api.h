@@ -17,6 +17,7 @@
 #include "core/activation.h"
 #include "core/api_error.h"
 #include "core/clock.h"
+#include "core/write_protocol.h"
 #include "net/http.h"
 #include "primary/primary_store.h"
 #include "primary/publisher.h"
@@ -28,13 +29,10 @@ struct ManagementOptions {
   std::string admin_token;
   // Licenses accepted by one POST /api/v1/licenses/batch.
   std::size_t max_batch = 1000;
-};
-
-// An activation as applied by the primary: the outcome, or the error answer, and the license's
-// state after it (for the reply and for the caller to apply locally).
-struct ActivationReply {
-  std::variant<core::ActivationResult, core::ApiError> outcome;
-  std::optional<core::LicenseRecord> license;
+  // Activations plus deactivations that change a license's machines, per license per window;
+  // beyond it 429 RATE_LIMITED, so cycling devices cannot share one license. 0 = unlimited.
+  std::uint32_t activation_changes = 10;
+  std::int64_t activation_window_s = 86'400;
 };
 
 class ManagementApi {
@@ -46,9 +44,9 @@ class ManagementApi {
   // Publishing progress shown by /readyz.
   void set_publisher(const PublisherStats* stats) { publisher_ = stats; }
 
-  // Activate / deactivate as one Tx; `api_key` is the caller's bearer key, if any.
-  ActivationReply activate(const core::ActivationRequest& req, std::optional<std::string_view> api_key,
-                           bool deactivate);
+  // A write an edge forwards (activate, deactivate, TKI binding), as one Tx. The reply carries
+  // the license's state after it. Throws nothing: store failures are INTERNAL_ERROR replies.
+  core::WriteReply execute(const core::WriteCommand& cmd);
 
   static void write_protocol_error(std::string_view path, net::ProtocolError e, net::Response& res);
 
@@ -78,6 +76,11 @@ class ManagementApi {
   void list_blacklist(const net::Request& req, net::Response& res);
   void delete_blacklist(const net::Request& req, net::Response& res);
   void activation(const net::Request& req, net::Response& res, bool deactivate);
+  void list_events(const net::Request& req, net::Response& res);
+  core::WriteReply change_activation(const core::Digest& license, std::string_view machine_id,
+                                     std::string_view label, const core::ApiKeyRecord* key,
+                                     bool deactivate);
+  core::WriteReply bind(const core::WriteCommand& cmd);
 
   PrimaryStore& store_;
   const core::Clock& clock_;

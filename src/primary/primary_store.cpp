@@ -9,6 +9,7 @@ namespace le::primary {
 namespace {
 
 constexpr std::string_view kOutboxSeqKey = "outbox_seq";
+constexpr std::string_view kEventSeqKey = "event_seq";
 
 std::size_t idx(Cf cf) { return static_cast<std::size_t>(cf); }
 
@@ -23,7 +24,8 @@ std::string account_license_prefix(std::string_view account, core::Mode mode) {
 }  // namespace
 
 std::vector<std::string> primary_column_families() {
-  return {"outbox", "primary_meta", "license_ids", "api_key_ids", "account_licenses"};
+  return {"outbox",           "primary_meta",       "license_ids",   "api_key_ids",
+          "account_licenses", "activation_changes", "webhook_events"};
 }
 
 Result<std::unique_ptr<PrimaryStore>> PrimaryStore::open(const std::string& path,
@@ -36,12 +38,14 @@ Result<std::unique_ptr<PrimaryStore>> PrimaryStore::open(const std::string& path
   if (!db) return db.error();
   std::unique_ptr<PrimaryStore> s(new PrimaryStore());
   s->db_ = std::move(*db);
-  auto seq = s->db_->get_extra(idx(Cf::kMeta), kOutboxSeqKey);
-  if (!seq) return seq.error();
-  if (*seq) {
-    auto v = store::from_be64(**seq);
-    if (!v) return StoreError{"corrupt outbox_seq"};
-    s->outbox_seq_ = *v;
+  for (auto [name, into] : {std::pair{kOutboxSeqKey, &s->outbox_seq_}, std::pair{kEventSeqKey, &s->event_seq_}}) {
+    auto seq = s->db_->get_extra(idx(Cf::kMeta), name);
+    if (!seq) return seq.error();
+    if (*seq) {
+      auto v = store::from_be64(**seq);
+      if (!v) return StoreError{"corrupt " + std::string(name)};
+      *into = *v;
+    }
   }
   return s;
 }
@@ -62,16 +66,31 @@ void PrimaryStore::Tx::index(Cf cf, std::string key, std::optional<std::string> 
   extra_.push_back({idx(cf), std::move(key), std::move(value)});
 }
 
+std::uint64_t PrimaryStore::Tx::record_event(std::string_view account_id, core::Mode mode,
+                                             const std::function<std::string(std::uint64_t)>& payload) {
+  const std::uint64_t seq = ++store_.event_seq_;
+  events_recorded_ = true;
+  std::string key = account_license_prefix(account_id, mode);
+  key.append(store::be64(seq));
+  extra_.push_back({idx(Cf::kEvents), std::move(key), payload(seq)});
+  return seq;
+}
+
 Result<void> PrimaryStore::Tx::commit() {
   if (events_.empty() && extra_.empty()) return {};
   extra_.push_back({idx(Cf::kMeta), std::string(kOutboxSeqKey), store::be64(store_.outbox_seq_.load())});
+  if (events_recorded_) {
+    extra_.push_back({idx(Cf::kMeta), std::string(kEventSeqKey), store::be64(store_.event_seq_.load())});
+  }
   auto r = store_.db_->apply(events_, 0, extra_);
   events_.clear();
   extra_.clear();
   if (!r) {
-    // Nothing was written: take the assigned outbox seqs back from the stored high-water mark.
-    if (auto seq = store_.db_->get_extra(idx(Cf::kMeta), kOutboxSeqKey); seq && *seq) {
-      store_.outbox_seq_ = store::from_be64(**seq).value_or(store_.outbox_seq_.load());
+    // Nothing was written: take the assigned seqs back from the stored high-water marks.
+    for (auto [name, into] : {std::pair{kOutboxSeqKey, &store_.outbox_seq_}, std::pair{kEventSeqKey, &store_.event_seq_}}) {
+      if (auto seq = store_.db_->get_extra(idx(Cf::kMeta), name); seq) {
+        *into = *seq ? store::from_be64(**seq).value_or(into->load()) : 0;
+      }
     }
     return r.error();
   }
@@ -129,6 +148,26 @@ Result<LicensePage> PrimaryStore::list_licenses(const LicenseFilter& filter,
   if (!scanned) return scanned.error();
   if (failure) return *failure;
   return page;
+}
+
+Result<std::vector<std::pair<std::uint64_t, std::string>>> PrimaryStore::events_after(
+    std::string_view account_id, core::Mode mode, std::uint64_t after, std::size_t max) const {
+  std::vector<std::pair<std::uint64_t, std::string>> out;
+  const std::string prefix = account_license_prefix(account_id, mode);
+  bool corrupt = false;
+  auto scanned = db_->scan_extra(idx(Cf::kEvents), prefix, prefix + store::be64(after + 1),
+                                 [&](std::string_view k, std::string_view v) {
+                                   auto seq = store::from_be64(k.substr(prefix.size()));
+                                   if (!seq) {
+                                     corrupt = true;
+                                     return false;
+                                   }
+                                   out.emplace_back(*seq, std::string(v));
+                                   return out.size() < max;
+                                 });
+  if (!scanned) return scanned.error();
+  if (corrupt) return StoreError{"corrupt webhook event key"};
+  return out;
 }
 
 Result<std::vector<core::ChangeEvent>> PrimaryStore::list_account(

@@ -32,13 +32,15 @@ namespace le::primary {
 using store::Result;
 using store::StoreError;
 
-// Extra column families of the primary's database, by index.
+// Extra column families of the primary's database, by index (primary_column_families()).
 enum class Cf : std::size_t {
   kOutbox = 0,           // outbox seq (8 bytes BE) → space byte, type, \0, record key
   kMeta = 1,             // "outbox_seq" → last outbox seq assigned
   kLicenseIds = 2,       // license id → key digest
   kApiKeyIds = 3,        // api key id → key digest
   kAccountLicenses = 4,  // account \0 mode \0 created (8 bytes BE) id → key digest
+  kActivationChanges = 5,  // license id → unix seconds (8 bytes BE each) of recent slot changes
+  kEvents = 6,           // account \0 mode \0 event seq (8 bytes BE) → webhook event JSON
 };
 
 std::vector<std::string> primary_column_families();
@@ -76,6 +78,10 @@ class PrimaryStore {
     // new) and an outbox event of `type` for it; returns the event's outbox seq.
     std::uint64_t put(core::ChangeEvent ev);
     void index(Cf cf, std::string key, std::optional<std::string> value);
+    // Records a webhook event (spec "Webhooks") for the account's later delivery, committed
+    // with the change; `payload(seq)` builds its JSON given its sequence number.
+    std::uint64_t record_event(std::string_view account_id, core::Mode mode,
+                               const std::function<std::string(std::uint64_t seq)>& payload);
     // Commits everything staged in one write; then wakes the publisher. The lock is released
     // when the Tx is destroyed.
     Result<void> commit();
@@ -89,6 +95,7 @@ class PrimaryStore {
     std::unique_lock<std::mutex> lock_;
     std::vector<core::ChangeEvent> events_;
     std::vector<store::ExtraWrite> extra_;
+    bool events_recorded_ = false;
   };
   Tx begin() { return Tx(*this); }
 
@@ -98,6 +105,9 @@ class PrimaryStore {
   // `total` counts every match.
   Result<LicensePage> list_licenses(const LicenseFilter& filter, std::uint64_t offset,
                                     std::uint64_t limit) const;
+  // Webhook events of one account and mode with seq > after, oldest first, at most `max`.
+  Result<std::vector<std::pair<std::uint64_t, std::string>>> events_after(
+      std::string_view account_id, core::Mode mode, std::uint64_t after, std::size_t max) const;
   // Every live record of a key space belonging to `account_id` (products, blacklist entries).
   Result<std::vector<core::ChangeEvent>> list_account(store::KeySpace space,
                                                       std::string_view account_id) const;
@@ -121,6 +131,7 @@ class PrimaryStore {
   std::unique_ptr<store::Replica> db_;
   std::mutex write_mu_;
   std::atomic<std::uint64_t> outbox_seq_{0};  // written under write_mu_
+  std::atomic<std::uint64_t> event_seq_{0};   // likewise
   std::mutex commit_mu_;
   std::condition_variable commit_cv_;
   std::uint64_t commits_ = 0;  // guarded by commit_mu_

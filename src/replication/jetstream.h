@@ -19,6 +19,10 @@ namespace le::replication {
 
 inline constexpr const char* kDefaultStream = "LICENSING";
 inline constexpr const char* kStreamSubjects = "lic.>";
+// Edge → primary writes (core/write_protocol.h): request subject "licw.<op>", answered by one
+// member of the primaries' queue group. Outside the stream's subjects.
+inline constexpr const char* kWriteSubjectPrefix = "licw.";
+inline constexpr const char* kWriteQueueGroup = "license-primary";
 
 struct NatsOptions {
   std::string url = "nats://127.0.0.1:4222";

@@ -204,6 +204,7 @@ Result<std::uint64_t> Replica::applied_seq() const {
 
 Result<ApplyResult> Replica::apply(std::span<const core::ChangeEvent> events,
                                    std::uint64_t last_seq, std::span<const ExtraWrite> extra) {
+  std::lock_guard lock(apply_mu_);
   rocksdb::WriteBatch batch;
   ApplyResult result;
   // State as this batch leaves it, so two events for one entity in a batch are ordered right.

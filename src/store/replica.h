@@ -6,8 +6,8 @@
 // no plaintext secret is ever stored. Deletions are stored as tombstones carrying the version.
 //
 // Thread-safety: all const lookups may run concurrently from any thread. apply() may run
-// concurrently with lookups; concurrent apply() calls must be serialized by the caller (one
-// replication consumer per replica).
+// concurrently with lookups and with other apply() calls (the replication consumer and the
+// edge's write replies), which it serializes so each version check sees the last write.
 #pragma once
 
 #include <boost/system/result.hpp>
@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
@@ -151,6 +152,7 @@ class Replica {
   std::size_t extra_count_ = 0;
   bool wal_ = true;
   std::shared_ptr<rocksdb::Cache> block_cache_;
+  std::mutex apply_mu_;
 };
 
 }  // namespace le::store

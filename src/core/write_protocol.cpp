@@ -1,0 +1,226 @@
+#include "core/write_protocol.h"
+
+#include <array>
+
+#include "core/json_read.h"
+#include "core/json_writer.h"
+
+namespace le::core {
+namespace {
+
+namespace dom = simdjson::dom;
+
+constexpr std::array<std::string_view, 3> kOps = {"activate", "deactivate", "bind"};
+constexpr std::array<std::string_view, 4> kActivationResults = {"activated", "already_activated",
+                                                                 "deactivated", "not_activated"};
+constexpr std::array<std::string_view, 2> kBindResults = {"bound", "already_bound"};
+// Codes a primary may refuse a write with; ApiError::code views these literals.
+constexpr std::array<std::string_view, 11> kErrorCodes = {
+    "ACTIVATION_LIMIT_REACHED", "EXPIRED",          "SUSPENDED",      "REVOKED",
+    "NOT_FOUND",                "INVALID_API_KEY",  "AUTH_REQUIRED",  "RATE_LIMITED",
+    "VALIDATION_ERROR",         "MISSING_FIELDS",   "INTERNAL_ERROR"};
+constexpr std::size_t kMaxText = 512;
+
+template <std::size_t N>
+std::optional<std::size_t> index_of(const std::array<std::string_view, N>& names, std::string_view s) {
+  for (std::size_t i = 0; i < N; ++i) {
+    if (names[i] == s) return i;
+  }
+  return std::nullopt;
+}
+
+bool read_text(dom::element v, std::string& out) {
+  std::string_view s;
+  if (v.get_string().get(s) || s.size() > kMaxText) return false;
+  out.assign(s);
+  return true;
+}
+
+bool read_digest(dom::element v, Digest& out) {
+  std::string_view s;
+  if (v.get_string().get(s)) return false;
+  auto d = digest_from_hex(s);
+  if (!d) return false;
+  out = *d;
+  return true;
+}
+
+}  // namespace
+
+std::string_view to_string(WriteOp op) { return kOps[static_cast<std::size_t>(op)]; }
+
+std::optional<WriteOp> write_op_from_string(std::string_view s) {
+  if (auto i = index_of(kOps, s)) return static_cast<WriteOp>(*i);
+  return std::nullopt;
+}
+
+std::string encode_write_command(const WriteCommand& c) {
+  std::string out;
+  JsonWriter w(out);
+  w.begin_object().field("op", to_string(c.op));
+  w.key("apiKey");
+  if (c.api_key) {
+    w.value(to_hex(*c.api_key));
+  } else {
+    w.null();
+  }
+  w.field("mode", to_string(c.mode)).field("license", to_hex(c.license));
+  w.field("machineId", c.machine_id).field("label", c.label);
+  w.field("ip", c.ip).field("hwid", c.hwid);
+  w.end_object();
+  return out;
+}
+
+std::variant<WriteCommand, DecodeError> decode_write_command(std::string_view json) {
+  thread_local json::Parser parser;
+  dom::element doc;
+  dom::object obj;
+  if (parser.parse(json, doc) || doc.get_object().get(obj)) return DecodeError{"not a JSON object"};
+  WriteCommand c;
+  bool has_op = false, has_license = false;
+  for (const auto field : obj) {
+    const std::string_view k = field.key;
+    const dom::element v = field.value;
+    bool ok = true;
+    if (k == "op") {
+      std::string_view s;
+      auto op = v.get_string().get(s) ? std::nullopt : write_op_from_string(s);
+      ok = has_op = op.has_value();
+      if (op) c.op = *op;
+    } else if (k == "apiKey") {
+      if (!v.is_null()) {
+        Digest d;
+        ok = read_digest(v, d);
+        c.api_key = d;
+      }
+    } else if (k == "mode") {
+      std::string_view s;
+      ok = !v.get_string().get(s) && (s == "live" || s == "test");
+      c.mode = s == "test" ? Mode::kTest : Mode::kLive;
+    } else if (k == "license") {
+      ok = has_license = read_digest(v, c.license);
+    } else if (k == "machineId") {
+      ok = read_text(v, c.machine_id) && c.machine_id.size() <= kMaxMachineIdBytes;
+    } else if (k == "label") {
+      ok = read_text(v, c.label) && c.label.size() <= kMaxLabelBytes;
+    } else if (k == "ip") {
+      ok = read_text(v, c.ip);
+    } else if (k == "hwid") {
+      ok = read_text(v, c.hwid);
+    }
+    if (!ok) return DecodeError{"bad field '" + std::string(k) + "'"};
+  }
+  if (!has_op || !has_license) return DecodeError{"missing op or license"};
+  if (c.op != WriteOp::kBind && c.machine_id.empty()) return DecodeError{"missing machineId"};
+  if (c.op == WriteOp::kBind && (!c.api_key || (c.ip.empty() && c.hwid.empty()))) {
+    return DecodeError{"bind needs apiKey and an ip or hwid"};
+  }
+  return c;
+}
+
+std::string encode_write_reply(const WriteReply& r) {
+  std::string out;
+  JsonWriter w(out);
+  w.begin_object().key("result");
+  if (r.activation) {
+    w.value(kActivationResults[static_cast<std::size_t>(*r.activation)]);
+  } else if (r.bind) {
+    w.value(kBindResults[static_cast<std::size_t>(*r.bind)]);
+  } else {
+    w.null();
+  }
+  w.key("error");
+  if (r.error) {
+    w.begin_object().field("status", r.error->http_status).field("code", r.error->code);
+    w.field("message", r.error->message).end_object();
+  } else {
+    w.null();
+  }
+  w.key("tki");
+  if (r.tki) {
+    w.value(static_cast<unsigned>(*r.tki));
+  } else {
+    w.null();
+  }
+  w.field("retryAfter", r.retry_after_s);
+  w.key("license");
+  if (r.license) {
+    w.raw(encode_change_event(*r.license));
+  } else {
+    w.null();
+  }
+  w.end_object();
+  return out;
+}
+
+std::variant<WriteReply, DecodeError> decode_write_reply(std::string_view json) {
+  thread_local json::Parser parser;
+  dom::element doc;
+  dom::object obj;
+  if (parser.parse(json, doc) || doc.get_object().get(obj)) return DecodeError{"not a JSON object"};
+  WriteReply r;
+  std::string license_json;
+  for (const auto field : obj) {
+    const std::string_view k = field.key;
+    const dom::element v = field.value;
+    bool ok = true;
+    if (v.is_null()) continue;
+    if (k == "result") {
+      std::string_view s;
+      ok = !v.get_string().get(s);
+      if (auto i = index_of(kActivationResults, s)) {
+        r.activation = static_cast<ActivationResult>(*i);
+      } else if (auto j = index_of(kBindResults, s)) {
+        r.bind = static_cast<BindResult>(*j);
+      } else {
+        ok = false;
+      }
+    } else if (k == "error") {
+      dom::object e;
+      if (v.get_object().get(e)) return DecodeError{"bad field 'error'"};
+      ApiError err;
+      bool has_code = false;
+      for (const auto ef : e) {
+        const std::string_view ek = ef.key;
+        if (ek == "status") {
+          std::int64_t st = 0;
+          ok = ok && json::read_i64(ef.value, st) && st >= 400 && st <= 599;
+          err.http_status = static_cast<int>(st);
+        } else if (ek == "code") {
+          std::string_view code;
+          auto i = ef.value.get_string().get(code) ? std::nullopt : index_of(kErrorCodes, code);
+          ok = ok && i.has_value();
+          if (i) err.code = kErrorCodes[*i];
+          has_code = i.has_value();
+        } else if (ek == "message") {
+          ok = ok && read_text(ef.value, err.message);
+        }
+      }
+      ok = ok && has_code;
+      if (ok) r.error = std::move(err);
+    } else if (k == "tki") {
+      std::uint32_t t = 0;
+      ok = json::read_u32(v, t) && t <= static_cast<std::uint32_t>(TkiStatus::kBindingRequired) &&
+           t != static_cast<std::uint32_t>(TkiStatus::kSuccess);
+      r.tki = static_cast<TkiStatus>(t);
+    } else if (k == "retryAfter") {
+      ok = json::read_u32(v, r.retry_after_s);
+    } else if (k == "license") {
+      ok = v.is_object();
+      if (ok) license_json = simdjson::minify(v);
+    }
+    if (!ok) return DecodeError{"bad field '" + std::string(k) + "'"};
+  }
+  if (!license_json.empty()) {
+    auto ev = decode_change_event(license_json);
+    if (auto* e = std::get_if<DecodeError>(&ev)) return DecodeError{"license: " + e->message};
+    auto& event = std::get<ChangeEvent>(ev);
+    if (event.kind() != EntityKind::kLicense) return DecodeError{"license: not a license"};
+    r.license = std::move(event);
+  }
+  const int outcomes = int(r.ok()) + int(r.error.has_value()) + int(r.tki.has_value());
+  if (outcomes != 1) return DecodeError{"a reply carries exactly one of result, error, tki"};
+  return r;
+}
+
+}  // namespace le::core

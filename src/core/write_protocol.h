@@ -1,0 +1,69 @@
+// Edge → primary writes (DESIGN §4): activate, deactivate and TKI first-use bindings, sent by an
+// edge over NATS request/reply to the queue group of primaries.
+//
+// A command names its license and caller by SHA-256 digest (no plaintext secret leaves the
+// edge). A reply carries the outcome (or the refusal the client gets) and the license's state
+// after the write, as a change event the edge applies through its version check.
+//
+//   request  {"op":"activate","apiKey":"<hex>"|null,"mode":"live","license":"<hex>",
+//             "machineId":"…","label":"…","ip":"…","hwid":"…"}
+//   reply    {"result":"activated"|…|null,"error":{"status":403,"code":"…","message":"…"}|null,
+//             "tki":<TkiStatus>|null,"retryAfter":0,"license":<change event>|null}
+//
+// Decoders validate every field and never throw. Thread-safety: per-thread parser state only.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+
+#include "core/activation.h"
+#include "core/api_error.h"
+#include "core/change_event.h"
+#include "core/digest.h"
+#include "core/model.h"
+#include "core/tki.h"
+
+namespace le::core {
+
+enum class WriteOp : std::uint8_t { kActivate, kDeactivate, kBind };
+
+// "activate", "deactivate", "bind": also the last token of the request subject.
+std::string_view to_string(WriteOp op);
+std::optional<WriteOp> write_op_from_string(std::string_view s);
+
+struct WriteCommand {
+  WriteOp op = WriteOp::kActivate;
+  // The caller's API key: optional for activate/deactivate (else the license key is the
+  // credential), required for bind (the TKI key). `mode` is the mode its prefix names.
+  std::optional<Digest> api_key;
+  Mode mode = Mode::kLive;
+  Digest license{};
+  std::string machine_id;  // activate / deactivate
+  std::string label;       // activate
+  std::string ip;          // bind: the IP to bind, empty for none
+  std::string hwid;        // bind: the HWID to bind, empty for none
+};
+
+std::string encode_write_command(const WriteCommand& c);
+std::variant<WriteCommand, DecodeError> decode_write_command(std::string_view json);
+
+enum class BindResult : std::uint8_t { kBound, kAlreadyBound };
+
+struct WriteReply {
+  std::optional<ActivationResult> activation;  // activate / deactivate done
+  std::optional<BindResult> bind;              // bind done
+  std::optional<ApiError> error;               // refused (Traffic Orchestrator answer)
+  std::optional<TkiStatus> tki;                // bind refused (TKI answer)
+  std::uint32_t retry_after_s = 0;             // with a RATE_LIMITED error
+  std::optional<ChangeEvent> license;          // the license after the write, where known
+
+  bool ok() const { return activation.has_value() || bind.has_value(); }
+};
+
+std::string encode_write_reply(const WriteReply& r);
+std::variant<WriteReply, DecodeError> decode_write_reply(std::string_view json);
+
+}  // namespace le::core

@@ -1,0 +1,55 @@
+// Answers the writes edges forward over NATS request/reply (DESIGN §4): activate, deactivate
+// and TKI first-use bindings, as members of the primaries' queue group on "licw.*". Each request
+// is one ManagementApi::execute() (one Tx); the reply carries the license's state after it.
+//
+// A request that does not decode gets a VALIDATION_ERROR reply and is counted. Connects in the
+// background with backoff; after the first connection libnats reconnects and resubscribes.
+//
+// Thread-safety: start()/stop() from one controlling thread; stats from any thread. Requests are
+// handled on libnats' delivery thread for the subscription.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <thread>
+
+#include "primary/management_api.h"
+#include "replication/jetstream.h"
+
+namespace le::primary {
+
+struct WriteServiceStats {
+  std::atomic<std::uint64_t> requests{0};     // answered, by any outcome
+  std::atomic<std::uint64_t> undecodable{0};  // answered VALIDATION_ERROR without acting
+  std::atomic<bool> connected{false};
+};
+
+class WriteService {
+ public:
+  WriteService(ManagementApi& api, replication::NatsOptions nats);
+  ~WriteService();
+  WriteService(const WriteService&) = delete;
+  WriteService& operator=(const WriteService&) = delete;
+
+  void start();
+  void stop();
+  const WriteServiceStats& stats() const { return stats_; }
+
+ private:
+  void run();
+  static void on_request(natsConnection* nc, natsSubscription* sub, natsMsg* msg, void* closure);
+  void handle(natsConnection* nc, natsMsg* msg);
+
+  ManagementApi& api_;
+  replication::NatsOptions nats_;
+  WriteServiceStats stats_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;  // guarded by mu_
+  std::atomic<bool> stopping_{false};
+  std::thread thread_;
+};
+
+}  // namespace le::primary

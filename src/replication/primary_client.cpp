@@ -1,0 +1,177 @@
+#include "replication/primary_client.h"
+
+#include <charconv>
+#include <vector>
+
+#include "cache/record_cache.h"
+#include "common/log.h"
+
+namespace le::replication {
+
+PrimaryClient::PrimaryClient(store::Replica& replica, cache::InvalidationStamps& stamps,
+                             PrimaryClientOptions options)
+    : replica_(replica), stamps_(stamps), options_(std::move(options)) {}
+
+PrimaryClient::~PrimaryClient() { stop(); }
+
+void PrimaryClient::start() {
+  stopping_.store(false);
+  {
+    std::lock_guard lock(mu_);
+    stop_ = false;
+  }
+  thread_ = std::thread([this] { run(); });
+}
+
+void PrimaryClient::stop() {
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+  stopping_.store(true);
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+  fail_expired(true);
+}
+
+void PrimaryClient::run() {
+  Backoff backoff;
+  while (!stopping_.load()) {
+    std::string error;
+    auto nats = JetStream::connect(options_.nats, error);
+    natsInbox* inbox = nullptr;
+    natsSubscription* sub = nullptr;
+    if (nats) {
+      natsStatus s = natsInbox_Create(&inbox);
+      const std::string prefix = s == NATS_OK ? std::string(inbox) + "." : std::string();
+      if (inbox != nullptr) natsInbox_Destroy(inbox);
+      if (s == NATS_OK) {
+        s = natsConnection_Subscribe(&sub, nats->connection(), (prefix + "*").c_str(), on_reply, this);
+      }
+      if (s == NATS_OK) {
+        std::lock_guard lock(mu_);
+        nats_ = std::move(nats);
+        inbox_ = prefix;
+        sub_ = sub;
+        break;
+      }
+      error = "reply subscription: " + status_text(s);
+    }
+    log::warn("writes", "NATS unavailable; activations and bindings answer 503", {{"error", error}});
+    if (!backoff.wait(stopping_)) return;
+  }
+  // Fail writes whose time ran out, until stopped.
+  std::unique_lock lock(mu_);
+  while (!stop_) {
+    stats_.connected.store(nats_ != nullptr && nats_->connected());
+    cv_.wait_for(lock, std::chrono::milliseconds(50));
+    lock.unlock();
+    fail_expired(false);
+    lock.lock();
+  }
+  natsSubscription* sub = sub_;
+  auto nats = std::move(nats_);
+  lock.unlock();
+  if (sub != nullptr) {
+    // Let a reply being handled finish: after this no callback of ours runs.
+    natsSubscription_Drain(sub);
+    natsSubscription_WaitForDrainCompletion(sub, 2000);
+    natsSubscription_Destroy(sub);
+  }
+  nats.reset();
+  stats_.connected.store(false);
+}
+
+void PrimaryClient::send(const core::WriteCommand& cmd, Done done) {
+  const std::string body = core::encode_write_command(cmd);
+  const std::string subject = std::string(kWriteSubjectPrefix) + std::string(core::to_string(cmd.op));
+  natsStatus s = NATS_CONNECTION_CLOSED;
+  std::uint64_t id = 0;
+  {
+    std::lock_guard lock(mu_);
+    if (!stop_ && nats_ != nullptr && nats_->connected()) {
+      id = next_id_++;
+      const std::string reply = inbox_ + std::to_string(id);
+      pending_.emplace(id, Pending{std::chrono::steady_clock::now() + options_.timeout, std::move(done)});
+      s = natsConnection_PublishRequest(nats_->connection(), subject.c_str(), reply.c_str(), body.data(),
+                                        static_cast<int>(body.size()));
+      if (s != NATS_OK) {
+        done = std::move(pending_[id].done);
+        pending_.erase(id);
+      }
+    }
+  }
+  if (s != NATS_OK) {
+    stats_.unreachable.fetch_add(1);
+    done(std::nullopt);
+    return;
+  }
+  stats_.sent.fetch_add(1);
+}
+
+std::optional<PrimaryClient::Done> PrimaryClient::take(std::uint64_t id) {
+  std::lock_guard lock(mu_);
+  auto it = pending_.find(id);
+  if (it == pending_.end()) return std::nullopt;
+  Done d = std::move(it->second.done);
+  pending_.erase(it);
+  return d;
+}
+
+void PrimaryClient::fail_expired(bool all) {
+  std::vector<Done> expired;
+  {
+    std::lock_guard lock(mu_);
+    const auto now = std::chrono::steady_clock::now();
+    for (auto it = pending_.begin(); it != pending_.end();) {
+      if (all || it->second.deadline <= now) {
+        expired.push_back(std::move(it->second.done));
+        it = pending_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  for (auto& d : expired) {
+    stats_.unreachable.fetch_add(1);
+    d(std::nullopt);
+  }
+}
+
+void PrimaryClient::on_reply(natsConnection*, natsSubscription*, natsMsg* msg, void* closure) {
+  static_cast<PrimaryClient*>(closure)->handle_reply(msg);
+  natsMsg_Destroy(msg);
+}
+
+void PrimaryClient::handle_reply(natsMsg* msg) {
+  const std::string_view subject = natsMsg_GetSubject(msg);
+  const std::string_view token = subject.substr(subject.rfind('.') + 1);
+  std::uint64_t id = 0;
+  std::from_chars(token.data(), token.data() + token.size(), id);
+  auto decoded = core::decode_write_reply(
+      std::string_view(natsMsg_GetData(msg), static_cast<std::size_t>(natsMsg_GetDataLength(msg))));
+  auto* reply = std::get_if<core::WriteReply>(&decoded);
+  if (reply == nullptr) {
+    stats_.bad_replies.fetch_add(1);
+    log::warn("writes", "undecodable reply from the primary",
+              {{"error", std::get<core::DecodeError>(decoded).message}});
+  } else if (reply->license) {
+    // Applied even when the request has timed out meanwhile: it is the primary's newer state.
+    auto applied = cache::apply_and_invalidate(replica_, stamps_, std::span(&*reply->license, 1), 0);
+    if (!applied) {
+      log::error("writes", "could not apply the primary's reply; the stream will bring it",
+                 {{"error", applied.error().message}});
+    }
+  }
+  auto done = take(id);
+  if (!done) return;  // answered as unreachable already (timeout)
+  if (reply == nullptr) {
+    stats_.unreachable.fetch_add(1);
+    (*done)(std::nullopt);
+    return;
+  }
+  stats_.replied.fetch_add(1);
+  (*done)(std::move(*reply));
+}
+
+}  // namespace le::replication

@@ -1,0 +1,94 @@
+// The edge's side of edge → primary writes (DESIGN §4): sends a core::WriteCommand over NATS
+// request/reply to the primaries' queue group and hands back the reply — after applying the
+// license state it carries to the local replica, through the version check, and invalidating
+// the cache. So a request on this edge that starts after the reply sees the write
+// (read-your-writes), and the same state arriving later from the stream changes nothing.
+//
+// Never blocks the caller: send() publishes and returns; replies arrive on a libnats thread.
+// Every send's callback runs exactly once: with the reply, or with nullopt when the primary
+// cannot be reached (NATS down: at once; no reply within the timeout: when it passes; stop()).
+// Replies are matched to requests through one wildcard inbox subscription.
+//
+// Thread-safety: send() from any thread; start()/stop() from one controlling thread.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <unordered_map>
+
+#include "cache/invalidation.h"
+#include "core/write_protocol.h"
+#include "replication/jetstream.h"
+#include "store/replica.h"
+
+namespace le::replication {
+
+struct PrimaryClientOptions {
+  NatsOptions nats;
+  std::chrono::milliseconds timeout{2000};  // a write not answered by then fails
+};
+
+struct PrimaryClientStats {
+  std::atomic<std::uint64_t> sent{0};
+  std::atomic<std::uint64_t> replied{0};
+  std::atomic<std::uint64_t> unreachable{0};  // not sent (NATS down) or not answered in time
+  std::atomic<std::uint64_t> bad_replies{0};  // undecodable replies (answered as unreachable)
+  std::atomic<bool> connected{false};
+};
+
+class PrimaryClient {
+ public:
+  using Done = std::function<void(std::optional<core::WriteReply>)>;
+
+  PrimaryClient(store::Replica& replica, cache::InvalidationStamps& stamps, PrimaryClientOptions options);
+  ~PrimaryClient();
+  PrimaryClient(const PrimaryClient&) = delete;
+  PrimaryClient& operator=(const PrimaryClient&) = delete;
+
+  // Connects in the background (retrying with backoff) and starts the timeout sweep.
+  void start();
+  // Fails every pending write with nullopt; no callback runs after it returns.
+  void stop();
+
+  void send(const core::WriteCommand& cmd, Done done);
+
+  const PrimaryClientStats& stats() const { return stats_; }
+  std::chrono::milliseconds timeout() const { return options_.timeout; }
+
+ private:
+  struct Pending {
+    std::chrono::steady_clock::time_point deadline;
+    Done done;
+  };
+  void run();
+  static void on_reply(natsConnection* nc, natsSubscription* sub, natsMsg* msg, void* closure);
+  void handle_reply(natsMsg* msg);
+  std::optional<Done> take(std::uint64_t id);
+  void fail_expired(bool all);
+
+  store::Replica& replica_;
+  cache::InvalidationStamps& stamps_;
+  PrimaryClientOptions options_;
+  PrimaryClientStats stats_;
+
+  std::mutex mu_;  // guards everything below; never held while a callback runs
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::unique_ptr<JetStream> nats_;  // set once connected
+  std::string inbox_;                // "<unique inbox>." — reply subjects are inbox_ + id
+  std::uint64_t next_id_ = 1;
+  std::unordered_map<std::uint64_t, Pending> pending_;
+  natsSubscription* sub_ = nullptr;
+  std::atomic<bool> stopping_{false};
+  std::thread thread_;
+};
+
+}  // namespace le::replication
