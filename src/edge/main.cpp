@@ -46,6 +46,7 @@ constexpr const char* kUsage = R"(usage: license-edge --db DIR [flags]
   --stream NAME            JetStream stream (default LICENSING)
   --write-timeout-ms MS    activations, deactivations and TKI first-use bindings go to the
                            primary over --nats; without its answer by then: 503 (default 2000)
+  --dump                   print every record as change-stream JSON lines and exit
   --digest                 print the SHA-256 of every record in the replica and exit
   --admin-listen HOST:PORT admin listener: /metrics, /healthz, /readyz (default 127.0.0.1:9090)
   --no-metrics             do not count requests (the admin listener still serves the rest)
@@ -62,7 +63,7 @@ int main(int argc, char** argv) {
                "public-ip-limit", "public-license-limit", "tki-ip-limit", "rate-limit-slots-log2", "fleet-size",
                "trusted-proxies", "client-ip-header", "nats", "stream", "admin-listen", "write-timeout-ms",
                "access-log-sample"},
-              {"seed-only", "help", "no-rate-limit", "digest", "no-metrics"});
+              {"seed-only", "help", "no-rate-limit", "digest", "dump", "no-metrics"});
   if (flags.flag("help")) {
     std::cout << kUsage;
     return 0;
@@ -115,6 +116,11 @@ int main(int argc, char** argv) {
   if (!replica) {
     log::error("edge", "cannot open replica", {{"error", replica.error().message}});
     return 1;
+  }
+  if (flags.flag("dump")) {
+    auto n = store::dump_jsonl(**replica, std::cout);
+    if (!n) log::error("edge", "dump failed", {{"error", n.error().message}});
+    return n ? 0 : 1;
   }
   if (flags.flag("digest")) {
     auto d = (*replica)->content_digest();

@@ -15,6 +15,7 @@
 #include "primary/primary_store.h"
 #include "primary/publisher.h"
 #include "primary/write_service.h"
+#include "store/loader.h"
 
 namespace {
 
@@ -24,14 +25,16 @@ constexpr const char* kUsage = R"(usage: license-primary --db DIR [flags]
   --threads N              I/O threads (default 2)
   --nats URL               NATS server to publish to (default nats://127.0.0.1:4222)
   --stream NAME            JetStream stream (default LICENSING)
-  --no-publish             keep changes in the outbox; do not connect to NATS (and do not
-                           answer edges' writes)
+  --no-publish             keep changes in the outbox (do not publish them)
+  --no-edge-writes         do not answer the writes edges forward (activate, deactivate,
+                           TKI first-use bindings) over NATS
   --activation-changes N   activations + deactivations that change a license's machines, per
                            license per window; beyond it 429 (default 10; 0 = unlimited)
   --activation-window-s S  that window in seconds (default 86400)
   --body-limit BYTES       max request body bytes (default 1048576, for batch creation)
   --drain-ms MS            graceful shutdown deadline (default 5000)
   --admin-listen HOST:PORT admin listener: /metrics, /healthz, /readyz (default 127.0.0.1:9091)
+  --dump                   print every record as change-stream JSON lines and exit
   --digest                 print the SHA-256 of every record (as an edge replica would hold
                            them) and exit
 Environment: LE_ADMIN_TOKEN enables the operator endpoints under /admin/v1.
@@ -44,7 +47,7 @@ int main(int argc, char** argv) {
   Flags flags(argc, argv,
               {"db", "listen", "threads", "nats", "stream", "body-limit", "drain-ms", "admin-listen",
                "activation-changes", "activation-window-s"},
-              {"help", "no-publish", "digest"});
+              {"help", "no-publish", "no-edge-writes", "digest", "dump"});
   if (flags.flag("help")) {
     std::cout << kUsage;
     return 0;
@@ -68,6 +71,11 @@ int main(int argc, char** argv) {
   if (!store) {
     log::error("primary", "cannot open database", {{"error", store.error().message}});
     return 1;
+  }
+  if (flags.flag("dump")) {
+    auto n = store::dump_jsonl((*store)->records(), std::cout);
+    if (!n) log::error("primary", "dump failed", {{"error", n.error().message}});
+    return n ? 0 : 1;
   }
   if (flags.flag("digest")) {
     auto d = (*store)->records().content_digest();
@@ -101,10 +109,9 @@ int main(int argc, char** argv) {
   primary::Publisher publisher(**store, publisher_options);
   api.set_publisher(&publisher.stats());
   primary::WriteService writes(api, publisher_options.nats);
-  if (!flags.flag("no-publish")) {
-    publisher.start();
-    writes.start();
-  }
+  api.set_edge_writes(&writes.stats().connected);
+  if (!flags.flag("no-publish")) publisher.start();
+  if (!flags.flag("no-edge-writes")) writes.start();
 
   const auto started = std::chrono::system_clock::now();
   metrics::HttpMetrics http_metrics(server_config.threads, router.route_paths(), "le_primary");

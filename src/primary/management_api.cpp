@@ -488,6 +488,7 @@ void ManagementApi::register_routes(net::Router& router) {
       w.field("publishedSeq", publisher_->outbox_seq.load());
       w.field("natsConnected", publisher_->connected.load());
     }
+    if (edge_writes_ != nullptr) w.field("edgeWrites", edge_writes_->load());
     w.end_object();
   });
   router.add(V::post, "/admin/v1/accounts", wrap(&ManagementApi::create_account));

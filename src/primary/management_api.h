@@ -43,6 +43,8 @@ class ManagementApi {
   void set_ready(bool ready) { ready_.store(ready, std::memory_order_release); }
   // Publishing progress shown by /readyz.
   void set_publisher(const PublisherStats* stats) { publisher_ = stats; }
+  // Whether edges' writes are being taken (shown by /readyz as "edgeWrites").
+  void set_edge_writes(const std::atomic<bool>* subscribed) { edge_writes_ = subscribed; }
 
   // A write an edge forwards (activate, deactivate, TKI binding), as one Tx. The reply carries
   // the license's state after it. Throws nothing: store failures are INTERNAL_ERROR replies.
@@ -87,6 +89,7 @@ class ManagementApi {
   ManagementOptions options_;
   std::atomic<bool> ready_{false};
   const PublisherStats* publisher_ = nullptr;
+  const std::atomic<bool>* edge_writes_ = nullptr;
 };
 
 }  // namespace le::primary

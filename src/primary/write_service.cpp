@@ -40,9 +40,14 @@ void WriteService::run() {
     nats = replication::JetStream::connect(nats_, error);
     if (nats) {
       const std::string subject = std::string(replication::kWriteSubjectPrefix) + "*";
-      const natsStatus s = natsConnection_QueueSubscribe(&sub, nats->connection(), subject.c_str(),
+      natsStatus s = natsConnection_QueueSubscribe(&sub, nats->connection(), subject.c_str(),
                                                          replication::kWriteQueueGroup, on_request, this);
-      if (s == NATS_OK) break;
+      // Once the server has the subscription, edges' requests reach this primary.
+      if (s == NATS_OK) s = natsConnection_Flush(nats->connection());
+      if (s == NATS_OK) {
+        stats_.connected.store(true);
+        break;
+      }
       error = "subscribe: " + replication::status_text(s);
       nats.reset();
     }

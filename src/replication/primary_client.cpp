@@ -148,6 +148,14 @@ void PrimaryClient::handle_reply(natsMsg* msg) {
   const std::string_view token = subject.substr(subject.rfind('.') + 1);
   std::uint64_t id = 0;
   std::from_chars(token.data(), token.data() + token.size(), id);
+  if (natsMsg_IsNoResponders(msg)) {
+    // The server's own answer: no primary is subscribed. Fail now rather than at the timeout.
+    if (auto done = take(id)) {
+      stats_.unreachable.fetch_add(1);
+      (*done)(std::nullopt);
+    }
+    return;
+  }
   auto decoded = core::decode_write_reply(
       std::string_view(natsMsg_GetData(msg), static_cast<std::size_t>(natsMsg_GetDataLength(msg))));
   auto* reply = std::get_if<core::WriteReply>(&decoded);

@@ -6,7 +6,8 @@
 //
 // Never blocks the caller: send() publishes and returns; replies arrive on a libnats thread.
 // Every send's callback runs exactly once: with the reply, or with nullopt when the primary
-// cannot be reached (NATS down: at once; no reply within the timeout: when it passes; stop()).
+// cannot be reached (NATS down, or no primary subscribed — the server says so — at once; no
+// reply within the timeout: when it passes; stop()).
 // Replies are matched to requests through one wildcard inbox subscription.
 //
 // Thread-safety: send() from any thread; start()/stop() from one controlling thread.

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <istream>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -29,5 +30,9 @@ struct LoadOptions {
 };
 
 Result<LoadStats> load_jsonl(Replica& replica, std::istream& in, const LoadOptions& opts = {});
+
+// Writes every stored record (tombstones included) as one change-stream message per line, in
+// key-space and key order, without "seq": for comparing two stores record by record.
+Result<std::uint64_t> dump_jsonl(const Replica& replica, std::ostream& out);
 
 }  // namespace le::store

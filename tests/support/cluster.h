@@ -96,6 +96,11 @@ class Cluster {
         dir_.path("primary.log"));
   }
   ServerProcess& primary() { return *primary_; }
+  // Whether the primary has subscribed to the writes edges forward.
+  bool primary_takes_writes() {
+    HttpClient c(primary_port_);
+    return json_bool(c.request(http::verb::get, "/readyz").body, "/edgeWrites");
+  }
   void stop_primary() {
     if (primary_) primary_->terminate();
     primary_.reset();

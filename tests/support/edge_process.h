@@ -138,6 +138,9 @@ class ServerProcess {
 
   unsigned short port() const { return port_; }
   bool alive() const { return pid_ > 0 && ::kill(pid_, 0) == 0; }
+  void signal(int sig) {
+    if (pid_ > 0) ::kill(pid_, sig);
+  }
 
   void kill9() {
     if (pid_ > 0) {

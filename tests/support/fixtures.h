@@ -4,6 +4,7 @@
 
 #include <unistd.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <random>
 #include <string>
@@ -90,6 +91,7 @@ class TempDir {
     std::filesystem::create_directories(path_);
   }
   ~TempDir() {
+    if (std::getenv("LE_KEEP_TEST_DIRS") != nullptr) return;  // for debugging a failure
     std::error_code ec;
     std::filesystem::remove_all(path_, ec);
   }
