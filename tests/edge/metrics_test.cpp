@@ -56,11 +56,16 @@ TEST(EdgeMetrics, CountsAKnownMixOfRequestsExactly) {
   // Public validations of one license: 3 allowed, then 429s (per-license limit 3/min).
   for (int i = 0; i < 5; ++i) c.post("/api/v1/validate", valid);
   ASSERT_EQ(c.request(V::get, "/nowhere").status, 404u);
-  const std::string after = admin.request(V::get, "/metrics").body;
-
+  // A request is counted once its answer is written, which may be just after the client read
+  // it: scrape until the last one shows.
+  std::string after;
   auto delta = [&](const std::string& series) {
     return metric(after, series) - std::max(0.0, metric(before, series));
   };
+  EXPECT_TRUE(eventually([&] {
+    after = admin.request(V::get, "/metrics").body;
+    return delta("le_edge_http_requests_total{route=\"other\",status=\"404\"}") == 1;
+  }));
   const std::string v = R"(route="/api/v1/validate")";
   EXPECT_EQ(delta("le_edge_http_requests_total{" + v + ",status=\"200\"}"), 10);  // 5 + 2 + 3 public
   EXPECT_EQ(delta("le_edge_http_requests_total{" + v + ",status=\"400\"}"), 1);
