@@ -3,6 +3,9 @@
 # license-edge on it, drives POST /api/v1/validate with wrk (keep-alive, random keys, ~10% unknown)
 # without and with an API key, then drives an nginx returning a fixed JSON body with the same wrk
 # settings, in the same run. Prints requests/s and p50/p99 for each; the last line is the ratio.
+# LE_WRITES_RATE=N (default 0): also start nats-server and license-primary, measure activation
+# latency through the edge alone, then keep N activations/s (activate/deactivate pairs) running
+# through the edge for the whole load run, and report their latency under that load.
 # Traffic goes to 127.0.0.1 only; every wrk run is bounded by LE_DURATION.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -35,7 +38,11 @@ fi
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  [[ -z "${wdir:-}" ]] || rm -rf "$wdir"
+}
 trap cleanup EXIT
 
 # wrk output -> "rps p50_ms p99_ms non2xx"
@@ -53,6 +60,24 @@ drive() {  # name port [api key]
   summarize "$out/wrk-$name.txt"
 }
 
+writes_rate="${LE_WRITES_RATE:-0}"
+if [[ "$writes_rate" != 0 ]]; then
+  # The primary holds its own licenses; the edge's replica does not follow this fresh stream
+  # (its applied_seq is the generated one), so each activation's reply is what brings the
+  # license's state to the edge — the write path exactly as it runs.
+  wdir="$(mktemp -d)"
+  nats_port=$(free_port); primary_port=$(free_port)
+  nats-server -js -a 127.0.0.1 -p "$nats_port" -sd "$wdir/nats" 2>"$out/nats.log" &
+  pids+=($!)
+  for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$nats_port") 2>/dev/null && break; sleep 0.05; done
+  LE_ADMIN_TOKEN=bench "$bin/src/primary/license-primary" --db "$wdir/primary" --listen "127.0.0.1:$primary_port" \
+    --admin-listen 127.0.0.1:0 --nats "nats://127.0.0.1:$nats_port" --activation-changes 0 2>"$out/primary.log" &
+  pids+=($!)
+  for _ in $(seq 200); do curl -fsS "http://127.0.0.1:$primary_port/healthz" >/dev/null 2>&1 && break; sleep 0.05; done
+  python3 "$root/bench/load/activations.py" setup "http://127.0.0.1:$primary_port" bench 1000 "$wdir/keys"
+  edge_flags="$edge_flags --nats nats://127.0.0.1:$nats_port"
+fi
+
 edge_port=$(free_port)
 "$bin/src/edge/license-edge" --db "$replica" --listen "127.0.0.1:$edge_port" --admin-listen 127.0.0.1:0 --threads "$threads" \
   $edge_flags 2>"$out/edge.log" &
@@ -64,7 +89,17 @@ sed -e "s|@DIR@|$nginx_dir|g" -e "s|@PORT@|$nginx_port|g" -e "s|@WORKERS@|$threa
   "$root/bench/load/nginx.conf.in" >"$nginx_dir/nginx.conf"
 nginx -c "$nginx_dir/nginx.conf" -p "$nginx_dir" &
 pids+=($!)
-for _ in $(seq 200); do curl -fsS "http://127.0.0.1:$edge_port/readyz" >/dev/null 2>&1 && break; sleep 0.05; done
+for _ in $(seq 200); do curl -fsS "http://127.0.0.1:$edge_port/healthz" >/dev/null 2>&1 && break; sleep 0.05; done
+secs() { local v="$1"; v="${v%s}"; echo "$v"; }
+if [[ "$writes_rate" != 0 ]]; then
+  # Activation latency through the edge with nothing else running: 2000 requests at 200/s.
+  sleep 1
+  idle_writes=$(python3 "$root/bench/load/activations.py" drive "http://127.0.0.1:$edge_port" "$wdir/keys" 200 30 2000)
+  total=$(( 2 * $(secs "${LE_WARMUP:-10s}") + ${LE_ROUNDS:-3} * 3 * $(secs "$duration") ))
+  python3 "$root/bench/load/activations.py" drive "http://127.0.0.1:$edge_port" "$wdir/keys" "$writes_rate" "$total" \
+    >"$out/writes-under-load.txt" &
+  writes_pid=$!
+fi
 for _ in $(seq 100); do curl -fsS "http://127.0.0.1:$nginx_port/" >/dev/null 2>&1 && break; sleep 0.05; done
 
 # Warm both with the same traffic, then alternate edge and nginx over several rounds so a noisy
@@ -81,6 +116,7 @@ for r in $(seq "$rounds"); do
   echo "nginx $(drive "nginx-$r" "$nginx_port")" >>"$out/rounds.txt"
 done
 edge_rss_mb=$(awk '/VmRSS/ { printf "%.0f", $2 / 1024 }' "/proc/$edge_pid/status")
+[[ "$writes_rate" == 0 ]] || wait "$writes_pid"
 
 median() {  # target column -> median over rounds
   awk -v t="$1" -v c="$2" '$1 == t { print $c }' "$out/rounds.txt" | sort -g |
@@ -97,6 +133,11 @@ row() { printf "%-22s %10.0f %10.3f %10.3f %8.0f\n" "$1" "$(median "$2" 2)" "$(m
   echo "per round (target req/s p50 p99 non-2xx):"
   sed 's/^/  /' "$out/rounds.txt"
   echo "edge RSS after the run: ${edge_rss_mb} MiB"
+  if [[ "$writes_rate" != 0 ]]; then
+    echo "activations through the edge (count p50_ms p99_ms max_ms non-200):"
+    echo "  alone, 200/s:           $idle_writes"
+    echo "  at ${writes_rate}/s during the load: $(cat "$out/writes-under-load.txt")"
+  fi
   echo "edge(API key)/nginx throughput ratio: $(awk -v a="$(median edge-apikey 2)" -v b="$(median nginx 2)" 'BEGIN { printf "%.2f", a / b }')"
   echo "edge/nginx throughput ratio: $(awk -v a="$(median edge 2)" -v b="$(median nginx 2)" 'BEGIN { printf "%.2f", a / b }')"
 } | tee "$out/summary.txt"
