@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds, and runs the whole test suite (unit, integration, end-to-end,
 # fuzz) twice: on the Release build, then on an AddressSanitizer + UndefinedBehaviorSanitizer
-# build (build-asan/), and the lock-free structures' tests (rate limiter, record cache) once more
-# under ThreadSanitizer (build-tsan/). LE_SKIP_SANITIZERS=1 runs the Release suite only.
+# build (build-asan/), and the lock-free structures' tests (rate limiter, record cache) and the
+# deferred responses once more under ThreadSanitizer (build-tsan/). LE_SKIP_SANITIZERS=1 runs the Release suite only.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 jobs="${LE_JOBS:-2}"
@@ -21,10 +21,10 @@ if [[ "${LE_SKIP_SANITIZERS:-0}" != 1 ]]; then
 fi
 
 if [[ "${LE_SKIP_SANITIZERS:-0}" != 1 ]]; then
-  echo "== the rate limiter and record cache tests under ThreadSanitizer"
+  echo "== the rate limiter, record cache and deferred-response tests under ThreadSanitizer"
   cmake -S "$root" -B "$root/build-tsan" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DLE_TSAN=ON -DLE_BUILD_BENCH=OFF >/dev/null
-  cmake --build "$root/build-tsan" -j "$jobs" --target ratelimit_test cache_test
+  cmake --build "$root/build-tsan" -j "$jobs" --target ratelimit_test cache_test deferred_test
   (cd "$root/build-tsan" && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
-    ctest -j "$jobs" --output-on-failure --timeout 900 -R '^(SlidingWindow|RecordCacheTest|Doorkeeper)')
+    ctest -j "$jobs" --output-on-failure --timeout 900 -R '^(SlidingWindow|RecordCacheTest|Doorkeeper|Deferred)')
 fi

@@ -38,14 +38,7 @@ bool read_time(dom::element v, std::int64_t& out) {
   }
 }
 
-bool read_digest(dom::element v, Digest& out) {
-  std::string_view s;
-  if (v.get_string().get(s)) return false;
-  auto d = digest_from_hex(s);
-  if (!d) return false;
-  out = *d;
-  return true;
-}
+using json::read_digest;
 
 template <typename E, typename Parse>
 bool read_enum(dom::element v, E& out, Parse parse) {

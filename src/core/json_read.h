@@ -14,6 +14,8 @@
 #include <string_view>
 #include <vector>
 
+#include "core/digest.h"
+
 namespace le::core::json {
 
 namespace dom = simdjson::dom;
@@ -60,6 +62,15 @@ inline bool read_string_array(dom::element v, std::vector<std::string>& out) {
     if (item.get_string().get(s)) return false;
     out.emplace_back(s);
   }
+  return true;
+}
+// A lowercase or uppercase hex SHA-256.
+inline bool read_digest(dom::element v, Digest& out) {
+  std::string_view s;
+  if (v.get_string().get(s)) return false;
+  auto d = digest_from_hex(s);
+  if (!d) return false;
+  out = *d;
   return true;
 }
 // A JSON object value as compact text (validated by the parse, re-serialized minified).

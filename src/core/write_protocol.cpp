@@ -36,13 +36,13 @@ bool read_text(dom::element v, std::string& out) {
   return true;
 }
 
-bool read_digest(dom::element v, Digest& out) {
-  std::string_view s;
-  if (v.get_string().get(s)) return false;
-  auto d = digest_from_hex(s);
-  if (!d) return false;
-  out = *d;
-  return true;
+using json::read_digest;
+
+// The top-level object of a message; false when it is not one.
+bool parse_object(std::string_view json, dom::object& obj) {
+  thread_local json::Parser parser;
+  dom::element doc;
+  return !parser.parse(json, doc) && !doc.get_object().get(obj);
 }
 
 }  // namespace
@@ -72,10 +72,8 @@ std::string encode_write_command(const WriteCommand& c) {
 }
 
 std::variant<WriteCommand, DecodeError> decode_write_command(std::string_view json) {
-  thread_local json::Parser parser;
-  dom::element doc;
   dom::object obj;
-  if (parser.parse(json, doc) || doc.get_object().get(obj)) return DecodeError{"not a JSON object"};
+  if (!parse_object(json, obj)) return DecodeError{"not a JSON object"};
   WriteCommand c;
   bool has_op = false, has_license = false;
   for (const auto field : obj) {
@@ -154,10 +152,8 @@ std::string encode_write_reply(const WriteReply& r) {
 }
 
 std::variant<WriteReply, DecodeError> decode_write_reply(std::string_view json) {
-  thread_local json::Parser parser;
-  dom::element doc;
   dom::object obj;
-  if (parser.parse(json, doc) || doc.get_object().get(obj)) return DecodeError{"not a JSON object"};
+  if (!parse_object(json, obj)) return DecodeError{"not a JSON object"};
   WriteReply r;
   std::string license_json;
   for (const auto field : obj) {

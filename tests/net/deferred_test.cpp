@@ -54,7 +54,10 @@ class Deferred : public ::testing::Test {
           r.body = R"({"error":"timed out"})";
         });
         ASSERT_NE(c, nullptr);
-        bodies_.emplace_back(req.body);  // the request's views die with the handler's return
+        {
+          std::lock_guard lock(bodies_mu_);
+          bodies_.emplace_back(req.body);  // the request's views die with the handler's return
+        }
         parked_.add(std::move(c));
       };
     };
@@ -75,7 +78,8 @@ class Deferred : public ::testing::Test {
 
   Router router_;
   Parked parked_;
-  std::vector<std::string> bodies_;  // touched on the I/O thread only while the test waits
+  std::mutex bodies_mu_;
+  std::vector<std::string> bodies_;  // guarded by bodies_mu_
   std::unique_ptr<Server> server_;
 };
 
@@ -100,7 +104,7 @@ TEST_F(Deferred, CompletedFromAnotherThreadWhileTheIoThreadServesOthers) {
   EXPECT_EQ(reply.status, 201u);
   EXPECT_EQ(reply.body, R"({"done":true})");
   EXPECT_EQ(reply.headers["X-Before"], "kept");
-  // The connection goes on serving after a deferred answer.
+  std::lock_guard lock(bodies_mu_);
   EXPECT_EQ(bodies_.at(0), "hello");
 }
 

@@ -259,6 +259,8 @@ TEST_F(Writes, PrimaryUnreachableGives503WithinTheBoundWhileValidationsGoOn) {
   auto lic = license(R"(,"max_ips":5,"max_activations":5)");
   ASSERT_EQ(activate(a_->port(), lic.key, "bound-machine").status, 200u);
   ASSERT_TRUE(eventually([&] { return validate_on(a_->port(), lic.key, "bound-machine") == "VALID"; }));
+  ASSERT_EQ(tki(b_->port(), cluster_.api_key(), lic.key, "10.5.5.5", "hw-5").status, 200u);
+  ASSERT_TRUE(eventually([&] { return tki(a_->port(), cluster_.api_key(), lic.key, "10.5.5.5", "hw-5").status == 200; }));
 
   // A hung primary: NATS takes the request, nobody answers. The write waits for its timeout
   // (1 s here), never longer, while the same edge answers validations promptly.
@@ -295,6 +297,12 @@ TEST_F(Writes, PrimaryUnreachableGives503WithinTheBoundWhileValidationsGoOn) {
   EXPECT_EQ(json_str(r.body, "/status_overview"), "failed");
   EXPECT_FALSE(r.headers["Retry-After"].empty());
   EXPECT_LT(std::chrono::duration<double>(Clock::now() - t0).count(), 2.5);
+  // An IP and HWID already bound need no round trip: answered at once from the replica.
+  for (auto* e : {a_.get(), b_.get()}) {
+    t0 = Clock::now();
+    EXPECT_EQ(tki(e->port(), cluster_.api_key(), lic.key, "10.5.5.5", "hw-5").status, 200u);
+    EXPECT_LT(std::chrono::duration<double>(Clock::now() - t0).count(), 0.25);
+  }
   cluster_.primary().signal(SIGCONT);
 
   // A stopped primary: the server answers "no responders", so the edge says 503 at once.
