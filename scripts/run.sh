@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Brings up a local deployment — nats-server (JetStream), license-primary and one license-edge —
 # creates a demo account, product and license through the primary's API, shows the license
-# valid at the edge, then suspends it at the primary and shows the edge refuse it.
+# valid at the edge, activates a device through the edge (decided by the primary over NATS),
+# then suspends the license at the primary and shows the edge refuse it.
 #   scripts/run.sh         start (or restart) from empty state and run the demo
 #   scripts/run.sh stop    stop everything
 # Loopback only: edge 127.0.0.1:${LE_PORT:-8080}, primary :${LE_PRIMARY_PORT:-8090},
@@ -87,6 +88,9 @@ license_id="$(echo "$license_json" | field '["license"]["id"]')"
 sleep 0.2
 echo "== at the edge: valid"
 show "curl -s -X POST $edge/api/v1/validate -H 'Authorization: Bearer $api_key' -H 'Content-Type: application/json' -d '{\"key\": \"$license_key\"}'"
+echo "== at the edge: activate a device (the edge asks the primary over NATS), then validate on it"
+show "curl -s -X POST $edge/api/v1/activate -H 'Content-Type: application/json' -d '{\"license_key\": \"$license_key\", \"machine_id\": \"demo-laptop\", \"label\": \"Demo laptop\"}' | head -c 160; echo ..."
+show "curl -s -X POST $edge/api/v1/validate -H 'Content-Type: application/json' -d '{\"license_key\": \"$license_key\", \"machine_id\": \"demo-laptop\"}'"
 echo "== at the primary: suspend it"
 show "curl -s -X POST $primary/api/v1/licenses/$license_id/suspend -H 'Authorization: Bearer $api_key' | head -c 120; echo ..."
 sleep 0.2

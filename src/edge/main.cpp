@@ -175,6 +175,7 @@ int main(int argc, char** argv) {
     replication::PrimaryClientOptions primary_options;
     primary_options.nats = consumer_options.nats;
     primary_options.nats.client_name = "license-edge-writes";
+    primary_options.nats.send_asap = true;
     primary_options.timeout = std::chrono::milliseconds(std::max<std::uint64_t>(1, flags.u64("write-timeout-ms", 2000)));
     primary = std::make_unique<replication::PrimaryClient>(**replica, stamps, primary_options);
     service.set_primary(primary.get());

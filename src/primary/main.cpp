@@ -108,7 +108,10 @@ int main(int argc, char** argv) {
   publisher_options.nats.client_name = "license-primary";
   primary::Publisher publisher(**store, publisher_options);
   api.set_publisher(&publisher.stats());
-  primary::WriteService writes(api, publisher_options.nats);
+  replication::NatsOptions writes_nats = publisher_options.nats;
+  writes_nats.client_name = "license-primary-writes";
+  writes_nats.send_asap = true;
+  primary::WriteService writes(api, writes_nats);
   api.set_edge_writes(&writes.stats().connected);
   if (!flags.flag("no-publish")) publisher.start();
   if (!flags.flag("no-edge-writes")) writes.start();

@@ -19,6 +19,7 @@ std::unique_ptr<JetStream> JetStream::connect(const NatsOptions& options, std::s
   // A dead server is noticed within about 3 s (pings every second, 2 outstanding allowed).
   if (s == NATS_OK) s = natsOptions_SetPingInterval(opts, 1000);
   if (s == NATS_OK) s = natsOptions_SetMaxPingsOut(opts, 2);
+  if (s == NATS_OK && options.send_asap) s = natsOptions_SetSendAsap(opts, true);
   if (s == NATS_OK) s = natsConnection_Connect(&j->nc_, opts);
   natsOptions_Destroy(opts);
   if (s == NATS_OK) {

@@ -29,6 +29,9 @@ struct NatsOptions {
   std::string stream = kDefaultStream;
   std::string client_name;  // shown by the server's monitoring
   std::chrono::milliseconds request_timeout{5000};
+  // Send each publish at once instead of letting libnats' flusher batch it: for request/reply
+  // round trips, where the batching delay would be most of the latency.
+  bool send_asap = false;
 };
 
 std::string status_text(natsStatus s);
