@@ -10,7 +10,6 @@
 #include "common/flags.h"
 #include "common/log.h"
 #include "core/clock.h"
-#include "core/digest.h"
 #include "replication/consumer.h"
 #include "edge/edge_service.h"
 #include "metrics/admin.h"
@@ -117,19 +116,10 @@ int main(int argc, char** argv) {
     log::error("edge", "cannot open replica", {{"error", replica.error().message}});
     return 1;
   }
-  if (flags.flag("dump")) {
-    auto n = store::dump_jsonl(**replica, std::cout);
-    if (!n) log::error("edge", "dump failed", {{"error", n.error().message}});
-    return n ? 0 : 1;
-  }
-  if (flags.flag("digest")) {
-    auto d = (*replica)->content_digest();
-    if (!d) {
-      log::error("edge", "digest failed", {{"error", d.error().message}});
-      return 1;
-    }
-    std::cout << core::to_hex(*d) << "\n";
-    return 0;
+  if (flags.flag("dump") || flags.flag("digest")) {
+    auto printed = store::print_records(**replica, flags.flag("dump"), std::cout);
+    if (!printed) log::error("edge", "reading the records failed", {{"error", printed.error().message}});
+    return printed ? 0 : 1;
   }
   if (flags.has("seed")) {
     std::ifstream in(flags.str("seed"));

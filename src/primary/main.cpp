@@ -8,7 +8,6 @@
 #include "common/flags.h"
 #include "common/log.h"
 #include "core/clock.h"
-#include "core/digest.h"
 #include "metrics/admin.h"
 #include "net/server.h"
 #include "primary/management_api.h"
@@ -72,19 +71,10 @@ int main(int argc, char** argv) {
     log::error("primary", "cannot open database", {{"error", store.error().message}});
     return 1;
   }
-  if (flags.flag("dump")) {
-    auto n = store::dump_jsonl((*store)->records(), std::cout);
-    if (!n) log::error("primary", "dump failed", {{"error", n.error().message}});
-    return n ? 0 : 1;
-  }
-  if (flags.flag("digest")) {
-    auto d = (*store)->records().content_digest();
-    if (!d) {
-      log::error("primary", "digest failed", {{"error", d.error().message}});
-      return 1;
-    }
-    std::cout << core::to_hex(*d) << "\n";
-    return 0;
+  if (flags.flag("dump") || flags.flag("digest")) {
+    auto printed = store::print_records((*store)->records(), flags.flag("dump"), std::cout);
+    if (!printed) log::error("primary", "reading the records failed", {{"error", printed.error().message}});
+    return printed ? 0 : 1;
   }
 
   block_termination_signals();

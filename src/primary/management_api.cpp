@@ -1146,10 +1146,9 @@ core::WriteReply ManagementApi::execute(const core::WriteCommand& cmd) {
 
 void ManagementApi::activation(const net::Request& req, net::Response& res, bool deactivate) {
   try {
-    auto cred = core::classify_authorization(req.header(net::http::field::authorization));
-    if (auto* e = std::get_if<ApiError>(&cred)) throw *e;
+    // The API key is optional: without one the license key is the credential.
     std::optional<core::ApiKeyRecord> key;
-    if (std::holds_alternative<core::BearerKey>(cred)) key = authenticate(store_.records(), req);
+    if (req.header(net::http::field::authorization)) key = authenticate(store_.records(), req);
     auto parsed = core::parse_activation_request(req.body);
     if (auto* e = std::get_if<ApiError>(&parsed)) throw *e;
     const auto& request = std::get<core::ActivationRequest>(parsed);

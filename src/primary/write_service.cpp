@@ -13,20 +13,16 @@ WriteService::WriteService(ManagementApi& api, replication::NatsOptions nats)
 WriteService::~WriteService() { stop(); }
 
 void WriteService::start() {
-  {
-    std::lock_guard lock(mu_);
-    stop_ = false;
-  }
   stopping_.store(false);
   thread_ = std::thread([this] { run(); });
 }
 
 void WriteService::stop() {
   {
+    // Set under the lock so run() cannot miss the wake-up between its check and its wait.
     std::lock_guard lock(mu_);
-    stop_ = true;
+    stopping_.store(true);
   }
-  stopping_.store(true);
   cv_.notify_all();
   if (thread_.joinable()) thread_.join();
 }
@@ -58,7 +54,7 @@ void WriteService::run() {
   log::info("writes", "answering edge writes", {{"subject", std::string(replication::kWriteSubjectPrefix) + "*"}});
   {
     std::unique_lock lock(mu_);
-    while (!stop_) {
+    while (!stopping_.load()) {
       stats_.connected.store(nats->connected());
       cv_.wait_for(lock, std::chrono::milliseconds(500));
     }

@@ -47,8 +47,7 @@ class WriteService {
   WriteServiceStats stats_;
   std::mutex mu_;
   std::condition_variable cv_;
-  bool stop_ = false;  // guarded by mu_
-  std::atomic<bool> stopping_{false};
+  std::atomic<bool> stopping_{false};  // set under mu_ (cv_ waits on it)
   std::thread thread_;
 };
 

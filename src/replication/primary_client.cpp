@@ -16,19 +16,15 @@ PrimaryClient::~PrimaryClient() { stop(); }
 
 void PrimaryClient::start() {
   stopping_.store(false);
-  {
-    std::lock_guard lock(mu_);
-    stop_ = false;
-  }
   thread_ = std::thread([this] { run(); });
 }
 
 void PrimaryClient::stop() {
   {
+    // Set under the lock: run() and send() check it there.
     std::lock_guard lock(mu_);
-    stop_ = true;
+    stopping_.store(true);
   }
-  stopping_.store(true);
   cv_.notify_all();
   if (thread_.joinable()) thread_.join();
   fail_expired(true);
@@ -62,7 +58,7 @@ void PrimaryClient::run() {
   }
   // Fail writes whose time ran out, until stopped.
   std::unique_lock lock(mu_);
-  while (!stop_) {
+  while (!stopping_.load()) {
     stats_.connected.store(nats_ != nullptr && nats_->connected());
     cv_.wait_for(lock, std::chrono::milliseconds(50));
     lock.unlock();
@@ -89,7 +85,7 @@ void PrimaryClient::send(const core::WriteCommand& cmd, Done done) {
   std::uint64_t id = 0;
   {
     std::lock_guard lock(mu_);
-    if (!stop_ && nats_ != nullptr && nats_->connected()) {
+    if (!stopping_.load() && nats_ != nullptr && nats_->connected()) {
       id = next_id_++;
       const std::string reply = inbox_ + std::to_string(id);
       pending_.emplace(id, Pending{std::chrono::steady_clock::now() + options_.timeout, std::move(done)});

@@ -82,13 +82,12 @@ class PrimaryClient {
 
   std::mutex mu_;  // guards everything below; never held while a callback runs
   std::condition_variable cv_;
-  bool stop_ = false;
   std::unique_ptr<JetStream> nats_;  // set once connected
   std::string inbox_;                // "<unique inbox>." — reply subjects are inbox_ + id
   std::uint64_t next_id_ = 1;
   std::unordered_map<std::uint64_t, Pending> pending_;
   natsSubscription* sub_ = nullptr;
-  std::atomic<bool> stopping_{false};
+  std::atomic<bool> stopping_{false};  // set under mu_ (cv_ waits on it); read by Backoff
   std::thread thread_;
 };
 

@@ -1,5 +1,7 @@
 #include "store/loader.h"
 
+#include "core/digest.h"
+
 namespace le::store {
 
 Result<LoadStats> load_jsonl(Replica& replica, std::istream& in, const LoadOptions& opts) {
@@ -80,6 +82,18 @@ Result<std::uint64_t> dump_jsonl(const Replica& replica, std::ostream& out) {
     if (failure) return *failure;
   }
   return n;
+}
+
+Result<void> print_records(const Replica& replica, bool dump, std::ostream& out) {
+  if (dump) {
+    auto n = dump_jsonl(replica, out);
+    if (!n) return n.error();
+    return {};
+  }
+  auto d = replica.content_digest();
+  if (!d) return d.error();
+  out << core::to_hex(*d) << '\n';
+  return {};
 }
 
 }  // namespace le::store

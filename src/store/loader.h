@@ -35,4 +35,8 @@ Result<LoadStats> load_jsonl(Replica& replica, std::istream& in, const LoadOptio
 // key-space and key order, without "seq": for comparing two stores record by record.
 Result<std::uint64_t> dump_jsonl(const Replica& replica, std::ostream& out);
 
+// The --dump and --digest of both binaries: every record as dump_jsonl() writes it (dump), or
+// else one line with the hex SHA-256 over every record (Replica::content_digest()).
+Result<void> print_records(const Replica& replica, bool dump, std::ostream& out);
+
 }  // namespace le::store
