@@ -15,7 +15,7 @@ std::optional<ApiError> read_field(dom::element v, std::string_view name, std::s
                                    std::size_t limit) {
   if (json::is_null(v)) return std::nullopt;
   std::string_view s;
-  if (v.get_string().get(s)) {
+  if (v.get_string().get(s) || json::is_out_of_range(v)) {
     return ApiError::validation("Field '" + std::string(name) + "' must be a string");
   }
   if (s.size() > limit) return ApiError::validation("Field '" + std::string(name) + "' is too long");
@@ -43,6 +43,7 @@ std::variant<ActivationRequest, ApiError> parse_activation_request(std::string_v
   dom::element doc;
   if (auto e = parser.parse(body, doc)) {
     if (e == simdjson::UTF8_ERROR) return ApiError::validation("Request body is not valid UTF-8");
+    if (e == simdjson::DEPTH_ERROR) return ApiError::validation("Request body is nested too deeply");
     return ApiError::validation("Request body is not valid JSON");
   }
   dom::object obj;

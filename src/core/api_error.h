@@ -32,6 +32,23 @@ struct ApiError {
   static ApiError unsupported_media_type() {
     return {415, "VALIDATION_ERROR", "Content-Type must be application/json"};
   }
+  static ApiError internal() {
+    return {500, "INTERNAL_ERROR", "Server error — retry with exponential backoff"};
+  }
+
+  // The answer to a request the HTTP layer refused before any handler (by its status: 400, 404,
+  // 405, 408, 413, 431, 500), the same in every process.
+  static ApiError for_protocol_status(unsigned status) {
+    switch (status) {
+      case 404: return not_found("Route not found");
+      case 405: return method_not_allowed();
+      case 408: return {408, "REQUEST_TIMEOUT", "Request was not completed in time"};
+      case 413: return payload_too_large();
+      case 431: return {431, "HEADERS_TOO_LARGE", "Request headers exceed the size limit"};
+      case 500: return internal();
+      default: return validation("Malformed HTTP request");
+    }
+  }
 };
 
 inline constexpr std::string_view kErrorHelp = "/docs#errors";

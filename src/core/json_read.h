@@ -20,22 +20,34 @@ namespace le::core::json {
 
 namespace dom = simdjson::dom;
 
+// What a number simdjson cannot represent (an integer beyond 64 bits, a magnitude beyond a
+// double) reads as after a parse: this string, which no client sends by accident.
+inline constexpr std::string_view kOutOfRangeJson = "\"\\u0000number out of range\"";
+inline constexpr std::string_view kOutOfRange{"\0number out of range", 20};
+
+// Copies `in` into `out` with every out-of-range number replaced by kOutOfRangeJson; false if
+// there was none.
+bool mark_out_of_range_numbers(std::string_view in, std::string& out);
+
 // A reusable parser plus padded input buffer; both grow, never shrink.
 class Parser {
  public:
   // Parses `in` into the parser's document; an error code when the input is not valid JSON.
-  simdjson::error_code parse(std::string_view in, dom::element& out) {
-    if (buf_.size() < in.size() + simdjson::SIMDJSON_PADDING) {
-      buf_.resize(in.size() + simdjson::SIMDJSON_PADDING);
-    }
-    std::copy(in.begin(), in.end(), buf_.begin());
-    return parser_.parse(buf_.data(), in.size(), false).get(out);
-  }
+  // A leading UTF-8 byte order mark is skipped; numbers out of range read as kOutOfRange.
+  simdjson::error_code parse(std::string_view in, dom::element& out);
 
  private:
+  void load(std::string_view in);
   std::vector<char> buf_;
+  std::string rewritten_;
   dom::parser parser_;
 };
+
+// Whether `v` is a number the parse found out of range (see kOutOfRange).
+inline bool is_out_of_range(dom::element v) {
+  std::string_view s;
+  return !v.get_string().get(s) && s == kOutOfRange;
+}
 
 inline bool read_string(dom::element v, std::string_view& out) { return !v.get_string().get(out); }
 inline bool read_string(dom::element v, std::string& out) {

@@ -1,6 +1,9 @@
 #include "core/tki.h"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
+#include <cstring>
 
 #include "core/json_read.h"
 #include "core/json_writer.h"
@@ -13,13 +16,37 @@ namespace {
 namespace dom = simdjson::dom;
 
 constexpr std::size_t kMaxTkiField = 512;
+constexpr std::size_t kMaxHwidBytes = 256;
 
 bool contains(const std::vector<std::string>& v, std::string_view s) {
   return std::find(v.begin(), v.end(), s) != v.end();
 }
 
 bool read_field(dom::element v, std::string_view& out) {
-  return !v.get_string().get(out) && out.size() <= kMaxTkiField;
+  return !v.get_string().get(out) && out.size() <= kMaxTkiField && !json::is_out_of_range(v);
+}
+
+// A literal IPv4 or IPv6 address, as the primary binds it.
+bool is_ip_literal(std::string_view s) {
+  if (s.empty() || s.size() >= INET6_ADDRSTRLEN) return false;
+  char text[INET6_ADDRSTRLEN];
+  std::memcpy(text, s.data(), s.size());
+  text[s.size()] = '\0';
+  unsigned char bytes[sizeof(in6_addr)];
+  return ::inet_pton(AF_INET, text, bytes) == 1 || ::inet_pton(AF_INET6, text, bytes) == 1;
+}
+
+// A hardware id is bound and shown as text: printable, no control characters (C0, DEL, C1),
+// and at most kMaxHwidBytes.
+bool is_printable_hwid(std::string_view s) {
+  if (s.size() > kMaxHwidBytes) return false;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x20 || c == 0x7f) return false;
+    // U+0080..U+009F are encoded C2 80..C2 9F (the parse has checked the UTF-8).
+    if (c == 0xc2 && i + 1 < s.size() && static_cast<unsigned char>(s[i + 1]) < 0xa0) return false;
+  }
+  return true;
 }
 
 }  // namespace
@@ -90,11 +117,11 @@ std::optional<TkiRequest> parse_tki_request(std::string_view body) {
     } else if (k == "licensekey") {
       if (!(has_key = read_field(fv, req.licensekey))) return std::nullopt;
     } else if (k == "ip") {
-      if (!(has_ip = read_field(fv, req.ip))) return std::nullopt;
+      if (!(has_ip = read_field(fv, req.ip)) || !is_ip_literal(req.ip)) return std::nullopt;
     } else if (k == "hwid") {
       if (fv.is_null()) continue;
       std::string_view h;
-      if (!read_field(fv, h)) return std::nullopt;
+      if (!read_field(fv, h) || !is_printable_hwid(h)) return std::nullopt;
       if (!h.empty()) req.hwid = h;
     }
   }

@@ -27,7 +27,7 @@ std::optional<ApiError> read_optional(dom::element v, std::string_view name,
     return std::nullopt;
   }
   std::string_view s;
-  if (v.get_string().get(s)) {
+  if (v.get_string().get(s) || json::is_out_of_range(v)) {
     return ApiError::validation("Field '" + std::string(name) + "' must be a string");
   }
   if (s.size() > limit) {

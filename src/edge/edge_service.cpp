@@ -13,6 +13,10 @@ namespace {
 using net::http::field;
 
 bool is_tki_path(std::string_view path) { return path.starts_with("/api/license/"); }
+// Routes whose every answer carries X-RateLimit-* (README "Limits").
+bool is_limited_path(std::string_view path) {
+  return path == "/api/v1/validate" || path == "/api/v1/activate" || path == "/api/v1/deactivate";
+}
 
 std::string_view tki_protocol_message(net::ProtocolError e) {
   switch (e) {
@@ -25,23 +29,6 @@ std::string_view tki_protocol_message(net::ProtocolError e) {
     case net::ProtocolError::kInternal: return "Internal Server Error";
   }
   return "Bad Request";
-}
-
-core::ApiError to_protocol_error(net::ProtocolError e) {
-  switch (e) {
-    case net::ProtocolError::kNotFound: return core::ApiError::not_found("Route not found");
-    case net::ProtocolError::kMethodNotAllowed: return core::ApiError::method_not_allowed();
-    case net::ProtocolError::kBodyTooLarge: return core::ApiError::payload_too_large();
-    case net::ProtocolError::kHeaderTooLarge:
-      return {431, "HEADERS_TOO_LARGE", "Request headers exceed the size limit"};
-    case net::ProtocolError::kBadRequest:
-      return core::ApiError::validation("Malformed HTTP request");
-    case net::ProtocolError::kRequestTimeout:
-      return {408, "REQUEST_TIMEOUT", "Request was not completed in time"};
-    case net::ProtocolError::kInternal:
-      return {500, "INTERNAL_ERROR", "Server error — retry with exponential backoff"};
-  }
-  return core::ApiError::validation("Malformed HTTP request");
 }
 
 }  // namespace
@@ -68,7 +55,9 @@ void EdgeService::register_routes(net::Router& router) {
   });
   router.add(verb::get, "/healthz", [this](const net::Request& q, net::Response& r) { healthz(q, r); });
   router.add(verb::get, "/readyz", [this](const net::Request& q, net::Response& r) { readyz(q, r); });
-  router.set_error_writer(&EdgeService::write_protocol_error);
+  router.set_error_writer([this](const net::ErrorContext& ctx, net::ProtocolError e, net::Response& r) {
+    write_protocol_error(ctx, e, r);
+  });
 }
 
 void EdgeService::answer(net::Response& res, const core::ApiError& e) {
@@ -82,23 +71,44 @@ void EdgeService::answer_unavailable(net::Response& res, const store::StoreError
   res.add_header("Retry-After", "1");
 }
 
-void EdgeService::write_protocol_error(std::string_view path, net::ProtocolError e,
+void EdgeService::write_protocol_error(const net::ErrorContext& ctx, net::ProtocolError e,
                                        net::Response& res) {
   res.status = net::status_of(e);
   res.content_type = "application/json";
-  if (is_tki_path(path)) {
+  if (is_tki_path(ctx.path)) {
     res.body.clear();
     core::JsonWriter w(res.body);
     w.begin_object().field("message", tki_protocol_message(e)).field("status_overview", "failed");
     w.end_object();
-  } else {
-    core::write_api_error(res.body, to_protocol_error(e));
+    return;
+  }
+  core::write_api_error(res.body, core::ApiError::for_protocol_status(res.status));
+  // The rate-limited routes carry their limit on every answer, these included. The request was
+  // not read far enough to know an API key, so it counts against the client IP's limit; it is
+  // answered with its own error either way.
+  if (options_.rate_limit.enabled && ctx.worker < threads_.size() && is_limited_path(ctx.path)) {
+    std::optional<std::string_view> forwarded;
+    if (ctx.fields != nullptr) {
+      if (auto it = ctx.fields->find(options_.client_ip_header); it != ctx.fields->end()) {
+        forwarded = std::string_view(it->value().data(), it->value().size());
+      }
+    }
+    const auto d = limit_ip(ctx.worker, 'i', client_of(ctx.peer, forwarded),
+                            options_.rate_limit.public_per_ip, clock_.now_ms());
+    add_rate_headers(res, d);
   }
 }
 
 boost::asio::ip::address EdgeService::client_of(const net::Request& req) const {
-  if (options_.trusted_proxies.empty()) return req.peer;
-  return client_ip(req.peer, req.header(options_.client_ip_header), options_.trusted_proxies);
+  return client_of(req.peer, options_.trusted_proxies.empty()
+                                 ? std::nullopt
+                                 : req.header(options_.client_ip_header));
+}
+
+boost::asio::ip::address EdgeService::client_of(const boost::asio::ip::address& peer,
+                                                std::optional<std::string_view> forwarded) const {
+  if (options_.trusted_proxies.empty()) return peer;
+  return client_ip(peer, forwarded, options_.trusted_proxies);
 }
 
 namespace {

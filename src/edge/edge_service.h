@@ -82,9 +82,9 @@ class EdgeService {
   void readyz(const net::Request& req, net::Response& res);
 
   // The error body for a failure the server detects (404, 405, 413, …) in the protocol the
-  // path speaks: TKI's {message, status_overview} under /api/license/, else {error, code, help}.
-  static void write_protocol_error(std::string_view path, net::ProtocolError e,
-                                   net::Response& res);
+  // path speaks: TKI's {message, status_overview} under /api/license/, else {error, code, help}
+  // (with X-RateLimit-* on the rate-limited routes, counted against the client IP).
+  void write_protocol_error(const net::ErrorContext& ctx, net::ProtocolError e, net::Response& res);
 
  private:
   struct PerThread {
@@ -127,6 +127,9 @@ class EdgeService {
   static void answer_binding_unavailable(net::Response& res, unsigned retry_after_s);
   void count_attempt(PerThread& t, const core::BlacklistEntry& entry);
   boost::asio::ip::address client_of(const net::Request& req) const;
+  // The client behind `peer`: the address `forwarded` names when `peer` is a trusted proxy.
+  boost::asio::ip::address client_of(const boost::asio::ip::address& peer,
+                                     std::optional<std::string_view> forwarded) const;
   // One request against `limit` (split by fleet_size) for the key (kind, bytes).
   ratelimit::Decision limit(unsigned worker, char kind, std::span<const unsigned char> key,
                             std::uint32_t limit, std::int64_t now_ms);

@@ -20,7 +20,7 @@ void add_admin_routes(net::Router& router, std::function<void(Families&)> collec
                res.status = ok ? 200 : 503;
                res.body = ok ? R"({"status":"ready"})" : R"({"status":"not_ready"})";
              });
-  router.set_error_writer([](std::string_view, net::ProtocolError e, net::Response& res) {
+  router.set_error_writer([](const net::ErrorContext&, net::ProtocolError e, net::Response& res) {
     res.body = R"({"error":"not found"})";
     if (e != net::ProtocolError::kNotFound) res.body = R"({"error":"bad request"})";
   });

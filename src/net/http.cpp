@@ -75,13 +75,56 @@ std::optional<std::string_view> Request::query(std::string_view name) const {
   return std::nullopt;
 }
 
+namespace {
+bool iequals_ascii(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    const char x = (a[i] >= 'A' && a[i] <= 'Z') ? static_cast<char>(a[i] + 32) : a[i];
+    if (x != b[i]) return false;
+  }
+  return true;
+}
+}  // namespace
+
+std::string_view origin_of_target(std::string_view target) {
+  for (std::string_view scheme : {"http://", "https://"}) {
+    if (target.size() >= scheme.size() && iequals_ascii(target.substr(0, scheme.size()), scheme)) {
+      target.remove_prefix(scheme.size());
+      const auto end = target.find_first_of("/?#");
+      return end == std::string_view::npos ? target.substr(target.size()) : target.substr(end);
+    }
+  }
+  return target;
+}
+
+std::string_view path_of_target(std::string_view target) {
+  const std::string_view origin = origin_of_target(target);
+  const std::string_view path = origin.substr(0, origin.find_first_of("?#"));
+  if (path.empty() && origin.data() != target.data()) return "/";
+  return path;
+}
+
+std::string_view target_of_request_line(std::string_view raw) {
+  const auto eol = raw.find('\n');
+  std::string_view line = raw.substr(0, eol == std::string_view::npos ? raw.size() : eol);
+  const auto sp1 = line.find(' ');
+  if (sp1 == std::string_view::npos || sp1 == 0) return {};
+  line.remove_prefix(sp1 + 1);
+  const auto sp2 = line.find(' ');
+  // Without the version the line may still be arriving: the target may be cut short.
+  if (sp2 == std::string_view::npos) return eol == std::string_view::npos ? std::string_view() : line;
+  return line.substr(0, sp2);
+}
+
 int Router::dispatch(const Request& req, Response& res) const {
   std::array<std::string_view, 2> params{};
+  const ErrorContext ctx{req.path, req.peer, req.worker, req.fields};
   if (const Route* found = find(req.path, params)) {
     const Route& r = *found;
     const int index = static_cast<int>(found - routes_.data());
+    const http::verb method_wanted = req.method == http::verb::head ? http::verb::get : req.method;
     for (const auto& [method, handler] : r.methods) {
-      if (method == req.method) {
+      if (method == method_wanted) {
         if (!r.pattern) {
           handler(req, res);
         } else {
@@ -96,12 +139,13 @@ int Router::dispatch(const Request& req, Response& res) const {
     for (const auto& m : r.methods) {
       if (!allow.empty()) allow.append(", ");
       allow.append(http::to_string(m.first));
+      if (m.first == http::verb::get) allow.append(", HEAD");
     }
-    write_error(req.path, ProtocolError::kMethodNotAllowed, res);
+    write_error(ctx, ProtocolError::kMethodNotAllowed, res);
     res.add_header("Allow", std::move(allow));
     return index;
   }
-  write_error(req.path, ProtocolError::kNotFound, res);
+  write_error(ctx, ProtocolError::kNotFound, res);
   return -1;
 }
 
@@ -111,10 +155,10 @@ std::vector<std::string> Router::route_paths() const {
   return out;
 }
 
-void Router::write_error(std::string_view path, ProtocolError e, Response& res) const {
+void Router::write_error(const ErrorContext& ctx, ProtocolError e, Response& res) const {
   res.status = status_of(e);
   if (error_writer_) {
-    error_writer_(path, e, res);
+    error_writer_(ctx, e, res);
     res.status = status_of(e);
   } else {
     res.content_type = "text/plain";

@@ -26,7 +26,7 @@ namespace http = boost::beast::http;
 
 struct Request {
   http::verb method = http::verb::unknown;
-  std::string_view target;  // as received: path and query
+  std::string_view target;  // origin form: path and query (an absolute-form target is reduced)
   std::string_view path;    // target without the query
   std::string_view body;
   const http::fields* fields = nullptr;
@@ -119,9 +119,28 @@ enum class ProtocolError {
 
 unsigned status_of(ProtocolError e);
 
+// What is known of a request that failed before (or instead of) a handler.
+struct ErrorContext {
+  std::string_view path;  // request path (origin form, no query); empty when unreadable
+  boost::asio::ip::address peer;
+  unsigned worker = 0;                   // I/O thread answering, as in Request::worker
+  const http::fields* fields = nullptr;  // null when the header was not parsed
+};
+
 using Handler = std::function<void(const Request&, Response&)>;
-// Writes the error body for `path` in the protocol that path speaks; must set status.
-using ErrorWriter = std::function<void(std::string_view path, ProtocolError, Response&)>;
+// Writes the error body in the protocol that `ctx.path` speaks; must set status.
+using ErrorWriter = std::function<void(const ErrorContext& ctx, ProtocolError, Response&)>;
+
+// The path of a request target, in origin form without the query: "/a/b?q" -> "/a/b"; the
+// absolute form "http://host:port/a/b?q" -> "/a/b" (RFC 9112 3.2.2), "http://host" -> "/".
+// Anything else (asterisk or authority form, garbage) is returned up to its query.
+std::string_view path_of_target(std::string_view target);
+// The target without the scheme and authority of an absolute form (a view into `target`):
+// "http://host/a?q" -> "/a?q", "http://host?q" -> "?q"; other forms unchanged.
+std::string_view origin_of_target(std::string_view target);
+// The request target of the raw request line at the start of `raw` ("GET /x HTTP/1.1\r\n..."),
+// or empty if the bytes do not start with one.
+std::string_view target_of_request_line(std::string_view raw);
 
 // Told of every answered request, on the I/O thread that answered it. `route` is the index of
 // the matched route (Router::route_paths()) or -1 (no route, or a protocol error before one);
@@ -140,10 +159,11 @@ class Router {
   void set_error_writer(ErrorWriter w) { error_writer_ = std::move(w); }
 
   // Returns the index of the matched route, or -1.
+  // HEAD is served by the route's GET handler (the server sends no body for it).
   int dispatch(const Request& req, Response& res) const;
   // Route paths (patterns as registered), by index.
   std::vector<std::string> route_paths() const;
-  void write_error(std::string_view path, ProtocolError e, Response& res) const;
+  void write_error(const ErrorContext& ctx, ProtocolError e, Response& res) const;
 
  private:
   struct Route {

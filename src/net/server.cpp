@@ -5,6 +5,8 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/local/connect_pair.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -18,6 +20,7 @@
 #include <charconv>
 #include <list>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <system_error>
 #include <thread>
@@ -44,6 +47,10 @@ constexpr unsigned kHttp11 = 11;
 // most kLingerTime, so it sees the answer instead of a connection reset.
 constexpr std::size_t kLingerBytes = 1 << 20;
 constexpr auto kLingerTime = std::chrono::seconds(1);
+// Read-buffer room beyond one request's header and body: chunk lines and pipelined bytes.
+constexpr std::size_t kFramingSlack = 8 * 1024;
+// Chunk extensions carry nothing we use; more than this in one request is refused.
+constexpr std::size_t kChunkExtensionBytes = 1024;
 
 bool is_malformed(const beast::error_code& ec) {
   return ec.category() == beast::http::make_error_code(http::error::bad_target).category() &&
@@ -61,15 +68,24 @@ void log_exception(std::exception_ptr e) {
   }
 }
 
+// Whether a worker's io_context still takes work. A Completion may be called from another
+// thread after the server is gone; it posts only while the gate is open.
+struct Gate {
+  std::mutex mu;
+  bool open = true;
+};
+
 // A deferred response (Response::defer). Its state is touched only on the worker's thread:
 // complete() posts there.
 class PendingAnswer final : public Completion, public std::enable_shared_from_this<PendingAnswer> {
  public:
-  PendingAnswer(Executor ex, Response& res, std::chrono::milliseconds timeout,
-                std::function<void(Response&)> on_timeout)
-      : ex_(ex), res_(&res), timeout_(timeout), on_timeout_(std::move(on_timeout)) {}
+  PendingAnswer(Executor ex, std::shared_ptr<Gate> gate, Response& res,
+                std::chrono::milliseconds timeout, std::function<void(Response&)> on_timeout)
+      : ex_(ex), gate_(std::move(gate)), res_(&res), timeout_(timeout), on_timeout_(std::move(on_timeout)) {}
 
   void complete(std::function<void(Response&)> fill) override {
+    std::lock_guard lock(gate_->mu);
+    if (!gate_->open) return;
     asio::post(ex_, [self = shared_from_this(), fill = std::move(fill)] {
       if (self->finished_ || self->res_ == nullptr) return;
       self->finished_ = true;
@@ -79,8 +95,13 @@ class PendingAnswer final : public Completion, public std::enable_shared_from_th
   }
 
   // Waits (on the worker's thread) for complete() or the timeout; the response is written by
-  // then either way.
+  // then either way. If the session's frame is destroyed while waiting (shutdown), the answer
+  // is abandoned on the way out.
   Awaitable<void> wait() {
+    struct Detach {
+      PendingAnswer* p;
+      ~Detach() { p->abandon(); }
+    } detach{this};
     Timer timer(ex_, timeout_);
     timer_ = &timer;
     if (!finished_) co_await timer.async_wait(kNoThrow);
@@ -89,17 +110,57 @@ class PendingAnswer final : public Completion, public std::enable_shared_from_th
       finished_ = true;
       on_timeout_(*res_);
     }
-    res_ = nullptr;  // a late complete() finds nothing to write into
+  }
+
+  // The response it would write into is gone (its handler threw, or the session ended): a
+  // later complete() is a no-op. Worker's thread only.
+  void abandon() {
+    finished_ = true;
+    res_ = nullptr;
+    timer_ = nullptr;
   }
 
  private:
   Executor ex_;
+  std::shared_ptr<Gate> gate_;
   Response* res_;
   std::chrono::milliseconds timeout_;
   std::function<void(Response&)> on_timeout_;
   Timer* timer_ = nullptr;
   bool finished_ = false;
 };
+
+// Framing checks the parser leaves to us (RFC 9112 6.1, 6.3, 3.2). Returns false when the
+// request must be answered 400 and the connection closed.
+bool framing_ok(const http::request_parser<http::string_body>& parser) {
+  const auto& req = parser.get();
+  if (req.count(http::field::transfer_encoding) != 0) {
+    // HTTP/1.0 has no transfer codings: the framing is faulty whatever else is present.
+    if (req.version() < 11) return false;
+    // The only coding we accept is exactly one "chunked": anything before it is a coding we do
+    // not implement, and anything after it leaves the length unknown.
+    std::size_t codings = 0;
+    bool chunked_last = false;
+    for (const auto& f : req) {
+      if (f.name() != http::field::transfer_encoding) continue;
+      for (const auto& coding : http::token_list{f.value()}) {
+        ++codings;
+        chunked_last = beast::iequals(coding, "chunked");
+      }
+    }
+    if (codings != 1 || !chunked_last || !parser.chunked()) return false;
+  }
+  // HTTP/1.1 needs exactly one Host; HTTP/1.0 at most one.
+  const auto hosts = req.count(http::field::host);
+  return req.version() >= 11 ? hosts == 1 : hosts <= 1;
+}
+
+// Stream operations the session needs beyond reading and writing, for TCP and UNIX sockets.
+template <typename Sock>
+void cancel_socket(void* s) {
+  beast::error_code ignored;
+  static_cast<Sock*>(s)->cancel(ignored);
+}
 
 }  // namespace
 
@@ -113,6 +174,7 @@ class Server::Worker final : public Deferrer {
         ioc_(BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO),
         acceptor_(ioc_.get_executor()),
         sweep_timer_(ioc_.get_executor()) {}
+  ~Worker() override { close_gate(); }
 
   void bind(const tcp::endpoint& ep) {
     acceptor_.open(ep.protocol());
@@ -139,11 +201,14 @@ class Server::Worker final : public Deferrer {
       acceptor_.close(ec);
       sweep_timer_.cancel();
       for (auto* s : sessions_) {
-        if (s->idle) s->socket->cancel(ec);
+        if (s->idle) s->cancel(s->socket);
       }
     });
   }
-  void stop() { ioc_.stop(); }
+  void stop() {
+    close_gate();
+    ioc_.stop();
+  }
   void join() {
     if (thread_.joinable()) thread_.join();
   }
@@ -151,8 +216,54 @@ class Server::Worker final : public Deferrer {
 
   std::shared_ptr<Completion> defer(Response& res, std::chrono::milliseconds timeout,
                                     std::function<void(Response&)> on_timeout) override {
-    pending_ = std::make_shared<PendingAnswer>(ioc_.get_executor(), res, timeout, std::move(on_timeout));
+    pending_ = std::make_shared<PendingAnswer>(ioc_.get_executor(), gate_, res, timeout,
+                                               std::move(on_timeout));
     return pending_;
+  }
+
+  // One connection over a connected UNIX socket pair, run on the calling thread (Server::exchange).
+  Exchange exchange(std::string_view input) {
+    using Local = asio::basic_stream_socket<asio::local::stream_protocol, Executor>;
+    Local server_end(ioc_.get_executor()), client(ioc_.get_executor());
+    asio::local::connect_pair(server_end, client);
+    client.non_blocking(true);
+    bool done = false;
+    asio::co_spawn(ioc_.get_executor(),
+                   session(std::move(server_end), asio::ip::make_address("127.0.0.1")),
+                   [&done](std::exception_ptr e) {
+                     log_exception(e);
+                     done = true;
+                   });
+    Exchange out;
+    bool closed = false;  // the server shut its sending side (it may still drain ours)
+    auto drain = [&] {
+      char buf[4096];
+      beast::error_code ec;
+      for (;;) {
+        const std::size_t n = client.read_some(asio::buffer(buf), ec);
+        if (ec == asio::error::eof) closed = true;
+        if (ec) break;
+        out.output.append(buf, n);
+      }
+    };
+    auto settle = [&] {
+      ioc_.restart();
+      while (ioc_.poll() > 0) drain();
+      drain();
+    };
+    while (!input.empty() && !done) {
+      beast::error_code ec;
+      const std::size_t n = client.write_some(asio::buffer(input.data(), input.size()), ec);
+      if (ec && ec != asio::error::would_block) break;
+      input.remove_prefix(n);
+      settle();
+    }
+    settle();
+    out.kept_open = !done && !closed;
+    beast::error_code ignored;
+    client.close(ignored);  // the session sees the end of the stream and ends
+    settle();
+    return out;
   }
 
  private:
@@ -161,7 +272,8 @@ class Server::Worker final : public Deferrer {
   // Timeouts work like nginx's: an operation only records its deadline; one sweeper per worker
   // cancels the operations of connections past theirs. No timer per read or write.
   struct SessionState {
-    Socket* socket;
+    void* socket;
+    void (*cancel)(void*);
     bool idle = true;
     bool timed_out = false;
     Clock::time_point deadline;
@@ -171,6 +283,11 @@ class Server::Worker final : public Deferrer {
       timed_out = false;
     }
   };
+
+  void close_gate() {
+    std::lock_guard lock(gate_->mu);
+    gate_->open = false;
+  }
 
   Clock::duration sweep_period() const {
     const auto& l = server_.config_.limits;
@@ -189,8 +306,7 @@ class Server::Worker final : public Deferrer {
       for (auto* s : sessions_) {
         if (!s->timed_out && s->deadline <= now) {
           s->timed_out = true;
-          beast::error_code ignored;
-          s->socket->cancel(ignored);
+          s->cancel(s->socket);
         }
       }
     }
@@ -208,15 +324,18 @@ class Server::Worker final : public Deferrer {
         continue;
       }
       socket.set_option(tcp::no_delay(true), ec);
-      asio::co_spawn(ioc_.get_executor(), session(std::move(socket)), log_exception);
+      const auto peer = socket.remote_endpoint(ec);
+      asio::co_spawn(ioc_.get_executor(), session(std::move(socket), peer.address()), log_exception);
     }
   }
 
   // Writes the status line and headers into `head` (a per-connection buffer) and sends them with
   // the body in one gather write. Cheaper than a beast::http::response per request, whose
-  // fields are allocated node by node; the format is the plain HTTP/1.1 one.
-  Awaitable<beast::error_code> write_response(Socket& socket, std::string& head, unsigned version,
-                                              Response& r, bool keep_alive) {
+  // fields are allocated node by node; the format is the plain HTTP/1.1 one. The answer to HEAD
+  // has the headers GET would have, and no body (RFC 9110 9.3.2).
+  template <typename Sock>
+  Awaitable<beast::error_code> write_response(Sock& socket, std::string& head, unsigned version,
+                                              Response& r, bool keep_alive, bool head_only) {
     head.clear();
     head.append(version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ");
     char num[24];
@@ -236,22 +355,25 @@ class Server::Worker final : public Deferrer {
       head.append("\r\nConnection: keep-alive");
     }
     head.append("\r\n\r\n");
-    const std::array<asio::const_buffer, 2> buffers{asio::buffer(head), asio::buffer(r.body)};
+    const std::array<asio::const_buffer, 2> buffers{
+        asio::buffer(head), head_only ? asio::const_buffer() : asio::buffer(r.body)};
     auto [ec, n] = co_await asio::async_write(socket, buffers, kNoThrow);
     co_return ec;
   }
 
   // Answers a protocol error, then closes gracefully.
-  Awaitable<void> fail(Socket& socket, SessionState& state, unsigned version,
-                       std::string_view path, ProtocolError e, std::string& body) {
+  template <typename Sock>
+  Awaitable<void> fail(Sock& socket, SessionState& state, unsigned version,
+                       const ErrorContext& ctx, ProtocolError e, std::string& body,
+                       bool head_only = false) {
     Response res(body);
-    server_.router_.write_error(path, e, res);
+    server_.router_.write_error(ctx, e, res);
     if (auto* o = server_.observer()) o->observe(index_, -1, res.status, std::chrono::nanoseconds(0));
     state.expires_after(server_.config_.limits.request_timeout);
     std::string head;
-    if (auto ec = co_await write_response(socket, head, version, res, false)) co_return;
+    if (auto ec = co_await write_response(socket, head, version, res, false, head_only)) co_return;
     beast::error_code ec;
-    socket.shutdown(tcp::socket::shutdown_send, ec);
+    socket.shutdown(Sock::shutdown_send, ec);
     state.expires_after(kLingerTime);
     char sink[4096];
     for (std::size_t total = 0; total < kLingerBytes;) {
@@ -261,11 +383,10 @@ class Server::Worker final : public Deferrer {
     }
   }
 
-  Awaitable<void> session(Socket socket) {
+  template <typename Sock>
+  Awaitable<void> session(Sock socket, asio::ip::address peer) {
     connections_.fetch_add(1, std::memory_order_relaxed);
-    beast::error_code ec;
-    const auto peer = socket.remote_endpoint(ec);
-    SessionState state{&socket};
+    SessionState state{&socket, &cancel_socket<Sock>};
     auto registration = sessions_.insert(sessions_.end(), &state);
     struct Cleanup {
       Worker* w;
@@ -277,13 +398,37 @@ class Server::Worker final : public Deferrer {
     } cleanup{this, registration};
 
     const Limits& limits = server_.config_.limits;
-    beast::flat_buffer buffer;
+    // Every byte a request makes us hold is in this buffer or the parsed message: a header over
+    // its limit, a chunk line or trailer that never ends, or pipelined bytes beyond one
+    // request's worth fail the read instead of growing it.
+    beast::flat_buffer buffer(limits.header_bytes + limits.body_bytes + kFramingSlack);
     std::string body;  // response body buffer, reused across the connection's requests
     std::string head;  // response status line and headers, likewise
+    ErrorContext ctx{{}, peer, index_, nullptr};
+    // The path of a request whose header could not be parsed, so the error is answered in the
+    // protocol that path speaks: from the parsed request line, or while that is incomplete
+    // (a header over its limit) from the raw bytes.
+    auto error_path = [&buffer](const http::request_parser<http::string_body>& parser) {
+      const auto parsed = parser.get().target();
+      if (!parsed.empty()) return path_of_target(std::string_view(parsed.data(), parsed.size()));
+      const auto data = buffer.cdata();
+      return path_of_target(target_of_request_line(
+          std::string_view(static_cast<const char*>(data.data()), data.size())));
+    };
+    std::size_t extension_bytes = 0;
+    auto count_extensions = [&extension_bytes](std::uint64_t, std::string_view ext,
+                                               beast::error_code& ec) {
+      extension_bytes += ext.size();
+      if (extension_bytes > kChunkExtensionBytes) ec = http::error::bad_chunk_extension;
+    };
     while (!server_.draining()) {
       http::request_parser<http::string_body> parser;
       parser.header_limit(static_cast<std::uint32_t>(limits.header_bytes));
       parser.body_limit(limits.body_bytes);
+      extension_bytes = 0;
+      parser.on_chunk_header(count_extensions);  // held by reference: outlives the parser
+      ctx.path = {};
+      ctx.fields = nullptr;
 
       state.idle = true;
       state.expires_after(limits.idle_timeout);
@@ -291,22 +436,33 @@ class Server::Worker final : public Deferrer {
       state.idle = false;
       if (hec) {
         if (hec == http::error::header_limit) {
-          co_await fail(socket, state, kHttp11, {}, ProtocolError::kHeaderTooLarge, body);
+          ctx.path = error_path(parser);
+          co_await fail(socket, state, kHttp11, ctx, ProtocolError::kHeaderTooLarge, body);
         } else if (hec == http::error::body_limit) {
           // Beast checks Content-Length against the limit as soon as the header is complete.
-          const std::string_view t(parser.get().target().data(), parser.get().target().size());
-          co_await fail(socket, state, parser.get().version(), t.substr(0, t.find('?')),
-                        ProtocolError::kBodyTooLarge, body);
-        } else if (is_malformed(hec)) {
-          co_await fail(socket, state, kHttp11, {}, ProtocolError::kBadRequest, body);
+          ctx.path = error_path(parser);
+          co_await fail(socket, state, parser.get().version(), ctx, ProtocolError::kBodyTooLarge,
+                        body, parser.get().method() == http::verb::head);
+        } else if (is_malformed(hec) || hec == http::error::buffer_overflow) {
+          ctx.path = error_path(parser);
+          co_await fail(socket, state, kHttp11, ctx, ProtocolError::kBadRequest, body);
         }
         break;  // end of stream, idle timeout, cancellation: close quietly
       }
       const auto& req = parser.get();
-      const std::string_view target(req.target().data(), req.target().size());
-      const std::string_view path = target.substr(0, target.find('?'));
+      const std::string_view raw_target(req.target().data(), req.target().size());
+      // Origin form from here on: an absolute-form target is reduced to its path and query.
+      const std::string_view path = path_of_target(raw_target);
+      const std::string_view target = origin_of_target(raw_target);
+      const bool head_only = req.method() == http::verb::head;
+      ctx.path = path;
+      ctx.fields = &req;
 
       state.expires_after(limits.request_timeout);
+      if (!framing_ok(parser)) {
+        co_await fail(socket, state, req.version(), ctx, ProtocolError::kBadRequest, body, head_only);
+        break;
+      }
       if (!parser.is_done()) {
         // Usually the body arrived with the header: parse what is buffered synchronously, and
         // go asynchronous only for bytes that have not arrived yet.
@@ -322,10 +478,10 @@ class Server::Worker final : public Deferrer {
           if (pec) break;
         }
         if (pec) {
-          co_await fail(socket, state, req.version(), path,
+          co_await fail(socket, state, req.version(), ctx,
                         pec == http::error::body_limit ? ProtocolError::kBodyTooLarge
                                                        : ProtocolError::kBadRequest,
-                        body);
+                        body, head_only);
           break;
         }
       }
@@ -338,13 +494,16 @@ class Server::Worker final : public Deferrer {
         auto [bec, bn] = co_await http::async_read(socket, buffer, parser, kNoThrow);
         if (bec) {
           if (bec == http::error::body_limit) {
-            co_await fail(socket, state, req.version(), path, ProtocolError::kBodyTooLarge, body);
+            co_await fail(socket, state, req.version(), ctx, ProtocolError::kBodyTooLarge, body,
+                          head_only);
           } else if (state.timed_out) {
-            co_await fail(socket, state, req.version(), path, ProtocolError::kRequestTimeout,
-                          body);
-          } else if (is_malformed(bec) || bec == http::error::partial_message) {
+            co_await fail(socket, state, req.version(), ctx, ProtocolError::kRequestTimeout, body,
+                          head_only);
+          } else if (is_malformed(bec) || bec == http::error::partial_message ||
+                     bec == http::error::buffer_overflow) {
             // A body cut short by a half-close still gets an answer: the peer may be reading.
-            co_await fail(socket, state, req.version(), path, ProtocolError::kBadRequest, body);
+            co_await fail(socket, state, req.version(), ctx, ProtocolError::kBadRequest, body,
+                          head_only);
           }
           break;
         }
@@ -356,7 +515,7 @@ class Server::Worker final : public Deferrer {
       r.path = path;
       r.body = req.body();
       r.fields = &req;
-      r.peer = peer.address();
+      r.peer = peer;
       r.worker = index_;
       std::optional<Response> res(std::in_place, body, this);
       RequestObserver* const observer = server_.observer();
@@ -368,10 +527,13 @@ class Server::Worker final : public Deferrer {
       } catch (const std::exception& ex) {
         // A handler bug, never bad input (handlers answer that themselves): report it honestly.
         log::error("net", "handler failed", {{"error", ex.what()}, {"path", path}});
-        res.emplace(body);
-        server_.router_.write_error(path, ProtocolError::kInternal, *res);
-        res->close = true;
+        // A handler that deferred before throwing may still be completed: that must not reach
+        // the response it was given, which is replaced here.
+        if (pending_ != nullptr) pending_->abandon();
         pending_.reset();
+        res.emplace(body);
+        server_.router_.write_error(ctx, ProtocolError::kInternal, *res);
+        res->close = true;
       }
       if (pending_ != nullptr) {
         // The handler deferred its answer: wait for it without blocking the thread.
@@ -379,14 +541,15 @@ class Server::Worker final : public Deferrer {
         co_await pending->wait();
       }
       const bool keep_alive = req.keep_alive() && !res->close && !server_.draining();
-      const auto wec = co_await write_response(socket, head, req.version(), *res, keep_alive);
+      const auto wec = co_await write_response(socket, head, req.version(), *res, keep_alive, head_only);
       if (observer) {
         observer->observe(index_, route, res->status, std::chrono::steady_clock::now() - started);
       }
       if (wec) break;
       if (!keep_alive) break;
     }
-    socket.shutdown(tcp::socket::shutdown_both, ec);
+    beast::error_code ec;
+    socket.shutdown(Sock::shutdown_both, ec);
   }
 
   Server& server_;
@@ -397,6 +560,7 @@ class Server::Worker final : public Deferrer {
   std::atomic<std::size_t> connections_{0};
   // Set by defer() during a dispatch, taken by the session right after it.
   std::shared_ptr<PendingAnswer> pending_;
+  std::shared_ptr<Gate> gate_ = std::make_shared<Gate>();
   asio::io_context ioc_;
   Acceptor acceptor_;
   Timer sweep_timer_;
@@ -433,6 +597,11 @@ void Server::shutdown(std::chrono::milliseconds drain) {
   }
   for (auto& w : workers_) w->stop();
   for (auto& w : workers_) w->join();
+}
+
+Server::Exchange Server::exchange(std::string_view input) {
+  Worker w(*this, 0);
+  return w.exchange(input);
 }
 
 std::size_t Server::open_connections() const {

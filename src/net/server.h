@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "net/http.h"
@@ -59,6 +60,16 @@ class Server {
   bool draining() const { return draining_.load(std::memory_order_acquire); }
 
   std::size_t open_connections() const;
+
+  // One connection through the server's whole request path (framing, limits, routing, error
+  // answers) on the calling thread, over a UNIX socket pair and without a listener: `input` in,
+  // what the server wrote and whether it still serves the connection after it out. Timeouts do
+  // not run. For fuzzing and tests; do not mix with start().
+  struct Exchange {
+    std::string output;
+    bool kept_open = false;
+  };
+  Exchange exchange(std::string_view input);
 
  private:
   class Worker;

@@ -77,7 +77,7 @@ bool has_control(std::string_view s) {
 
 std::string read_str(dom::element v, std::string_view name, std::size_t max, bool allow_empty = true) {
   std::string_view s;
-  if (v.get_string().get(s)) bad_field(name, "must be a string");
+  if (v.get_string().get(s) || core::json::is_out_of_range(v)) bad_field(name, "must be a string");
   if (s.size() > max) bad_field(name, "is too long");
   if (!allow_empty && s.empty()) bad_field(name, "must not be empty");
   if (has_control(s)) bad_field(name, "contains control characters");
@@ -92,6 +92,7 @@ bool read_bool(dom::element v, std::string_view name) {
 
 std::uint32_t read_u32(dom::element v, std::string_view name, std::uint64_t max) {
   std::uint64_t x;
+  if (core::json::is_out_of_range(v)) bad_field(name, "is out of range (max " + std::to_string(max) + ")");
   if (v.get_uint64().get(x)) bad_field(name, "must be a non-negative integer");
   if (x > max) bad_field(name, "is too large (max " + std::to_string(max) + ")");
   return static_cast<std::uint32_t>(x);
@@ -124,6 +125,11 @@ std::string read_metadata(dom::element v, std::string_view name) {
   std::string text;
   if (!core::json::read_object_text(v, text)) bad_field(name, "must be an object");
   if (text.size() > kMaxMetadataBytes) bad_field(name, "is too large");
+  // Stored as given or not at all: a number we cannot represent is refused, not rewritten.
+  if (text.find(core::json::kOutOfRangeJson.substr(1, core::json::kOutOfRangeJson.size() - 2)) !=
+      std::string::npos) {
+    bad_field(name, "holds a number out of range");
+  }
   return text;
 }
 
@@ -429,24 +435,9 @@ std::string stage_new_license(PrimaryStore& store, PrimaryStore::Tx& tx, core::L
 ManagementApi::ManagementApi(PrimaryStore& store, const core::Clock& clock, ManagementOptions options)
     : store_(store), clock_(clock), options_(std::move(options)) {}
 
-void ManagementApi::write_protocol_error(std::string_view, net::ProtocolError e, net::Response& res) {
-  ApiError err;
-  switch (e) {
-    case net::ProtocolError::kNotFound: err = ApiError::not_found(); break;
-    case net::ProtocolError::kMethodNotAllowed: err = ApiError::method_not_allowed(); break;
-    case net::ProtocolError::kBodyTooLarge: err = ApiError::payload_too_large(); break;
-    case net::ProtocolError::kHeaderTooLarge:
-      err = {431, "VALIDATION_ERROR", "Request headers are too large"};
-      break;
-    case net::ProtocolError::kBadRequest: err = ApiError::validation("Malformed HTTP request"); break;
-    case net::ProtocolError::kRequestTimeout:
-      err = {408, "REQUEST_TIMEOUT", "Request was not completed in time"};
-      break;
-    case net::ProtocolError::kInternal:
-      err = {500, "INTERNAL_ERROR", "Server error; retry with exponential backoff"};
-      break;
-  }
-  answer(res, err);
+void ManagementApi::write_protocol_error(const net::ErrorContext&, net::ProtocolError e,
+                                        net::Response& res) {
+  answer(res, ApiError::for_protocol_status(net::status_of(e)));
 }
 
 void ManagementApi::register_routes(net::Router& router) {

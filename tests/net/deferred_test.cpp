@@ -64,7 +64,7 @@ class Deferred : public ::testing::Test {
     router_.add(http::verb::post, "/later", deferring(std::chrono::milliseconds(10'000)));
     router_.add(http::verb::post, "/short", deferring(std::chrono::milliseconds(300)));
     router_.add(http::verb::get, "/now", [](const Request&, Response& res) { res.body = R"({"now":true})"; });
-    router_.set_error_writer([](std::string_view, ProtocolError e, Response& res) {
+    router_.set_error_writer([](const ErrorContext&, ProtocolError e, Response& res) {
       res.status = status_of(e);
       res.body = "{}";
     });

@@ -22,7 +22,7 @@ struct Routed {
     router.add(http::verb::post, "/api/v1/licenses/{}/suspend", record("suspend"));
     router.add(http::verb::post, "/api/v1/licenses/batch", record("batch"));
     router.add(http::verb::post, "/a/{}/b/{}", record("two"));
-    router.set_error_writer([](std::string_view, ProtocolError, Response& res) { res.body = "err"; });
+    router.set_error_writer([](const ErrorContext&, ProtocolError, Response& res) { res.body = "err"; });
   }
   unsigned go(http::verb m, std::string_view path) {
     hit.clear();

@@ -1,0 +1,116 @@
+#include "core/json_read.h"
+
+#include <cerrno>
+#include <charconv>
+#include <cmath>
+#include <cstdlib>
+
+namespace le::core::json {
+namespace {
+
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
+
+// Length of the JSON number (RFC 8259 6) at the start of `s`, or 0 if there is none.
+std::size_t number_length(std::string_view s) {
+  std::size_t i = 0;
+  if (i < s.size() && s[i] == '-') ++i;
+  if (i >= s.size() || !is_digit(s[i])) return 0;
+  if (s[i] == '0') {
+    ++i;
+  } else {
+    while (i < s.size() && is_digit(s[i])) ++i;
+  }
+  if (i < s.size() && s[i] == '.') {
+    ++i;
+    if (i >= s.size() || !is_digit(s[i])) return 0;
+    while (i < s.size() && is_digit(s[i])) ++i;
+  }
+  if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
+    ++i;
+    if (i < s.size() && (s[i] == '+' || s[i] == '-')) ++i;
+    if (i >= s.size() || !is_digit(s[i])) return 0;
+    while (i < s.size() && is_digit(s[i])) ++i;
+  }
+  return i;
+}
+
+// Whether simdjson refuses this well-formed number: an integer beyond 64 bits, or a magnitude
+// beyond double (underflow rounds to zero and is accepted).
+bool out_of_range(std::string_view n) {
+  if (n.find_first_of(".eE") == std::string_view::npos) {
+    if (n.front() == '-') {
+      std::int64_t v;
+      return std::from_chars(n.data(), n.data() + n.size(), v).ec != std::errc();
+    }
+    std::uint64_t v;
+    return std::from_chars(n.data(), n.data() + n.size(), v).ec != std::errc();
+  }
+  const std::string text(n);
+  errno = 0;
+  const double v = std::strtod(text.c_str(), nullptr);
+  return errno == ERANGE && std::isinf(v);
+}
+
+}  // namespace
+
+bool mark_out_of_range_numbers(std::string_view in, std::string& out) {
+  out.clear();
+  bool marked = false;
+  bool in_string = false;
+  for (std::size_t i = 0; i < in.size();) {
+    const char c = in[i];
+    if (in_string) {
+      out.push_back(c);
+      if (c == '\\' && i + 1 < in.size()) {
+        out.push_back(in[i + 1]);
+        i += 2;
+        continue;
+      }
+      if (c == '"') in_string = false;
+      ++i;
+      continue;
+    }
+    if (c == '"') {
+      in_string = true;
+    } else if (c == '-' || is_digit(c)) {
+      const std::size_t n = number_length(in.substr(i));
+      if (n > 0 && out_of_range(in.substr(i, n))) {
+        out.append(kOutOfRangeJson);
+        marked = true;
+        i += n;
+        continue;
+      }
+      if (n > 0) {
+        out.append(in.substr(i, n));
+        i += n;
+        continue;
+      }
+    }
+    out.push_back(c);
+    ++i;
+  }
+  return marked;
+}
+
+simdjson::error_code Parser::parse(std::string_view in, dom::element& out) {
+  // RFC 8259 8.1: a parser may ignore a byte order mark; clients that write one mean no harm.
+  if (in.starts_with("\xEF\xBB\xBF")) in.remove_prefix(3);
+  load(in);
+  const auto e = parser_.parse(buf_.data(), in.size(), false).get(out);
+  if (e != simdjson::NUMBER_ERROR) return e;
+  // Valid JSON may hold numbers beyond what simdjson represents; each becomes a marker string
+  // that a reader of that field reports as out of range (is_out_of_range), and a field nobody
+  // reads is accepted as the JSON it is. A number that is malformed stays an error.
+  if (!mark_out_of_range_numbers(in, rewritten_)) return e;
+  load(rewritten_);
+  return parser_.parse(buf_.data(), rewritten_.size(), false).get(out);
+}
+
+void Parser::load(std::string_view in) {
+  if (buf_.size() < in.size() + simdjson::SIMDJSON_PADDING) {
+    buf_.resize(in.size() + simdjson::SIMDJSON_PADDING);
+  }
+  std::copy(in.begin(), in.end(), buf_.begin());
+}
+
+}  // namespace le::core::json
