@@ -64,6 +64,12 @@ class Deferred : public ::testing::Test {
     router_.add(http::verb::post, "/later", deferring(std::chrono::milliseconds(10'000)));
     router_.add(http::verb::post, "/short", deferring(std::chrono::milliseconds(300)));
     router_.add(http::verb::get, "/now", [](const Request&, Response& res) { res.body = R"({"now":true})"; });
+    // Defers, hands its completion out, then fails: the server answers 500 itself.
+    router_.add(http::verb::post, "/throws", [this](const Request&, Response& res) {
+      auto c = res.defer(std::chrono::milliseconds(10'000), [](Response& r) { r.status = 504; });
+      parked_.add(std::move(c));
+      throw std::runtime_error("handler bug after defer");
+    });
     router_.set_error_writer([](const ErrorContext&, ProtocolError e, Response& res) {
       res.status = status_of(e);
       res.body = "{}";
@@ -150,6 +156,76 @@ TEST_F(Deferred, ManyConcurrentDeferredRequestsEachGetTheirOwnAnswer) {
     seen.insert(r.body);
   }
   EXPECT_EQ(seen.size(), static_cast<std::size_t>(kClients));
+}
+
+// A completion whose handler threw after deferring must never reach a response: not the one the
+// connection answers next, and not a session that is gone (under ASan a write into the freed
+// frame is reported).
+TEST_F(Deferred, CompletionAfterItsHandlerThrewIsANoOp) {
+  std::shared_ptr<Completion> stale;
+  {
+    HttpClient c(server_->port());
+    EXPECT_EQ(c.post("/throws", "x").status, 500u);
+    stale = parked_.take();
+    ASSERT_NE(stale, nullptr);
+  }
+  HttpClient c(server_->port());
+  const auto failed = c.post("/throws", "y");
+  EXPECT_EQ(failed.status, 500u);
+  EXPECT_FALSE(failed.keep_alive);
+  auto stale_same_connection = parked_.take();
+  ASSERT_NE(stale_same_connection, nullptr);
+  HttpReply reply;
+  std::thread client([&] {
+    // The connections above were closed after their 500s and their sessions ended: a new
+    // session's deferred answer, which the stale completions must not touch.
+    HttpClient d(server_->port());
+    reply = d.post("/later", "z");
+  });
+  auto live = parked_.take();
+  ASSERT_NE(live, nullptr);
+  // Both stale completions run first, on the I/O thread, while /later is parked.
+  for (auto& s : {stale, stale_same_connection}) {
+    s->complete([](Response& r) {
+      r.status = 299;
+      r.add_header("X-Stale", "written");
+    });
+  }
+  // Posted after them to the same thread: by the time it runs, theirs have run.
+  live->complete([](Response& r) { r.body = R"({"live":true})"; });
+  client.join();
+  EXPECT_EQ(reply.status, 200u);
+  EXPECT_EQ(reply.body, R"({"live":true})");
+  EXPECT_EQ(reply.headers.count("X-Stale"), 0u);
+}
+
+// A completion called after the server is gone neither crashes nor writes anywhere.
+TEST(DeferredShutdown, CompletionAfterTheServerIsDestroyedIsANoOp) {
+  Router router;
+  Parked parked;
+  router.add(http::verb::post, "/later", [&parked](const Request&, Response& res) {
+    parked.add(res.defer(std::chrono::milliseconds(10'000), [](Response& r) { r.status = 504; }));
+  });
+  router.set_error_writer([](const ErrorContext&, ProtocolError e, Response& res) { res.status = status_of(e); });
+  ServerConfig config;
+  config.port = 0;
+  auto server = std::make_unique<Server>(config, router);
+  server->start();
+  std::thread client([port = server->port()] {
+    try {
+      HttpClient c(port);
+      c.post("/later", "x");
+    } catch (const std::exception&) {
+      // cut off by the shutdown: expected
+    }
+  });
+  auto c = parked.take();
+  ASSERT_NE(c, nullptr);
+  server->shutdown(std::chrono::milliseconds(0));
+  server.reset();
+  client.join();
+  c->complete([](Response& r) { r.status = 299; });
+  SUCCEED();
 }
 
 }  // namespace
