@@ -29,6 +29,8 @@ bool read_field(dom::element v, std::string_view& out) {
 // A literal IPv4 or IPv6 address, as the primary binds it.
 bool is_ip_literal(std::string_view s) {
   if (s.empty() || s.size() >= INET6_ADDRSTRLEN) return false;
+  // inet_pton reads a C string: nothing it would stop at (NUL) or skip may pass.
+  if (s.find_first_not_of("0123456789abcdefABCDEF.:") != std::string_view::npos) return false;
   char text[INET6_ADDRSTRLEN];
   std::memcpy(text, s.data(), s.size());
   text[s.size()] = '\0';

@@ -219,6 +219,35 @@ TEST(TkiParse, AcceptsTheSpecBodyAndRejectsTheRest) {
   }
 }
 
+// The IP and HWID a request names are bound at the primary as given: only a literal address and
+// a printable, bounded id may get that far.
+TEST(TkiParse, IpMustBeALiteralAddressAndHwidPrintableAndBounded) {
+  // JSON text: the escapes below reach the parser as JSON escapes, which decode to the
+  // control characters a hostile client would send.
+  auto body = [](std::string ip, std::string hwid) {
+    return R"({"data":{"product":"P","version":"1","licensekey":"K","ip":")" + ip + R"(","hwid":")" +
+           hwid + R"("}})";
+  };
+  using Strings = std::vector<std::string>;
+  for (const auto& ip : Strings{"192.168.1.1", "2001:db8::1", "::ffff:10.0.0.1", "::1"}) {
+    EXPECT_TRUE(parse_tki_request(body(ip, "hw-1"))) << ip;
+  }
+  for (const auto& ip : Strings{"1.2.3.4\\r\\nX-Injected: 1", "1.2.3.4\\u0000", "1", "localhost",
+                                "1.2.3.4 ", " 1.2.3.4", "1.2.3.256", "10.0.0.1/8", "fe80::1%eth0",
+                                "\\u00001.2.3.4", std::string(100, '1')}) {
+    EXPECT_FALSE(parse_tki_request(body(ip, "hw-1"))) << ip;
+  }
+  for (const auto& hwid : Strings{"unique-hardware-id", "\u00dcn\u00efc\u00f8d\u00e9 id", "a b c", std::string(256, 'h')}) {
+    EXPECT_TRUE(parse_tki_request(body("1.2.3.4", hwid))) << hwid;
+  }
+  for (const auto& hwid : Strings{"hw\\r\\nX: 1", "hw\\u0000", "hw\\u007f", "hw\\u0085", "\\t",
+                                  std::string(257, 'h')}) {
+    EXPECT_FALSE(parse_tki_request(body("1.2.3.4", hwid))) << hwid;
+  }
+  EXPECT_FALSE(parse_tki_request(R"({"data":{"product":"P","version":"1","licensekey":"K","ip":1e999}})"));
+  EXPECT_FALSE(parse_tki_request(R"({"data":{"product":"P","version":"1","licensekey":1e999,"ip":"1.2.3.4"}})"));
+}
+
 TEST(TkiReply, SuccessBodyHasEveryField) {
   World w;
   std::string out;

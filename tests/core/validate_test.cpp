@@ -1,3 +1,4 @@
+#include "core/json_read.h"
 #include "core/validate.h"
 
 #include <gtest/gtest.h>
@@ -184,8 +185,39 @@ INSTANTIATE_TEST_SUITE_P(
         ParseCase{"LoneSurrogateInKey", R"({"key":"\ud800"})", 400, "VALIDATION_ERROR"},
         ParseCase{"DeeplyNestedKey", R"({"key":)" + std::string(5000, '[') + std::string(5000, ']') + "}", 400, "VALIDATION_ERROR"},
         ParseCase{"UnbalancedNesting", R"({"key":"K","x":)" + std::string(5000, '[') + "}", 400, "VALIDATION_ERROR"},
-        ParseCase{"NulInside", std::string("{\"key\":\"K\0\"}", 12), 400, "VALIDATION_ERROR"}),
+        ParseCase{"NulInside", std::string("{\"key\":\"K\0\"}", 12), 400, "VALIDATION_ERROR"},
+        ParseCase{"ByteOrderMark", "\xEF\xBB\xBF{\"key\":\"K\"}", 0, ""},
+        ParseCase{"HugeExponentInIgnoredField", R"({"key":"K","x":1e999})", 0, ""},
+        ParseCase{"BigIntegersInIgnoredFields", R"({"x":123456789012345678901234567890,"key":"K","y":[-123456789012345678901234567890]})", 0, ""},
+        ParseCase{"OutOfRangeKey", R"({"key":1e999})", 400, "VALIDATION_ERROR"},
+        ParseCase{"MalformedNumberStillRefused", R"({"key":"K","x":01})", 400, "VALIDATION_ERROR"},
+        ParseCase{"BomOnly", "\xEF\xBB\xBF", 400, "VALIDATION_ERROR"}),
     [](const auto& info) { return info.param.name; });
+
+// Valid JSON is not called invalid: a number beyond our range is reported as what it is.
+TEST(ValidateParse, MessagesSayWhatIsWrong) {
+  auto message = [](std::string_view body) {
+    auto r = parse_validate_request(body);
+    return std::holds_alternative<ApiError>(r) ? std::get<ApiError>(r).message : std::string("accepted");
+  };
+  EXPECT_EQ(message(R"({"key":1e999})"), "Field 'key' must be a string");
+  EXPECT_EQ(message(R"({"key":"K","domain":123456789012345678901234567890})"), "Field 'domain' must be a string");
+  EXPECT_EQ(message(R"({"key":"K","x":1e999})"), "accepted");
+  EXPECT_EQ(message(R"({"key":"K","x":1e})"), "Request body is not valid JSON");
+}
+
+TEST(JsonRead, OnlyOutOfRangeNumbersAreMarked) {
+  std::string out;
+  EXPECT_FALSE(json::mark_out_of_range_numbers(R"({"a":1,"b":-2.5e10,"c":"1e999","d":18446744073709551615,"e":1e-999})", out));
+  EXPECT_TRUE(json::mark_out_of_range_numbers(R"({"a":1e999,"s":"x\"1e999","b":-9223372036854775809})", out));
+  EXPECT_EQ(out, R"({"a":"\u0000number out of range","s":"x\"1e999","b":"\u0000number out of range"})");
+  json::Parser parser;
+  simdjson::dom::element doc;
+  ASSERT_FALSE(parser.parse(R"({"n":1E+400})", doc));
+  EXPECT_TRUE(json::is_out_of_range(doc["n"].value()));
+  ASSERT_FALSE(parser.parse(R"({"n":"plain"})", doc));
+  EXPECT_FALSE(json::is_out_of_range(doc["n"].value()));
+}
 
 TEST(ClassifyAuthorization, BearerKeysAndErrors) {
   EXPECT_TRUE(std::holds_alternative<NoCredential>(classify_authorization(std::nullopt)));
