@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 #include <simdjson.h>
 
+#include <set>
+
 #include "core/digest.h"
 #include "store/replica.h"
 #include "support/edge_process.h"
@@ -194,6 +196,18 @@ TEST_F(EdgeE2E, TkiBlacklistedIpIsRefused) {
   EXPECT_EQ(str(json_of(parser_, r), "message"), "Your IP is blacklisted!");
 }
 
+TEST_F(EdgeE2E, AbsoluteFormTargetAndByteOrderMarkAreServed) {
+  HttpClient c(port());
+  const std::string body = "\xEF\xBB\xBF{\"key\":\"XXXX-XXXX-XXXX-XXXX\",\"x\":1e999}";
+  c.send_raw("POST http://127.0.0.1:" + std::to_string(port()) +
+             "/api/v1/validate HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+             "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body);
+  auto r = c.read();
+  ASSERT_EQ(r.status, 200u) << r.body;
+  EXPECT_TRUE(json_of(parser_, r)["valid"].get_bool().value());
+  EXPECT_TRUE(r.keep_alive);
+}
+
 TEST_F(EdgeE2E, HealthAndKeepAlive) {
   HttpClient c(port());
   for (int i = 0; i < 200; ++i) {
@@ -308,8 +322,53 @@ std::vector<BadCase> bad_cases() {
        "Request body is too large", true},
       {"TkiWrongMethod", [](HttpClient& c) { return c.request(http::verb::get, "/api/license/auth"); },
        405, "Method Not Allowed", true},
+      // Refused by the HTTP layer before the handler, still in TKI's format.
+      {"TkiOversizedHeaders", post(a, R"({"data":{}})", {{"X-Junk", std::string(20000, 'h')}}), 431,
+       "Request headers are too large", true},
+      {"TkiContentLengthAndChunked",
+       raw("POST /api/license/auth HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
+           "Transfer-Encoding: chunked\r\n\r\n"),
+       400, "Bad Request", true},
+      {"TkiControlCharactersInIp",
+       post(a, R"({"data":{"product":"MyProduct","version":"1.0.0","licensekey":"TKI-XXXXX-XXXXX","ip":"192.168.1.1\r\nX: y"}})",
+            tki_auth),
+       400, std::string(kTkiMissingFields), true},
+      {"TkiIpNotAnAddress",
+       post(a, R"({"data":{"product":"MyProduct","version":"1.0.0","licensekey":"TKI-XXXXX-XXXXX","ip":"my-laptop"}})",
+            tki_auth),
+       400, std::string(kTkiMissingFields), true},
+      {"TkiControlCharactersInHwid",
+       post(a, R"({"data":{"product":"MyProduct","version":"1.0.0","licensekey":"TKI-XXXXX-XXXXX","ip":"192.168.1.1","hwid":"unique-hardware-id\u0000"}})",
+            tki_auth),
+       400, std::string(kTkiMissingFields), true},
+      // Framing a server must refuse and close on (RFC 9112 6.1, 6.3, 3.2).
+      {"BodyAfterGzipCodingIsNotASecondRequest",
+       raw("POST /api/v1/validate HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n"
+           "POST /api/v1/validate HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}"),
+       400, "VALIDATION_ERROR"},
+      {"Http10WithTransferEncoding",
+       raw("POST /api/v1/validate HTTP/1.0\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n\r\n"
+           "2\r\n{}\r\n0\r\n\r\n"),
+       400, "VALIDATION_ERROR"},
+      {"NoHost", raw("POST /api/v1/validate HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}"), 400,
+       "VALIDATION_ERROR"},
+      {"UnendingChunkExtension",
+       raw("POST /api/v1/validate HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n1;a=" +
+           std::string(256 * 1024, 'a')),
+       400, "VALIDATION_ERROR"},
+      {"OutOfRangeNumberAsKey", post(v, R"({"key":1e999})"), 400, "VALIDATION_ERROR"},
   };
 }
+
+// Every answer on these cases' route (/api/v1/validate) carries its rate limit (README "Limits"),
+// the HTTP layer's own 400, 405, 408, 413 and 431 included.
+const std::set<std::string> kRateLimited = {
+    "MalformedJson", "NotAnObject", "WrongTypeKey", "WrongTypeDomain", "MissingKey", "EmptyBody",
+    "NonUtf8", "HugeKey", "TruncatedJson", "TruncatedBodyHalfClosed", "TruncatedBodyStalls",
+    "OversizedBody", "OversizedChunkedBody", "OversizedHeaders", "BadContentLength", "WrongMethod",
+    "WrongMethodDelete", "ApiKeyWrongScheme", "ApiKeyUnknown", "ApiKeyEmpty",
+    "BodyAfterGzipCodingIsNotASecondRequest", "Http10WithTransferEncoding", "NoHost",
+    "UnendingChunkExtension", "OutOfRangeNumberAsKey"};
 
 TEST(EdgeBadInput, EachGetsItsDocumented4xxServerStaysUpReplicaUnchanged) {
   test::TempDir dir;
@@ -324,6 +383,11 @@ TEST(EdgeBadInput, EachGetsItsDocumented4xxServerStaysUpReplicaUnchanged) {
       HttpReply r;
       ASSERT_NO_THROW(r = c.send(client));
       EXPECT_EQ(r.status, c.status) << r.body;
+      if (kRateLimited.count(c.name) != 0) {
+        EXPECT_EQ(r.headers.count("X-RateLimit-Limit"), 1u);
+        EXPECT_EQ(r.headers.count("X-RateLimit-Remaining"), 1u);
+        EXPECT_EQ(r.headers.count("X-RateLimit-Reset"), 1u);
+      }
       auto j = json_of(parser, r);
       if (c.tki) {
         EXPECT_EQ(str(j, "message"), c.code);
