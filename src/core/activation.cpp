@@ -11,28 +11,17 @@ namespace {
 
 namespace dom = simdjson::dom;
 
+// Reads an optional string field into `out` (left empty when absent or null).
 std::optional<ApiError> read_field(dom::element v, std::string_view name, std::string_view& out,
                                    std::size_t limit) {
-  if (json::is_null(v)) return std::nullopt;
-  std::string_view s;
-  if (v.get_string().get(s) || json::is_out_of_range(v)) {
-    return ApiError::validation("Field '" + std::string(name) + "' must be a string");
-  }
-  if (s.size() > limit) return ApiError::validation("Field '" + std::string(name) + "' is too long");
-  if (std::any_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20; })) {
-    return ApiError::validation("Field '" + std::string(name) + "' contains control characters");
-  }
-  out = s;
+  std::optional<std::string_view> s;
+  if (auto e = json::read_request_string(v, name, s, limit)) return e;
+  out = s.value_or(std::string_view());
   return std::nullopt;
 }
 
-// The license as this caller may see it: with an API key, only its account's, in its mode.
 std::optional<ApiError> visible(const ApiKeyRecord* api_key, const LicenseRecord* license) {
-  if (license == nullptr ||
-      (api_key != nullptr &&
-       (license->account_id != api_key->account_id || license->mode != api_key->mode))) {
-    return ApiError::not_found("License not found");
-  }
+  if (!visible_to(api_key, license)) return ApiError::not_found("License not found");
   return std::nullopt;
 }
 
@@ -41,11 +30,7 @@ std::optional<ApiError> visible(const ApiKeyRecord* api_key, const LicenseRecord
 std::variant<ActivationRequest, ApiError> parse_activation_request(std::string_view body) {
   thread_local json::Parser parser;
   dom::element doc;
-  if (auto e = parser.parse(body, doc)) {
-    if (e == simdjson::UTF8_ERROR) return ApiError::validation("Request body is not valid UTF-8");
-    if (e == simdjson::DEPTH_ERROR) return ApiError::validation("Request body is nested too deeply");
-    return ApiError::validation("Request body is not valid JSON");
-  }
+  if (auto e = parser.parse(body, doc)) return json::body_error(e);
   dom::object obj;
   if (doc.get_object().get(obj)) return ApiError::validation("Request body must be a JSON object");
   ActivationRequest req;

@@ -1,5 +1,6 @@
 #include "core/json_read.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cmath>
@@ -111,6 +112,31 @@ void Parser::load(std::string_view in) {
     buf_.resize(in.size() + simdjson::SIMDJSON_PADDING);
   }
   std::copy(in.begin(), in.end(), buf_.begin());
+}
+
+ApiError body_error(simdjson::error_code e) {
+  if (e == simdjson::UTF8_ERROR) return ApiError::validation("Request body is not valid UTF-8");
+  if (e == simdjson::DEPTH_ERROR) return ApiError::validation("Request body is nested too deeply");
+  return ApiError::validation("Request body is not valid JSON");
+}
+
+std::optional<ApiError> read_request_string(dom::element v, std::string_view name,
+                                            std::optional<std::string_view>& out, std::size_t limit) {
+  if (is_null(v)) {
+    out.reset();
+    return std::nullopt;
+  }
+  auto refuse = [name](std::string_view why) {
+    return ApiError::validation("Field '" + std::string(name) + "' " + std::string(why));
+  };
+  std::string_view s;
+  if (v.get_string().get(s) || is_out_of_range(v)) return refuse("must be a string");
+  if (s.size() > limit) return refuse("is too long");
+  if (std::any_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20; })) {
+    return refuse("contains control characters");
+  }
+  out = s;
+  return std::nullopt;
 }
 
 }  // namespace le::core::json

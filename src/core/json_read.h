@@ -14,7 +14,9 @@
 #include <string_view>
 #include <vector>
 
+#include "core/api_error.h"
 #include "core/digest.h"
+#include <optional>
 
 namespace le::core::json {
 
@@ -91,5 +93,14 @@ inline bool read_object_text(dom::element v, std::string& out) {
   out = simdjson::minify(v);
   return true;
 }
+
+// The answer to a body the parser refused, the same for every request parser.
+ApiError body_error(simdjson::error_code e);
+
+// Reads an optional string field of a request: null counts as absent. Refuses (with the field's
+// name) anything but a string, longer than `limit` bytes, or holding a control character (a
+// raw one is invalid JSON; an escaped one is never part of a key, id or domain).
+std::optional<ApiError> read_request_string(dom::element v, std::string_view name,
+                                            std::optional<std::string_view>& out, std::size_t limit);
 
 }  // namespace le::core::json

@@ -146,6 +146,19 @@ std::string_view to_string(LicenseStatus s);
 std::string_view to_string(BlacklistKind k);
 
 std::optional<Mode> parse_mode(std::string_view s);
+
+// Tenant visibility, the one rule every read and write applies: an API key sees only its own
+// account's records, and of licenses only those of its own mode. Without a key (public
+// validation, where the license key itself is the credential) every license is visible.
+inline bool visible_to(const ApiKeyRecord& key, const LicenseRecord& license) {
+  return license.account_id == key.account_id && license.mode == key.mode;
+}
+inline bool visible_to(const ApiKeyRecord* key, const LicenseRecord* license) {
+  return license != nullptr && (key == nullptr || visible_to(*key, *license));
+}
+inline bool visible_to(const ApiKeyRecord& key, const ProductRecord& product) {
+  return product.account_id == key.account_id;
+}
 std::optional<Plan> parse_plan(std::string_view s);
 std::optional<LicenseType> parse_license_type(std::string_view s);
 std::optional<LicenseStatus> parse_license_status(std::string_view s);

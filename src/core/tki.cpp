@@ -159,10 +159,7 @@ TkiDecision decide_tki(const std::optional<TkiRequest>& request, const TkiRecord
   if (r.hwid_block != nullptr) return {TkiStatus::kHwidBlacklisted, false, false, r.hwid_block};
 
   const LicenseRecord* l = r.license;
-  // An API key sees only its own account's licenses, in its own mode.
-  if (l == nullptr || l->account_id != r.api_key->account_id || l->mode != r.api_key->mode) {
-    return {TkiStatus::kLicenseNotFound};
-  }
+  if (l == nullptr || !visible_to(*r.api_key, *l)) return {TkiStatus::kLicenseNotFound};
   if (r.license_block != nullptr) {
     return {TkiStatus::kLicenseBlacklisted, false, false, r.license_block};
   }
@@ -172,7 +169,7 @@ TkiDecision decide_tki(const std::optional<TkiRequest>& request, const TkiRecord
   }
   if (!l->staff) {  // staff licenses skip product and version validation
     const ProductRecord* p = r.product;
-    if (p == nullptr || p->account_id != r.api_key->account_id) return {TkiStatus::kProductNotFound};
+    if (p == nullptr || !visible_to(*r.api_key, *p)) return {TkiStatus::kProductNotFound};
     if (!contains(p->tki_versions, req.version)) return {TkiStatus::kVersionNotFound};
     if (l->product_id != p->id) return {TkiStatus::kProductMismatch};
   }

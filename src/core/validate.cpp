@@ -13,34 +13,6 @@ namespace {
 
 namespace dom = simdjson::dom;
 
-std::variant<ValidateRequest, ApiError> json_error(simdjson::error_code e) {
-  if (e == simdjson::UTF8_ERROR) return ApiError::validation("Request body is not valid UTF-8");
-  if (e == simdjson::DEPTH_ERROR) return ApiError::validation("Request body is nested too deeply");
-  return ApiError::validation("Request body is not valid JSON");
-}
-
-// Reads an optional string field: null counts as absent.
-std::optional<ApiError> read_optional(dom::element v, std::string_view name,
-                                      std::optional<std::string_view>& out, std::size_t limit) {
-  if (json::is_null(v)) {
-    out.reset();
-    return std::nullopt;
-  }
-  std::string_view s;
-  if (v.get_string().get(s) || json::is_out_of_range(v)) {
-    return ApiError::validation("Field '" + std::string(name) + "' must be a string");
-  }
-  if (s.size() > limit) {
-    return ApiError::validation("Field '" + std::string(name) + "' is too long");
-  }
-  // Raw control characters are invalid JSON and never part of a key, id or domain.
-  if (std::any_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20; })) {
-    return ApiError::validation("Field '" + std::string(name) + "' contains control characters");
-  }
-  out = s;
-  return std::nullopt;
-}
-
 // ISO 8601 needs no JSON escaping: quoted in place, without a temporary string.
 void append_quoted_iso8601(std::string& out, std::int64_t t) {
   out.push_back('"');
@@ -72,7 +44,7 @@ std::string_view host_of(std::string_view d) {
 std::variant<ValidateRequest, ApiError> parse_validate_request(std::string_view body) {
   thread_local json::Parser parser;
   dom::element doc;
-  if (auto e = parser.parse(body, doc)) return json_error(e);
+  if (auto e = parser.parse(body, doc)) return json::body_error(e);
   dom::object obj;
   if (doc.get_object().get(obj)) return ApiError::validation("Request body must be a JSON object");
   ValidateRequest req;
@@ -82,17 +54,17 @@ std::variant<ValidateRequest, ApiError> parse_validate_request(std::string_view 
     std::optional<ApiError> err;
     if (name == "license_key" || name == "key") {
       std::optional<std::string_view> k;
-      err = read_optional(field.value, name, k, kMaxLicenseKeyBytes);
+      err = json::read_request_string(field.value, name, k, kMaxLicenseKeyBytes);
       if (!err && k) {
         if (key && *key != *k) return ApiError::validation("Fields 'key' and 'license_key' differ");
         key = k;
       }
     } else if (name == "product_id") {
-      err = read_optional(field.value, name, req.product_id, kMaxFieldBytes);
+      err = json::read_request_string(field.value, name, req.product_id, kMaxFieldBytes);
     } else if (name == "machine_id") {
-      err = read_optional(field.value, name, req.machine_id, kMaxFieldBytes);
+      err = json::read_request_string(field.value, name, req.machine_id, kMaxFieldBytes);
     } else if (name == "domain") {
-      err = read_optional(field.value, name, req.domain, kMaxFieldBytes);
+      err = json::read_request_string(field.value, name, req.domain, kMaxFieldBytes);
     }
     // Unknown fields are ignored (forward compatibility); the parse validated them as JSON.
     if (err) return *err;
@@ -187,12 +159,7 @@ std::variant<ValidateOutcome, ApiError> decide_validate(const ValidateRequest& r
                                                         const ApiKeyRecord* api_key,
                                                         const LicenseRecord* license,
                                                         std::int64_t now) {
-  // With an API key only that account's licenses, in that key's mode, exist.
-  if (license == nullptr ||
-      (api_key != nullptr &&
-       (license->account_id != api_key->account_id || license->mode != api_key->mode))) {
-    return ValidateOutcome{ValidationCode::kNotFound, nullptr};
-  }
+  if (!visible_to(api_key, license)) return ValidateOutcome{ValidationCode::kNotFound, nullptr};
   switch (effective_status(*license, now)) {
     case LicenseStatus::kRevoked: return ValidateOutcome{ValidationCode::kRevoked, license};
     case LicenseStatus::kSuspended: return ValidateOutcome{ValidationCode::kSuspended, license};
