@@ -1,5 +1,8 @@
 #include "core/change_event.h"
 
+#include <algorithm>
+#include <type_traits>
+
 #include "core/digest.h"
 #include "core/json_read.h"
 #include "core/json_writer.h"
@@ -20,6 +23,24 @@ std::optional<EntityKind> parse_kind(std::string_view s) {
   return std::nullopt;
 }
 
+// Field kinds that are not plain JSON values of their C++ type.
+// Each wraps a member (const when encoding).
+template <typename T>
+struct Time {  // unix seconds; null when 0; read also from an ISO 8601 string
+  T& v;
+};
+template <typename T>
+struct Hex {  // a digest as lowercase hex
+  T& v;
+};
+template <typename T>
+struct RawObject {  // a JSON object kept as text; null leaves the record's default
+  T& v;
+};
+template <typename T> Time(T&) -> Time<T>;
+template <typename T> Hex(T&) -> Hex<T>;
+template <typename T> RawObject(T&) -> RawObject<T>;
+
 // Timestamps travel as unix seconds, as ISO 8601 strings, or as null (= none).
 bool read_time(dom::element v, std::int64_t& out) {
   switch (v.type()) {
@@ -38,125 +59,200 @@ bool read_time(dom::element v, std::int64_t& out) {
   }
 }
 
-using json::read_digest;
+std::optional<Plan> parse_enum(std::string_view s, Plan*) { return parse_plan(s); }
+std::optional<Mode> parse_enum(std::string_view s, Mode*) { return parse_mode(s); }
+std::optional<LicenseType> parse_enum(std::string_view s, LicenseType*) { return parse_license_type(s); }
+std::optional<LicenseStatus> parse_enum(std::string_view s, LicenseStatus*) { return parse_license_status(s); }
+std::optional<BlacklistKind> parse_enum(std::string_view s, BlacklistKind*) { return parse_blacklist_kind(s); }
 
-template <typename E, typename Parse>
-bool read_enum(dom::element v, E& out, Parse parse) {
-  std::string_view s;
-  if (v.get_string().get(s)) return false;
-  auto e = parse(s);
-  if (!e) return false;
-  out = *e;
-  return true;
+// One field list per record, walked by JsonOut (encode) and JsonIn (decode), so the two
+// directions cannot drift. Names are the wire names (DESIGN §4); order is the encoding order.
+template <typename IO, typename A>
+void fields(IO& io, A& a) requires std::is_same_v<std::remove_const_t<A>, Activation> {
+  io.field("machine_id", a.machine_id);
+  io.field("label", a.label);
+  io.field("activated_at", Time{a.activated_at});
+}
+template <typename IO, typename R>
+void fields(IO& io, R& r) requires std::is_same_v<std::remove_const_t<R>, AccountRecord> {
+  io.field("id", r.id);
+  io.field("plan", r.plan);
+  io.field("tki_require_hwid", r.tki_require_hwid);
+  io.field("tki_rate_limit", r.tki_rate_limit);
+}
+template <typename IO, typename R>
+void fields(IO& io, R& r) requires std::is_same_v<std::remove_const_t<R>, ApiKeyRecord> {
+  io.field("id", r.id);
+  io.field("key_sha256", Hex{r.digest});
+  io.field("account_id", r.account_id);
+  io.field("mode", r.mode);
+  io.field("revoked", r.revoked);
+}
+template <typename IO, typename R>
+void fields(IO& io, R& r) requires std::is_same_v<std::remove_const_t<R>, ProductRecord> {
+  io.field("id", r.id);
+  io.field("account_id", r.account_id);
+  io.field("name", r.name);
+  io.field("platforms", r.platforms);
+  io.field("tki_versions", r.tki_versions);
+  io.field("metadata", RawObject{r.metadata_json});
+}
+template <typename IO, typename R>
+void fields(IO& io, R& r) requires std::is_same_v<std::remove_const_t<R>, LicenseRecord> {
+  io.field("id", r.id);
+  io.field("key_sha256", Hex{r.key_digest});
+  io.field("account_id", r.account_id);
+  io.field("product_id", r.product_id);
+  io.field("mode", r.mode);
+  io.field("type", r.type);
+  io.field("status", r.status);
+  io.field("expires_at", Time{r.expires_at});
+  io.field("max_activations", r.max_activations);
+  io.field("activations", r.activations);
+  io.field("allowed_domains", r.allowed_domains);
+  io.field("metadata", RawObject{r.metadata_json});
+  io.field("max_ips", r.max_ips);
+  io.field("max_hwids", r.max_hwids);
+  io.field("ips", r.ips);
+  io.field("hwids", r.hwids);
+  io.field("staff", r.staff);
+  io.field("discord_id", r.discord_id);
+  io.field("discord_username", r.discord_username);
+  io.field("discord_tag", r.discord_tag);
+  io.field("created_at", Time{r.created_at});
+  io.field("email", r.email);
+}
+template <typename IO, typename R>
+void fields(IO& io, R& r) requires std::is_same_v<std::remove_const_t<R>, BlacklistEntry> {
+  io.field("id", r.id);
+  io.field("account_id", r.account_id);
+  io.field("kind", r.kind);
+  io.field("value", r.value);
 }
 
-// Calls f(key, value) for each field; f returns false on a bad value. Unknown keys are ignored
-// by f returning true without reading the value.
-template <typename F>
-bool for_each_field(dom::element v, std::string& error, F f) {
+// Reads one JSON member into whichever field of the list has its name; members with no field
+// are ignored (forward compatibility).
+class JsonIn {
+ public:
+  JsonIn(std::string_view key, dom::element value) : key_(key), value_(value) {}
+  bool ok() const { return ok_; }
+  bool matched() const { return matched_; }
+
+  template <typename T>
+  void field(std::string_view name, T&& out) {
+    if (matched_ || name != key_) return;
+    matched_ = true;
+    ok_ = read(std::forward<T>(out));
+  }
+
+ private:
+  bool read(std::string& v) { return json::read_string(value_, v); }
+  bool read(bool& v) { return json::read_bool(value_, v); }
+  bool read(std::uint32_t& v) { return json::read_u32(value_, v); }
+  bool read(std::vector<std::string>& v) { return json::read_string_array(value_, v); }
+  bool read(Time<std::int64_t> t) { return read_time(value_, t.v); }
+  bool read(Hex<Digest> h) { return json::read_digest(value_, h.v); }
+  bool read(RawObject<std::string> o) { return json::is_null(value_) || json::read_object_text(value_, o.v); }
+  template <typename E>
+  bool read(E& v) requires std::is_enum_v<E> {
+    std::string_view s;
+    if (value_.get_string().get(s)) return false;
+    auto e = parse_enum(s, static_cast<E*>(nullptr));
+    if (!e) return false;
+    v = *e;
+    return true;
+  }
+  bool read(std::vector<Activation>& out);
+
+  std::string_view key_;
+  dom::element value_;
+  bool matched_ = false;
+  bool ok_ = true;
+};
+
+// Decodes the members of object `v` into `r` through its field list. `seen` collects the names
+// of the fields that were present (for required-field checks).
+template <typename R>
+bool decode_fields(dom::element v, R& r, std::string& error, std::vector<std::string_view>* seen = nullptr) {
   dom::object obj;
   if (v.get_object().get(obj)) {
     error = "data must be an object";
     return false;
   }
-  for (const auto field : obj) {
-    if (!f(field.key, field.value)) {
-      error = "bad value for field '" + std::string(field.key) + "'";
+  for (const auto member : obj) {
+    JsonIn in(member.key, member.value);
+    fields(in, r);
+    if (!in.ok()) {
+      error = "bad value for field '" + std::string(member.key) + "'";
       return false;
     }
+    if (in.matched() && seen != nullptr) seen->push_back(member.key);
   }
   return true;
 }
 
-bool decode_account(dom::element v, AccountRecord& r, std::string& error) {
-  return for_each_field(v, error, [&](std::string_view k, dom::element x) {
-    if (k == "id") return json::read_string(x, r.id);
-    if (k == "plan") return read_enum(x, r.plan, parse_plan);
-    if (k == "tki_require_hwid") return json::read_bool(x, r.tki_require_hwid);
-    if (k == "tki_rate_limit") return json::read_bool(x, r.tki_rate_limit);
-    return true;
-  });
-}
-
-bool decode_api_key(dom::element v, ApiKeyRecord& r, std::string& error, bool& has_digest) {
-  return for_each_field(v, error, [&](std::string_view k, dom::element x) {
-    if (k == "id") return json::read_string(x, r.id);
-    if (k == "key_sha256") return has_digest = read_digest(x, r.digest);
-    if (k == "account_id") return json::read_string(x, r.account_id);
-    if (k == "mode") return read_enum(x, r.mode, parse_mode);
-    if (k == "revoked") return json::read_bool(x, r.revoked);
-    return true;
-  });
-}
-
-bool decode_product(dom::element v, ProductRecord& r, std::string& error) {
-  return for_each_field(v, error, [&](std::string_view k, dom::element x) {
-    if (k == "id") return json::read_string(x, r.id);
-    if (k == "account_id") return json::read_string(x, r.account_id);
-    if (k == "name") return json::read_string(x, r.name);
-    if (k == "platforms") return json::read_string_array(x, r.platforms);
-    if (k == "tki_versions") return json::read_string_array(x, r.tki_versions);
-    if (k == "metadata") return json::is_null(x) ? true : json::read_object_text(x, r.metadata_json);
-    return true;
-  });
-}
-
-bool decode_activations(dom::element v, std::vector<Activation>& out) {
+bool JsonIn::read(std::vector<Activation>& out) {
   dom::array arr;
-  if (v.get_array().get(arr)) return false;
+  if (value_.get_array().get(arr)) return false;
   out.clear();
   std::string error;
-  for (dom::element iv : arr) {
+  for (dom::element item : arr) {
     Activation a;
-    bool ok = for_each_field(iv, error, [&](std::string_view k, dom::element x) {
-      if (k == "machine_id") return json::read_string(x, a.machine_id);
-      if (k == "label") return json::is_null(x) ? true : json::read_string(x, a.label);
-      if (k == "activated_at") return read_time(x, a.activated_at);
-      return true;
-    });
-    if (!ok || a.machine_id.empty()) return false;
+    if (!decode_fields(item, a, error) || a.machine_id.empty()) return false;
     out.push_back(std::move(a));
   }
   return true;
 }
 
-bool decode_license(dom::element v, LicenseRecord& r, std::string& error, bool& has_digest) {
-  return for_each_field(v, error, [&](std::string_view k, dom::element x) {
-    if (k == "id") return json::read_string(x, r.id);
-    if (k == "key_sha256") return has_digest = read_digest(x, r.key_digest);
-    if (k == "account_id") return json::read_string(x, r.account_id);
-    if (k == "product_id") return json::read_string(x, r.product_id);
-    if (k == "mode") return read_enum(x, r.mode, parse_mode);
-    if (k == "type") return read_enum(x, r.type, parse_license_type);
-    if (k == "status") return read_enum(x, r.status, parse_license_status);
-    if (k == "expires_at") return read_time(x, r.expires_at);
-    if (k == "max_activations") return json::read_u32(x, r.max_activations);
-    if (k == "activations") return decode_activations(x, r.activations);
-    if (k == "allowed_domains") return json::read_string_array(x, r.allowed_domains);
-    if (k == "metadata") return json::is_null(x) ? true : json::read_object_text(x, r.metadata_json);
-    if (k == "max_ips") return json::read_u32(x, r.max_ips);
-    if (k == "max_hwids") return json::read_u32(x, r.max_hwids);
-    if (k == "ips") return json::read_string_array(x, r.ips);
-    if (k == "hwids") return json::read_string_array(x, r.hwids);
-    if (k == "staff") return json::read_bool(x, r.staff);
-    if (k == "discord_id") return json::read_string(x, r.discord_id);
-    if (k == "discord_username") return json::read_string(x, r.discord_username);
-    if (k == "discord_tag") return json::read_string(x, r.discord_tag);
-    if (k == "created_at") return read_time(x, r.created_at);
-    if (k == "email") return json::read_string(x, r.email);
-    return true;
-  });
+bool has(const std::vector<std::string_view>& seen, std::string_view name) {
+  return std::find(seen.begin(), seen.end(), name) != seen.end();
 }
 
-bool decode_blacklist(dom::element v, BlacklistEntry& r, std::string& error) {
-  return for_each_field(v, error, [&](std::string_view k, dom::element x) {
-    if (k == "id") return json::read_string(x, r.id);
-    if (k == "account_id") return json::read_string(x, r.account_id);
-    if (k == "kind") return read_enum(x, r.kind, parse_blacklist_kind);
-    if (k == "value") return json::read_string(x, r.value);
-    return true;
-  });
-}
+// Writes each field of the list as a JSON member.
+class JsonOut {
+ public:
+  explicit JsonOut(JsonWriter& w) : w_(w) {}
+
+  template <typename T>
+  void field(std::string_view name, T&& v) {
+    w_.key(name);
+    write(std::forward<T>(v));
+  }
+
+ private:
+  void write(const std::string& v) { w_.value(v); }
+  void write(bool v) { w_.value(v); }
+  void write(std::uint32_t v) { w_.value(v); }
+  void write(const std::vector<std::string>& v) {
+    w_.begin_array();
+    for (const auto& s : v) w_.value(s);
+    w_.end_array();
+  }
+  void write(Time<const std::int64_t> t) {
+    if (t.v == 0) {
+      w_.null();
+    } else {
+      w_.value(t.v);
+    }
+  }
+  void write(Hex<const Digest> h) { w_.value(to_hex(h.v)); }
+  void write(RawObject<const std::string> o) { w_.raw(o.v); }
+  template <typename E>
+  void write(E v) requires std::is_enum_v<E> {
+    w_.value(to_string(v));
+  }
+  void write(const std::vector<Activation>& v) {
+    w_.begin_array();
+    for (const auto& a : v) {
+      w_.begin_object();
+      fields(*this, a);
+      w_.end_object();
+    }
+    w_.end_array();
+  }
+
+  JsonWriter& w_;
+};
 
 DecodeError fail(std::string msg) { return DecodeError{std::move(msg)}; }
 
@@ -213,44 +309,33 @@ std::variant<ChangeEvent, DecodeError> decode_change_event(std::string_view text
   if (obj["data"].get(data)) return fail("missing data");
 
   std::string error;
+  std::vector<std::string_view> seen;
   bool ok = false;
+  // Each kind's required fields: the id, the index fields its key spaces need, and a secret's digest.
+  auto decode = [&](auto r, std::initializer_list<std::string_view> required) {
+    ok = decode_fields(data, r, error, &seen);
+    for (auto name : required) ok = ok && has(seen, name);
+    ev.record = std::move(r);
+  };
   switch (*kind) {
-    case EntityKind::kAccount: {
-      AccountRecord r;
-      ok = decode_account(data, r, error) && !r.id.empty();
-      ev.record = std::move(r);
-      break;
-    }
-    case EntityKind::kApiKey: {
-      ApiKeyRecord r;
-      bool has_digest = false;
-      ok = decode_api_key(data, r, error, has_digest) && !r.id.empty() && has_digest &&
-           !r.account_id.empty();
-      ev.record = std::move(r);
-      break;
-    }
-    case EntityKind::kProduct: {
-      ProductRecord r;
-      ok = decode_product(data, r, error) && !r.id.empty() && !r.account_id.empty();
-      ev.record = std::move(r);
-      break;
-    }
-    case EntityKind::kLicense: {
-      LicenseRecord r;
-      bool has_digest = false;
-      ok = decode_license(data, r, error, has_digest) && !r.id.empty() && has_digest &&
-           !r.account_id.empty();
-      ev.record = std::move(r);
-      break;
-    }
-    case EntityKind::kBlacklist: {
-      BlacklistEntry r;
-      ok = decode_blacklist(data, r, error) && !r.id.empty() && !r.account_id.empty() &&
-           !r.value.empty();
-      ev.record = std::move(r);
-      break;
-    }
+    case EntityKind::kAccount: decode(AccountRecord{}, {"id"}); break;
+    case EntityKind::kApiKey: decode(ApiKeyRecord{}, {"id", "key_sha256", "account_id"}); break;
+    case EntityKind::kProduct: decode(ProductRecord{}, {"id", "account_id"}); break;
+    case EntityKind::kLicense: decode(LicenseRecord{}, {"id", "key_sha256", "account_id"}); break;
+    case EntityKind::kBlacklist: decode(BlacklistEntry{}, {"id", "account_id", "value"}); break;
   }
+  // Present is not enough for these: an empty id or index value names nothing.
+  ok = ok && std::visit([](const auto& r) {
+    using R = std::decay_t<decltype(r)>;
+    if (r.id.empty()) return false;
+    if constexpr (!std::is_same_v<R, AccountRecord>) {
+      if (r.account_id.empty()) return false;
+    }
+    if constexpr (std::is_same_v<R, BlacklistEntry>) {
+      if (r.value.empty()) return false;
+    }
+    return true;
+  }, ev.record);
   if (!ok) {
     return fail(error.empty() ? std::string(kind_name) + ": missing required field" : error);
   }
@@ -260,71 +345,6 @@ std::variant<ChangeEvent, DecodeError> decode_change_event(std::string_view text
   }
   return ev;
 }
-
-namespace {
-
-void write_strings(JsonWriter& w, std::string_view k, const std::vector<std::string>& v) {
-  w.key(k).begin_array();
-  for (const auto& s : v) w.value(s);
-  w.end_array();
-}
-
-void write_time(JsonWriter& w, std::string_view k, std::int64_t t) {
-  w.key(k);
-  if (t == 0) {
-    w.null();
-  } else {
-    w.value(t);
-  }
-}
-
-void write_data(JsonWriter& w, const AccountRecord& r) {
-  w.field("id", r.id).field("plan", to_string(r.plan));
-  w.field("tki_require_hwid", r.tki_require_hwid).field("tki_rate_limit", r.tki_rate_limit);
-}
-
-void write_data(JsonWriter& w, const ApiKeyRecord& r) {
-  w.field("id", r.id).field("key_sha256", to_hex(r.digest)).field("account_id", r.account_id);
-  w.field("mode", to_string(r.mode)).field("revoked", r.revoked);
-}
-
-void write_data(JsonWriter& w, const ProductRecord& r) {
-  w.field("id", r.id).field("account_id", r.account_id).field("name", r.name);
-  write_strings(w, "platforms", r.platforms);
-  write_strings(w, "tki_versions", r.tki_versions);
-  w.key("metadata").raw(r.metadata_json);
-}
-
-void write_data(JsonWriter& w, const LicenseRecord& r) {
-  w.field("id", r.id).field("key_sha256", to_hex(r.key_digest)).field("account_id", r.account_id);
-  w.field("product_id", r.product_id).field("mode", to_string(r.mode));
-  w.field("type", to_string(r.type)).field("status", to_string(r.status));
-  write_time(w, "expires_at", r.expires_at);
-  w.field("max_activations", r.max_activations);
-  w.key("activations").begin_array();
-  for (const auto& a : r.activations) {
-    w.begin_object().field("machine_id", a.machine_id).field("label", a.label);
-    write_time(w, "activated_at", a.activated_at);
-    w.end_object();
-  }
-  w.end_array();
-  write_strings(w, "allowed_domains", r.allowed_domains);
-  w.key("metadata").raw(r.metadata_json);
-  w.field("max_ips", r.max_ips).field("max_hwids", r.max_hwids);
-  write_strings(w, "ips", r.ips);
-  write_strings(w, "hwids", r.hwids);
-  w.field("staff", r.staff).field("discord_id", r.discord_id);
-  w.field("discord_username", r.discord_username).field("discord_tag", r.discord_tag);
-  write_time(w, "created_at", r.created_at);
-  w.field("email", r.email);
-}
-
-void write_data(JsonWriter& w, const BlacklistEntry& r) {
-  w.field("id", r.id).field("account_id", r.account_id).field("kind", to_string(r.kind));
-  w.field("value", r.value);
-}
-
-}  // namespace
 
 std::string encode_change_event(const ChangeEvent& ev, bool include_seq) {
   std::string out;
@@ -336,7 +356,8 @@ std::string encode_change_event(const ChangeEvent& ev, bool include_seq) {
   w.field("type", ev.type.empty() ? std::string(to_string(ev.kind())) + ".updated" : ev.type);
   w.field("version", ev.version()).field("deleted", ev.deleted);
   w.key("data").begin_object();
-  std::visit([&](const auto& r) { write_data(w, r); }, ev.record);
+  JsonOut out_fields(w);
+  std::visit([&](const auto& r) { fields(out_fields, r); }, ev.record);
   w.end_object();
   w.end_object();
   return out;
