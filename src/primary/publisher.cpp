@@ -30,14 +30,11 @@ Publisher::Publisher(PrimaryStore& store, PublisherOptions options)
 Publisher::~Publisher() { stop(); }
 
 void Publisher::start() {
-  stop_.store(false);
-  thread_ = std::thread([this] { run(); });
+  worker_.start([this] { run(); });
 }
 
 void Publisher::stop() {
-  stop_.store(true, std::memory_order_release);
-  store_.notify();
-  if (thread_.joinable()) thread_.join();
+  worker_.stop([this] { store_.notify(); });
 }
 
 void Publisher::run() {
@@ -46,28 +43,29 @@ void Publisher::run() {
     cursor_ = oldest->empty() ? store_.outbox_seq() : oldest->front().seq - 1;
     stats_.outbox_seq.store(cursor_);
   }
-  replication::Backoff backoff;
-  while (!stop_.load(std::memory_order_acquire)) {
-    std::string error;
-    auto js = replication::JetStream::connect(options_.nats, error);
-    if (js) error = js->ensure_stream();
-    if (!js || !error.empty()) {
-      log::warn("publisher", "NATS unavailable; changes wait in the outbox", {{"error", error}});
-      if (!backoff.wait(stop_)) break;
-      continue;
-    }
-    stats_.connected.store(true);
-    log::info("publisher", "publishing the outbox", {{"stream", options_.nats.stream}});
-    for (;;) {
-      error = drain(*js);
-      if (stop_.load(std::memory_order_acquire)) break;
-      stats_.failures.fetch_add(1);
-      log::warn("publisher", "publish failed; retrying", {{"error", error}});
-      if (!backoff.wait(stop_)) break;
-      if (!js->connected() && natsConnection_IsClosed(js->connection())) break;
-    }
-    stats_.connected.store(false);
-  }
+  std::unique_ptr<replication::JetStream> js;
+  worker_.run_sessions(
+      "NATS unavailable; changes wait in the outbox",
+      [&] {
+        std::string error;
+        js = replication::JetStream::connect(options_.nats, error);
+        if (js) error = js->ensure_stream();
+        return error;
+      },
+      [&] {
+        stats_.connected.store(true);
+        log::info("publisher", "publishing the outbox", {{"stream", options_.nats.stream}});
+        for (;;) {
+          const std::string error = drain(*js);
+          if (worker_.stopping()) break;
+          stats_.failures.fetch_add(1);
+          log::warn("publisher", "publish failed; retrying", {{"error", error}});
+          if (!worker_.backoff()) break;
+          if (!js->connected() && natsConnection_IsClosed(js->connection())) break;
+        }
+        stats_.connected.store(false);
+        js.reset();
+      });
 }
 
 std::string Publisher::drain(replication::JetStream& js) {
@@ -85,7 +83,7 @@ std::string Publisher::drain(replication::JetStream& js) {
   std::string result;
   std::uint64_t commits = store_.wait_for_commit(~std::uint64_t{0}, std::chrono::milliseconds(0));
   std::string subject, msg_id;
-  while (!stop_.load(std::memory_order_acquire)) {
+  while (!worker_.stopping()) {
     auto rows = store_.outbox_after(cursor_, options_.batch);
     if (!rows) {
       result = "outbox: " + rows.error().message;

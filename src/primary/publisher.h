@@ -16,6 +16,7 @@
 
 #include "primary/primary_store.h"
 #include "replication/jetstream.h"
+#include "replication/nats_worker.h"
 
 namespace le::primary {
 
@@ -48,8 +49,7 @@ class Publisher {
   PublisherOptions options_;
   PublisherStats stats_;
   std::uint64_t cursor_ = 0;  // outbox rows <= cursor_ are published and deleted
-  std::atomic<bool> stop_{false};
-  std::thread thread_;
+  replication::NatsWorker worker_{"publisher"};
 };
 
 }  // namespace le::primary

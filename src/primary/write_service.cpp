@@ -13,57 +13,47 @@ WriteService::WriteService(ManagementApi& api, replication::NatsOptions nats)
 WriteService::~WriteService() { stop(); }
 
 void WriteService::start() {
-  stopping_.store(false);
-  thread_ = std::thread([this] { run(); });
+  worker_.start([this] { run(); });
 }
 
-void WriteService::stop() {
-  {
-    // Set under the lock so run() cannot miss the wake-up between its check and its wait.
-    std::lock_guard lock(mu_);
-    stopping_.store(true);
-  }
-  cv_.notify_all();
-  if (thread_.joinable()) thread_.join();
-}
+void WriteService::stop() { worker_.stop(); }
 
 void WriteService::run() {
-  replication::Backoff backoff;
   std::unique_ptr<replication::JetStream> nats;
   natsSubscription* sub = nullptr;
-  while (!stopping_.load()) {
-    std::string error;
-    nats = replication::JetStream::connect(nats_, error);
-    if (nats) {
-      const std::string subject = std::string(replication::kWriteSubjectPrefix) + "*";
-      natsStatus s = natsConnection_QueueSubscribe(&sub, nats->connection(), subject.c_str(),
-                                                         replication::kWriteQueueGroup, on_request, this);
-      // Once the server has the subscription, edges' requests reach this primary.
-      if (s == NATS_OK) s = natsConnection_Flush(nats->connection());
-      if (s == NATS_OK) {
-        stats_.connected.store(true);
-        break;
-      }
-      error = "subscribe: " + replication::status_text(s);
-      nats.reset();
-    }
-    log::warn("writes", "NATS unavailable; edges' writes cannot reach this primary", {{"error", error}});
-    if (!backoff.wait(stopping_)) return;
-  }
-  if (!nats) return;
-  log::info("writes", "answering edge writes", {{"subject", std::string(replication::kWriteSubjectPrefix) + "*"}});
-  {
-    std::unique_lock lock(mu_);
-    while (!stopping_.load()) {
-      stats_.connected.store(nats->connected());
-      cv_.wait_for(lock, std::chrono::milliseconds(500));
-    }
-  }
-  // Stop taking requests, and let the ones being handled finish, before the API goes away.
-  natsSubscription_Drain(sub);
-  natsSubscription_WaitForDrainCompletion(sub, 2000);
-  natsSubscription_Destroy(sub);
-  stats_.connected.store(false);
+  const std::string subject = std::string(replication::kWriteSubjectPrefix) + "*";
+  worker_.run_sessions(
+      "NATS unavailable; edges' writes cannot reach this primary",
+      [&] {
+        std::string error;
+        nats = replication::JetStream::connect(nats_, error);
+        if (!nats) return error;
+        natsStatus s = natsConnection_QueueSubscribe(&sub, nats->connection(), subject.c_str(),
+                                                     replication::kWriteQueueGroup, on_request, this);
+        // Once the server has the subscription, edges' requests reach this primary.
+        if (s == NATS_OK) s = natsConnection_Flush(nats->connection());
+        if (s == NATS_OK) return std::string();
+        natsSubscription_Destroy(sub);
+        sub = nullptr;
+        nats.reset();
+        return "subscribe: " + replication::status_text(s);
+      },
+      [&] {
+        // libnats reconnects the connection by itself: the session lasts until stop().
+        log::info("writes", "answering edge writes", {{"subject", subject}});
+        {
+          std::unique_lock lock(worker_.mutex());
+          do {
+            stats_.connected.store(nats->connected());
+          } while (worker_.wait_for(lock, std::chrono::milliseconds(500)));
+        }
+        // Stop taking requests, and let the ones being handled finish, before the API goes away.
+        natsSubscription_Drain(sub);
+        natsSubscription_WaitForDrainCompletion(sub, 2000);
+        natsSubscription_Destroy(sub);
+        sub = nullptr;
+        stats_.connected.store(false);
+      });
 }
 
 void WriteService::on_request(natsConnection* nc, natsSubscription*, natsMsg* msg, void* closure) {

@@ -17,6 +17,7 @@
 
 #include "primary/management_api.h"
 #include "replication/jetstream.h"
+#include "replication/nats_worker.h"
 
 namespace le::primary {
 
@@ -45,10 +46,7 @@ class WriteService {
   ManagementApi& api_;
   replication::NatsOptions nats_;
   WriteServiceStats stats_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::atomic<bool> stopping_{false};  // set under mu_ (cv_ waits on it)
-  std::thread thread_;
+  replication::NatsWorker worker_{"writes"};
 };
 
 }  // namespace le::primary

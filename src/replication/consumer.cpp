@@ -54,37 +54,32 @@ Consumer::Consumer(store::Replica& replica, cache::InvalidationStamps& stamps,
 Consumer::~Consumer() { stop(); }
 
 void Consumer::start() {
-  stop_.store(false);
-  thread_ = std::thread([this] { run(); });
+  worker_.start([this] { run(); });
 }
 
-void Consumer::stop() {
-  stop_.store(true, std::memory_order_release);
-  if (thread_.joinable()) thread_.join();
-}
+void Consumer::stop() { worker_.stop(); }
 
 void Consumer::run() {
-  Backoff backoff;
+  std::unique_ptr<JetStream> js;
   bool first = true;
-  while (!stop_.load(std::memory_order_acquire)) {
-    std::string error;
-    auto js = JetStream::connect(options_.nats, error);
-    if (!js) {
-      log::warn("replication", "cannot connect to NATS; serving the replica as it is",
-                {{"error", error}});
-      if (!backoff.wait(stop_)) break;
-      continue;
-    }
-    if (!first) stats_.reconnects.fetch_add(1);
-    first = false;
-    stats_.connected.store(true);
-    error = follow(*js);
-    stats_.connected.store(false);
-    if (stop_.load(std::memory_order_acquire)) break;
-    log::warn("replication", "stream interrupted; resuming from the replica's applied_seq",
-              {{"error", error}, {"applied_seq", std::to_string(stats_.applied_seq.load())}});
-    if (!backoff.wait(stop_)) break;
-  }
+  worker_.run_sessions(
+      "cannot connect to NATS; serving the replica as it is",
+      [&] {
+        std::string error;
+        js = JetStream::connect(options_.nats, error);
+        return error;
+      },
+      [&] {
+        if (!first) stats_.reconnects.fetch_add(1);
+        first = false;
+        stats_.connected.store(true);
+        const std::string error = follow(*js);
+        stats_.connected.store(false);
+        js.reset();
+        if (worker_.stopping()) return;
+        log::warn("replication", "stream interrupted; resuming from the replica's applied_seq",
+                  {{"error", error}, {"applied_seq", std::to_string(stats_.applied_seq.load())}});
+      });
 }
 
 std::string Consumer::follow(JetStream& js) {
@@ -129,7 +124,7 @@ std::string Consumer::follow(JetStream& js) {
   std::vector<core::ChangeEvent> events;
   events.reserve(options_.batch);
   std::string result;
-  while (!stop_.load(std::memory_order_acquire)) {
+  while (!worker_.stopping()) {
     natsMsg* msg = nullptr;
     s = natsSubscription_NextMsg(&msg, sub, 200);
     if (s == NATS_TIMEOUT) {

@@ -22,6 +22,7 @@
 #include "cache/invalidation.h"
 #include "core/clock.h"
 #include "replication/jetstream.h"
+#include "replication/nats_worker.h"
 #include "store/replica.h"
 
 namespace le::replication {
@@ -69,8 +70,7 @@ class Consumer {
   ConsumerStats stats_;
   std::uint64_t startup_head_ = 0;
   bool head_known_ = false;
-  std::atomic<bool> stop_{false};
-  std::thread thread_;
+  NatsWorker worker_{"replication"};
 };
 
 }  // namespace le::replication

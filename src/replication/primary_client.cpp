@@ -15,67 +15,58 @@ PrimaryClient::PrimaryClient(store::Replica& replica, cache::InvalidationStamps&
 PrimaryClient::~PrimaryClient() { stop(); }
 
 void PrimaryClient::start() {
-  stopping_.store(false);
-  thread_ = std::thread([this] { run(); });
+  worker_.start([this] { run(); });
 }
 
 void PrimaryClient::stop() {
-  {
-    // Set under the lock: run() and send() check it there.
-    std::lock_guard lock(mu_);
-    stopping_.store(true);
-  }
-  cv_.notify_all();
-  if (thread_.joinable()) thread_.join();
+  worker_.stop();
   fail_expired(true);
 }
 
 void PrimaryClient::run() {
-  Backoff backoff;
-  while (!stopping_.load()) {
-    std::string error;
-    auto nats = JetStream::connect(options_.nats, error);
-    natsInbox* inbox = nullptr;
-    natsSubscription* sub = nullptr;
-    if (nats) {
-      natsStatus s = natsInbox_Create(&inbox);
-      const std::string prefix = s == NATS_OK ? std::string(inbox) + "." : std::string();
-      if (inbox != nullptr) natsInbox_Destroy(inbox);
-      if (s == NATS_OK) {
-        s = natsConnection_Subscribe(&sub, nats->connection(), (prefix + "*").c_str(), on_reply, this);
-      }
-      if (s == NATS_OK) {
+  worker_.run_sessions(
+      "NATS unavailable; activations and bindings answer 503",
+      [this] {
+        std::string error;
+        auto nats = JetStream::connect(options_.nats, error);
+        if (!nats) return error;
+        natsInbox* inbox = nullptr;
+        natsSubscription* sub = nullptr;
+        natsStatus s = natsInbox_Create(&inbox);
+        const std::string prefix = s == NATS_OK ? std::string(inbox) + "." : std::string();
+        if (inbox != nullptr) natsInbox_Destroy(inbox);
+        if (s == NATS_OK) {
+          s = natsConnection_Subscribe(&sub, nats->connection(), (prefix + "*").c_str(), on_reply, this);
+        }
+        if (s != NATS_OK) return "reply subscription: " + status_text(s);
         std::lock_guard lock(mu_);
         nats_ = std::move(nats);
         inbox_ = prefix;
         sub_ = sub;
-        break;
-      }
-      error = "reply subscription: " + status_text(s);
-    }
-    log::warn("writes", "NATS unavailable; activations and bindings answer 503", {{"error", error}});
-    if (!backoff.wait(stopping_)) return;
-  }
-  // Fail writes whose time ran out, until stopped.
-  std::unique_lock lock(mu_);
-  while (!stopping_.load()) {
-    stats_.connected.store(nats_ != nullptr && nats_->connected());
-    cv_.wait_for(lock, std::chrono::milliseconds(50));
-    lock.unlock();
-    fail_expired(false);
-    lock.lock();
-  }
-  natsSubscription* sub = sub_;
-  auto nats = std::move(nats_);
-  lock.unlock();
-  if (sub != nullptr) {
-    // Let a reply being handled finish: after this no callback of ours runs.
-    natsSubscription_Drain(sub);
-    natsSubscription_WaitForDrainCompletion(sub, 2000);
-    natsSubscription_Destroy(sub);
-  }
-  nats.reset();
-  stats_.connected.store(false);
+        return std::string();
+      },
+      [this] {
+        // libnats reconnects the connection by itself: the session lasts until stop(). Until
+        // then, fail writes whose time ran out.
+        std::unique_lock lock(mu_);
+        do {
+          stats_.connected.store(nats_ != nullptr && nats_->connected());
+          lock.unlock();
+          fail_expired(false);
+          lock.lock();
+        } while (worker_.wait_for(lock, std::chrono::milliseconds(50)));
+        natsSubscription* sub = sub_;
+        auto nats = std::move(nats_);
+        lock.unlock();
+        if (sub != nullptr) {
+          // Let a reply being handled finish: after this no callback of ours runs.
+          natsSubscription_Drain(sub);
+          natsSubscription_WaitForDrainCompletion(sub, 2000);
+          natsSubscription_Destroy(sub);
+        }
+        nats.reset();
+        stats_.connected.store(false);
+      });
 }
 
 void PrimaryClient::send(const core::WriteCommand& cmd, Done done) {
@@ -85,7 +76,7 @@ void PrimaryClient::send(const core::WriteCommand& cmd, Done done) {
   std::uint64_t id = 0;
   {
     std::lock_guard lock(mu_);
-    if (!stopping_.load() && nats_ != nullptr && nats_->connected()) {
+    if (!worker_.stopping() && nats_ != nullptr && nats_->connected()) {
       id = next_id_++;
       const std::string reply = inbox_ + std::to_string(id);
       pending_.emplace(id, Pending{std::chrono::steady_clock::now() + options_.timeout, std::move(done)});

@@ -28,6 +28,7 @@
 #include "cache/invalidation.h"
 #include "core/write_protocol.h"
 #include "replication/jetstream.h"
+#include "replication/nats_worker.h"
 #include "store/replica.h"
 
 namespace le::replication {
@@ -80,15 +81,15 @@ class PrimaryClient {
   PrimaryClientOptions options_;
   PrimaryClientStats stats_;
 
-  std::mutex mu_;  // guards everything below; never held while a callback runs
-  std::condition_variable cv_;
+  NatsWorker worker_{"writes"};
+  // The worker's lock (its stop flag is set under it): guards everything below; never held
+  // while a callback runs.
+  std::mutex& mu_ = worker_.mutex();
   std::unique_ptr<JetStream> nats_;  // set once connected
   std::string inbox_;                // "<unique inbox>." — reply subjects are inbox_ + id
   std::uint64_t next_id_ = 1;
   std::unordered_map<std::uint64_t, Pending> pending_;
   natsSubscription* sub_ = nullptr;
-  std::atomic<bool> stopping_{false};  // set under mu_ (cv_ waits on it); read by Backoff
-  std::thread thread_;
 };
 
 }  // namespace le::replication
