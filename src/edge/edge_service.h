@@ -25,7 +25,7 @@
 #include "net/http.h"
 #include "core/write_protocol.h"
 #include "replication/consumer.h"
-#include "replication/primary_client.h"
+#include "edge/primary_client.h"
 
 namespace le::edge {
 
@@ -62,7 +62,7 @@ class EdgeService {
   // With replication, ready also requires the replica to have caught up with the stream.
   void set_replication(const replication::ConsumerStats* stats) { replication_ = stats; }
   // Where activations, deactivations and TKI first-use bindings go; without it they answer 503.
-  void set_primary(replication::PrimaryClient* client) { primary_ = client; }
+  void set_primary(edge::PrimaryClient* client) { primary_ = client; }
   bool ready() const {
     return ready_.load(std::memory_order_acquire) &&
            (replication_ == nullptr || replication_->caught_up.load(std::memory_order_acquire));
@@ -148,7 +148,7 @@ class EdgeService {
   ratelimit::SlidingWindowLimiter limiter_;
   std::atomic<bool> ready_{false};
   const replication::ConsumerStats* replication_ = nullptr;
-  replication::PrimaryClient* primary_ = nullptr;
+  edge::PrimaryClient* primary_ = nullptr;
 };
 
 }  // namespace le::edge

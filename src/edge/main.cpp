@@ -153,21 +153,21 @@ int main(int argc, char** argv) {
   cache::InvalidationStamps stamps;
   edge::EdgeService service(**replica, stamps, clock, edge_options);
   std::unique_ptr<replication::Consumer> consumer;
-  std::unique_ptr<replication::PrimaryClient> primary;
+  std::unique_ptr<edge::PrimaryClient> primary;
   if (flags.has("nats")) {
     replication::ConsumerOptions consumer_options;
     consumer_options.nats.url = flags.str("nats");
-    consumer_options.nats.stream = flags.str("stream", replication::kDefaultStream);
+    consumer_options.nats.stream = flags.str("stream", nats::kDefaultStream);
     consumer_options.nats.client_name = "license-edge";
     consumer = std::make_unique<replication::Consumer>(**replica, stamps, clock, consumer_options);
     service.set_replication(&consumer->stats());
     consumer->start();
-    replication::PrimaryClientOptions primary_options;
+    edge::PrimaryClientOptions primary_options;
     primary_options.nats = consumer_options.nats;
     primary_options.nats.client_name = "license-edge-writes";
     primary_options.nats.send_asap = true;
     primary_options.timeout = std::chrono::milliseconds(std::max<std::uint64_t>(1, flags.u64("write-timeout-ms", 2000)));
-    primary = std::make_unique<replication::PrimaryClient>(**replica, stamps, primary_options);
+    primary = std::make_unique<edge::PrimaryClient>(**replica, stamps, primary_options);
     service.set_primary(primary.get());
     primary->start();
   }

@@ -94,11 +94,11 @@ int main(int argc, char** argv) {
 
   primary::PublisherOptions publisher_options;
   publisher_options.nats.url = flags.str("nats", "nats://127.0.0.1:4222");
-  publisher_options.nats.stream = flags.str("stream", replication::kDefaultStream);
+  publisher_options.nats.stream = flags.str("stream", nats::kDefaultStream);
   publisher_options.nats.client_name = "license-primary";
   primary::Publisher publisher(**store, publisher_options);
   api.set_publisher(&publisher.stats());
-  replication::NatsOptions writes_nats = publisher_options.nats;
+  nats::NatsOptions writes_nats = publisher_options.nats;
   writes_nats.client_name = "license-primary-writes";
   writes_nats.send_asap = true;
   primary::WriteService writes(api, writes_nats);

@@ -43,12 +43,12 @@ void Publisher::run() {
     cursor_ = oldest->empty() ? store_.outbox_seq() : oldest->front().seq - 1;
     stats_.outbox_seq.store(cursor_);
   }
-  std::unique_ptr<replication::JetStream> js;
+  std::unique_ptr<nats::JetStream> js;
   worker_.run_sessions(
       "NATS unavailable; changes wait in the outbox",
       [&] {
         std::string error;
-        js = replication::JetStream::connect(options_.nats, error);
+        js = nats::JetStream::connect(options_.nats, error);
         if (js) error = js->ensure_stream();
         return error;
       },
@@ -68,7 +68,7 @@ void Publisher::run() {
       });
 }
 
-std::string Publisher::drain(replication::JetStream& js) {
+std::string Publisher::drain(nats::JetStream& js) {
   AckCounts acks;
   // The error handler is per context: the closure lives as long as this call.
   jsCtx* ctx = nullptr;
@@ -79,7 +79,7 @@ std::string Publisher::drain(replication::JetStream& js) {
   jo.PublishAsync.AckHandler = on_publish_ack;
   jo.PublishAsync.AckHandlerClosure = &acks;
   natsStatus s = natsConnection_JetStream(&ctx, js.connection(), &jo);
-  if (s != NATS_OK) return "jetstream context: " + replication::status_text(s);
+  if (s != NATS_OK) return "jetstream context: " + nats::status_text(s);
   std::string result;
   std::uint64_t commits = store_.wait_for_commit(~std::uint64_t{0}, std::chrono::milliseconds(0));
   std::string subject, msg_id;
@@ -112,7 +112,7 @@ std::string Publisher::drain(replication::JetStream& js) {
       po.MsgId = msg_id.c_str();
       s = js_PublishAsync(ctx, subject.c_str(), body.data(), static_cast<int>(body.size()), &po);
       if (s != NATS_OK) {
-        result = "publish: " + replication::status_text(s);
+        result = "publish: " + nats::status_text(s);
         break;
       }
       ++sent;
@@ -124,7 +124,7 @@ std::string Publisher::drain(replication::JetStream& js) {
     if (s != NATS_OK) {
       natsMsgList pending;
       if (js_PublishAsyncGetPendingList(&pending, ctx) == NATS_OK) natsMsgList_Destroy(&pending);
-      if (result.empty()) result = "awaiting acks: " + replication::status_text(s);
+      if (result.empty()) result = "awaiting acks: " + nats::status_text(s);
     }
     if (!result.empty()) break;
     if (acks.ok.load() != sent) {

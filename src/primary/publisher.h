@@ -15,13 +15,13 @@
 #include <thread>
 
 #include "primary/primary_store.h"
-#include "replication/jetstream.h"
-#include "replication/nats_worker.h"
+#include "nats/jetstream.h"
+#include "nats/worker.h"
 
 namespace le::primary {
 
 struct PublisherOptions {
-  replication::NatsOptions nats;
+  nats::NatsOptions nats;
   std::size_t batch = 2048;  // rows published before waiting for their acks
 };
 
@@ -43,13 +43,13 @@ class Publisher {
  private:
   void run();
   // Publishes until stop or a failure; returns the error text.
-  std::string drain(replication::JetStream& js);
+  std::string drain(nats::JetStream& js);
 
   PrimaryStore& store_;
   PublisherOptions options_;
   PublisherStats stats_;
   std::uint64_t cursor_ = 0;  // outbox rows <= cursor_ are published and deleted
-  replication::NatsWorker worker_{"publisher"};
+  nats::Worker worker_{"publisher"};
 };
 
 }  // namespace le::primary

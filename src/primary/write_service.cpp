@@ -7,7 +7,7 @@
 
 namespace le::primary {
 
-WriteService::WriteService(ManagementApi& api, replication::NatsOptions nats)
+WriteService::WriteService(ManagementApi& api, nats::NatsOptions nats)
     : api_(api), nats_(std::move(nats)) {}
 
 WriteService::~WriteService() { stop(); }
@@ -19,24 +19,24 @@ void WriteService::start() {
 void WriteService::stop() { worker_.stop(); }
 
 void WriteService::run() {
-  std::unique_ptr<replication::JetStream> nats;
+  std::unique_ptr<nats::JetStream> nats;
   natsSubscription* sub = nullptr;
-  const std::string subject = std::string(replication::kWriteSubjectPrefix) + "*";
+  const std::string subject = std::string(nats::kWriteSubjectPrefix) + "*";
   worker_.run_sessions(
       "NATS unavailable; edges' writes cannot reach this primary",
       [&] {
         std::string error;
-        nats = replication::JetStream::connect(nats_, error);
+        nats = nats::JetStream::connect(nats_, error);
         if (!nats) return error;
         natsStatus s = natsConnection_QueueSubscribe(&sub, nats->connection(), subject.c_str(),
-                                                     replication::kWriteQueueGroup, on_request, this);
+                                                     nats::kWriteQueueGroup, on_request, this);
         // Once the server has the subscription, edges' requests reach this primary.
         if (s == NATS_OK) s = natsConnection_Flush(nats->connection());
         if (s == NATS_OK) return std::string();
         natsSubscription_Destroy(sub);
         sub = nullptr;
         nats.reset();
-        return "subscribe: " + replication::status_text(s);
+        return "subscribe: " + nats::status_text(s);
       },
       [&] {
         // libnats reconnects the connection by itself: the session lasts until stop().
@@ -84,7 +84,7 @@ void WriteService::handle(natsConnection* nc, natsMsg* msg) {
   const std::string out = core::encode_write_reply(reply);
   if (natsStatus s = natsConnection_Publish(nc, reply_to, out.data(), static_cast<int>(out.size())); s != NATS_OK) {
     // The edge times out and answers 503; a retry is safe (activations are idempotent).
-    log::warn("writes", "reply not sent", {{"error", replication::status_text(s)}});
+    log::warn("writes", "reply not sent", {{"error", nats::status_text(s)}});
   }
   stats_.requests.fetch_add(1);
 }

@@ -16,8 +16,8 @@
 #include <thread>
 
 #include "primary/management_api.h"
-#include "replication/jetstream.h"
-#include "replication/nats_worker.h"
+#include "nats/jetstream.h"
+#include "nats/worker.h"
 
 namespace le::primary {
 
@@ -29,7 +29,7 @@ struct WriteServiceStats {
 
 class WriteService {
  public:
-  WriteService(ManagementApi& api, replication::NatsOptions nats);
+  WriteService(ManagementApi& api, nats::NatsOptions nats);
   ~WriteService();
   WriteService(const WriteService&) = delete;
   WriteService& operator=(const WriteService&) = delete;
@@ -44,9 +44,9 @@ class WriteService {
   void handle(natsConnection* nc, natsMsg* msg);
 
   ManagementApi& api_;
-  replication::NatsOptions nats_;
+  nats::NatsOptions nats_;
   WriteServiceStats stats_;
-  replication::NatsWorker worker_{"writes"};
+  nats::Worker worker_{"writes"};
 };
 
 }  // namespace le::primary

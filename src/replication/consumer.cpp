@@ -117,8 +117,8 @@ std::string Consumer::follow(JetStream& js) {
   }
   natsSubscription* sub = nullptr;
   jsErrCode jerr = static_cast<jsErrCode>(0);
-  natsStatus s = js_SubscribeSync(&sub, js.context(), kStreamSubjects, nullptr, &so, &jerr);
-  if (s != NATS_OK) return "subscribe: " + status_text(s) + " " + nats_GetLastError(nullptr);
+  natsStatus s = js_SubscribeSync(&sub, js.context(), nats::kStreamSubjects, nullptr, &so, &jerr);
+  if (s != NATS_OK) return "subscribe: " + nats::status_text(s) + " " + nats_GetLastError(nullptr);
   natsSubscription_SetPendingLimits(sub, 1 << 20, 1 << 30);
 
   std::vector<core::ChangeEvent> events;
@@ -131,7 +131,7 @@ std::string Consumer::follow(JetStream& js) {
       continue;
     }
     if (s != NATS_OK) {
-      result = "next message: " + status_text(s);
+      result = "next message: " + nats::status_text(s);
       break;
     }
     events.clear();

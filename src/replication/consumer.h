@@ -21,11 +21,14 @@
 
 #include "cache/invalidation.h"
 #include "core/clock.h"
-#include "replication/jetstream.h"
-#include "replication/nats_worker.h"
+#include "nats/jetstream.h"
+#include "nats/worker.h"
 #include "store/replica.h"
 
 namespace le::replication {
+
+using nats::JetStream;
+using nats::NatsOptions;
 
 struct ConsumerOptions {
   NatsOptions nats;
@@ -70,7 +73,7 @@ class Consumer {
   ConsumerStats stats_;
   std::uint64_t startup_head_ = 0;
   bool head_known_ = false;
-  NatsWorker worker_{"replication"};
+  nats::Worker worker_{"replication"};
 };
 
 }  // namespace le::replication

@@ -5,7 +5,7 @@
 
 #include <random>
 
-#include "replication/jetstream.h"
+#include "nats/jetstream.h"
 #include "support/cluster.h"
 
 namespace le::test {
@@ -179,10 +179,10 @@ TEST_F(Replication, UndecodableStreamMessageIsCountedSkippedAndReplicationGoesOn
   ASSERT_TRUE(edge_says(*edge, lic.key, "VALID"));
   // Garbage published straight into the stream, as a broken or hostile publisher would.
   {
-    replication::NatsOptions o;
+    nats::NatsOptions o;
     o.url = cluster_.nats_url();
     std::string error;
-    auto js = replication::JetStream::connect(o, error);
+    auto js = nats::JetStream::connect(o, error);
     ASSERT_TRUE(js) << error;
     for (std::string body : {std::string("not json"), std::string(R"({"kind":"license","version":1})"),
                              std::string(R"({"kind":"planet","type":"x","version":1,"deleted":false,"data":{}})")}) {

@@ -1,15 +1,15 @@
-#include "replication/nats_worker.h"
+#include "nats/worker.h"
 
 #include "common/log.h"
 
-namespace le::replication {
+namespace le::nats {
 
-void NatsWorker::start(std::function<void()> body) {
+void Worker::start(std::function<void()> body) {
   stop_.store(false, std::memory_order_release);
   thread_ = std::thread(std::move(body));
 }
 
-void NatsWorker::stop(const std::function<void()>& wake) {
+void Worker::stop(const std::function<void()>& wake) {
   {
     std::lock_guard lock(mu_);
     stop_.store(true, std::memory_order_release);
@@ -19,12 +19,12 @@ void NatsWorker::stop(const std::function<void()>& wake) {
   if (thread_.joinable()) thread_.join();
 }
 
-bool NatsWorker::wait_for(std::unique_lock<std::mutex>& lock, std::chrono::milliseconds d) {
+bool Worker::wait_for(std::unique_lock<std::mutex>& lock, std::chrono::milliseconds d) {
   cv_.wait_for(lock, d, [this] { return stopping(); });
   return !stopping();
 }
 
-void NatsWorker::run_sessions(std::string_view unavailable, const std::function<std::string()>& connect,
+void Worker::run_sessions(std::string_view unavailable, const std::function<std::string()>& connect,
                               const std::function<void()>& serve) {
   while (!stopping()) {
     const std::string error = connect();
@@ -39,4 +39,4 @@ void NatsWorker::run_sessions(std::string_view unavailable, const std::function<
   }
 }
 
-}  // namespace le::replication
+}  // namespace le::nats

@@ -1,4 +1,4 @@
-#include "replication/primary_client.h"
+#include "edge/primary_client.h"
 
 #include <charconv>
 #include <vector>
@@ -6,7 +6,7 @@
 #include "cache/record_cache.h"
 #include "common/log.h"
 
-namespace le::replication {
+namespace le::edge {
 
 PrimaryClient::PrimaryClient(store::Replica& replica, cache::InvalidationStamps& stamps,
                              PrimaryClientOptions options)
@@ -38,7 +38,7 @@ void PrimaryClient::run() {
         if (s == NATS_OK) {
           s = natsConnection_Subscribe(&sub, nats->connection(), (prefix + "*").c_str(), on_reply, this);
         }
-        if (s != NATS_OK) return "reply subscription: " + status_text(s);
+        if (s != NATS_OK) return "reply subscription: " + nats::status_text(s);
         std::lock_guard lock(mu_);
         nats_ = std::move(nats);
         inbox_ = prefix;
@@ -71,7 +71,7 @@ void PrimaryClient::run() {
 
 void PrimaryClient::send(const core::WriteCommand& cmd, Done done) {
   const std::string body = core::encode_write_command(cmd);
-  const std::string subject = std::string(kWriteSubjectPrefix) + std::string(core::to_string(cmd.op));
+  const std::string subject = std::string(nats::kWriteSubjectPrefix) + std::string(core::to_string(cmd.op));
   natsStatus s = NATS_CONNECTION_CLOSED;
   std::uint64_t id = 0;
   {
@@ -169,4 +169,4 @@ void PrimaryClient::handle_reply(natsMsg* msg) {
   (*done)(std::move(*reply));
 }
 
-}  // namespace le::replication
+}  // namespace le::edge

@@ -1,8 +1,8 @@
-#include "replication/jetstream.h"
+#include "nats/jetstream.h"
 
 #include <thread>
 
-namespace le::replication {
+namespace le::nats {
 
 std::string status_text(natsStatus s) { return natsStatus_GetText(s); }
 
@@ -94,4 +94,4 @@ bool Backoff::wait(const std::atomic<bool>& stop) {
   return !stop.load(std::memory_order_acquire);
 }
 
-}  // namespace le::replication
+}  // namespace le::nats

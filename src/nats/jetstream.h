@@ -15,7 +15,7 @@
 #include <optional>
 #include <string>
 
-namespace le::replication {
+namespace le::nats {
 
 inline constexpr const char* kDefaultStream = "LICENSING";
 inline constexpr const char* kStreamSubjects = "lic.>";
@@ -76,4 +76,4 @@ class Backoff {
   std::chrono::milliseconds initial_, max_, next_;
 };
 
-}  // namespace le::replication
+}  // namespace le::nats

@@ -17,17 +17,17 @@
 #include <string_view>
 #include <thread>
 
-#include "replication/jetstream.h"
+#include "nats/jetstream.h"
 
-namespace le::replication {
+namespace le::nats {
 
-class NatsWorker {
+class Worker {
  public:
   // `component` names the part in its log lines.
-  explicit NatsWorker(std::string component) : component_(std::move(component)) {}
-  ~NatsWorker() { stop(); }
-  NatsWorker(const NatsWorker&) = delete;
-  NatsWorker& operator=(const NatsWorker&) = delete;
+  explicit Worker(std::string component) : component_(std::move(component)) {}
+  ~Worker() { stop(); }
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
 
   void start(std::function<void()> body);
   // Sets the stop flag (under mutex()), runs `wake` (to wake what the body blocks on besides
@@ -58,4 +58,4 @@ class NatsWorker {
   std::thread thread_;
 };
 
-}  // namespace le::replication
+}  // namespace le::nats

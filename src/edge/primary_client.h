@@ -27,11 +27,14 @@
 
 #include "cache/invalidation.h"
 #include "core/write_protocol.h"
-#include "replication/jetstream.h"
-#include "replication/nats_worker.h"
+#include "nats/jetstream.h"
+#include "nats/worker.h"
 #include "store/replica.h"
 
-namespace le::replication {
+namespace le::edge {
+
+using nats::JetStream;
+using nats::NatsOptions;
 
 struct PrimaryClientOptions {
   NatsOptions nats;
@@ -81,7 +84,7 @@ class PrimaryClient {
   PrimaryClientOptions options_;
   PrimaryClientStats stats_;
 
-  NatsWorker worker_{"writes"};
+  nats::Worker worker_{"writes"};
   // The worker's lock (its stop flag is set under it): guards everything below; never held
   // while a callback runs.
   std::mutex& mu_ = worker_.mutex();
@@ -92,4 +95,4 @@ class PrimaryClient {
   natsSubscription* sub_ = nullptr;
 };
 
-}  // namespace le::replication
+}  // namespace le::edge
