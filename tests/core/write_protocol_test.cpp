@@ -70,7 +70,9 @@ TEST(WriteProtocol, RepliesRoundTripWithTheLicenseState) {
       EXPECT_EQ(got.error->message, r.error->message);
     }
     ASSERT_EQ(got.license.has_value(), r.license.has_value());
-    if (r.license) EXPECT_EQ(got.license->record, r.license->record);
+    if (r.license) {
+      EXPECT_EQ(got.license->record, r.license->record);
+    }
   }
 }
 
