@@ -8,7 +8,7 @@
 
 namespace le::log {
 
-enum class Level { kDebug, kInfo, kWarn, kError };
+enum class Level { kDebug, kInfo, kWarn, kError, kOff };  // kOff: as a minimum, nothing is written
 
 using Field = std::pair<std::string_view, std::string_view>;
 

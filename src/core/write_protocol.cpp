@@ -1,9 +1,12 @@
 #include "core/write_protocol.h"
 
+#include <algorithm>
 #include <array>
 
 #include "core/json_read.h"
 #include "core/json_writer.h"
+#include "core/license_json.h"
+#include "core/validate.h"
 
 namespace le::core {
 namespace {
@@ -217,6 +220,25 @@ std::variant<WriteReply, DecodeError> decode_write_reply(std::string_view json) 
   const int outcomes = int(r.ok()) + int(r.error.has_value()) + int(r.tki.has_value());
   if (outcomes != 1) return DecodeError{"a reply carries exactly one of result, error, tki"};
   return r;
+}
+
+WriteAnswer write_activation_answer(std::string& body, const WriteReply& r, std::string_view machine_id,
+                                    std::int64_t now) {
+  if (r.error && r.error->code == "RATE_LIMITED") {
+    write_rate_limited(body, r.retry_after_s);
+    return {429, std::max<std::uint32_t>(1, r.retry_after_s)};
+  }
+  const ApiError* error = r.error ? &*r.error : nullptr;
+  const ApiError fault = ApiError::internal();
+  if (error == nullptr && (!r.activation || !r.license || !std::holds_alternative<LicenseRecord>(r.license->record))) {
+    error = &fault;
+  }
+  if (error != nullptr) {
+    write_api_error(body, *error);
+    return {static_cast<unsigned>(error->http_status), 0};
+  }
+  write_activation_response(body, *r.activation, machine_id, std::get<LicenseRecord>(r.license->record), now);
+  return {200, 0};
 }
 
 }  // namespace le::core

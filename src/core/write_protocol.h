@@ -64,6 +64,17 @@ struct WriteReply {
 };
 
 std::string encode_write_reply(const WriteReply& r);
+
+// The HTTP answer to POST /api/v1/activate or /deactivate for the primary's outcome `r`, the
+// same wherever it is answered (edge or primary): the status, the body (written into `body`)
+// and, for the activation-change limit (429), the Retry-After seconds (0: no header). A reply
+// with neither an error nor the activation and the license is a server fault (500).
+struct WriteAnswer {
+  unsigned status = 200;
+  std::uint32_t retry_after_s = 0;
+};
+WriteAnswer write_activation_answer(std::string& body, const WriteReply& r, std::string_view machine_id,
+                                    std::int64_t now);
 std::variant<WriteReply, DecodeError> decode_write_reply(std::string_view json);
 
 }  // namespace le::core

@@ -353,25 +353,14 @@ void EdgeService::activation_limited(const net::Request& req, net::Response& res
         count(WriteOutcome::kUnavailable);
         return answer_primary_unavailable(r);
       }
-      if (reply->error) {
-        count(WriteOutcome::kRefused);
-        if (reply->error->code == "RATE_LIMITED") {
-          r.status = 429;
-          core::write_rate_limited(r.body, reply->retry_after_s);
-          r.add_header("Retry-After", std::to_string(reply->retry_after_s));
-          return;
-        }
-        return answer(r, *reply->error);
-      }
-      if (!reply->activation || !reply->license) {
+      if (!reply->error && (!reply->activation || !reply->license)) {
         count(WriteOutcome::kUnavailable);
         return answer_primary_unavailable(r);
       }
-      count(WriteOutcome::kDone);
-      r.status = 200;
-      core::write_activation_response(r.body, *reply->activation, machine,
-                                      std::get<core::LicenseRecord>(reply->license->record),
-                                      clock->now_seconds());
+      count(reply->error ? WriteOutcome::kRefused : WriteOutcome::kDone);
+      const auto a = core::write_activation_answer(r.body, *reply, machine, clock->now_seconds());
+      r.status = a.status;
+      if (a.retry_after_s != 0) r.add_header("Retry-After", std::to_string(a.retry_after_s));
     });
   });
 }
