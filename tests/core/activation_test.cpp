@@ -1,0 +1,173 @@
+// Activations as pure functions: the request parser, the decision (visibility, status, machine
+// limit, idempotence), the license JSON and the write-reply answer shared by edge and primary.
+#include "core/activation.h"
+
+#include <gtest/gtest.h>
+#include <simdjson.h>
+
+#include "core/license_json.h"
+#include "core/write_protocol.h"
+#include "support/fixtures.h"
+
+namespace le::core {
+namespace {
+
+using test::kNow;
+
+ActivationRequest req(std::string_view machine, std::string_view label = {}) {
+  return ActivationRequest{"K", machine, label};
+}
+
+TEST(ActivationParse, ReadsKeyAliasMachineAndLabel) {
+  auto r = parse_activation_request(R"({"key":"K","machine_id":"m1","label":"Laptop"})");
+  ASSERT_TRUE(std::holds_alternative<ActivationRequest>(r));
+  const auto& a = std::get<ActivationRequest>(r);
+  EXPECT_EQ(a.license_key, "K");
+  EXPECT_EQ(a.machine_id, "m1");
+  EXPECT_EQ(a.label, "Laptop");
+  EXPECT_TRUE(std::holds_alternative<ActivationRequest>(
+      parse_activation_request(R"({"license_key":"K","key":"K","machine_id":"m","label":null})")));
+}
+
+TEST(ActivationParse, RefusesWithTheRightErrors) {
+  struct Case {
+    std::string body;
+    std::string_view code;
+    std::string message;
+  };
+  for (const auto& c : std::vector<Case>{
+           {R"({"machine_id":"m"})", "MISSING_FIELDS", "Missing required field: license_key"},
+           {R"({"key":"K"})", "MISSING_FIELDS", "Missing required field: machine_id"},
+           {"{}", "MISSING_FIELDS", "Missing required fields: license_key, machine_id"},
+           {R"({"key":"K","license_key":"L","machine_id":"m"})", "VALIDATION_ERROR", "Fields 'key' and 'license_key' differ"},
+           {R"({"key":"K","machine_id":5})", "VALIDATION_ERROR", "Field 'machine_id' must be a string"},
+           {R"({"key":"K","machine_id":"m","label":")" + std::string(300, 'l') + R"("})", "VALIDATION_ERROR", "Field 'label' is too long"},
+           {R"({"key":"K","machine_id":"m\u0001"})", "VALIDATION_ERROR", "Field 'machine_id' contains control characters"},
+           {R"({"key":"K","machine_id":)" + std::string(3000, '[') + std::string(3000, ']') + "}", "VALIDATION_ERROR", "Request body is nested too deeply"},
+           {"{\"key\":\"\xff\"}", "VALIDATION_ERROR", "Request body is not valid UTF-8"},
+           {"[1]", "VALIDATION_ERROR", "Request body must be a JSON object"},
+           {"{", "VALIDATION_ERROR", "Request body is not valid JSON"}}) {
+    auto r = parse_activation_request(c.body);
+    ASSERT_TRUE(std::holds_alternative<ApiError>(r)) << c.body;
+    EXPECT_EQ(std::get<ApiError>(r).http_status, 400) << c.body;
+    EXPECT_EQ(std::get<ApiError>(r).code, c.code) << c.body;
+    EXPECT_EQ(std::get<ApiError>(r).message, c.message) << c.body;
+  }
+}
+
+TEST(Activate, TakesASlotOnceAndStopsAtTheLimit) {
+  auto l = test::license("K");
+  l.max_activations = 2;
+  EXPECT_EQ(std::get<ActivationResult>(activate(req("a", "A"), nullptr, &l, kNow)), ActivationResult::kActivated);
+  EXPECT_EQ(std::get<ActivationResult>(activate(req("a"), nullptr, &l, kNow)), ActivationResult::kAlreadyActivated);
+  EXPECT_EQ(std::get<ActivationResult>(activate(req("b"), nullptr, &l, kNow)), ActivationResult::kActivated);
+  auto full = activate(req("c"), nullptr, &l, kNow);
+  ASSERT_TRUE(std::holds_alternative<ApiError>(full));
+  EXPECT_EQ(std::get<ApiError>(full).code, "ACTIVATION_LIMIT_REACHED");
+  ASSERT_EQ(l.activations.size(), 2u);
+  EXPECT_EQ(l.activations[0].label, "A");
+  EXPECT_EQ(l.activations[0].activated_at, kNow);
+}
+
+TEST(Activate, RefusesInvisibleAndInactiveLicenses) {
+  auto l = test::license("K");
+  const auto other = test::api_key("to_live_other", "acc_2");
+  const auto test_mode = test::api_key("to_test_mine", "acc_1", Mode::kTest);
+  for (const ApiKeyRecord* k : {&other, &test_mode}) {
+    auto r = activate(req("m"), k, &l, kNow);
+    ASSERT_TRUE(std::holds_alternative<ApiError>(r));
+    EXPECT_EQ(std::get<ApiError>(r).http_status, 404);
+  }
+  EXPECT_EQ(std::get<ApiError>(activate(req("m"), nullptr, nullptr, kNow)).http_status, 404);
+  for (auto [status, code] : {std::pair{LicenseStatus::kSuspended, "SUSPENDED"}, std::pair{LicenseStatus::kRevoked, "REVOKED"}}) {
+    auto s = l;
+    s.status = status;
+    EXPECT_EQ(std::get<ApiError>(activate(req("m"), nullptr, &s, kNow)).code, code);
+  }
+  auto e = l;
+  e.expires_at = kNow - 1;
+  EXPECT_EQ(std::get<ApiError>(activate(req("m"), nullptr, &e, kNow)).code, "EXPIRED");
+  EXPECT_TRUE(l.activations.empty());
+}
+
+TEST(Deactivate, FreesASlotAndIsIdempotent) {
+  auto l = test::license("K");
+  ASSERT_TRUE(std::holds_alternative<ActivationResult>(activate(req("a"), nullptr, &l, kNow)));
+  EXPECT_EQ(std::get<ActivationResult>(deactivate(req("a"), nullptr, &l)), ActivationResult::kDeactivated);
+  EXPECT_EQ(std::get<ActivationResult>(deactivate(req("a"), nullptr, &l)), ActivationResult::kNotActivated);
+  EXPECT_TRUE(l.activations.empty());
+  const auto other = test::api_key("to_live_other", "acc_2");
+  EXPECT_EQ(std::get<ApiError>(deactivate(req("a"), &other, &l)).http_status, 404);
+}
+
+TEST(LicenseJson, ActivationResponseNamesTheMachineAndTheLicense) {
+  auto l = test::license("K");
+  l.activations.push_back({"m1", "Laptop", kNow});
+  l.expires_at = kNow + 86400;
+  std::string out;
+  write_activation_response(out, ActivationResult::kActivated, "m1", l, kNow);
+  simdjson::dom::parser p;
+  auto doc = p.parse(out).value();
+  EXPECT_TRUE(doc["success"].get_bool().value());
+  EXPECT_TRUE(doc["activated"].get_bool().value());
+  EXPECT_TRUE(doc["changed"].get_bool().value());
+  EXPECT_EQ(std::string_view(doc["machineId"].get_string().value()), "m1");
+  EXPECT_EQ(std::string_view(doc["license"]["id"].get_string().value()), "lic_1");
+  EXPECT_EQ(doc["license"]["activations"].get_int64().value(), 1);
+  EXPECT_EQ(std::string_view(doc["license"]["expiresAt"].get_string().value()), "2023-11-15T22:13:20Z");
+  // The plaintext key is shown only where the caller passes it.
+  EXPECT_EQ(out.find("\"key\""), std::string::npos);
+
+  out.clear();
+  write_activation_response(out, ActivationResult::kNotActivated, "m2", l, kNow);
+  auto again = p.parse(out).value();
+  EXPECT_FALSE(again["activated"].get_bool().value());
+  EXPECT_FALSE(again["changed"].get_bool().value());
+}
+
+TEST(LicenseJson, TimeOrNullAndStrings) {
+  std::string out;
+  JsonWriter w(out);
+  w.begin_object();
+  write_time_or_null(w, "a", 0);
+  write_time_or_null(w, "b", kNow);
+  write_strings(w, "c", {"x", "\"y\""});
+  w.end_object();
+  EXPECT_EQ(out, R"({"a":null,"b":"2023-11-14T22:13:20Z","c":["x","\"y\""]})");
+}
+
+TEST(WriteAnswer, OneMappingFromThePrimarysReplyToTheHttpAnswer) {
+  std::string body;
+  WriteReply limited;
+  limited.error = ApiError{429, "RATE_LIMITED", "Rate limit exceeded"};
+  limited.retry_after_s = 120;
+  auto a = write_activation_answer(body, limited, "m", kNow);
+  EXPECT_EQ(a.status, 429u);
+  EXPECT_EQ(a.retry_after_s, 120u);
+  EXPECT_NE(body.find("RATE_LIMITED"), std::string::npos);
+
+  body.clear();
+  WriteReply refused;
+  refused.error = ApiError{403, "ACTIVATION_LIMIT_REACHED", "full"};
+  a = write_activation_answer(body, refused, "m", kNow);
+  EXPECT_EQ(a.status, 403u);
+  EXPECT_EQ(a.retry_after_s, 0u);
+  EXPECT_NE(body.find("ACTIVATION_LIMIT_REACHED"), std::string::npos);
+
+  body.clear();
+  WriteReply done;
+  done.activation = ActivationResult::kActivated;
+  a = write_activation_answer(body, done, "m", kNow);  // no license: a server fault, not a 200
+  EXPECT_EQ(a.status, 500u);
+
+  body.clear();
+  ChangeEvent ev;
+  ev.record = test::license("K");
+  done.license = ev;
+  a = write_activation_answer(body, done, "m", kNow);
+  EXPECT_EQ(a.status, 200u);
+  EXPECT_NE(body.find("\"machineId\":\"m\""), std::string::npos);
+}
+
+}  // namespace
+}  // namespace le::core
