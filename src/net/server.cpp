@@ -600,8 +600,8 @@ void Server::shutdown(std::chrono::milliseconds drain) {
 }
 
 Server::Exchange Server::exchange(std::string_view input) {
-  Worker w(*this, 0);
-  return w.exchange(input);
+  if (exchange_worker_ == nullptr) exchange_worker_ = std::make_unique<Worker>(*this, 0);
+  return exchange_worker_->exchange(input);
 }
 
 std::size_t Server::open_connections() const {

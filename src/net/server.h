@@ -64,7 +64,8 @@ class Server {
   // One connection through the server's whole request path (framing, limits, routing, error
   // answers) on the calling thread, over a UNIX socket pair and without a listener: `input` in,
   // what the server wrote and whether it still serves the connection after it out. Timeouts do
-  // not run. For fuzzing and tests; do not mix with start().
+  // not run. Connections run one after another on one reused worker. For fuzzing and tests; do
+  // not mix with start().
   struct Exchange {
     std::string output;
     bool kept_open = false;
@@ -76,6 +77,7 @@ class Server {
   ServerConfig config_;
   const Router& router_;
   std::vector<std::unique_ptr<Worker>> workers_;
+  std::unique_ptr<Worker> exchange_worker_;  // exchange()'s, created on first use
   unsigned short port_ = 0;
   std::atomic<bool> draining_{false};
   RequestObserver* observer_ = nullptr;
