@@ -1,5 +1,7 @@
 #include "common/flags.h"
 
+#include <cstdio>
+
 #include <signal.h>
 
 #include <charconv>
@@ -59,6 +61,15 @@ std::uint64_t Flags::u64(std::string_view name, std::uint64_t fallback) {
     return fallback;
   }
   return v;
+}
+
+bool write_port_file(const std::string& path, unsigned short port, unsigned short admin_port) {
+  const std::string tmp = path + ".tmp";
+  std::FILE* f = std::fopen(tmp.c_str(), "w");
+  if (f == nullptr) return false;
+  const bool written = std::fprintf(f, "%u %u\n", port, admin_port) > 0;
+  const bool closed = std::fclose(f) == 0;
+  return written && closed && std::rename(tmp.c_str(), path.c_str()) == 0;
 }
 
 bool split_host_port(const std::string& listen, std::string& host, unsigned short& port) {

@@ -13,6 +13,11 @@ namespace le {
 // "HOST:PORT" → host and port; false when malformed.
 bool split_host_port(const std::string& listen, std::string& host, unsigned short& port);
 
+// Writes "<port> <admin_port>\n" to `path` atomically (a temporary file renamed into place), so
+// a reader sees the whole line or no file: how a process started on port 0 tells which ports the
+// kernel gave it. False (and errno) when it could not be written.
+bool write_port_file(const std::string& path, unsigned short port, unsigned short admin_port);
+
 // Blocks SIGINT and SIGTERM in this thread (and the threads it starts later) and ignores
 // SIGPIPE; wait_for_termination() then takes them synchronously and returns the signal.
 void block_termination_signals();

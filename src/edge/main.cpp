@@ -47,6 +47,7 @@ constexpr const char* kUsage = R"(usage: license-edge --db DIR [flags]
                            primary over --nats; without its answer by then: 503 (default 2000)
   --dump                   print every record as change-stream JSON lines and exit
   --digest                 print the SHA-256 of every record in the replica and exit
+  --port-file FILE         once serving, write "<port> <admin_port>" to FILE (for port 0)
   --admin-listen HOST:PORT admin listener: /metrics, /healthz, /readyz (default 127.0.0.1:9090)
   --no-metrics             do not count requests (the admin listener still serves the rest)
   --access-log-sample N    log one request in N per I/O thread as a JSON line (default 0: none)
@@ -60,7 +61,7 @@ int main(int argc, char** argv) {
               {"db", "listen", "threads", "seed", "cache-licenses", "block-cache-mb",
                "header-limit", "body-limit", "idle-timeout-ms", "request-timeout-ms", "drain-ms",
                "public-ip-limit", "public-license-limit", "tki-ip-limit", "rate-limit-slots-log2", "fleet-size",
-               "trusted-proxies", "client-ip-header", "nats", "stream", "admin-listen", "write-timeout-ms",
+               "trusted-proxies", "client-ip-header", "nats", "stream", "admin-listen", "port-file", "write-timeout-ms",
                "access-log-sample"},
               {"seed-only", "help", "no-rate-limit", "digest", "dump", "no-metrics"});
   if (flags.flag("help")) {
@@ -254,6 +255,10 @@ int main(int argc, char** argv) {
     admin.start();
   } catch (const std::exception& e) {
     log::error("edge", "cannot listen", {{"error", e.what()}});
+    return 1;
+  }
+  if (flags.has("port-file") && !write_port_file(flags.str("port-file"), server.port(), admin.port())) {
+    log::error("edge", "cannot write the port file", {{"path", flags.str("port-file")}});
     return 1;
   }
   service.set_ready(true);

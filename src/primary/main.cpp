@@ -32,6 +32,7 @@ constexpr const char* kUsage = R"(usage: license-primary --db DIR [flags]
   --activation-window-s S  that window in seconds (default 86400)
   --body-limit BYTES       max request body bytes (default 1048576, for batch creation)
   --drain-ms MS            graceful shutdown deadline (default 5000)
+  --port-file FILE         once serving, write "<port> <admin_port>" to FILE (for port 0)
   --admin-listen HOST:PORT admin listener: /metrics, /healthz, /readyz (default 127.0.0.1:9091)
   --dump                   print every record as change-stream JSON lines and exit
   --digest                 print the SHA-256 of every record (as an edge replica would hold
@@ -44,7 +45,7 @@ Environment: LE_ADMIN_TOKEN enables the operator endpoints under /admin/v1.
 int main(int argc, char** argv) {
   using namespace le;
   Flags flags(argc, argv,
-              {"db", "listen", "threads", "nats", "stream", "body-limit", "drain-ms", "admin-listen",
+              {"db", "listen", "threads", "nats", "stream", "body-limit", "drain-ms", "admin-listen", "port-file",
                "activation-changes", "activation-window-s"},
               {"help", "no-publish", "no-edge-writes", "digest", "dump"});
   if (flags.flag("help")) {
@@ -154,6 +155,10 @@ int main(int argc, char** argv) {
     admin.start();
   } catch (const std::exception& e) {
     log::error("primary", "cannot listen", {{"error", e.what()}});
+    return 1;
+  }
+  if (flags.has("port-file") && !write_port_file(flags.str("port-file"), server.port(), admin.port())) {
+    log::error("primary", "cannot write the port file", {{"path", flags.str("port-file")}});
     return 1;
   }
   api.set_ready(true);

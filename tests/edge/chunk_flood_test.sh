@@ -12,16 +12,13 @@ cleanup() { [[ -n "${pid:-}" ]] && kill "$pid" 2>/dev/null; wait 2>/dev/null; rm
 trap cleanup EXIT
 
 "$edge" --db "$work/db" --seed "$demo" --seed-only 2>/dev/null
-# Port 0: the kernel picks a free port, which the edge logs once it serves.
-"$edge" --db "$work/db" --listen 127.0.0.1:0 --admin-listen 127.0.0.1:0 --threads 2 2>"$work/edge.log" &
+# Port 0: the kernel picks a free port, reported in the port file once the edge serves.
+"$edge" --db "$work/db" --listen 127.0.0.1:0 --admin-listen 127.0.0.1:0 --port-file "$work/ports" \
+  --threads 2 2>"$work/edge.log" &
 pid=$!
-port=""
-for _ in $(seq 200); do
-  port=$(sed -n 's/.*"msg":"serving".*"port":"\([0-9]*\)".*/\1/p' "$work/edge.log" | head -1)
-  [[ -n "$port" ]] && break
-  sleep 0.05
-done
-[[ -n "$port" ]] || { echo "edge did not start"; cat "$work/edge.log"; exit 1; }
+for _ in $(seq 200); do [[ -s "$work/ports" ]] && break; sleep 0.05; done
+[[ -s "$work/ports" ]] || { echo "edge did not start"; cat "$work/edge.log"; exit 1; }
+read -r port _ <"$work/ports"
 
 status=0
 for mode in extension trailer; do

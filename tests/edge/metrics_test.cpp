@@ -41,9 +41,17 @@ TEST(EdgeMetrics, CountsAKnownMixOfRequestsExactly) {
     return c.post("/api/v1/validate", R"({"license_key":")" + suspended.key + R"("})").body.find("SUSPENDED") !=
            std::string::npos;
   }));
-  // Start counting from a scrape: the polls above are counted too, so take differences.
+  // Start counting from a scrape: the polls above are counted too, so take differences. A
+  // request is counted just after its answer is written, so the last poll may not show yet:
+  // a sentinel 404 on the same connection, counted after every request before it, marks the
+  // scrape from which all of them show.
   HttpClient admin(edge->admin_port());
-  const std::string before = admin.request(V::get, "/metrics").body;
+  ASSERT_EQ(c.request(V::get, "/nowhere").status, 404u);
+  std::string before;
+  ASSERT_TRUE(eventually([&] {
+    before = admin.request(V::get, "/metrics").body;
+    return metric(before, "le_edge_http_requests_total{route=\"other\",status=\"404\"}") == 1;
+  }));
 
   const std::string valid = R"({"license_key":")" + lic.key + R"("})";
   const auto with_key = std::vector<std::pair<std::string, std::string>>{

@@ -264,7 +264,7 @@ TEST_F(Writes, PrimaryUnreachableGives503WithinTheBoundWhileValidationsGoOn) {
 
   // A hung primary: NATS takes the request, nobody answers. The write waits for its timeout
   // (1 s here), never longer, while the same edge answers validations promptly.
-  cluster_.primary().signal(SIGSTOP);
+  ASSERT_TRUE(cluster_.primary().suspend());
   std::atomic<bool> writing{true};
   HttpReply write;
   double write_s = 0;
@@ -303,7 +303,7 @@ TEST_F(Writes, PrimaryUnreachableGives503WithinTheBoundWhileValidationsGoOn) {
     EXPECT_EQ(tki(e->port(), cluster_.api_key(), lic.key, "10.5.5.5", "hw-5").status, 200u);
     EXPECT_LT(std::chrono::duration<double>(Clock::now() - t0).count(), 0.25);
   }
-  cluster_.primary().signal(SIGCONT);
+  ASSERT_TRUE(cluster_.primary().resume());
 
   // A stopped primary: the server answers "no responders", so the edge says 503 at once.
   cluster_.stop_primary();

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <simdjson.h>
+#include <sys/stat.h>
 
 #include <chrono>
 #include <functional>
@@ -70,16 +71,24 @@ inline std::string run_for_line(const std::string& command) {
 
 class Cluster {
  public:
-  Cluster() : nats_port_(free_port()), primary_port_(free_port()) {}
+  Cluster() = default;
 
   const TempDir& dir() const { return dir_; }
   std::string nats_url() const { return "nats://127.0.0.1:" + std::to_string(nats_port_); }
 
+  // The first start takes a port the kernel picks (reported in nats-server's ports file); a
+  // restart takes the same port again, since every process's --nats URL names it. Between the
+  // two only an ephemeral-port pick could take it, and our own processes listen on theirs.
   void start_nats() {
+    const std::string ports_dir = dir_.path("nats-ports");
+    ::mkdir(ports_dir.c_str(), 0755);
     nats_ = std::make_unique<ServerProcess>(
         std::vector<std::string>{"nats-server", "-js", "-a", "127.0.0.1", "-p",
-                                 std::to_string(nats_port_), "-sd", dir_.path("nats")},
-        nats_port_, std::vector<std::string>{}, dir_.path("nats.log"));
+                                 nats_port_ == 0 ? std::string("-1") : std::to_string(nats_port_),
+                                 "-sd", dir_.path("nats"), "--ports_file_dir", ports_dir},
+        nats_port_, std::vector<std::string>{}, dir_.path("nats.log"),
+        [ports_dir](pid_t pid) { return ports_dir + "/nats-server_" + std::to_string(pid) + ".ports"; });
+    nats_port_ = nats_->port();
   }
   void stop_nats() {
     if (nats_) nats_->terminate();
@@ -90,10 +99,10 @@ class Cluster {
     std::vector<std::string> args{"--db", dir_.path("primary-db"), "--nats", nats_url(),
                                   "--threads", "2"};
     args.insert(args.end(), extra.begin(), extra.end());
-    primary_ = std::make_unique<ServerProcess>(
-        with_listen(LE_PRIMARY_BINARY, args, primary_port_, free_port()), primary_port_,
-        std::vector<std::string>{std::string("LE_ADMIN_TOKEN=") + kAdminToken},
-        dir_.path("primary.log"));
+    primary_ = std::make_unique<ListeningProcess>(
+        LE_PRIMARY_BINARY, args, dir_.path("primary.log"),
+        std::vector<std::string>{std::string("LE_ADMIN_TOKEN=") + kAdminToken});
+    primary_port_ = primary_->port();
   }
   ServerProcess& primary() { return *primary_; }
   // Whether the primary has subscribed to the writes edges forward.
@@ -115,8 +124,7 @@ class Cluster {
     std::vector<std::string> args{"--db", dir_.path(name), "--nats", nats_url(), "--threads", "2"};
     if (!rate_limits) args.push_back("--no-rate-limit");
     args.insert(args.end(), extra.begin(), extra.end());
-    return std::make_unique<EdgeProcess>(LE_EDGE_BINARY, args, free_port(),
-                                         dir_.path(name + ".log"));
+    return std::make_unique<EdgeProcess>(LE_EDGE_BINARY, args, dir_.path(name + ".log"));
   }
 
   std::string primary_digest() {
@@ -206,8 +214,8 @@ class Cluster {
 
  private:
   TempDir dir_;
-  unsigned short nats_port_;
-  unsigned short primary_port_;
+  unsigned short nats_port_ = 0;     // 0 until nats-server first started
+  unsigned short primary_port_ = 0;  // the running primary's, or the last one's
   std::unique_ptr<ServerProcess> nats_;
   std::unique_ptr<ServerProcess> primary_;
   std::string api_key_, api_key_id_, product_id_;
