@@ -76,25 +76,33 @@ std::uint64_t PrimaryStore::Tx::record_event(std::string_view account_id, core::
   return seq;
 }
 
+void PrimaryStore::Tx::roll_back() {
+  store_.outbox_seq_.store(outbox_base_);
+  store_.event_seq_.store(event_base_);
+  events_.clear();
+  extra_.clear();
+  events_recorded_ = false;
+}
+
+PrimaryStore::Tx::~Tx() { roll_back(); }
+
 Result<void> PrimaryStore::Tx::commit() {
   if (events_.empty() && extra_.empty()) return {};
   extra_.push_back({idx(Cf::kMeta), std::string(kOutboxSeqKey), store::be64(store_.outbox_seq_.load())});
   if (events_recorded_) {
     extra_.push_back({idx(Cf::kMeta), std::string(kEventSeqKey), store::be64(store_.event_seq_.load())});
   }
-  auto r = store_.db_->apply(events_, 0, extra_);
+  auto r = store_.db_->apply(events_, 0, extra_, store::Replica::Stale::kRefuseAll);
+  if (!r || r->stale != 0) {
+    roll_back();  // nothing was written
+    if (!r) return r.error();
+    return StoreError{"a change was not newer than the stored record"};
+  }
   events_.clear();
   extra_.clear();
-  if (!r) {
-    // Nothing was written: take the assigned seqs back from the stored high-water marks.
-    for (auto [name, into] : {std::pair{kOutboxSeqKey, &store_.outbox_seq_}, std::pair{kEventSeqKey, &store_.event_seq_}}) {
-      if (auto seq = store_.db_->get_extra(idx(Cf::kMeta), name); seq) {
-        *into = *seq ? store::from_be64(**seq).value_or(into->load()) : 0;
-      }
-    }
-    return r.error();
-  }
-  if (r->stale != 0) return StoreError{"a change was not newer than the stored record"};
+  events_recorded_ = false;
+  outbox_base_ = store_.outbox_seq_.load();
+  event_base_ = store_.event_seq_.load();
   {
     std::lock_guard<std::mutex> g(store_.commit_mu_);
     ++store_.commits_;

@@ -82,17 +82,27 @@ class PrimaryStore {
     // with the change; `payload(seq)` builds its JSON given its sequence number.
     std::uint64_t record_event(std::string_view account_id, core::Mode mode,
                                const std::function<std::string(std::uint64_t seq)>& payload);
-    // Commits everything staged in one write; then wakes the publisher. The lock is released
-    // when the Tx is destroyed.
+    // Commits everything staged in one write, or nothing: a change whose version is not the
+    // stored one + 1 refuses the whole commit, leaving the database and the sequence counters as
+    // they were. Then wakes the publisher. The lock is released when the Tx is destroyed; a Tx
+    // destroyed with changes staged and not committed leaves nothing behind either (the
+    // sequence numbers it took are given back).
     Result<void> commit();
+    ~Tx();
+    Tx(Tx&&) = delete;
 
     const store::Replica& records() const { return *store_.db_; }
 
    private:
     friend class PrimaryStore;
-    explicit Tx(PrimaryStore& s) : store_(s), lock_(s.write_mu_) {}
+    explicit Tx(PrimaryStore& s)
+        : store_(s), lock_(s.write_mu_), outbox_base_(s.outbox_seq_.load()), event_base_(s.event_seq_.load()) {}
+    // Gives back the sequence numbers taken since the last commit and drops what is staged.
+    void roll_back();
     PrimaryStore& store_;
     std::unique_lock<std::mutex> lock_;
+    std::uint64_t outbox_base_;  // counters as the last commit (or begin) left them
+    std::uint64_t event_base_;
     std::vector<core::ChangeEvent> events_;
     std::vector<store::ExtraWrite> extra_;
     bool events_recorded_ = false;

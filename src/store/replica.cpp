@@ -203,7 +203,8 @@ Result<std::uint64_t> Replica::applied_seq() const {
 }
 
 Result<ApplyResult> Replica::apply(std::span<const core::ChangeEvent> events,
-                                   std::uint64_t last_seq, std::span<const ExtraWrite> extra) {
+                                   std::uint64_t last_seq, std::span<const ExtraWrite> extra,
+                                   Stale stale) {
   std::lock_guard lock(apply_mu_);
   rocksdb::WriteBatch batch;
   ApplyResult result;
@@ -242,6 +243,11 @@ Result<ApplyResult> Replica::apply(std::span<const core::ChangeEvent> events,
     if (*existing) old_header = core::peek_header(**existing);
     if (old_header && old_header->version >= ev.version()) {
       ++result.stale;
+      if (stale == Stale::kRefuseAll) {
+        result.applied = 0;
+        result.touched.clear();
+        return result;  // the batch is dropped unwritten
+      }
       continue;
     }
     // Maintain the product name index: drop the old name if it pointed here, add the new one.

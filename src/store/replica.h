@@ -97,11 +97,16 @@ class Replica {
   // Highest stream sequence whose effects are stored (0 for an empty replica).
   Result<std::uint64_t> applied_seq() const;
 
+  // What apply() does with an event whose version is not newer than the stored one.
+  enum class Stale {
+    kSkip,       // skip it, apply the rest (a replica following the stream: redelivery is normal)
+    kRefuseAll,  // write nothing at all (a primary's transaction: all or nothing)
+  };
   // Applies events in order in one atomic write that also sets applied_seq = last_seq (when
-  // last_seq > current). An event whose version is not newer than the stored one is skipped.
-  // `extra` writes are committed in the same WriteBatch.
+  // last_seq > current). `extra` writes are committed in the same WriteBatch. With
+  // Stale::kRefuseAll and a stale event, nothing is written and the result counts it in `stale`.
   Result<ApplyResult> apply(std::span<const core::ChangeEvent> events, std::uint64_t last_seq,
-                            std::span<const ExtraWrite> extra = {});
+                            std::span<const ExtraWrite> extra = {}, Stale stale = Stale::kSkip);
 
   // The stored state of a record key including a tombstone, as an event (type left empty).
   Result<std::optional<core::ChangeEvent>> stored_event(KeySpace space,

@@ -56,26 +56,97 @@ TEST(PrimaryStore, OutboxRowsOfEveryKeySpaceReadBackAsWritten) {
   EXPECT_EQ(store->outbox_after(0, 100).value().front().seq, 4u);
 }
 
+// Everything the primary's database holds: every record key space (with tombstones) and every
+// one of its own column families (outbox, meta, indexes, activation changes, events), as text.
+std::string everything(const PrimaryStore& store) {
+  std::string out;
+  auto add = [&out](std::string_view k, std::string_view v) {
+    out.append(k).append("=").append(v).append("\n");
+    return true;
+  };
+  for (auto space : {KeySpace::kAccount, KeySpace::kApiKey, KeySpace::kProduct, KeySpace::kProductName,
+                     KeySpace::kLicense, KeySpace::kBlacklist}) {
+    out.append("space ").append(std::to_string(static_cast<int>(space))).append("\n");
+    EXPECT_TRUE(store.records().scan(space, add));
+  }
+  for (std::size_t cf = 0; cf < primary_column_families().size(); ++cf) {
+    out.append("cf ").append(primary_column_families()[cf]).append("\n");
+    EXPECT_TRUE(store.records().scan_extra(cf, "", "", add));
+  }
+  return out;
+}
+
+// Commits account v3 and a license, so every column family the test looks at holds something.
+void seed(PrimaryStore& store, core::AccountRecord& account) {
+  account.version = 3;
+  auto tx = store.begin();
+  tx.put(change("account.created", account));
+  tx.put(change("license.created", test::license("KEY")));
+  const core::Digest digest = core::sha256("KEY");
+  tx.index(Cf::kLicenseIds, "lic_1", std::string(reinterpret_cast<const char*>(digest.data()), digest.size()));
+  tx.record_event("acc_1", core::Mode::kLive, [](std::uint64_t seq) { return "{\"n\":" + std::to_string(seq) + "}"; });
+  ASSERT_TRUE(tx.commit());
+}
+
 TEST(PrimaryStore, AStaleChangeCommitsNothing) {
   test::TempDir dir;
   auto store = PrimaryStore::open(dir.path("db")).value();
   auto account = test::account();
-  account.version = 3;
+  seed(*store, account);
+  const std::string before = everything(*store);
+  const auto outbox_seq = store->outbox_seq();
   {
     auto tx = store->begin();
-    tx.put(change("account.created", account));
-    ASSERT_TRUE(tx.commit());
-  }
-  const auto before = store->records().content_digest().value();
-  {
-    auto tx = store->begin();
-    account.version = 2;  // not newer
+    // A good change first, then one that is not newer than the stored record: the commit must
+    // take neither, nor their outbox rows, index entries, webhook event or sequence numbers.
+    tx.put(change("product.created", test::product()));
+    account.version = 2;
     tx.put(change("account.updated", account));
     tx.index(Cf::kLicenseIds, "lic_x", std::string(32, 'x'));
+    tx.index(Cf::kLicenseIds, "lic_1", std::nullopt);
+    tx.record_event("acc_1", core::Mode::kLive, [](std::uint64_t) { return std::string("{}"); });
     EXPECT_FALSE(tx.commit());
   }
-  EXPECT_EQ(store->records().content_digest().value(), before);
-  EXPECT_FALSE(store->license_by_id("lic_x").value());
+  EXPECT_EQ(everything(*store), before);
+  EXPECT_EQ(store->outbox_seq(), outbox_seq);
+  EXPECT_TRUE(store->license_by_id("lic_1").value());
+  // The next change takes the next sequence numbers: no gap where the refused one was.
+  {
+    auto tx = store->begin();
+    EXPECT_EQ(tx.put(change("product.created", test::product())), outbox_seq + 1);
+    EXPECT_EQ(tx.record_event("acc_1", core::Mode::kLive, [](std::uint64_t) { return std::string("{}"); }), 2u);
+    ASSERT_TRUE(tx.commit());
+  }
+  EXPECT_EQ(store->outbox_after(0, 100).value().back().seq, outbox_seq + 1);
+}
+
+TEST(PrimaryStore, ATransactionDroppedUncommittedLeavesNothingBehind) {
+  test::TempDir dir;
+  auto store = PrimaryStore::open(dir.path("db")).value();
+  auto account = test::account();
+  seed(*store, account);
+  const std::string before = everything(*store);
+  const auto outbox_seq = store->outbox_seq();
+  {
+    // As a batch create does when its second item names another account's product: the first
+    // item is staged, then the request is refused and the Tx goes out of scope.
+    auto tx = store->begin();
+    tx.put(change("license.created", test::license("OTHER", "lic_2")));
+    tx.index(Cf::kLicenseIds, "lic_2", std::string(32, 'o'));
+    tx.record_event("acc_1", core::Mode::kLive, [](std::uint64_t) { return std::string("{}"); });
+  }
+  EXPECT_EQ(everything(*store), before);
+  EXPECT_EQ(store->outbox_seq(), outbox_seq);
+  {
+    auto tx = store->begin();
+    EXPECT_EQ(tx.put(change("license.created", test::license("OTHER", "lic_2"))), outbox_seq + 1);
+    EXPECT_EQ(tx.record_event("acc_1", core::Mode::kLive, [](std::uint64_t) { return std::string("{}"); }), 2u);
+    ASSERT_TRUE(tx.commit());
+  }
+  // Reopened, the counters continue from what was committed.
+  store.reset();
+  store = PrimaryStore::open(dir.path("db")).value();
+  EXPECT_EQ(store->outbox_seq(), outbox_seq + 1);
 }
 
 TEST(PrimaryStore, ReplicaWithoutWalReopensConsistent) {
