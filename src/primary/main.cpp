@@ -27,8 +27,8 @@ constexpr const char* kUsage = R"(usage: license-primary --db DIR [flags]
   --no-publish             keep changes in the outbox (do not publish them)
   --no-edge-writes         do not answer the writes edges forward (activate, deactivate,
                            TKI first-use bindings) over NATS
-  --activation-changes N   activations + deactivations that change a license's machines, per
-                           license per window; beyond it 429 (default 10; 0 = unlimited)
+  --activation-changes N   activations that take a slot, per license per window; beyond it
+                           429 (default 10; 0 = unlimited); deactivations are never limited
   --activation-window-s S  that window in seconds (default 86400)
   --body-limit BYTES       max request body bytes (default 1048576, for batch creation)
   --drain-ms MS            graceful shutdown deadline (default 5000)

@@ -1032,7 +1032,9 @@ core::WriteReply ManagementApi::change_activation(const core::Digest& license_di
   }
   const auto result = std::get<core::ActivationResult>(outcome);
   if (result == core::ActivationResult::kActivated || result == core::ActivationResult::kDeactivated) {
-    if (options_.activation_changes != 0) {
+    // The limit is on taking slots (a machine-swapping loop); freeing one is always allowed and
+    // not counted, so a user at the limit can still release a seat.
+    if (options_.activation_changes != 0 && result == core::ActivationResult::kActivated) {
       auto changes = recent_changes(value_or_throw(tx.records().get_extra(
                                         static_cast<std::size_t>(Cf::kActivationChanges), l->id)),
                                     now, options_.activation_window_s);

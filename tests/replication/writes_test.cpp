@@ -388,12 +388,12 @@ class WritesLimited : public Writes {
 
 TEST_F(WritesLimited, CyclingDevicesOnOneLicenseIsRateLimited) {
   auto lic = license(R"(,"max_activations":1)");
-  // Two device switches: four slot changes, the limit.
-  ASSERT_EQ(activate(a_->port(), lic.key, "d1").status, 200u);
-  ASSERT_EQ(deactivate(b_->port(), lic.key, "d1").status, 200u);
-  ASSERT_EQ(activate(a_->port(), lic.key, "d2").status, 200u);
-  ASSERT_EQ(deactivate(b_->port(), lic.key, "d2").status, 200u);
-  auto r = activate(a_->port(), lic.key, "d3");
+  // Four device switches: four slot-taking activations, the limit. Deactivations do not count.
+  for (const char* device : {"d1", "d2", "d3", "d4"}) {
+    ASSERT_EQ(activate(a_->port(), lic.key, device).status, 200u) << device;
+    ASSERT_EQ(deactivate(b_->port(), lic.key, device).status, 200u) << device;
+  }
+  auto r = activate(a_->port(), lic.key, "d5");
   EXPECT_EQ(r.status, 429u) << r.body;
   EXPECT_EQ(json_str(r.body, "/code"), "RATE_LIMITED");
   EXPECT_GT(json_int(r.body, "/retryAfter"), 86'000);
@@ -402,6 +402,23 @@ TEST_F(WritesLimited, CyclingDevicesOnOneLicenseIsRateLimited) {
   EXPECT_EQ(json_int(license_at_primary(lic).body, "/license/activations"), 0);
   auto other = license();
   EXPECT_EQ(activate(b_->port(), other.key, "d3").status, 200u);
+}
+
+// A user at the limit can still free a seat: deactivation is neither limited nor counted.
+TEST_F(WritesLimited, AtTheLimitASeatCanStillBeFreed) {
+  auto lic = license(R"(,"max_activations":5)");
+  for (const char* device : {"d1", "d2", "d3", "d4"}) {
+    ASSERT_EQ(activate(a_->port(), lic.key, device).status, 200u) << device;
+  }
+  EXPECT_EQ(activate(a_->port(), lic.key, "d5").status, 429u);  // a free slot, but the limit
+  for (const char* device : {"d1", "d2", "d3"}) {
+    auto r = deactivate(b_->port(), lic.key, device);
+    EXPECT_EQ(r.status, 200u) << r.body;
+    EXPECT_TRUE(json_bool(r.body, "/changed")) << r.body;
+  }
+  EXPECT_EQ(json_int(license_at_primary(lic).body, "/license/activations"), 1);
+  // Still limited for taking slots: only activations count, and there were four.
+  EXPECT_EQ(activate(a_->port(), lic.key, "d1").status, 429u);
 }
 
 TEST_F(Writes, BadInputToEdgeWritesGets4xxAndChangesNothing) {
