@@ -9,6 +9,7 @@
 #include "core/change_event.h"
 #include "core/codec.h"
 #include "core/digest.h"
+#include "core/json_writer.h"
 #include "core/tki.h"
 #include "core/validate.h"
 #include "support/fixtures.h"
@@ -45,38 +46,81 @@ std::string mutate(std::string s, std::mt19937_64& rng) {
   return s;
 }
 
-TEST(ParserFuzz, ValidateRequestParserNeverMisbehaves) {
+// The fields of an accepted request, written back as JSON: parsing that must give them again.
+std::string canonical(const ValidateRequest& r) {
+  std::string out;
+  JsonWriter w(out);
+  w.begin_object().field("license_key", r.license_key);
+  if (r.product_id) w.field("product_id", *r.product_id);
+  if (r.machine_id) w.field("machine_id", *r.machine_id);
+  if (r.domain) w.field("domain", *r.domain);
+  w.end_object();
+  return out;
+}
+
+TEST(ParserFuzz, ValidateRequestParserAcceptsConsistentlyAndRefusesWith400) {
   std::mt19937_64 rng(1);
   const std::vector<std::string> seeds = {
       R"({"key": "XXXX-XXXX-XXXX-XXXX", "domain": "example.com"})",
       R"({"license_key":"K","product_id":"p","machine_id":"m","domain":null,"x":[1,{"y":2}]})"};
+  int accepted = 0, refused = 0;
   for (int i = 0; i < kIterations; ++i) {
     const std::string in = mutate(seeds[i % seeds.size()], rng);
     auto r = parse_validate_request(in);
     if (auto* req = std::get_if<ValidateRequest>(&r)) {
+      ++accepted;
       ASSERT_FALSE(req->license_key.empty());
       ASSERT_LE(req->license_key.size(), kMaxLicenseKeyBytes);
+      // The views die with the next parse: copy, re-encode, parse again, compare.
+      const std::string key(req->license_key);
+      const auto domain = req->domain ? std::optional<std::string>(*req->domain) : std::nullopt;
+      const auto machine = req->machine_id ? std::optional<std::string>(*req->machine_id) : std::nullopt;
+      const std::string text = canonical(*req);
+      auto again = parse_validate_request(text);
+      ASSERT_TRUE(std::holds_alternative<ValidateRequest>(again)) << "input: " << in;
+      const auto& r2 = std::get<ValidateRequest>(again);
+      ASSERT_EQ(r2.license_key, key) << "input: " << in;
+      ASSERT_EQ(r2.domain ? std::optional<std::string>(*r2.domain) : std::nullopt, domain);
+      ASSERT_EQ(r2.machine_id ? std::optional<std::string>(*r2.machine_id) : std::nullopt, machine);
     } else {
+      ++refused;
       const auto& e = std::get<ApiError>(r);
-      ASSERT_EQ(e.http_status, 400);
+      ASSERT_EQ(e.http_status, 400) << "input: " << in;
+      ASSERT_TRUE(e.code == "VALIDATION_ERROR" || e.code == "MISSING_FIELDS") << e.code;
+      ASSERT_FALSE(e.message.empty());
       std::string body;
-      write_api_error(body, e);  // the error renders
+      write_api_error(body, e);
+      ASSERT_TRUE(body.starts_with("{\"error\":")) << body;
     }
   }
+  EXPECT_GT(accepted, kIterations / 20);
+  EXPECT_GT(refused, kIterations / 20);
 }
 
-TEST(ParserFuzz, TkiRequestParserNeverMisbehaves) {
+TEST(ParserFuzz, TkiRequestParserAcceptsOnlyCompleteRequests) {
   std::mt19937_64 rng(2);
   const std::string seed =
       R"({"data":{"product":"MyProduct","version":"1.0.0","licensekey":"TKI-XXXXX-XXXXX","ip":"192.168.1.1","hwid":"h"}})";
+  int accepted = 0, refused = 0;
   for (int i = 0; i < kIterations; ++i) {
-    auto r = parse_tki_request(mutate(seed, rng));
-    if (r) {
-      ASSERT_FALSE(r->product.empty());
-      ASSERT_FALSE(r->licensekey.empty());
-      ASSERT_FALSE(r->ip.empty());
+    const std::string in = mutate(seed, rng);
+    auto r = parse_tki_request(in);
+    if (!r) {
+      ++refused;
+      continue;
+    }
+    ++accepted;
+    ASSERT_FALSE(r->product.empty());
+    ASSERT_FALSE(r->version.empty());
+    ASSERT_FALSE(r->licensekey.empty());
+    // What may be bound at the primary: a literal address, a printable HWID.
+    ASSERT_EQ(r->ip.find_first_not_of("0123456789abcdefABCDEF.:"), std::string_view::npos) << in;
+    if (r->hwid) {
+      for (char c : *r->hwid) ASSERT_GE(static_cast<unsigned char>(c), 0x20) << in;
     }
   }
+  EXPECT_GT(accepted, kIterations / 50);
+  EXPECT_GT(refused, kIterations / 50);
 }
 
 TEST(ParserFuzz, ChangeEventDecoderNeverMisbehaves) {
@@ -104,16 +148,23 @@ TEST(ParserFuzz, ChangeEventDecoderNeverMisbehaves) {
   }
 }
 
-TEST(ParserFuzz, RecordDecoderNeverMisbehaves) {
+TEST(ParserFuzz, RecordDecoderRefusesOrDecodesConsistently) {
   std::mt19937_64 rng(4);
   LicenseRecord l = test::license("K");
   l.activations = {{"m", "label", 5}};
   const std::string seed = encode_record(l);
+  int accepted = 0;
   for (int i = 0; i < kIterations; ++i) {
     LicenseRecord out;
     StoredHeader h;
-    (void)decode_record(mutate(seed, rng), out, h);
+    if (!decode_record(mutate(seed, rng), out, h)) continue;
+    ++accepted;
+    LicenseRecord again;
+    StoredHeader h2;
+    ASSERT_TRUE(decode_record(encode_record(out, h.deleted), again, h2));
+    ASSERT_EQ(again, out);
   }
+  EXPECT_GT(accepted, 0);
 }
 
 }  // namespace
