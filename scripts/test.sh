@@ -2,7 +2,9 @@
 # Installs what is missing, builds, and runs the whole test suite (unit, integration, end-to-end,
 # fuzz) twice: on the Release build, then on an AddressSanitizer + UndefinedBehaviorSanitizer
 # build (build-asan/), and the lock-free structures' tests (rate limiter, record cache) and the
-# deferred responses once more under ThreadSanitizer (build-tsan/). LE_SKIP_SANITIZERS=1 runs the Release suite only.
+# deferred responses once more under ThreadSanitizer (build-tsan/), and every libFuzzer target
+# for a few seconds from its seed corpus (build-fuzz/, clang; bench/fuzz.sh runs them long).
+# LE_SKIP_SANITIZERS=1 runs the Release suite only.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 jobs="${LE_JOBS:-2}"
@@ -27,4 +29,26 @@ if [[ "${LE_SKIP_SANITIZERS:-0}" != 1 ]]; then
   cmake --build "$root/build-tsan" -j "$jobs" --target ratelimit_test cache_test deferred_test
   (cd "$root/build-tsan" && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
     ctest -j "$jobs" --output-on-failure --timeout 900 -R '^(SlidingWindow|RecordCacheTest|Doorkeeper|Deferred)')
+fi
+
+if [[ "${LE_SKIP_SANITIZERS:-0}" != 1 ]]; then
+  echo "== every fuzz target briefly (libFuzzer, ASan + UBSan), from its seed corpus"
+  cmake -S "$root" -B "$root/build-fuzz" -G Ninja -DCMAKE_CXX_COMPILER=clang++-14 \
+    -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLE_FUZZ=ON -DLE_BUILD_TESTS=OFF -DLE_BUILD_BENCH=OFF \
+    -DLE_WERROR=OFF >/dev/null
+  cmake --build "$root/build-fuzz" -j "$jobs" --target fuzzers
+  scratch="$(mktemp -d)"
+  trap 'rm -rf "$scratch"' EXIT
+  for dir in "$root"/fuzz/corpus/*/; do
+    target="$(basename "$dir")"
+    mkdir -p "$scratch/$target"
+    # The seed corpus is read only; new inputs and any crash go to the scratch directory.
+    if ! "$root/build-fuzz/fuzz/${target}_fuzz" -max_total_time="${LE_FUZZ_SECONDS:-5}" \
+        -artifact_prefix="$scratch/" "$scratch/$target" "$dir" >"$scratch/$target.log" 2>&1; then
+      tail -40 "$scratch/$target.log"
+      echo "fuzz target $target failed" >&2
+      exit 1
+    fi
+    echo "fuzz $target: $(grep -o 'Done [0-9]* runs' "$scratch/$target.log")"
+  done
 fi
