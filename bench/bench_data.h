@@ -18,7 +18,8 @@ inline constexpr const char* kBenchProduct = "prod_bench";
 // "BNCH-0000-0012-3456" for i = 123456.
 inline std::string bench_key(std::uint64_t i) {
   char buf[32];
-  std::snprintf(buf, sizeof buf, "BNCH-%04u-%04u-%04u", static_cast<unsigned>(i / 100000000 % 10000),
+  std::snprintf(buf, sizeof buf, "BNCH-%04u-%04u-%04u",
+                static_cast<unsigned>(i / 100000000 % 10000),
                 static_cast<unsigned>(i / 10000 % 10000), static_cast<unsigned>(i % 10000));
   return buf;
 }

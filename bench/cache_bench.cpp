@@ -22,8 +22,7 @@ struct SharedReplica {
   std::unique_ptr<store::Replica> replica;
   cache::InvalidationStamps stamps;
   SharedReplica() {
-    path = (std::filesystem::temp_directory_path() /
-            ("le-bench-" + std::to_string(::getpid())))
+    path = (std::filesystem::temp_directory_path() / ("le-bench-" + std::to_string(::getpid())))
                .string();
     replica = std::move(store::Replica::open({path}).value());
     std::vector<core::ChangeEvent> batch;
@@ -74,7 +73,8 @@ void BM_StoreMiss(benchmark::State& state) {
     const auto t0 = std::chrono::steady_clock::now();
     auto l = cache.license(keys[i++ & 4095]);
     benchmark::DoNotOptimize(l);
-    ns.push_back(std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - t0).count());
+    ns.push_back(
+        std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - t0).count());
   }
   if (ns.empty()) return;
   std::sort(ns.begin(), ns.end());

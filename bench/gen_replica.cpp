@@ -51,7 +51,8 @@ int main(int argc, char** argv) {
   if (flags.has("jsonl")) {
     std::ofstream out(flags.str("jsonl"));
     for (const auto& ev : head) out << core::encode_change_event(ev, true) << '\n';
-    for (std::uint64_t i = 0; i < count; ++i) out << core::encode_change_event(event_at(i), true) << '\n';
+    for (std::uint64_t i = 0; i < count; ++i)
+      out << core::encode_change_event(event_at(i), true) << '\n';
     if (!out) {
       std::cerr << "write failed\n";
       return 1;
@@ -69,7 +70,8 @@ int main(int argc, char** argv) {
     std::vector<core::ChangeEvent> batch;
     for (std::uint64_t i = 0; i < count; i += batch_size) {
       batch.clear();
-      for (std::uint64_t j = i; j < std::min(count, i + batch_size); ++j) batch.push_back(event_at(j));
+      for (std::uint64_t j = i; j < std::min(count, i + batch_size); ++j)
+        batch.push_back(event_at(j));
       if (auto r = (*replica)->apply(batch, batch.back().seq); !r) {
         std::cerr << r.error().message << "\n";
         return 1;

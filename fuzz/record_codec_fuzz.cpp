@@ -28,11 +28,21 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (size == 0) return 0;
   const std::string_view bytes(reinterpret_cast<const char*>(data) + 1, size - 1);
   switch (data[0] % 5) {
-    case 0: check<AccountRecord>(bytes); break;
-    case 1: check<ApiKeyRecord>(bytes); break;
-    case 2: check<ProductRecord>(bytes); break;
-    case 3: check<LicenseRecord>(bytes); break;
-    default: check<BlacklistEntry>(bytes); break;
+    case 0:
+      check<AccountRecord>(bytes);
+      break;
+    case 1:
+      check<ApiKeyRecord>(bytes);
+      break;
+    case 2:
+      check<ProductRecord>(bytes);
+      break;
+    case 3:
+      check<LicenseRecord>(bytes);
+      break;
+    default:
+      check<BlacklistEntry>(bytes);
+      break;
   }
   return 0;
 }

@@ -31,7 +31,8 @@ const Router& router() {
     r.add(http::verb::post, "/api/v1/validate", echo);
     r.add(http::verb::post, "/api/license/auth", echo);
     r.add(http::verb::get, "/healthz", [](const Request&, Response& res) { res.body = "{}"; });
-    r.add(http::verb::post, "/throws", [](const Request&, Response&) { throw std::runtime_error("bug"); });
+    r.add(http::verb::post, "/throws",
+          [](const Request&, Response&) { throw std::runtime_error("bug"); });
     // Deferred and completed at once: the answer is written after the handler returned.
     r.add(http::verb::post, "/defer", [](const Request&, Response& res) {
       auto c = res.defer(std::chrono::milliseconds(60'000), [](Response& r) { r.status = 504; });
@@ -42,7 +43,8 @@ const Router& router() {
     });
     r.set_error_writer([](const ErrorContext& ctx, ProtocolError e, Response& res) {
       res.status = status_of(e);
-      res.body = ctx.path.starts_with("/api/license/") ? "{\"message\":\"m\"}" : "{\"error\":\"e\"}";
+      res.body =
+          ctx.path.starts_with("/api/license/") ? "{\"message\":\"m\"}" : "{\"error\":\"e\"}";
     });
     return r;
   }();
@@ -51,8 +53,17 @@ const Router& router() {
 
 bool allowed(unsigned status) {
   switch (status) {
-    case 200: case 400: case 404: case 405: case 408: case 413: case 431: case 500: return true;
-    default: return false;
+    case 200:
+    case 400:
+    case 404:
+    case 405:
+    case 408:
+    case 413:
+    case 431:
+    case 500:
+      return true;
+    default:
+      return false;
   }
 }
 
@@ -75,7 +86,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
   // Answers to HEAD have a Content-Length and no body; with HEAD anywhere in the input the
   // split below cannot tell them apart, so only the framing-independent checks run.
-  const bool may_head = in.find("HEAD") != std::string_view::npos || in.find("head") != std::string_view::npos;
+  const bool may_head =
+      in.find("HEAD") != std::string_view::npos || in.find("head") != std::string_view::npos;
   std::string_view out = x.output;
   bool last_closed = false;
   std::size_t answers = 0;
@@ -87,7 +99,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     out.remove_prefix(end + 4);
     check(head.starts_with("HTTP/1.1 ") || head.starts_with("HTTP/1.0 "));
     unsigned status = 0;
-    check(head.size() > 12 && std::from_chars(head.data() + 9, head.data() + 12, status).ec == std::errc());
+    check(head.size() > 12 &&
+          std::from_chars(head.data() + 9, head.data() + 12, status).ec == std::errc());
     if (status == 100) continue;  // 100 Continue: an interim answer
     check(allowed(status));
     const auto cl = head.find("\r\nContent-Length: ");

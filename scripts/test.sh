@@ -9,6 +9,9 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 jobs="${LE_JOBS:-2}"
 bash "$root/scripts/build.sh"
+echo "== our C++ is formatted as .clang-format says"
+(cd "$root" && git ls-files '*.cpp' '*.h' | grep -E '^(src|tests|fuzz|bench)/' |
+  xargs clang-format-14 --dry-run --Werror)
 # Label "scale": the 1M-license and latency runs (minutes); see README "Measuring".
 (cd "$root/build" && ctest -j "$jobs" --output-on-failure --timeout 600 -LE scale "$@")
 

@@ -51,7 +51,8 @@ store::Result<Ptr<T>> RecordCache::lookup(ClockCache<Ptr<T>>& cache, store::KeyS
 store::Result<Ptr<core::LicenseRecord>> RecordCache::license(const core::Digest& d) {
   const std::string_view key = store::digest_key(d);
   std::uint64_t stamp;
-  if (const Ptr<core::LicenseRecord>* hit = fresh(licenses_, store::KeySpace::kLicense, key, stamp)) {
+  if (const Ptr<core::LicenseRecord>* hit =
+          fresh(licenses_, store::KeySpace::kLicense, key, stamp)) {
     return *hit;
   }
   std::uint64_t h;
@@ -79,7 +80,7 @@ store::Result<Ptr<core::AccountRecord>> RecordCache::account(std::string_view id
 }
 
 store::Result<Ptr<core::ProductRecord>> RecordCache::product_by_name(std::string_view account_id,
-                                                      std::string_view name) {
+                                                                     std::string_view name) {
   // Keyed and stamped by the name index entry, which the applier rewrites on every product change.
   store::product_name_key(key_buf_, account_id, name);
   return lookup(products_, store::KeySpace::kProductName, key_buf_,
@@ -87,8 +88,8 @@ store::Result<Ptr<core::ProductRecord>> RecordCache::product_by_name(std::string
 }
 
 store::Result<Ptr<core::BlacklistEntry>> RecordCache::blacklist(std::string_view account_id,
-                                                 core::BlacklistKind kind,
-                                                 std::string_view value) {
+                                                                core::BlacklistKind kind,
+                                                                std::string_view value) {
   store::blacklist_key(key_buf_, account_id, kind, value);
   return lookup(blacklist_, store::KeySpace::kBlacklist, key_buf_,
                 [&] { return replica_.blacklist(account_id, kind, value); });

@@ -8,12 +8,12 @@
 // thread concurrently with lookups on every thread's cache.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <cstring>
 #include <memory>
 #include <optional>
-#include <algorithm>
 #include <span>
 #include <string>
 #include <string_view>
@@ -121,7 +121,8 @@ class ClockCache {
 class Doorkeeper {
  public:
   explicit Doorkeeper(std::size_t bits_log2 = 20, std::size_t window = 1 << 18)
-      : bits_((std::size_t{1} << bits_log2) / 64), mask_((std::size_t{1} << bits_log2) - 1),
+      : bits_((std::size_t{1} << bits_log2) / 64),
+        mask_((std::size_t{1} << bits_log2) - 1),
         window_(window) {}
 
   // True when `hash` was seen in this window; records it otherwise.

@@ -1,10 +1,9 @@
 #include "common/flags.h"
 
-#include <cstdio>
-
 #include <signal.h>
 
 #include <charconv>
+#include <cstdio>
 
 namespace le {
 

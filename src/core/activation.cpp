@@ -56,7 +56,8 @@ std::variant<ActivationRequest, ApiError> parse_activation_request(std::string_v
   if (req.license_key.empty() && req.machine_id.empty()) {
     return ApiError::missing_fields("Missing required fields: license_key, machine_id");
   }
-  if (req.license_key.empty()) return ApiError::missing_fields("Missing required field: license_key");
+  if (req.license_key.empty())
+    return ApiError::missing_fields("Missing required field: license_key");
   if (req.machine_id.empty()) return ApiError::missing_fields("Missing required field: machine_id");
   return req;
 }
@@ -66,10 +67,14 @@ std::variant<ActivationResult, ApiError> activate(const ActivationRequest& req,
                                                   LicenseRecord* license, std::int64_t now) {
   if (auto e = visible(api_key, license)) return *e;
   switch (effective_status(*license, now)) {
-    case LicenseStatus::kExpired: return ApiError{403, "EXPIRED", "License has expired"};
-    case LicenseStatus::kSuspended: return ApiError{403, "SUSPENDED", "License is suspended"};
-    case LicenseStatus::kRevoked: return ApiError{403, "REVOKED", "License has been revoked"};
-    case LicenseStatus::kActive: break;
+    case LicenseStatus::kExpired:
+      return ApiError{403, "EXPIRED", "License has expired"};
+    case LicenseStatus::kSuspended:
+      return ApiError{403, "SUSPENDED", "License is suspended"};
+    case LicenseStatus::kRevoked:
+      return ApiError{403, "REVOKED", "License has been revoked"};
+    case LicenseStatus::kActive:
+      break;
   }
   auto& acts = license->activations;
   auto it = std::find_if(acts.begin(), acts.end(),

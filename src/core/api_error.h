@@ -11,9 +11,13 @@ struct ApiError {
   std::string_view code;  // stable machine-readable code, e.g. "MISSING_FIELDS"
   std::string message;    // human-readable
 
-  static ApiError missing_fields(std::string msg) { return {400, "MISSING_FIELDS", std::move(msg)}; }
+  static ApiError missing_fields(std::string msg) {
+    return {400, "MISSING_FIELDS", std::move(msg)};
+  }
   static ApiError validation(std::string msg) { return {400, "VALIDATION_ERROR", std::move(msg)}; }
-  static ApiError auth_required() { return {401, "AUTH_REQUIRED", "No authentication token provided"}; }
+  static ApiError auth_required() {
+    return {401, "AUTH_REQUIRED", "No authentication token provided"};
+  }
   static ApiError invalid_api_key() {
     return {401, "INVALID_API_KEY", "API key is invalid, expired, or revoked"};
   }
@@ -40,13 +44,20 @@ struct ApiError {
   // 405, 408, 413, 431, 500), the same in every process.
   static ApiError for_protocol_status(unsigned status) {
     switch (status) {
-      case 404: return not_found("Route not found");
-      case 405: return method_not_allowed();
-      case 408: return {408, "REQUEST_TIMEOUT", "Request was not completed in time"};
-      case 413: return payload_too_large();
-      case 431: return {431, "HEADERS_TOO_LARGE", "Request headers exceed the size limit"};
-      case 500: return internal();
-      default: return validation("Malformed HTTP request");
+      case 404:
+        return not_found("Route not found");
+      case 405:
+        return method_not_allowed();
+      case 408:
+        return {408, "REQUEST_TIMEOUT", "Request was not completed in time"};
+      case 413:
+        return payload_too_large();
+      case 431:
+        return {431, "HEADERS_TOO_LARGE", "Request headers exceed the size limit"};
+      case 500:
+        return internal();
+      default:
+        return validation("Malformed HTTP request");
     }
   }
 };

@@ -13,8 +13,7 @@ namespace {
 
 namespace dom = simdjson::dom;
 
-constexpr std::string_view kKindNames[] = {"account", "api_key", "product", "license",
-                                           "blacklist"};
+constexpr std::string_view kKindNames[] = {"account", "api_key", "product", "license", "blacklist"};
 
 std::optional<EntityKind> parse_kind(std::string_view s) {
   for (std::size_t i = 0; i < std::size(kKindNames); ++i) {
@@ -37,16 +36,22 @@ template <typename T>
 struct RawObject {  // a JSON object kept as text; null leaves the record's default
   T& v;
 };
-template <typename T> Time(T&) -> Time<T>;
-template <typename T> Hex(T&) -> Hex<T>;
-template <typename T> RawObject(T&) -> RawObject<T>;
+template <typename T>
+Time(T&) -> Time<T>;
+template <typename T>
+Hex(T&) -> Hex<T>;
+template <typename T>
+RawObject(T&) -> RawObject<T>;
 
 // Timestamps travel as unix seconds, as ISO 8601 strings, or as null (= none).
 bool read_time(dom::element v, std::int64_t& out) {
   switch (v.type()) {
-    case dom::element_type::NULL_VALUE: out = 0; return true;
+    case dom::element_type::NULL_VALUE:
+      out = 0;
+      return true;
     case dom::element_type::INT64:
-    case dom::element_type::UINT64: return json::read_i64(v, out);
+    case dom::element_type::UINT64:
+      return json::read_i64(v, out);
     case dom::element_type::STRING: {
       std::string_view s;
       if (v.get_string().get(s)) return false;
@@ -55,15 +60,22 @@ bool read_time(dom::element v, std::int64_t& out) {
       out = *parsed;
       return true;
     }
-    default: return false;
+    default:
+      return false;
   }
 }
 
 std::optional<Plan> parse_enum(std::string_view s, Plan*) { return parse_plan(s); }
 std::optional<Mode> parse_enum(std::string_view s, Mode*) { return parse_mode(s); }
-std::optional<LicenseType> parse_enum(std::string_view s, LicenseType*) { return parse_license_type(s); }
-std::optional<LicenseStatus> parse_enum(std::string_view s, LicenseStatus*) { return parse_license_status(s); }
-std::optional<BlacklistKind> parse_enum(std::string_view s, BlacklistKind*) { return parse_blacklist_kind(s); }
+std::optional<LicenseType> parse_enum(std::string_view s, LicenseType*) {
+  return parse_license_type(s);
+}
+std::optional<LicenseStatus> parse_enum(std::string_view s, LicenseStatus*) {
+  return parse_license_status(s);
+}
+std::optional<BlacklistKind> parse_enum(std::string_view s, BlacklistKind*) {
+  return parse_blacklist_kind(s);
+}
 
 // One field list per record, walked by JsonOut (encode) and JsonIn (decode), so the two
 // directions cannot drift. Names are the wire names (DESIGN §4); order is the encoding order.
@@ -152,7 +164,9 @@ class JsonIn {
   bool read(std::vector<std::string>& v) { return json::read_string_array(value_, v); }
   bool read(Time<std::int64_t> t) { return read_time(value_, t.v); }
   bool read(Hex<Digest> h) { return json::read_digest(value_, h.v); }
-  bool read(RawObject<std::string> o) { return json::is_null(value_) || json::read_object_text(value_, o.v); }
+  bool read(RawObject<std::string> o) {
+    return json::is_null(value_) || json::read_object_text(value_, o.v);
+  }
   template <typename E>
   bool read(E& v) requires std::is_enum_v<E> {
     std::string_view s;
@@ -173,7 +187,8 @@ class JsonIn {
 // Decodes the members of object `v` into `r` through its field list. `seen` collects the names
 // of the fields that were present (for required-field checks).
 template <typename R>
-bool decode_fields(dom::element v, R& r, std::string& error, std::vector<std::string_view>* seen = nullptr) {
+bool decode_fields(dom::element v, R& r, std::string& error,
+                   std::vector<std::string_view>* seen = nullptr) {
   dom::object obj;
   if (v.get_object().get(obj)) {
     error = "data must be an object";
@@ -311,31 +326,44 @@ std::variant<ChangeEvent, DecodeError> decode_change_event(std::string_view text
   std::string error;
   std::vector<std::string_view> seen;
   bool ok = false;
-  // Each kind's required fields: the id, the index fields its key spaces need, and a secret's digest.
+  // Each kind's required fields: the id, the index fields its key spaces need, and a secret's
+  // digest.
   auto decode = [&](auto r, std::initializer_list<std::string_view> required) {
     ok = decode_fields(data, r, error, &seen);
     for (auto name : required) ok = ok && has(seen, name);
     ev.record = std::move(r);
   };
   switch (*kind) {
-    case EntityKind::kAccount: decode(AccountRecord{}, {"id"}); break;
-    case EntityKind::kApiKey: decode(ApiKeyRecord{}, {"id", "key_sha256", "account_id"}); break;
-    case EntityKind::kProduct: decode(ProductRecord{}, {"id", "account_id"}); break;
-    case EntityKind::kLicense: decode(LicenseRecord{}, {"id", "key_sha256", "account_id"}); break;
-    case EntityKind::kBlacklist: decode(BlacklistEntry{}, {"id", "account_id", "value"}); break;
+    case EntityKind::kAccount:
+      decode(AccountRecord{}, {"id"});
+      break;
+    case EntityKind::kApiKey:
+      decode(ApiKeyRecord{}, {"id", "key_sha256", "account_id"});
+      break;
+    case EntityKind::kProduct:
+      decode(ProductRecord{}, {"id", "account_id"});
+      break;
+    case EntityKind::kLicense:
+      decode(LicenseRecord{}, {"id", "key_sha256", "account_id"});
+      break;
+    case EntityKind::kBlacklist:
+      decode(BlacklistEntry{}, {"id", "account_id", "value"});
+      break;
   }
   // Present is not enough for these: an empty id or index value names nothing.
-  ok = ok && std::visit([](const auto& r) {
-    using R = std::decay_t<decltype(r)>;
-    if (r.id.empty()) return false;
-    if constexpr (!std::is_same_v<R, AccountRecord>) {
-      if (r.account_id.empty()) return false;
-    }
-    if constexpr (std::is_same_v<R, BlacklistEntry>) {
-      if (r.value.empty()) return false;
-    }
-    return true;
-  }, ev.record);
+  ok = ok && std::visit(
+                 [](const auto& r) {
+                   using R = std::decay_t<decltype(r)>;
+                   if (r.id.empty()) return false;
+                   if constexpr (!std::is_same_v<R, AccountRecord>) {
+                     if (r.account_id.empty()) return false;
+                   }
+                   if constexpr (std::is_same_v<R, BlacklistEntry>) {
+                     if (r.value.empty()) return false;
+                   }
+                   return true;
+                 },
+                 ev.record);
   if (!ok) {
     return fail(error.empty() ? std::string(kind_name) + ": missing required field" : error);
   }

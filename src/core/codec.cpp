@@ -44,10 +44,8 @@ class Writer {
   void field(std::uint32_t v) { varint(v); }
   void field(std::int64_t v) { svarint(v); }
   template <typename E>
-    requires std::is_enum_v<E>
-  void field(E v, std::uint8_t /*max*/) {
-    u8(static_cast<std::uint8_t>(v));
-  }
+  requires std::is_enum_v<E>
+  void field(E v, std::uint8_t /*max*/) { u8(static_cast<std::uint8_t>(v)); }
   void field(const std::vector<Activation>& v) {
     varint(v.size());
     for (const auto& a : v) {
@@ -138,10 +136,8 @@ class Reader {
   void field(std::uint32_t& v) { v = u32(); }
   void field(std::int64_t& v) { v = svarint(); }
   template <typename E>
-    requires std::is_enum_v<E>
-  void field(E& v, std::uint8_t max) {
-    v = enumeration<E>(max);
-  }
+  requires std::is_enum_v<E>
+  void field(E& v, std::uint8_t max) { v = enumeration<E>(max); }
   void field(std::vector<Activation>& v) {
     v.resize(count());
     for (auto& a : v) {
@@ -270,12 +266,12 @@ void blacklist_fields(IO& io, R& b) {
   io.field(b.value);
 }
 
-#define LE_RECORD_CODEC(Type, fields)                                                    \
-  std::string encode_record(const Type& r, bool deleted) {                              \
-    return encode_with(r, deleted, [&](Writer& w) { fields(w, r); });                   \
-  }                                                                                      \
-  bool decode_record(std::string_view bytes, Type& r, StoredHeader& h) {                \
-    return decode_with(bytes, r, h, [&](Reader& rd) { fields(rd, r); });                \
+#define LE_RECORD_CODEC(Type, fields)                                    \
+  std::string encode_record(const Type& r, bool deleted) {               \
+    return encode_with(r, deleted, [&](Writer& w) { fields(w, r); });    \
+  }                                                                      \
+  bool decode_record(std::string_view bytes, Type& r, StoredHeader& h) { \
+    return decode_with(bytes, r, h, [&](Reader& rd) { fields(rd, r); }); \
   }
 
 LE_RECORD_CODEC(AccountRecord, account_fields)

@@ -121,7 +121,8 @@ ApiError body_error(simdjson::error_code e) {
 }
 
 std::optional<ApiError> read_request_string(dom::element v, std::string_view name,
-                                            std::optional<std::string_view>& out, std::size_t limit) {
+                                            std::optional<std::string_view>& out,
+                                            std::size_t limit) {
   if (is_null(v)) {
     out.reset();
     return std::nullopt;
@@ -132,7 +133,8 @@ std::optional<ApiError> read_request_string(dom::element v, std::string_view nam
   std::string_view s;
   if (v.get_string().get(s) || is_out_of_range(v)) return refuse("must be a string");
   if (s.size() > limit) return refuse("is too long");
-  if (std::any_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20; })) {
+  if (std::any_of(s.begin(), s.end(),
+                  [](char c) { return static_cast<unsigned char>(c) < 0x20; })) {
     return refuse("contains control characters");
   }
   out = s;

@@ -10,13 +10,13 @@
 #include <simdjson.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "core/api_error.h"
 #include "core/digest.h"
-#include <optional>
 
 namespace le::core::json {
 
@@ -101,6 +101,7 @@ ApiError body_error(simdjson::error_code e);
 // name) anything but a string, longer than `limit` bytes, or holding a control character (a
 // raw one is invalid JSON; an escaped one is never part of a key, id or domain).
 std::optional<ApiError> read_request_string(dom::element v, std::string_view name,
-                                            std::optional<std::string_view>& out, std::size_t limit);
+                                            std::optional<std::string_view>& out,
+                                            std::size_t limit);
 
 }  // namespace le::core::json

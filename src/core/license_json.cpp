@@ -49,13 +49,16 @@ void write_license(JsonWriter& w, const LicenseRecord& l, std::int64_t now, std:
   w.end_object();
 }
 
-void write_activation_response(std::string& out, ActivationResult result, std::string_view machine_id,
-                               const LicenseRecord& l, std::int64_t now) {
+void write_activation_response(std::string& out, ActivationResult result,
+                               std::string_view machine_id, const LicenseRecord& l,
+                               std::int64_t now) {
   out.clear();
   JsonWriter w(out);
   w.begin_object().field("success", true);
-  w.field("activated", result == ActivationResult::kActivated || result == ActivationResult::kAlreadyActivated);
-  w.field("changed", result == ActivationResult::kActivated || result == ActivationResult::kDeactivated);
+  w.field("activated",
+          result == ActivationResult::kActivated || result == ActivationResult::kAlreadyActivated);
+  w.field("changed",
+          result == ActivationResult::kActivated || result == ActivationResult::kDeactivated);
   w.field("machineId", machine_id);
   w.key("license");
   write_license(w, l, now);

@@ -130,11 +130,16 @@ struct BlacklistEntry {
 // Requests per 1-minute sliding window per API key, by plan (spec "Rate Limits").
 constexpr std::uint32_t requests_per_minute(Plan p) {
   switch (p) {
-    case Plan::kBuilder: return 10;
-    case Plan::kStarter: return 100;
-    case Plan::kProfessional: return 1'000;
-    case Plan::kBusiness: return 10'000;
-    case Plan::kEnterprise: return 50'000;
+    case Plan::kBuilder:
+      return 10;
+    case Plan::kStarter:
+      return 100;
+    case Plan::kProfessional:
+      return 1'000;
+    case Plan::kBusiness:
+      return 10'000;
+    case Plan::kEnterprise:
+      return 50'000;
   }
   return 10;
 }

@@ -29,7 +29,11 @@ Civil to_civil(std::int64_t t) {
   const unsigned d = doy - (153 * mp + 2) / 5 + 1;
   const unsigned m = mp < 10 ? mp + 3 : mp - 9;
   const auto y = static_cast<int>(static_cast<std::int64_t>(yoe) + era * 400 + (m <= 2));
-  return {y, m, d, static_cast<unsigned>(secs / 3600), static_cast<unsigned>(secs / 60 % 60),
+  return {y,
+          m,
+          d,
+          static_cast<unsigned>(secs / 3600),
+          static_cast<unsigned>(secs / 60 % 60),
           static_cast<unsigned>(secs % 60)};
 }
 
@@ -54,8 +58,8 @@ void append_iso8601(std::string& out, std::int64_t t) {
   const Civil c = to_civil(t);
   if (c.year < 0 || c.year > 9999) {  // outside what 4 digits hold: slow path, still correct
     char buf[48];
-    int n = std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02u:%02u:%02uZ", c.year, c.month,
-                          c.day, c.hour, c.minute, c.second);
+    int n = std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02u:%02u:%02uZ", c.year, c.month, c.day,
+                          c.hour, c.minute, c.second);
     out.append(buf, static_cast<std::size_t>(n));
     return;
   }

@@ -55,45 +55,66 @@ bool is_printable_hwid(std::string_view s) {
 
 int http_status(TkiStatus s) {
   switch (s) {
-    case TkiStatus::kSuccess: return 200;
-    case TkiStatus::kMissingAuthorization: return 401;
+    case TkiStatus::kSuccess:
+      return 200;
+    case TkiStatus::kMissingAuthorization:
+      return 401;
     case TkiStatus::kInvalidApiKey:
     case TkiStatus::kIpBlacklisted:
     case TkiStatus::kHwidBlacklisted:
-    case TkiStatus::kLicenseBlacklisted: return 403;
+    case TkiStatus::kLicenseBlacklisted:
+      return 403;
     case TkiStatus::kMissingFields:
     case TkiStatus::kVersionNotFound:
     case TkiStatus::kProductMismatch:
     case TkiStatus::kExpired:
     case TkiStatus::kMaxIps:
-    case TkiStatus::kMaxHwids: return 400;
+    case TkiStatus::kMaxHwids:
+      return 400;
     case TkiStatus::kLicenseNotFound:
-    case TkiStatus::kProductNotFound: return 404;
-    case TkiStatus::kRateLimited: return 429;
-    case TkiStatus::kBindingRequired: return 503;
+    case TkiStatus::kProductNotFound:
+      return 404;
+    case TkiStatus::kRateLimited:
+      return 429;
+    case TkiStatus::kBindingRequired:
+      return 503;
   }
   return 400;
 }
 
 std::string_view message(TkiStatus s) {
   switch (s) {
-    case TkiStatus::kSuccess: return "Successful Authentication!";
-    case TkiStatus::kMissingAuthorization: return "Authorization header is missing";
-    case TkiStatus::kInvalidApiKey: return "Invalid API Key";
-    case TkiStatus::kIpBlacklisted: return "Your IP is blacklisted!";
-    case TkiStatus::kHwidBlacklisted: return "Your HWID is blacklisted!";
-    case TkiStatus::kLicenseBlacklisted: return "Your License is blacklisted at the moment!";
+    case TkiStatus::kSuccess:
+      return "Successful Authentication!";
+    case TkiStatus::kMissingAuthorization:
+      return "Authorization header is missing";
+    case TkiStatus::kInvalidApiKey:
+      return "Invalid API Key";
+    case TkiStatus::kIpBlacklisted:
+      return "Your IP is blacklisted!";
+    case TkiStatus::kHwidBlacklisted:
+      return "Your HWID is blacklisted!";
+    case TkiStatus::kLicenseBlacklisted:
+      return "Your License is blacklisted at the moment!";
     case TkiStatus::kMissingFields:
       return "Missing required fields: data.ip, data.hwid, data.product, data.version, or "
              "data.licensekey";
-    case TkiStatus::kVersionNotFound: return "This Version does not exist!";
-    case TkiStatus::kProductMismatch: return "License key does not match the requested product.";
-    case TkiStatus::kExpired: return "License has expired!";
-    case TkiStatus::kMaxIps: return "Max Amount of IP's reached!";
-    case TkiStatus::kMaxHwids: return "Max Amount of HWIDs reached!";
-    case TkiStatus::kLicenseNotFound: return "Invalid or non-existent license key.";
-    case TkiStatus::kProductNotFound: return "This product does not exist!";
-    case TkiStatus::kRateLimited: return "You have been ratelimited! Try again in 3 Minutes!";
+    case TkiStatus::kVersionNotFound:
+      return "This Version does not exist!";
+    case TkiStatus::kProductMismatch:
+      return "License key does not match the requested product.";
+    case TkiStatus::kExpired:
+      return "License has expired!";
+    case TkiStatus::kMaxIps:
+      return "Max Amount of IP's reached!";
+    case TkiStatus::kMaxHwids:
+      return "Max Amount of HWIDs reached!";
+    case TkiStatus::kLicenseNotFound:
+      return "Invalid or non-existent license key.";
+    case TkiStatus::kProductNotFound:
+      return "This product does not exist!";
+    case TkiStatus::kRateLimited:
+      return "You have been ratelimited! Try again in 3 Minutes!";
     case TkiStatus::kBindingRequired:
       return "First use from a new IP or HWID cannot be registered right now. Try again later.";
   }

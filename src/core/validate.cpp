@@ -23,8 +23,8 @@ void append_quoted_iso8601(std::string& out, std::int64_t t) {
 char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
 
 bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() &&
-         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return lower(x) == lower(y); });
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(),
+                                            [](char x, char y) { return lower(x) == lower(y); });
 }
 
 // Reduces "https://App.Example.com:8443/path" to "App.Example.com".
@@ -106,26 +106,40 @@ std::variant<const ApiKeyRecord*, ApiError> check_api_key(const BearerKey& key,
 
 std::string_view to_string(ValidationCode c) {
   switch (c) {
-    case ValidationCode::kValid: return "VALID";
-    case ValidationCode::kNotFound: return "NOT_FOUND";
-    case ValidationCode::kExpired: return "EXPIRED";
-    case ValidationCode::kSuspended: return "SUSPENDED";
-    case ValidationCode::kRevoked: return "REVOKED";
-    case ValidationCode::kProductMismatch: return "PRODUCT_MISMATCH";
-    case ValidationCode::kMachineNotActivated: return "MACHINE_NOT_ACTIVATED";
+    case ValidationCode::kValid:
+      return "VALID";
+    case ValidationCode::kNotFound:
+      return "NOT_FOUND";
+    case ValidationCode::kExpired:
+      return "EXPIRED";
+    case ValidationCode::kSuspended:
+      return "SUSPENDED";
+    case ValidationCode::kRevoked:
+      return "REVOKED";
+    case ValidationCode::kProductMismatch:
+      return "PRODUCT_MISMATCH";
+    case ValidationCode::kMachineNotActivated:
+      return "MACHINE_NOT_ACTIVATED";
   }
   return "NOT_FOUND";
 }
 
 std::string_view detail(ValidationCode c) {
   switch (c) {
-    case ValidationCode::kValid: return "License is valid";
-    case ValidationCode::kNotFound: return "License key not found";
-    case ValidationCode::kExpired: return "License has expired";
-    case ValidationCode::kSuspended: return "License is suspended";
-    case ValidationCode::kRevoked: return "License has been revoked";
-    case ValidationCode::kProductMismatch: return "License is not valid for this product";
-    case ValidationCode::kMachineNotActivated: return "Machine is not activated for this license";
+    case ValidationCode::kValid:
+      return "License is valid";
+    case ValidationCode::kNotFound:
+      return "License key not found";
+    case ValidationCode::kExpired:
+      return "License has expired";
+    case ValidationCode::kSuspended:
+      return "License is suspended";
+    case ValidationCode::kRevoked:
+      return "License has been revoked";
+    case ValidationCode::kProductMismatch:
+      return "License is not valid for this product";
+    case ValidationCode::kMachineNotActivated:
+      return "Machine is not activated for this license";
   }
   return "License key not found";
 }
@@ -161,10 +175,14 @@ std::variant<ValidateOutcome, ApiError> decide_validate(const ValidateRequest& r
                                                         std::int64_t now) {
   if (!visible_to(api_key, license)) return ValidateOutcome{ValidationCode::kNotFound, nullptr};
   switch (effective_status(*license, now)) {
-    case LicenseStatus::kRevoked: return ValidateOutcome{ValidationCode::kRevoked, license};
-    case LicenseStatus::kSuspended: return ValidateOutcome{ValidationCode::kSuspended, license};
-    case LicenseStatus::kExpired: return ValidateOutcome{ValidationCode::kExpired, license};
-    case LicenseStatus::kActive: break;
+    case LicenseStatus::kRevoked:
+      return ValidateOutcome{ValidationCode::kRevoked, license};
+    case LicenseStatus::kSuspended:
+      return ValidateOutcome{ValidationCode::kSuspended, license};
+    case LicenseStatus::kExpired:
+      return ValidateOutcome{ValidationCode::kExpired, license};
+    case LicenseStatus::kActive:
+      break;
   }
   if (req.product_id && *req.product_id != license->product_id) {
     return ValidateOutcome{ValidationCode::kProductMismatch, license};

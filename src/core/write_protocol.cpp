@@ -15,17 +15,25 @@ namespace dom = simdjson::dom;
 
 constexpr std::array<std::string_view, 3> kOps = {"activate", "deactivate", "bind"};
 constexpr std::array<std::string_view, 4> kActivationResults = {"activated", "already_activated",
-                                                                 "deactivated", "not_activated"};
+                                                                "deactivated", "not_activated"};
 constexpr std::array<std::string_view, 2> kBindResults = {"bound", "already_bound"};
 // Codes a primary may refuse a write with; ApiError::code views these literals.
-constexpr std::array<std::string_view, 11> kErrorCodes = {
-    "ACTIVATION_LIMIT_REACHED", "EXPIRED",          "SUSPENDED",      "REVOKED",
-    "NOT_FOUND",                "INVALID_API_KEY",  "AUTH_REQUIRED",  "RATE_LIMITED",
-    "VALIDATION_ERROR",         "MISSING_FIELDS",   "INTERNAL_ERROR"};
+constexpr std::array<std::string_view, 11> kErrorCodes = {"ACTIVATION_LIMIT_REACHED",
+                                                          "EXPIRED",
+                                                          "SUSPENDED",
+                                                          "REVOKED",
+                                                          "NOT_FOUND",
+                                                          "INVALID_API_KEY",
+                                                          "AUTH_REQUIRED",
+                                                          "RATE_LIMITED",
+                                                          "VALIDATION_ERROR",
+                                                          "MISSING_FIELDS",
+                                                          "INTERNAL_ERROR"};
 constexpr std::size_t kMaxText = 512;
 
 template <std::size_t N>
-std::optional<std::size_t> index_of(const std::array<std::string_view, N>& names, std::string_view s) {
+std::optional<std::size_t> index_of(const std::array<std::string_view, N>& names,
+                                    std::string_view s) {
   for (std::size_t i = 0; i < N; ++i) {
     if (names[i] == s) return i;
   }
@@ -222,22 +230,24 @@ std::variant<WriteReply, DecodeError> decode_write_reply(std::string_view json) 
   return r;
 }
 
-WriteAnswer write_activation_answer(std::string& body, const WriteReply& r, std::string_view machine_id,
-                                    std::int64_t now) {
+WriteAnswer write_activation_answer(std::string& body, const WriteReply& r,
+                                    std::string_view machine_id, std::int64_t now) {
   if (r.error && r.error->code == "RATE_LIMITED") {
     write_rate_limited(body, r.retry_after_s);
     return {429, std::max<std::uint32_t>(1, r.retry_after_s)};
   }
   const ApiError* error = r.error ? &*r.error : nullptr;
   const ApiError fault = ApiError::internal();
-  if (error == nullptr && (!r.activation || !r.license || !std::holds_alternative<LicenseRecord>(r.license->record))) {
+  if (error == nullptr &&
+      (!r.activation || !r.license || !std::holds_alternative<LicenseRecord>(r.license->record))) {
     error = &fault;
   }
   if (error != nullptr) {
     write_api_error(body, *error);
     return {static_cast<unsigned>(error->http_status), 0};
   }
-  write_activation_response(body, *r.activation, machine_id, std::get<LicenseRecord>(r.license->record), now);
+  write_activation_response(body, *r.activation, machine_id,
+                            std::get<LicenseRecord>(r.license->record), now);
   return {200, 0};
 }
 

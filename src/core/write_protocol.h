@@ -73,8 +73,8 @@ struct WriteAnswer {
   unsigned status = 200;
   std::uint32_t retry_after_s = 0;
 };
-WriteAnswer write_activation_answer(std::string& body, const WriteReply& r, std::string_view machine_id,
-                                    std::int64_t now);
+WriteAnswer write_activation_answer(std::string& body, const WriteReply& r,
+                                    std::string_view machine_id, std::int64_t now);
 std::variant<WriteReply, DecodeError> decode_write_reply(std::string_view json);
 
 }  // namespace le::core

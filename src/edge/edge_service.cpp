@@ -20,13 +20,20 @@ bool is_limited_path(std::string_view path) {
 
 std::string_view tki_protocol_message(net::ProtocolError e) {
   switch (e) {
-    case net::ProtocolError::kNotFound: return "Not Found";
-    case net::ProtocolError::kMethodNotAllowed: return "Method Not Allowed";
-    case net::ProtocolError::kBodyTooLarge: return "Request body is too large";
-    case net::ProtocolError::kHeaderTooLarge: return "Request headers are too large";
-    case net::ProtocolError::kBadRequest: return "Bad Request";
-    case net::ProtocolError::kRequestTimeout: return "Request Timeout";
-    case net::ProtocolError::kInternal: return "Internal Server Error";
+    case net::ProtocolError::kNotFound:
+      return "Not Found";
+    case net::ProtocolError::kMethodNotAllowed:
+      return "Method Not Allowed";
+    case net::ProtocolError::kBodyTooLarge:
+      return "Request body is too large";
+    case net::ProtocolError::kHeaderTooLarge:
+      return "Request headers are too large";
+    case net::ProtocolError::kBadRequest:
+      return "Bad Request";
+    case net::ProtocolError::kRequestTimeout:
+      return "Request Timeout";
+    case net::ProtocolError::kInternal:
+      return "Internal Server Error";
   }
   return "Bad Request";
 }
@@ -53,11 +60,12 @@ void EdgeService::register_routes(net::Router& router) {
   router.add(verb::post, "/api/v1/deactivate", [this](const net::Request& q, net::Response& r) {
     activation(q, r, core::WriteOp::kDeactivate);
   });
-  router.add(verb::get, "/healthz", [this](const net::Request& q, net::Response& r) { healthz(q, r); });
-  router.add(verb::get, "/readyz", [this](const net::Request& q, net::Response& r) { readyz(q, r); });
-  router.set_error_writer([this](const net::ErrorContext& ctx, net::ProtocolError e, net::Response& r) {
-    write_protocol_error(ctx, e, r);
-  });
+  router.add(verb::get, "/healthz",
+             [this](const net::Request& q, net::Response& r) { healthz(q, r); });
+  router.add(verb::get, "/readyz",
+             [this](const net::Request& q, net::Response& r) { readyz(q, r); });
+  router.set_error_writer([this](const net::ErrorContext& ctx, net::ProtocolError e,
+                                 net::Response& r) { write_protocol_error(ctx, e, r); });
 }
 
 void EdgeService::answer(net::Response& res, const core::ApiError& e) {
@@ -123,15 +131,18 @@ std::size_t kind_index(char kind) {
 }
 }  // namespace
 
-ratelimit::Decision EdgeService::limit(unsigned worker, char kind, std::span<const unsigned char> key,
-                                       std::uint32_t limit, std::int64_t now_ms) {
-  auto d = limiter_.check(ratelimit::limiter_key(kind, key.data(), key.size()), share(limit), now_ms);
+ratelimit::Decision EdgeService::limit(unsigned worker, char kind,
+                                       std::span<const unsigned char> key, std::uint32_t limit,
+                                       std::int64_t now_ms) {
+  auto d =
+      limiter_.check(ratelimit::limiter_key(kind, key.data(), key.size()), share(limit), now_ms);
   if (!d.allowed) threads_[worker]->rate_limited[kind_index(kind)].add();
   return d;
 }
 
-ratelimit::Decision EdgeService::limit_ip(unsigned worker, char kind, const boost::asio::ip::address& ip,
-                                          std::uint32_t limit, std::int64_t now_ms) {
+ratelimit::Decision EdgeService::limit_ip(unsigned worker, char kind,
+                                          const boost::asio::ip::address& ip, std::uint32_t limit,
+                                          std::int64_t now_ms) {
   if (ip.is_v4()) return this->limit(worker, kind, ip.to_v4().to_bytes(), limit, now_ms);
   return this->limit(worker, kind, ip.to_v6().to_bytes(), limit, now_ms);
 }
@@ -141,20 +152,21 @@ std::uint32_t EdgeService::share(std::uint32_t limit) const {
   return std::max(1u, (limit + n - 1) / n);
 }
 
-
 void EdgeService::collect(metrics::Families& out) const {
   using prometheus::MetricType;
-  auto outcomes = metrics::family("le_edge_validations_total",
-                                  "Well-formed validations answered, by outcome code.", MetricType::Counter);
+  auto outcomes =
+      metrics::family("le_edge_validations_total",
+                      "Well-formed validations answered, by outcome code.", MetricType::Counter);
   for (std::size_t c = 0; c < 7; ++c) {
     std::uint64_t n = 0;
     for (const auto& t : threads_) n += t->outcomes[c].get();
-    metrics::sample(outcomes, {{"code", std::string(core::to_string(static_cast<core::ValidationCode>(c)))}},
+    metrics::sample(outcomes,
+                    {{"code", std::string(core::to_string(static_cast<core::ValidationCode>(c)))}},
                     static_cast<double>(n));
   }
   out.push_back(std::move(outcomes));
-  auto limited = metrics::family("le_edge_rate_limited_total", "Requests refused with 429, by limit kind.",
-                                 MetricType::Counter);
+  auto limited = metrics::family("le_edge_rate_limited_total",
+                                 "Requests refused with 429, by limit kind.", MetricType::Counter);
   for (std::size_t k = 0; k < kRateLimitKinds.size(); ++k) {
     std::uint64_t n = 0;
     for (const auto& t : threads_) n += t->rate_limited[k].get();
@@ -162,33 +174,35 @@ void EdgeService::collect(metrics::Families& out) const {
   }
   out.push_back(std::move(limited));
   auto writes = metrics::family("le_edge_primary_writes_total",
-                                "Writes forwarded to the primary, by operation and outcome.", MetricType::Counter);
+                                "Writes forwarded to the primary, by operation and outcome.",
+                                MetricType::Counter);
   constexpr std::array<const char*, 3> kOutcomes = {"done", "refused", "unavailable"};
   for (std::size_t op = 0; op < 3; ++op) {
     for (std::size_t o = 0; o < kOutcomes.size(); ++o) {
       std::uint64_t n = 0;
       for (const auto& t : threads_) n += t->writes[op][o].get();
       metrics::sample(writes,
-                      {{"op", std::string(core::to_string(static_cast<core::WriteOp>(op)))}, {"outcome", kOutcomes[o]}},
+                      {{"op", std::string(core::to_string(static_cast<core::WriteOp>(op)))},
+                       {"outcome", kOutcomes[o]}},
                       static_cast<double>(n));
     }
   }
   out.push_back(std::move(writes));
   const cache::CacheStats cs = cache_stats();
-  auto hits = metrics::family("le_edge_cache_hits_total", "Record lookups served from a thread's cache.",
-                              MetricType::Counter);
+  auto hits = metrics::family("le_edge_cache_hits_total",
+                              "Record lookups served from a thread's cache.", MetricType::Counter);
   metrics::sample(hits, {}, static_cast<double>(cs.hits));
   out.push_back(std::move(hits));
-  auto misses = metrics::family("le_edge_cache_misses_total", "Record lookups not served from the cache.",
-                                MetricType::Counter);
+  auto misses = metrics::family("le_edge_cache_misses_total",
+                                "Record lookups not served from the cache.", MetricType::Counter);
   metrics::sample(misses, {}, static_cast<double>(cs.misses));
   out.push_back(std::move(misses));
-  auto reads = metrics::family("le_edge_store_reads_total", "Reads of the RocksDB replica (cache misses).",
-                               MetricType::Counter);
+  auto reads = metrics::family("le_edge_store_reads_total",
+                               "Reads of the RocksDB replica (cache misses).", MetricType::Counter);
   metrics::sample(reads, {}, static_cast<double>(cs.misses));
   out.push_back(std::move(reads));
-  auto errors = metrics::family("le_edge_store_errors_total", "Replica reads that failed (answered 503).",
-                                MetricType::Counter);
+  auto errors = metrics::family("le_edge_store_errors_total",
+                                "Replica reads that failed (answered 503).", MetricType::Counter);
   metrics::sample(errors, {}, static_cast<double>(cs.store_errors));
   out.push_back(std::move(errors));
 }
@@ -199,7 +213,8 @@ void EdgeService::answer_rate_limited(net::Response& res, const ratelimit::Decis
   res.add_header("Retry-After", std::to_string(d.retry_after_s));
 }
 
-void EdgeService::add_rate_headers(net::Response& res, const std::optional<ratelimit::Decision>& binding) {
+void EdgeService::add_rate_headers(net::Response& res,
+                                   const std::optional<ratelimit::Decision>& binding) {
   // Every answer of a limited route carries the limit that binds the caller.
   if (!binding) return;
   res.add_header("X-RateLimit-Limit", std::to_string(binding->limit));
@@ -220,17 +235,19 @@ bool EdgeService::admit(const ratelimit::Decision& d, net::Response& res,
   return d.allowed;
 }
 
-std::optional<EdgeService::Caller> EdgeService::admit_caller(const net::Request& req, net::Response& res,
-                                                             std::int64_t now_ms,
-                                                             std::optional<ratelimit::Decision>& binding) {
+std::optional<EdgeService::Caller> EdgeService::admit_caller(
+    const net::Request& req, net::Response& res, std::int64_t now_ms,
+    std::optional<ratelimit::Decision>& binding) {
   PerThread& t = *threads_[req.worker];
   const RateLimitOptions& rl = options_.rate_limit;
   // Requests not under an API key's plan limit are limited per client IP; that includes
   // attempts with a bad key, which throttles key guessing.
   auto admit_ip = [&] {
-    return !rl.enabled || admit(limit_ip(req.worker, 'i', client_of(req), rl.public_per_ip, now_ms), res, binding);
+    return !rl.enabled ||
+           admit(limit_ip(req.worker, 'i', client_of(req), rl.public_per_ip, now_ms), res, binding);
   };
-  const core::Credential credential = core::classify_authorization(req.header(field::authorization));
+  const core::Credential credential =
+      core::classify_authorization(req.header(field::authorization));
   if (const auto* err = std::get_if<core::ApiError>(&credential)) {
     if (admit_ip()) answer(res, *err);
     return std::nullopt;
@@ -303,7 +320,8 @@ std::chrono::milliseconds EdgeService::write_deadline() const {
 }
 
 void EdgeService::answer_primary_unavailable(net::Response& res) {
-  answer(res, {503, "SERVICE_UNAVAILABLE", "The license server cannot be reached right now; retry shortly"});
+  answer(res, {503, "SERVICE_UNAVAILABLE",
+               "The license server cannot be reached right now; retry shortly"});
   res.add_header("Retry-After", "1");
 }
 
@@ -346,7 +364,8 @@ void EdgeService::activation_limited(const net::Request& req, net::Response& res
     answer_primary_unavailable(r);
   });
   const core::Clock* clock = &clock_;
-  primary_->send(cmd, [completion, &counts, clock, machine = cmd.machine_id](std::optional<core::WriteReply> reply) {
+  primary_->send(cmd, [completion, &counts, clock,
+                       machine = cmd.machine_id](std::optional<core::WriteReply> reply) {
     completion->complete([reply = std::move(reply), &counts, clock, machine](net::Response& r) {
       auto count = [&](WriteOutcome o) { counts[static_cast<std::size_t>(o)].add(); };
       if (!reply || (reply->error && reply->error->http_status >= 500)) {
@@ -365,8 +384,8 @@ void EdgeService::activation_limited(const net::Request& req, net::Response& res
   });
 }
 
-void EdgeService::bind_at_primary(const net::Request& req, net::Response& res, core::WriteCommand cmd,
-                                  std::string version) {
+void EdgeService::bind_at_primary(const net::Request& req, net::Response& res,
+                                  core::WriteCommand cmd, std::string version) {
   auto& counts = threads_[req.worker]->writes[static_cast<std::size_t>(core::WriteOp::kBind)];
   const unsigned retry = options_.binding_retry_after_s;
   if (primary_ == nullptr) {
@@ -377,7 +396,8 @@ void EdgeService::bind_at_primary(const net::Request& req, net::Response& res, c
     counts[static_cast<std::size_t>(WriteOutcome::kUnavailable)].add();
     answer_binding_unavailable(r, retry);
   });
-  primary_->send(cmd, [completion, &counts, retry, version = std::move(version)](std::optional<core::WriteReply> reply) {
+  primary_->send(cmd, [completion, &counts, retry,
+                       version = std::move(version)](std::optional<core::WriteReply> reply) {
     completion->complete([reply = std::move(reply), &counts, retry, version](net::Response& r) {
       auto count = [&](WriteOutcome o) { counts[static_cast<std::size_t>(o)].add(); };
       if (reply && reply->tki) {
@@ -395,7 +415,8 @@ void EdgeService::bind_at_primary(const net::Request& req, net::Response& res, c
       core::TkiRequest answered;
       answered.version = version;
       r.status = 200;
-      core::write_tki_success(r.body, answered, std::get<core::LicenseRecord>(reply->license->record));
+      core::write_tki_success(r.body, answered,
+                              std::get<core::LicenseRecord>(reply->license->record));
     });
   });
 }
@@ -430,7 +451,8 @@ void EdgeService::tki_auth(const net::Request& req, net::Response& res) {
   }
   std::optional<ratelimit::Decision> limited;
   if (account && account->tki_rate_limit && options_.rate_limit.enabled) {
-    auto d = limit_ip(req.worker, 't', client_of(req), options_.rate_limit.tki_per_ip, clock_.now_ms());
+    auto d =
+        limit_ip(req.worker, 't', client_of(req), options_.rate_limit.tki_per_ip, clock_.now_ms());
     if (!d.allowed) limited = d;
   }
   records.rate_limited = limited.has_value();

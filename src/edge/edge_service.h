@@ -17,15 +17,15 @@
 #include <vector>
 
 #include "cache/record_cache.h"
-#include "edge/client_ip.h"
-#include "ratelimit/sliding_window.h"
 #include "core/api_error.h"
 #include "core/clock.h"
+#include "core/write_protocol.h"
+#include "edge/client_ip.h"
+#include "edge/primary_client.h"
 #include "metrics/metrics.h"
 #include "net/http.h"
-#include "core/write_protocol.h"
+#include "ratelimit/sliding_window.h"
 #include "replication/consumer.h"
-#include "edge/primary_client.h"
 
 namespace le::edge {
 
@@ -111,12 +111,14 @@ class EdgeService {
   };
   // Authenticates the caller and counts the request against its limit (the API key's plan, else
   // the client IP). nullopt when the answer (auth error, 429, 503) is already written.
-  std::optional<Caller> admit_caller(const net::Request& req, net::Response& res, std::int64_t now_ms,
+  std::optional<Caller> admit_caller(const net::Request& req, net::Response& res,
+                                     std::int64_t now_ms,
                                      std::optional<ratelimit::Decision>& binding);
   // Records `d` as the binding limit if tighter; writes the 429 when refused.
   static bool admit(const ratelimit::Decision& d, net::Response& res,
                     std::optional<ratelimit::Decision>& binding);
-  static void add_rate_headers(net::Response& res, const std::optional<ratelimit::Decision>& binding);
+  static void add_rate_headers(net::Response& res,
+                               const std::optional<ratelimit::Decision>& binding);
   void activation_limited(const net::Request& req, net::Response& res, core::WriteOp op,
                           std::optional<ratelimit::Decision>& binding);
   // Sends a first-use binding to the primary and answers the TKI auth from its reply.

@@ -10,10 +10,10 @@
 #include "common/flags.h"
 #include "common/log.h"
 #include "core/clock.h"
-#include "replication/consumer.h"
 #include "edge/edge_service.h"
 #include "metrics/admin.h"
 #include "net/server.h"
+#include "replication/consumer.h"
 #include "store/loader.h"
 #include "store/replica.h"
 
@@ -58,10 +58,29 @@ constexpr const char* kUsage = R"(usage: license-edge --db DIR [flags]
 int main(int argc, char** argv) {
   using namespace le;
   Flags flags(argc, argv,
-              {"db", "listen", "threads", "seed", "cache-licenses", "block-cache-mb",
-               "header-limit", "body-limit", "idle-timeout-ms", "request-timeout-ms", "drain-ms",
-               "public-ip-limit", "public-license-limit", "tki-ip-limit", "rate-limit-slots-log2", "fleet-size",
-               "trusted-proxies", "client-ip-header", "nats", "stream", "admin-listen", "port-file", "write-timeout-ms",
+              {"db",
+               "listen",
+               "threads",
+               "seed",
+               "cache-licenses",
+               "block-cache-mb",
+               "header-limit",
+               "body-limit",
+               "idle-timeout-ms",
+               "request-timeout-ms",
+               "drain-ms",
+               "public-ip-limit",
+               "public-license-limit",
+               "tki-ip-limit",
+               "rate-limit-slots-log2",
+               "fleet-size",
+               "trusted-proxies",
+               "client-ip-header",
+               "nats",
+               "stream",
+               "admin-listen",
+               "port-file",
+               "write-timeout-ms",
                "access-log-sample"},
               {"seed-only", "help", "no-rate-limit", "digest", "dump", "no-metrics"});
   if (flags.flag("help")) {
@@ -73,7 +92,8 @@ int main(int argc, char** argv) {
   server_config.threads = static_cast<unsigned>(flags.u64("threads", cores));
   server_config.limits.header_bytes = flags.u64("header-limit", 8192);
   server_config.limits.body_bytes = flags.u64("body-limit", 16384);
-  server_config.limits.idle_timeout = std::chrono::milliseconds(flags.u64("idle-timeout-ms", 30000));
+  server_config.limits.idle_timeout =
+      std::chrono::milliseconds(flags.u64("idle-timeout-ms", 30000));
   server_config.limits.request_timeout =
       std::chrono::milliseconds(flags.u64("request-timeout-ms", 10000));
   const auto drain = std::chrono::milliseconds(flags.u64("drain-ms", 5000));
@@ -104,7 +124,7 @@ int main(int argc, char** argv) {
   }
   if (!flags.ok() || replica_options.path.empty() ||
       !le::split_host_port(flags.str("listen", "127.0.0.1:8080"), server_config.address,
-                    server_config.port)) {
+                           server_config.port)) {
     std::cerr << (flags.ok() ? "license-edge: --db and a valid --listen are required"
                              : "license-edge: " + flags.error())
               << "\n"
@@ -119,7 +139,8 @@ int main(int argc, char** argv) {
   }
   if (flags.flag("dump") || flags.flag("digest")) {
     auto printed = store::print_records(**replica, flags.flag("dump"), std::cout);
-    if (!printed) log::error("edge", "reading the records failed", {{"error", printed.error().message}});
+    if (!printed)
+      log::error("edge", "reading the records failed", {{"error", printed.error().message}});
     return printed ? 0 : 1;
   }
   if (flags.has("seed")) {
@@ -167,7 +188,8 @@ int main(int argc, char** argv) {
     primary_options.nats = consumer_options.nats;
     primary_options.nats.client_name = "license-edge-writes";
     primary_options.nats.send_asap = true;
-    primary_options.timeout = std::chrono::milliseconds(std::max<std::uint64_t>(1, flags.u64("write-timeout-ms", 2000)));
+    primary_options.timeout =
+        std::chrono::milliseconds(std::max<std::uint64_t>(1, flags.u64("write-timeout-ms", 2000)));
     primary = std::make_unique<edge::PrimaryClient>(**replica, stamps, primary_options);
     service.set_primary(primary.get());
     primary->start();
@@ -178,9 +200,10 @@ int main(int argc, char** argv) {
   const auto started = std::chrono::system_clock::now();
   std::unique_ptr<metrics::HttpMetrics> http_metrics;
   if (!flags.flag("no-metrics")) {
-    http_metrics = std::make_unique<metrics::HttpMetrics>(server_config.threads, router.route_paths(),
-                                                          "le_edge");
-    http_metrics->set_access_log_sampling(static_cast<std::uint32_t>(flags.u64("access-log-sample", 0)));
+    http_metrics = std::make_unique<metrics::HttpMetrics>(server_config.threads,
+                                                          router.route_paths(), "le_edge");
+    http_metrics->set_access_log_sampling(
+        static_cast<std::uint32_t>(flags.u64("access-log-sample", 0)));
     server.set_observer(http_metrics.get());
   }
   net::Router admin_router;
@@ -206,26 +229,36 @@ int main(int argc, char** argv) {
         if (consumer) {
           const auto& s = consumer->stats();
           const double applied = static_cast<double>(s.applied_seq.load());
-          const double head = static_cast<double>(std::max(s.head_seq.load(), s.applied_seq.load()));
-          gauge("le_replication_applied_seq", "Last stream sequence applied to the replica.", applied);
+          const double head =
+              static_cast<double>(std::max(s.head_seq.load(), s.applied_seq.load()));
+          gauge("le_replication_applied_seq", "Last stream sequence applied to the replica.",
+                applied);
           gauge("le_replication_stream_seq", "Highest stream sequence known to exist.", head);
           gauge("le_replication_lag_events", "Stream events not yet applied.", head - applied);
           const std::int64_t last = s.last_apply_ms.load();
           gauge("le_replication_seconds_since_apply",
                 "Seconds since a batch was last applied (since start when none was).",
-                static_cast<double>(clock.now_ms() - (last ? last : std::chrono::duration_cast<std::chrono::milliseconds>(
-                                                                        started.time_since_epoch()).count())) / 1000.0);
+                static_cast<double>(clock.now_ms() -
+                                    (last ? last
+                                          : std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                started.time_since_epoch())
+                                                .count())) /
+                    1000.0);
           counter("le_replication_events_applied_total", "Stream events that changed the replica.",
                   static_cast<double>(s.events_applied.load()));
           counter("le_replication_events_stale_total", "Stream events not newer than the replica.",
                   static_cast<double>(s.events_stale.load()));
-          counter("le_replication_batches_total", "Write batches applied.", static_cast<double>(s.batches.load()));
-          counter("le_replication_undecodable_total", "Stream messages that did not decode (skipped).",
+          counter("le_replication_batches_total", "Write batches applied.",
+                  static_cast<double>(s.batches.load()));
+          counter("le_replication_undecodable_total",
+                  "Stream messages that did not decode (skipped).",
                   static_cast<double>(s.undecodable.load()));
-          counter("le_replication_reconnects_total", "Reconnections to NATS after a lost connection.",
+          counter("le_replication_reconnects_total",
+                  "Reconnections to NATS after a lost connection.",
                   static_cast<double>(s.reconnects.load()));
           gauge("le_nats_connected", "1 while connected to NATS.", s.connected.load() ? 1 : 0);
-          gauge("le_replication_caught_up", "1 once the replica reached the stream head seen at start.",
+          gauge("le_replication_caught_up",
+                "1 once the replica reached the stream head seen at start.",
                 s.caught_up.load() ? 1 : 0);
         }
         if (primary) {
@@ -235,7 +268,8 @@ int main(int argc, char** argv) {
           counter("le_edge_primary_unreachable_total",
                   "Writes not sent (NATS down) or not answered within the timeout.",
                   static_cast<double>(p.unreachable.load()));
-          counter("le_edge_primary_bad_replies_total", "Replies from the primary that did not decode.",
+          counter("le_edge_primary_bad_replies_total",
+                  "Replies from the primary that did not decode.",
                   static_cast<double>(p.bad_replies.load()));
         }
         metrics::collect_rocksdb(out, "le_edge", **replica);
@@ -257,7 +291,8 @@ int main(int argc, char** argv) {
     log::error("edge", "cannot listen", {{"error", e.what()}});
     return 1;
   }
-  if (flags.has("port-file") && !write_port_file(flags.str("port-file"), server.port(), admin.port())) {
+  if (flags.has("port-file") &&
+      !write_port_file(flags.str("port-file"), server.port(), admin.port())) {
     log::error("edge", "cannot write the port file", {{"path", flags.str("port-file")}});
     return 1;
   }

@@ -36,7 +36,8 @@ void PrimaryClient::run() {
         const std::string prefix = s == NATS_OK ? std::string(inbox) + "." : std::string();
         if (inbox != nullptr) natsInbox_Destroy(inbox);
         if (s == NATS_OK) {
-          s = natsConnection_Subscribe(&sub, nats->connection(), (prefix + "*").c_str(), on_reply, this);
+          s = natsConnection_Subscribe(&sub, nats->connection(), (prefix + "*").c_str(), on_reply,
+                                       this);
         }
         if (s != NATS_OK) return "reply subscription: " + nats::status_text(s);
         std::lock_guard lock(mu_);
@@ -71,7 +72,8 @@ void PrimaryClient::run() {
 
 void PrimaryClient::send(const core::WriteCommand& cmd, Done done) {
   const std::string body = core::encode_write_command(cmd);
-  const std::string subject = std::string(nats::kWriteSubjectPrefix) + std::string(core::to_string(cmd.op));
+  const std::string subject =
+      std::string(nats::kWriteSubjectPrefix) + std::string(core::to_string(cmd.op));
   natsStatus s = NATS_CONNECTION_CLOSED;
   std::uint64_t id = 0;
   {
@@ -79,9 +81,10 @@ void PrimaryClient::send(const core::WriteCommand& cmd, Done done) {
     if (!worker_.stopping() && nats_ != nullptr && nats_->connected()) {
       id = next_id_++;
       const std::string reply = inbox_ + std::to_string(id);
-      pending_.emplace(id, Pending{std::chrono::steady_clock::now() + options_.timeout, std::move(done)});
-      s = natsConnection_PublishRequest(nats_->connection(), subject.c_str(), reply.c_str(), body.data(),
-                                        static_cast<int>(body.size()));
+      pending_.emplace(
+          id, Pending{std::chrono::steady_clock::now() + options_.timeout, std::move(done)});
+      s = natsConnection_PublishRequest(nats_->connection(), subject.c_str(), reply.c_str(),
+                                        body.data(), static_cast<int>(body.size()));
       if (s != NATS_OK) {
         done = std::move(pending_[id].done);
         pending_.erase(id);
@@ -152,7 +155,8 @@ void PrimaryClient::handle_reply(natsMsg* msg) {
               {{"error", std::get<core::DecodeError>(decoded).message}});
   } else if (reply->license) {
     // Applied even when the request has timed out meanwhile: it is the primary's newer state.
-    auto applied = cache::apply_and_invalidate(replica_, stamps_, std::span(&*reply->license, 1), 0);
+    auto applied =
+        cache::apply_and_invalidate(replica_, stamps_, std::span(&*reply->license, 1), 0);
     if (!applied) {
       log::error("writes", "could not apply the primary's reply; the stream will bring it",
                  {{"error", applied.error().message}});

@@ -53,7 +53,8 @@ class PrimaryClient {
  public:
   using Done = std::function<void(std::optional<core::WriteReply>)>;
 
-  PrimaryClient(store::Replica& replica, cache::InvalidationStamps& stamps, PrimaryClientOptions options);
+  PrimaryClient(store::Replica& replica, cache::InvalidationStamps& stamps,
+                PrimaryClientOptions options);
   ~PrimaryClient();
   PrimaryClient(const PrimaryClient&) = delete;
   PrimaryClient& operator=(const PrimaryClient&) = delete;

@@ -11,9 +11,8 @@ void add_admin_routes(net::Router& router, std::function<void(Families&)> collec
                res.body = serialize(families);
                res.content_type = "text/plain; version=0.0.4; charset=utf-8";
              });
-  router.add(net::http::verb::get, "/healthz", [](const net::Request&, net::Response& res) {
-    res.body = R"({"status":"ok"})";
-  });
+  router.add(net::http::verb::get, "/healthz",
+             [](const net::Request&, net::Response& res) { res.body = R"({"status":"ok"})"; });
   router.add(net::http::verb::get, "/readyz",
              [ready = std::move(ready)](const net::Request&, net::Response& res) {
                const bool ok = ready();
@@ -44,7 +43,8 @@ void collect_rocksdb(Families& out, std::string_view prefix, const store::Replic
       {"rocksdb.background-errors", "background_errors", "Background errors since open."},
   };
   for (const auto& p : kProperties) {
-    auto f = family(std::string(prefix) + "_rocksdb_" + p.name, p.help, prometheus::MetricType::Gauge);
+    auto f =
+        family(std::string(prefix) + "_rocksdb_" + p.name, p.help, prometheus::MetricType::Gauge);
     sample(f, {}, static_cast<double>(db.int_property(p.rocksdb)));
     out.push_back(std::move(f));
   }

@@ -52,9 +52,15 @@ void sample(prometheus::MetricFamily& f, const Labels& labels, double value) {
   prometheus::ClientMetric m;
   for (const auto& [k, v] : labels) m.label.push_back({k, v});
   switch (f.type) {
-    case prometheus::MetricType::Counter: m.counter.value = value; break;
-    case prometheus::MetricType::Gauge: m.gauge.value = value; break;
-    default: m.untyped.value = value; break;
+    case prometheus::MetricType::Counter:
+      m.counter.value = value;
+      break;
+    case prometheus::MetricType::Gauge:
+      m.gauge.value = value;
+      break;
+    default:
+      m.untyped.value = value;
+      break;
   }
   f.metric.push_back(std::move(m));
 }
@@ -66,7 +72,8 @@ std::string serialize(const Families& families) {
 HttpMetrics::HttpMetrics(unsigned threads, std::vector<std::string> routes, std::string prefix)
     : routes_(std::move(routes)), prefix_(std::move(prefix)) {
   routes_.push_back("other");
-  for (unsigned i = 0; i < threads; ++i) threads_.push_back(std::make_unique<PerThread>(routes_.size()));
+  for (unsigned i = 0; i < threads; ++i)
+    threads_.push_back(std::make_unique<PerThread>(routes_.size()));
 }
 
 std::size_t HttpMetrics::status_index(unsigned status) {
@@ -74,7 +81,8 @@ std::size_t HttpMetrics::status_index(unsigned status) {
   return static_cast<std::size_t>(it - kStatuses.begin());  // kStatuses.size() = other
 }
 
-void HttpMetrics::observe(unsigned worker, int route, unsigned status, std::chrono::nanoseconds elapsed) {
+void HttpMetrics::observe(unsigned worker, int route, unsigned status,
+                          std::chrono::nanoseconds elapsed) {
   if (worker >= threads_.size()) return;
   PerThread& t = *threads_[worker];
   const std::size_t r = route < 0 || static_cast<std::size_t>(route) >= routes_.size() - 1
@@ -84,12 +92,14 @@ void HttpMetrics::observe(unsigned worker, int route, unsigned status, std::chro
   if (route >= 0) t.latency[r].observe(elapsed);
   if (sample_every_ != 0 && --t.until_sample == 0) {
     t.until_sample = sample_every_;
-    log::info("access", "request",
-              {{"route", routes_[r]},
-               {"status", std::to_string(status)},
-               {"duration_us", std::to_string(std::chrono::duration_cast<std::chrono::microseconds>(elapsed).count())},
-               {"worker", std::to_string(worker)},
-               {"sampled_1_in", std::to_string(sample_every_)}});
+    log::info(
+        "access", "request",
+        {{"route", routes_[r]},
+         {"status", std::to_string(status)},
+         {"duration_us",
+          std::to_string(std::chrono::duration_cast<std::chrono::microseconds>(elapsed).count())},
+         {"worker", std::to_string(worker)},
+         {"sampled_1_in", std::to_string(sample_every_)}});
   }
 }
 
@@ -98,13 +108,15 @@ std::uint64_t HttpMetrics::requests(std::string_view route, unsigned status) con
   if (it == routes_.end()) return 0;
   const std::size_t r = static_cast<std::size_t>(it - routes_.begin());
   std::uint64_t n = 0;
-  for (const auto& t : threads_) n += t->requests[r * (kStatuses.size() + 1) + status_index(status)].get();
+  for (const auto& t : threads_)
+    n += t->requests[r * (kStatuses.size() + 1) + status_index(status)].get();
   return n;
 }
 
 void HttpMetrics::collect(Families& out) const {
-  auto requests = family(prefix_ + "_http_requests_total", "HTTP requests answered, by route and status.",
-                         prometheus::MetricType::Counter);
+  auto requests =
+      family(prefix_ + "_http_requests_total", "HTTP requests answered, by route and status.",
+             prometheus::MetricType::Counter);
   auto latency = family(prefix_ + "_http_request_duration_seconds",
                         "Time from dispatch to the end of the response write, by route.",
                         prometheus::MetricType::Histogram);
@@ -113,7 +125,9 @@ void HttpMetrics::collect(Families& out) const {
       std::uint64_t n = 0;
       for (const auto& t : threads_) n += t->requests[r * (kStatuses.size() + 1) + s].get();
       if (n == 0) continue;
-      sample(requests, {{"route", routes_[r]}, {"status", s < kStatuses.size() ? std::to_string(kStatuses[s]) : "other"}},
+      sample(requests,
+             {{"route", routes_[r]},
+              {"status", s < kStatuses.size() ? std::to_string(kStatuses[s]) : "other"}},
              static_cast<double>(n));
     }
     if (r + 1 == routes_.size()) continue;  // no latency for unrouted answers
@@ -152,7 +166,8 @@ void collect_process(Families& out, std::string_view prefix,
   out.push_back(std::move(start));
   auto uptime = family(p + "_uptime_seconds", "Seconds since the process started.",
                        prometheus::MetricType::Gauge);
-  sample(uptime, {}, std::chrono::duration<double>(std::chrono::system_clock::now() - started).count());
+  sample(uptime, {},
+         std::chrono::duration<double>(std::chrono::system_clock::now() - started).count());
   out.push_back(std::move(uptime));
   auto build = family(p + "_build_info", "Version and commit of the running build (always 1).",
                       prometheus::MetricType::Gauge);

@@ -67,7 +67,8 @@ class HttpMetrics final : public net::RequestObserver {
  public:
   // `routes`: Router::route_paths(); `prefix` names the families, e.g. "le_edge".
   HttpMetrics(unsigned threads, std::vector<std::string> routes, std::string prefix);
-  void observe(unsigned worker, int route, unsigned status, std::chrono::nanoseconds elapsed) override;
+  void observe(unsigned worker, int route, unsigned status,
+               std::chrono::nanoseconds elapsed) override;
   void collect(Families& out) const;
   // Requests counted for one route label and status (tests).
   std::uint64_t requests(std::string_view route, unsigned status) const;
@@ -79,12 +80,12 @@ class HttpMetrics final : public net::RequestObserver {
   struct alignas(64) PerThread {
     explicit PerThread(std::size_t routes)
         : requests(routes * (kStatuses.size() + 1)), latency(routes) {}
-    std::vector<Cell> requests;       // [route][status index]
-    std::vector<Histogram> latency;   // [route]
-    std::uint32_t until_sample = 1;   // requests left until the next access-log line
+    std::vector<Cell> requests;      // [route][status index]
+    std::vector<Histogram> latency;  // [route]
+    std::uint32_t until_sample = 1;  // requests left until the next access-log line
   };
   static std::size_t status_index(unsigned status);
-  std::vector<std::string> routes_;   // labels; the last one is "other" (route -1)
+  std::vector<std::string> routes_;  // labels; the last one is "other" (route -1)
   std::string prefix_;
   std::vector<std::unique_ptr<PerThread>> threads_;
   std::uint32_t sample_every_ = 0;

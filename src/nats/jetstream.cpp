@@ -12,7 +12,8 @@ std::unique_ptr<JetStream> JetStream::connect(const NatsOptions& options, std::s
   natsOptions* opts = nullptr;
   natsStatus s = natsOptions_Create(&opts);
   if (s == NATS_OK) s = natsOptions_SetURL(opts, options.url.c_str());
-  if (s == NATS_OK && !options.client_name.empty()) s = natsOptions_SetName(opts, options.client_name.c_str());
+  if (s == NATS_OK && !options.client_name.empty())
+    s = natsOptions_SetName(opts, options.client_name.c_str());
   if (s == NATS_OK) s = natsOptions_SetMaxReconnect(opts, -1);
   if (s == NATS_OK) s = natsOptions_SetReconnectWait(opts, 200);
   if (s == NATS_OK) s = natsOptions_SetTimeout(opts, 2000);

@@ -25,7 +25,7 @@ bool Worker::wait_for(std::unique_lock<std::mutex>& lock, std::chrono::milliseco
 }
 
 void Worker::run_sessions(std::string_view unavailable, const std::function<std::string()>& connect,
-                              const std::function<void()>& serve) {
+                          const std::function<void()>& serve) {
   while (!stopping()) {
     const std::string error = connect();
     if (!error.empty()) {

@@ -6,13 +6,20 @@ namespace le::net {
 
 unsigned status_of(ProtocolError e) {
   switch (e) {
-    case ProtocolError::kNotFound: return 404;
-    case ProtocolError::kMethodNotAllowed: return 405;
-    case ProtocolError::kBodyTooLarge: return 413;
-    case ProtocolError::kHeaderTooLarge: return 431;
-    case ProtocolError::kBadRequest: return 400;
-    case ProtocolError::kRequestTimeout: return 408;
-    case ProtocolError::kInternal: return 500;
+    case ProtocolError::kNotFound:
+      return 404;
+    case ProtocolError::kMethodNotAllowed:
+      return 405;
+    case ProtocolError::kBodyTooLarge:
+      return 413;
+    case ProtocolError::kHeaderTooLarge:
+      return 431;
+    case ProtocolError::kBadRequest:
+      return 400;
+    case ProtocolError::kRequestTimeout:
+      return 408;
+    case ProtocolError::kInternal:
+      return 500;
   }
   return 400;
 }
@@ -112,7 +119,8 @@ std::string_view target_of_request_line(std::string_view raw) {
   line.remove_prefix(sp1 + 1);
   const auto sp2 = line.find(' ');
   // Without the version the line may still be arriving: the target may be cut short.
-  if (sp2 == std::string_view::npos) return eol == std::string_view::npos ? std::string_view() : line;
+  if (sp2 == std::string_view::npos)
+    return eol == std::string_view::npos ? std::string_view() : line;
   return line.substr(0, sp2);
 }
 

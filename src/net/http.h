@@ -5,11 +5,10 @@
 // is shared by every I/O thread. Request/Response live on one I/O thread for one request.
 #pragma once
 
+#include <array>
 #include <boost/asio/ip/address.hpp>
 #include <boost/beast/http/fields.hpp>
 #include <boost/beast/http/verb.hpp>
-
-#include <array>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -148,7 +147,8 @@ std::string_view target_of_request_line(std::string_view raw);
 class RequestObserver {
  public:
   virtual ~RequestObserver() = default;
-  virtual void observe(unsigned worker, int route, unsigned status, std::chrono::nanoseconds elapsed) = 0;
+  virtual void observe(unsigned worker, int route, unsigned status,
+                       std::chrono::nanoseconds elapsed) = 0;
 };
 
 class Router {

@@ -2,21 +2,20 @@
 
 #include <sys/socket.h>
 
+#include <algorithm>
+#include <array>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/local/connect_pair.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
-#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-
-#include <algorithm>
-#include <array>
 #include <charconv>
 #include <list>
 #include <memory>
@@ -81,7 +80,11 @@ class PendingAnswer final : public Completion, public std::enable_shared_from_th
  public:
   PendingAnswer(Executor ex, std::shared_ptr<Gate> gate, Response& res,
                 std::chrono::milliseconds timeout, std::function<void(Response&)> on_timeout)
-      : ex_(ex), gate_(std::move(gate)), res_(&res), timeout_(timeout), on_timeout_(std::move(on_timeout)) {}
+      : ex_(ex),
+        gate_(std::move(gate)),
+        res_(&res),
+        timeout_(timeout),
+        on_timeout_(std::move(on_timeout)) {}
 
   void complete(std::function<void(Response&)> fill) override {
     std::lock_guard lock(gate_->mu);
@@ -325,7 +328,8 @@ class Server::Worker final : public Deferrer {
       }
       socket.set_option(tcp::no_delay(true), ec);
       const auto peer = socket.remote_endpoint(ec);
-      asio::co_spawn(ioc_.get_executor(), session(std::move(socket), peer.address()), log_exception);
+      asio::co_spawn(ioc_.get_executor(), session(std::move(socket), peer.address()),
+                     log_exception);
     }
   }
 
@@ -363,12 +367,12 @@ class Server::Worker final : public Deferrer {
 
   // Answers a protocol error, then closes gracefully.
   template <typename Sock>
-  Awaitable<void> fail(Sock& socket, SessionState& state, unsigned version,
-                       const ErrorContext& ctx, ProtocolError e, std::string& body,
-                       bool head_only = false) {
+  Awaitable<void> fail(Sock& socket, SessionState& state, unsigned version, const ErrorContext& ctx,
+                       ProtocolError e, std::string& body, bool head_only = false) {
     Response res(body);
     server_.router_.write_error(ctx, e, res);
-    if (auto* o = server_.observer()) o->observe(index_, -1, res.status, std::chrono::nanoseconds(0));
+    if (auto* o = server_.observer())
+      o->observe(index_, -1, res.status, std::chrono::nanoseconds(0));
     state.expires_after(server_.config_.limits.request_timeout);
     std::string head;
     if (auto ec = co_await write_response(socket, head, version, res, false, head_only)) co_return;
@@ -460,7 +464,8 @@ class Server::Worker final : public Deferrer {
 
       state.expires_after(limits.request_timeout);
       if (!framing_ok(parser)) {
-        co_await fail(socket, state, req.version(), ctx, ProtocolError::kBadRequest, body, head_only);
+        co_await fail(socket, state, req.version(), ctx, ProtocolError::kBadRequest, body,
+                      head_only);
         break;
       }
       if (!parser.is_done()) {
@@ -519,8 +524,8 @@ class Server::Worker final : public Deferrer {
       r.worker = index_;
       std::optional<Response> res(std::in_place, body, this);
       RequestObserver* const observer = server_.observer();
-      const auto started = observer ? std::chrono::steady_clock::now()
-                                    : std::chrono::steady_clock::time_point();
+      const auto started =
+          observer ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point();
       int route = -1;
       try {
         route = server_.router_.dispatch(r, *res);
@@ -541,7 +546,8 @@ class Server::Worker final : public Deferrer {
         co_await pending->wait();
       }
       const bool keep_alive = req.keep_alive() && !res->close && !server_.draining();
-      const auto wec = co_await write_response(socket, head, req.version(), *res, keep_alive, head_only);
+      const auto wec =
+          co_await write_response(socket, head, req.version(), *res, keep_alive, head_only);
       if (observer) {
         observer->observe(index_, route, res->status, std::chrono::steady_clock::now() - started);
       }

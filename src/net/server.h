@@ -10,7 +10,8 @@
 // Shutdown is staged: stop accepting, close idle keep-alive connections, let in-flight requests
 // finish within the drain deadline, then stop what remains.
 //
-// Thread-safety: start()/shutdown()/join() from one controlling thread. open_connections() from any.
+// Thread-safety: start()/shutdown()/join() from one controlling thread. open_connections() from
+// any.
 #pragma once
 
 #include <atomic>

@@ -45,8 +45,8 @@ Environment: LE_ADMIN_TOKEN enables the operator endpoints under /admin/v1.
 int main(int argc, char** argv) {
   using namespace le;
   Flags flags(argc, argv,
-              {"db", "listen", "threads", "nats", "stream", "body-limit", "drain-ms", "admin-listen", "port-file",
-               "activation-changes", "activation-window-s"},
+              {"db", "listen", "threads", "nats", "stream", "body-limit", "drain-ms",
+               "admin-listen", "port-file", "activation-changes", "activation-window-s"},
               {"help", "no-publish", "no-edge-writes", "digest", "dump"});
   if (flags.flag("help")) {
     std::cout << kUsage;
@@ -74,7 +74,8 @@ int main(int argc, char** argv) {
   }
   if (flags.flag("dump") || flags.flag("digest")) {
     auto printed = store::print_records((*store)->records(), flags.flag("dump"), std::cout);
-    if (!printed) log::error("primary", "reading the records failed", {{"error", printed.error().message}});
+    if (!printed)
+      log::error("primary", "reading the records failed", {{"error", printed.error().message}});
     return printed ? 0 : 1;
   }
 
@@ -82,9 +83,11 @@ int main(int argc, char** argv) {
   core::SystemClock clock;
   primary::ManagementOptions options;
   if (const char* token = std::getenv("LE_ADMIN_TOKEN")) options.admin_token = token;
-  options.activation_changes = static_cast<std::uint32_t>(flags.u64("activation-changes", options.activation_changes));
-  options.activation_window_s = static_cast<std::int64_t>(
-      std::max<std::uint64_t>(1, flags.u64("activation-window-s", static_cast<std::uint64_t>(options.activation_window_s))));
+  options.activation_changes =
+      static_cast<std::uint32_t>(flags.u64("activation-changes", options.activation_changes));
+  options.activation_window_s = static_cast<std::int64_t>(std::max<std::uint64_t>(
+      1,
+      flags.u64("activation-window-s", static_cast<std::uint64_t>(options.activation_window_s))));
   if (options.admin_token.empty()) {
     log::warn("primary", "LE_ADMIN_TOKEN is not set: operator endpoints are disabled");
   }
@@ -124,18 +127,21 @@ int main(int argc, char** argv) {
         };
         const double outbox = static_cast<double>((*store)->outbox_seq());
         const double published = static_cast<double>(s.outbox_seq.load());
-        add("le_primary_outbox_seq", "Last change event written to the outbox.", MetricType::Gauge, outbox);
-        add("le_primary_published_seq", "Last outbox event acknowledged by JetStream.", MetricType::Gauge,
-            published);
-        add("le_primary_unpublished_events", "Change events waiting in the outbox.", MetricType::Gauge,
-            outbox - published);
-        add("le_primary_published_total", "Messages acknowledged by JetStream.", MetricType::Counter,
-            static_cast<double>(s.published.load()));
+        add("le_primary_outbox_seq", "Last change event written to the outbox.", MetricType::Gauge,
+            outbox);
+        add("le_primary_published_seq", "Last outbox event acknowledged by JetStream.",
+            MetricType::Gauge, published);
+        add("le_primary_unpublished_events", "Change events waiting in the outbox.",
+            MetricType::Gauge, outbox - published);
+        add("le_primary_published_total", "Messages acknowledged by JetStream.",
+            MetricType::Counter, static_cast<double>(s.published.load()));
         add("le_primary_publish_failures_total", "Publish batches that had to be retried.",
             MetricType::Counter, static_cast<double>(s.failures.load()));
-        add("le_nats_connected", "1 while connected to NATS.", MetricType::Gauge, s.connected.load() ? 1 : 0);
-        add("le_primary_edge_writes_total", "Writes answered for edges (activate, deactivate, bind).",
-            MetricType::Counter, static_cast<double>(writes.stats().requests.load()));
+        add("le_nats_connected", "1 while connected to NATS.", MetricType::Gauge,
+            s.connected.load() ? 1 : 0);
+        add("le_primary_edge_writes_total",
+            "Writes answered for edges (activate, deactivate, bind).", MetricType::Counter,
+            static_cast<double>(writes.stats().requests.load()));
         add("le_primary_edge_writes_undecodable_total", "Edge write requests that did not decode.",
             MetricType::Counter, static_cast<double>(writes.stats().undecodable.load()));
         metrics::collect_rocksdb(out, "le_primary", (*store)->records());
@@ -157,7 +163,8 @@ int main(int argc, char** argv) {
     log::error("primary", "cannot listen", {{"error", e.what()}});
     return 1;
   }
-  if (flags.has("port-file") && !write_port_file(flags.str("port-file"), server.port(), admin.port())) {
+  if (flags.has("port-file") &&
+      !write_port_file(flags.str("port-file"), server.port(), admin.port())) {
     log::error("primary", "cannot write the port file", {{"path", flags.str("port-file")}});
     return 1;
   }

@@ -72,10 +72,12 @@ dom::object body_object(const net::Request& req) {
 }
 
 bool has_control(std::string_view s) {
-  return std::any_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20; });
+  return std::any_of(s.begin(), s.end(),
+                     [](char c) { return static_cast<unsigned char>(c) < 0x20; });
 }
 
-std::string read_str(dom::element v, std::string_view name, std::size_t max, bool allow_empty = true) {
+std::string read_str(dom::element v, std::string_view name, std::size_t max,
+                     bool allow_empty = true) {
   std::string_view s;
   if (v.get_string().get(s) || core::json::is_out_of_range(v)) bad_field(name, "must be a string");
   if (s.size() > max) bad_field(name, "is too long");
@@ -92,7 +94,8 @@ bool read_bool(dom::element v, std::string_view name) {
 
 std::uint32_t read_u32(dom::element v, std::string_view name, std::uint64_t max) {
   std::uint64_t x;
-  if (core::json::is_out_of_range(v)) bad_field(name, "is out of range (max " + std::to_string(max) + ")");
+  if (core::json::is_out_of_range(v))
+    bad_field(name, "is out of range (max " + std::to_string(max) + ")");
   if (v.get_uint64().get(x)) bad_field(name, "must be a non-negative integer");
   if (x > max) bad_field(name, "is too large (max " + std::to_string(max) + ")");
   return static_cast<std::uint32_t>(x);
@@ -254,8 +257,9 @@ std::uint64_t query_number(const net::Request& req, std::string_view name, std::
   std::uint64_t x = 0;
   auto [p, ec] = std::from_chars(v->data(), v->data() + v->size(), x);
   if (v->empty() || ec != std::errc() || p != v->data() + v->size() || x < min || x > max) {
-    throw ApiError::validation("Query parameter '" + std::string(name) + "' must be an integer from " +
-                               std::to_string(min) + " to " + std::to_string(max));
+    throw ApiError::validation("Query parameter '" + std::string(name) +
+                               "' must be an integer from " + std::to_string(min) + " to " +
+                               std::to_string(max));
   }
   return x;
 }
@@ -432,11 +436,12 @@ std::string stage_new_license(PrimaryStore& store, PrimaryStore::Tx& tx, core::L
 
 }  // namespace
 
-ManagementApi::ManagementApi(PrimaryStore& store, const core::Clock& clock, ManagementOptions options)
+ManagementApi::ManagementApi(PrimaryStore& store, const core::Clock& clock,
+                             ManagementOptions options)
     : store_(store), clock_(clock), options_(std::move(options)) {}
 
 void ManagementApi::write_protocol_error(const net::ErrorContext&, net::ProtocolError e,
-                                        net::Response& res) {
+                                         net::Response& res) {
   answer(res, ApiError::for_protocol_status(net::status_of(e)));
 }
 
@@ -465,9 +470,8 @@ void ManagementApi::register_routes(net::Router& router) {
     };
   };
   router.set_error_writer(&ManagementApi::write_protocol_error);
-  router.add(V::get, "/healthz", [](const net::Request&, net::Response& res) {
-    res.body = R"({"status":"ok"})";
-  });
+  router.add(V::get, "/healthz",
+             [](const net::Request&, net::Response& res) { res.body = R"({"status":"ok"})"; });
   router.add(V::get, "/readyz", [this](const net::Request&, net::Response& res) {
     const bool ready = ready_.load(std::memory_order_acquire);
     res.status = ready ? 200 : 503;
@@ -508,12 +512,10 @@ void ManagementApi::register_routes(net::Router& router) {
   router.add(V::get, "/api/v1/blacklist", wrap(&ManagementApi::list_blacklist));
   router.add(V::delete_, "/api/v1/blacklist/{}", wrap(&ManagementApi::delete_blacklist));
   router.add(V::get, "/api/v1/events", wrap(&ManagementApi::list_events));
-  router.add(V::post, "/api/v1/activate", [this](const net::Request& req, net::Response& res) {
-    activation(req, res, false);
-  });
-  router.add(V::post, "/api/v1/deactivate", [this](const net::Request& req, net::Response& res) {
-    activation(req, res, true);
-  });
+  router.add(V::post, "/api/v1/activate",
+             [this](const net::Request& req, net::Response& res) { activation(req, res, false); });
+  router.add(V::post, "/api/v1/deactivate",
+             [this](const net::Request& req, net::Response& res) { activation(req, res, true); });
 }
 
 // ---- operator endpoints ----------------------------------------------------------------------
@@ -521,7 +523,8 @@ void ManagementApi::register_routes(net::Router& router) {
 namespace {
 
 void check_admin(const ManagementOptions& o, const net::Request& req) {
-  if (o.admin_token.empty()) throw ApiError{403, "INVALID_TOKEN", "Operator endpoints are disabled"};
+  if (o.admin_token.empty())
+    throw ApiError{403, "INVALID_TOKEN", "Operator endpoints are disabled"};
   const std::string_view token = bearer_token(req);
   const auto given = core::sha256(token);
   const auto want = core::sha256(o.admin_token);
@@ -533,7 +536,8 @@ void check_admin(const ManagementOptions& o, const net::Request& req) {
 // Applies account fields; false when the name is not one.
 bool account_field(core::AccountRecord& a, std::string_view k, dom::element v, bool settings_only) {
   if (k == "plan" && !settings_only) {
-    a.plan = read_enum(v, k, core::parse_plan, "builder, starter, professional, business, enterprise");
+    a.plan =
+        read_enum(v, k, core::parse_plan, "builder, starter, professional, business, enterprise");
   } else if (k == "tki_require_hwid") {
     a.tki_require_hwid = read_bool(v, k);
   } else if (k == "tki_rate_limit") {
@@ -594,8 +598,8 @@ namespace {
 
 // Issues a key for `account_id` in one Tx; returns the record and the plaintext (shown once).
 std::pair<core::ApiKeyRecord, std::string> issue_api_key(PrimaryStore& store,
-                                                        std::string_view account_id,
-                                                        core::Mode mode) {
+                                                         std::string_view account_id,
+                                                         core::Mode mode) {
   auto tx = store.begin();
   auto account = value_or_throw(tx.records().account(account_id));
   if (!account) throw ApiError::not_found("Account not found");
@@ -618,7 +622,8 @@ core::ApiKeyRecord revoke_key(PrimaryStore& store, std::string_view id,
                               std::optional<std::string_view> account_id) {
   auto tx = store.begin();
   auto k = value_or_throw(store.api_key_by_id(id));
-  if (!k || (account_id && k->account_id != *account_id)) throw ApiError::not_found("API key not found");
+  if (!k || (account_id && k->account_id != *account_id))
+    throw ApiError::not_found("API key not found");
   if (!k->revoked) {
     k->revoked = true;
     ++k->version;
@@ -930,7 +935,8 @@ void ManagementApi::create_blacklist(const net::Request& req, net::Response& res
       unknown_field(k);
     }
   }
-  if (!has_type || b.value.empty()) throw ApiError::missing_fields("Missing required fields: type, value");
+  if (!has_type || b.value.empty())
+    throw ApiError::missing_fields("Missing required fields: type, value");
   if (b.kind == core::BlacklistKind::kIp) {
     boost::system::error_code ec;
     auto ip = boost::asio::ip::make_address(b.value, ec);
@@ -944,12 +950,11 @@ void ManagementApi::create_blacklist(const net::Request& req, net::Response& res
     reply(res, 200, "entry", [&](JsonWriter& w) { write_blacklist(w, *existing); });
     return;
   }
-  auto stored = value_or_throw(
-      tx.records().stored_event(KeySpace::kBlacklist, [&] {
-        std::string k;
-        store::blacklist_key(k, b.account_id, b.kind, b.value);
-        return k;
-      }()));
+  auto stored = value_or_throw(tx.records().stored_event(KeySpace::kBlacklist, [&] {
+    std::string k;
+    store::blacklist_key(k, b.account_id, b.kind, b.value);
+    return k;
+  }()));
   b.version = stored ? stored->version() + 1 : 1;
   b.id = random_id("bl_");
   tx.put(change("blacklist.created", b));
@@ -967,9 +972,8 @@ void ManagementApi::delete_blacklist(const net::Request& req, net::Response& res
   const auto key = authenticate(store_.records(), req);
   auto tx = store_.begin();
   auto all = value_or_throw(store_.list_account(KeySpace::kBlacklist, key.account_id));
-  auto it = std::find_if(all.begin(), all.end(), [&](const core::ChangeEvent& ev) {
-    return ev.id() == req.params[0];
-  });
+  auto it = std::find_if(all.begin(), all.end(),
+                         [&](const core::ChangeEvent& ev) { return ev.id() == req.params[0]; });
   if (it == all.end()) throw ApiError::not_found("Blacklist entry not found");
   auto b = std::get<core::BlacklistEntry>(it->record);
   ++b.version;
@@ -991,7 +995,8 @@ std::vector<std::int64_t> recent_changes(std::optional<std::string> stored, std:
   if (!stored) return out;
   for (std::size_t i = 0; i + 8 <= stored->size(); i += 8) {
     auto t = store::from_be64(std::string_view(*stored).substr(i, 8));
-    if (t && static_cast<std::int64_t>(*t) > now - window) out.push_back(static_cast<std::int64_t>(*t));
+    if (t && static_cast<std::int64_t>(*t) > now - window)
+      out.push_back(static_cast<std::int64_t>(*t));
   }
   return out;
 }
@@ -1015,7 +1020,8 @@ bool contains(const std::vector<std::string>& v, std::string_view s) {
 }  // namespace
 
 core::WriteReply ManagementApi::change_activation(const core::Digest& license_digest,
-                                                  std::string_view machine_id, std::string_view label,
+                                                  std::string_view machine_id,
+                                                  std::string_view label,
                                                   const core::ApiKeyRecord* key, bool deactivate) {
   core::WriteReply out;
   const std::int64_t now = clock_.now_seconds();
@@ -1031,7 +1037,8 @@ core::WriteReply ManagementApi::change_activation(const core::Digest& license_di
     return out;
   }
   const auto result = std::get<core::ActivationResult>(outcome);
-  if (result == core::ActivationResult::kActivated || result == core::ActivationResult::kDeactivated) {
+  if (result == core::ActivationResult::kActivated ||
+      result == core::ActivationResult::kDeactivated) {
     // The limit is on taking slots (a machine-swapping loop); freeing one is always allowed and
     // not counted, so a user at the limit can still release a seat.
     if (options_.activation_changes != 0 && result == core::ActivationResult::kActivated) {
@@ -1093,7 +1100,8 @@ core::WriteReply ManagementApi::bind(const core::WriteCommand& cmd) {
   if (l.status == core::LicenseStatus::kSuspended || l.status == core::LicenseStatus::kRevoked) {
     return refuse(TkiStatus::kLicenseBlacklisted);
   }
-  if (core::effective_status(l, now) == core::LicenseStatus::kExpired) return refuse(TkiStatus::kExpired);
+  if (core::effective_status(l, now) == core::LicenseStatus::kExpired)
+    return refuse(TkiStatus::kExpired);
   bool changed = false;
   if (!cmd.ip.empty() && !contains(l.ips, cmd.ip)) {
     if (l.max_ips != 0 && l.ips.size() >= l.max_ips) return refuse(TkiStatus::kMaxIps);
@@ -1155,7 +1163,8 @@ void ManagementApi::activation(const net::Request& req, net::Response& res, bool
     }
     if (r.error) throw *r.error;
     const auto& l = std::get<core::LicenseRecord>(r.license->record);
-    core::write_activation_response(res.body, *r.activation, request.machine_id, l, clock_.now_seconds());
+    core::write_activation_response(res.body, *r.activation, request.machine_id, l,
+                                    clock_.now_seconds());
     res.status = 200;
   } catch (const ApiError& e) {
     answer(res, e);

@@ -50,7 +50,8 @@ class ManagementApi {
   // the license's state after it. Throws nothing: store failures are INTERNAL_ERROR replies.
   core::WriteReply execute(const core::WriteCommand& cmd);
 
-  static void write_protocol_error(const net::ErrorContext& ctx, net::ProtocolError e, net::Response& res);
+  static void write_protocol_error(const net::ErrorContext& ctx, net::ProtocolError e,
+                                   net::Response& res);
 
  private:
   // Handlers, grouped by resource.

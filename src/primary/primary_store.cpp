@@ -38,7 +38,8 @@ Result<std::unique_ptr<PrimaryStore>> PrimaryStore::open(const std::string& path
   if (!db) return db.error();
   std::unique_ptr<PrimaryStore> s(new PrimaryStore());
   s->db_ = std::move(*db);
-  for (auto [name, into] : {std::pair{kOutboxSeqKey, &s->outbox_seq_}, std::pair{kEventSeqKey, &s->event_seq_}}) {
+  for (auto [name, into] :
+       {std::pair{kOutboxSeqKey, &s->outbox_seq_}, std::pair{kEventSeqKey, &s->event_seq_}}) {
     auto seq = s->db_->get_extra(idx(Cf::kMeta), name);
     if (!seq) return seq.error();
     if (*seq) {
@@ -66,8 +67,9 @@ void PrimaryStore::Tx::index(Cf cf, std::string key, std::optional<std::string> 
   extra_.push_back({idx(cf), std::move(key), std::move(value)});
 }
 
-std::uint64_t PrimaryStore::Tx::record_event(std::string_view account_id, core::Mode mode,
-                                             const std::function<std::string(std::uint64_t)>& payload) {
+std::uint64_t PrimaryStore::Tx::record_event(
+    std::string_view account_id, core::Mode mode,
+    const std::function<std::string(std::uint64_t)>& payload) {
   const std::uint64_t seq = ++store_.event_seq_;
   events_recorded_ = true;
   std::string key = account_license_prefix(account_id, mode);
@@ -88,9 +90,11 @@ PrimaryStore::Tx::~Tx() { roll_back(); }
 
 Result<void> PrimaryStore::Tx::commit() {
   if (events_.empty() && extra_.empty()) return {};
-  extra_.push_back({idx(Cf::kMeta), std::string(kOutboxSeqKey), store::be64(store_.outbox_seq_.load())});
+  extra_.push_back(
+      {idx(Cf::kMeta), std::string(kOutboxSeqKey), store::be64(store_.outbox_seq_.load())});
   if (events_recorded_) {
-    extra_.push_back({idx(Cf::kMeta), std::string(kEventSeqKey), store::be64(store_.event_seq_.load())});
+    extra_.push_back(
+        {idx(Cf::kMeta), std::string(kEventSeqKey), store::be64(store_.event_seq_.load())});
   }
   auto r = store_.db_->apply(events_, 0, extra_, store::Replica::Stale::kRefuseAll);
   if (!r || r->stale != 0) {
@@ -129,8 +133,7 @@ Result<std::optional<core::ApiKeyRecord>> PrimaryStore::api_key_by_id(std::strin
   return by_id<core::ApiKeyRecord>(Cf::kApiKeyIds, id, &store::Replica::api_key);
 }
 
-Result<LicensePage> PrimaryStore::list_licenses(const LicenseFilter& filter,
-                                                std::uint64_t offset,
+Result<LicensePage> PrimaryStore::list_licenses(const LicenseFilter& filter, std::uint64_t offset,
                                                 std::uint64_t limit) const {
   LicensePage page;
   std::optional<StoreError> failure;
@@ -205,7 +208,7 @@ Result<std::vector<core::ChangeEvent>> PrimaryStore::list_account(
 }
 
 Result<std::vector<OutboxEntry>> PrimaryStore::outbox_after(std::uint64_t after,
-                                                           std::size_t max) const {
+                                                            std::size_t max) const {
   std::vector<OutboxEntry> out;
   bool corrupt = false;
   auto scanned = db_->scan_extra(

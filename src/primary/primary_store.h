@@ -34,13 +34,13 @@ using store::StoreError;
 
 // Extra column families of the primary's database, by index (primary_column_families()).
 enum class Cf : std::size_t {
-  kOutbox = 0,           // outbox seq (8 bytes BE) → space byte, type, \0, record key
-  kMeta = 1,             // "outbox_seq" → last outbox seq assigned
-  kLicenseIds = 2,       // license id → key digest
-  kApiKeyIds = 3,        // api key id → key digest
-  kAccountLicenses = 4,  // account \0 mode \0 created (8 bytes BE) id → key digest
+  kOutbox = 0,             // outbox seq (8 bytes BE) → space byte, type, \0, record key
+  kMeta = 1,               // "outbox_seq" → last outbox seq assigned
+  kLicenseIds = 2,         // license id → key digest
+  kApiKeyIds = 3,          // api key id → key digest
+  kAccountLicenses = 4,    // account \0 mode \0 created (8 bytes BE) id → key digest
   kActivationChanges = 5,  // license id → unix seconds (8 bytes BE each) of recent slot changes
-  kEvents = 6,           // account \0 mode \0 event seq (8 bytes BE) → webhook event JSON
+  kEvents = 6,             // account \0 mode \0 event seq (8 bytes BE) → webhook event JSON
 };
 
 std::vector<std::string> primary_column_families();
@@ -68,7 +68,7 @@ struct LicensePage {
 class PrimaryStore {
  public:
   static Result<std::unique_ptr<PrimaryStore>> open(const std::string& path,
-                                                     std::size_t block_cache_bytes = 64u << 20);
+                                                    std::size_t block_cache_bytes = 64u << 20);
 
   const store::Replica& records() const { return *db_; }
 
@@ -96,7 +96,10 @@ class PrimaryStore {
    private:
     friend class PrimaryStore;
     explicit Tx(PrimaryStore& s)
-        : store_(s), lock_(s.write_mu_), outbox_base_(s.outbox_seq_.load()), event_base_(s.event_seq_.load()) {}
+        : store_(s),
+          lock_(s.write_mu_),
+          outbox_base_(s.outbox_seq_.load()),
+          event_base_(s.event_seq_.load()) {}
     // Gives back the sequence numbers taken since the last commit and drops what is staged.
     void roll_back();
     PrimaryStore& store_;

@@ -14,9 +14,9 @@
 #include <cstdint>
 #include <thread>
 
-#include "primary/primary_store.h"
 #include "nats/jetstream.h"
 #include "nats/worker.h"
+#include "primary/primary_store.h"
 
 namespace le::primary {
 
@@ -26,9 +26,9 @@ struct PublisherOptions {
 };
 
 struct PublisherStats {
-  std::atomic<std::uint64_t> published{0};  // messages acknowledged by JetStream
-  std::atomic<std::uint64_t> failures{0};   // batches that had to be retried
-  std::atomic<std::uint64_t> outbox_seq{0}; // last outbox row published
+  std::atomic<std::uint64_t> published{0};   // messages acknowledged by JetStream
+  std::atomic<std::uint64_t> failures{0};    // batches that had to be retried
+  std::atomic<std::uint64_t> outbox_seq{0};  // last outbox row published
   std::atomic<bool> connected{false};
 };
 

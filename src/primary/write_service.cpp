@@ -65,7 +65,8 @@ void WriteService::handle(natsConnection* nc, natsMsg* msg) {
   const char* reply_to = natsMsg_GetReply(msg);
   if (reply_to == nullptr || *reply_to == '\0') return;  // nobody to answer: nothing is done
   const std::string_view subject = natsMsg_GetSubject(msg);
-  const std::string_view body(natsMsg_GetData(msg), static_cast<std::size_t>(natsMsg_GetDataLength(msg)));
+  const std::string_view body(natsMsg_GetData(msg),
+                              static_cast<std::size_t>(natsMsg_GetDataLength(msg)));
   auto decoded = core::decode_write_command(body);
   core::WriteReply reply;
   auto* cmd = std::get_if<core::WriteCommand>(&decoded);
@@ -76,13 +77,15 @@ void WriteService::handle(natsConnection* nc, natsMsg* msg) {
   if (cmd == nullptr) {
     stats_.undecodable.fetch_add(1);
     log::warn("writes", "undecodable write request refused",
-              {{"subject", std::string(subject)}, {"error", std::get<core::DecodeError>(decoded).message}});
+              {{"subject", std::string(subject)},
+               {"error", std::get<core::DecodeError>(decoded).message}});
     reply.error = core::ApiError::validation("Malformed write request");
   } else {
     reply = api_.execute(*cmd);
   }
   const std::string out = core::encode_write_reply(reply);
-  if (natsStatus s = natsConnection_Publish(nc, reply_to, out.data(), static_cast<int>(out.size())); s != NATS_OK) {
+  if (natsStatus s = natsConnection_Publish(nc, reply_to, out.data(), static_cast<int>(out.size()));
+      s != NATS_OK) {
     // The edge times out and answers 503; a retry is safe (activations are idempotent).
     log::warn("writes", "reply not sent", {{"error", nats::status_text(s)}});
   }

@@ -15,9 +15,9 @@
 #include <mutex>
 #include <thread>
 
-#include "primary/management_api.h"
 #include "nats/jetstream.h"
 #include "nats/worker.h"
+#include "primary/management_api.h"
 
 namespace le::primary {
 

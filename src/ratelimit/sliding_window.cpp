@@ -65,8 +65,8 @@ bool SlidingWindowLimiter::idle(std::uint64_t state, std::uint32_t window) const
 }
 
 SlidingWindowLimiter::Outcome SlidingWindowLimiter::update(Slot& slot, std::uint64_t key,
-                                                           std::uint32_t limit,
-                                                           std::int64_t now_ms, Decision& out) {
+                                                           std::uint32_t limit, std::int64_t now_ms,
+                                                           Decision& out) {
   const std::int64_t index = floor_div(now_ms, window_ms_);
   const auto window = static_cast<std::uint32_t>(index) & kWindowMask;
   const auto w = static_cast<std::uint64_t>(window_ms_);
@@ -109,7 +109,8 @@ SlidingWindowLimiter::Outcome SlidingWindowLimiter::update(Slot& slot, std::uint
         }
         wait_ms = (w - elapsed) + into_next;
       }
-      out.retry_after_s = static_cast<std::uint32_t>(std::max<std::uint64_t>(1, (wait_ms + 999) / 1000));
+      out.retry_after_s =
+          static_cast<std::uint32_t>(std::max<std::uint64_t>(1, (wait_ms + 999) / 1000));
       return Outcome::kDone;
     }
     const State next{tag, window, s.prev, s.cur + 1};

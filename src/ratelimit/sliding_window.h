@@ -29,10 +29,10 @@ namespace le::ratelimit {
 
 struct Decision {
   bool allowed = true;
-  bool tracked = true;            // false when admitted untracked (see untracked())
+  bool tracked = true;  // false when admitted untracked (see untracked())
   std::uint32_t limit = 0;
-  std::uint32_t remaining = 0;    // requests still admitted in the sliding window after this one
-  std::int64_t reset_unix_s = 0;  // when the current fixed window ends
+  std::uint32_t remaining = 0;      // requests still admitted in the sliding window after this one
+  std::int64_t reset_unix_s = 0;    // when the current fixed window ends
   std::uint32_t retry_after_s = 0;  // when refused: seconds until a request would be admitted
 };
 

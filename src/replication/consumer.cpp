@@ -95,8 +95,9 @@ std::string Consumer::follow(JetStream& js) {
     startup_head_ = *head;
     head_known_ = true;
     if (*head < seq) {
-      log::error("replication", "the stream is behind the replica (was it recreated?)",
-                 {{"stream_last_seq", std::to_string(*head)}, {"applied_seq", std::to_string(seq)}});
+      log::error(
+          "replication", "the stream is behind the replica (was it recreated?)",
+          {{"stream_last_seq", std::to_string(*head)}, {"applied_seq", std::to_string(seq)}});
     }
     log::info("replication", "following the change stream",
               {{"stream", js.options().stream},
@@ -143,8 +144,8 @@ std::string Consumer::follow(JetStream& js) {
       if (stream_position(msg, stream_seq, pending)) {
         if (stream_seq > last) {
           last = stream_seq;
-          auto decoded = core::decode_change_event(
-              std::string_view(natsMsg_GetData(msg), static_cast<std::size_t>(natsMsg_GetDataLength(msg))));
+          auto decoded = core::decode_change_event(std::string_view(
+              natsMsg_GetData(msg), static_cast<std::size_t>(natsMsg_GetDataLength(msg))));
           if (auto* ev = std::get_if<core::ChangeEvent>(&decoded)) {
             ev->seq = stream_seq;
             events.push_back(std::move(*ev));

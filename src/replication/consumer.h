@@ -42,7 +42,7 @@ struct ConsumerStats {
   std::atomic<std::uint64_t> events_stale{0};    // not newer than the replica: no change
   std::atomic<std::uint64_t> undecodable{0};
   std::atomic<std::uint64_t> batches{0};
-  std::atomic<std::int64_t> last_apply_ms{0};    // unix ms of the last applied batch
+  std::atomic<std::int64_t> last_apply_ms{0};  // unix ms of the last applied batch
   std::atomic<std::uint64_t> reconnects{0};
   std::atomic<bool> connected{false};
   std::atomic<bool> caught_up{false};

@@ -64,8 +64,8 @@ Result<LoadStats> load_jsonl(Replica& replica, std::istream& in, const LoadOptio
 Result<std::uint64_t> dump_jsonl(const Replica& replica, std::ostream& out) {
   std::uint64_t n = 0;
   std::optional<StoreError> failure;
-  for (KeySpace space : {KeySpace::kAccount, KeySpace::kApiKey, KeySpace::kProduct, KeySpace::kLicense,
-                         KeySpace::kBlacklist}) {
+  for (KeySpace space : {KeySpace::kAccount, KeySpace::kApiKey, KeySpace::kProduct,
+                         KeySpace::kLicense, KeySpace::kBlacklist}) {
     auto scanned = replica.scan(space, [&](std::string_view key, std::string_view) {
       auto ev = replica.stored_event(space, key);
       if (!ev) {

@@ -17,8 +17,8 @@ namespace le::store {
 struct LoadStats {
   std::uint64_t lines = 0;
   std::uint64_t applied = 0;
-  std::uint64_t stale = 0;        // decoded but not newer than the replica's version
-  std::uint64_t already = 0;      // seq <= applied_seq before the load
+  std::uint64_t stale = 0;    // decoded but not newer than the replica's version
+  std::uint64_t already = 0;  // seq <= applied_seq before the load
   std::uint64_t undecodable = 0;
   std::vector<std::string> errors;  // the first few decode errors, "line N: why"
 };

@@ -19,8 +19,8 @@ namespace le::store {
 namespace {
 
 constexpr std::string_view kAppliedSeqKey = "applied_seq";
-constexpr const char* kCfNames[] = {"accounts", "api_keys", "products", "product_names",
-                                    "licenses", "blacklist"};
+constexpr const char* kCfNames[] = {"accounts",      "api_keys", "products",
+                                    "product_names", "licenses", "blacklist"};
 
 StoreError to_error(const rocksdb::Status& s, std::string_view what) {
   return StoreError{std::string(what) + ": " + s.ToString()};
@@ -121,8 +121,8 @@ Replica::~Replica() {
 
 Result<std::optional<std::string>> Replica::get_raw(KeySpace space, std::string_view key) const {
   rocksdb::PinnableSlice value;
-  auto s = db_->Get(rocksdb::ReadOptions(), cf(space), rocksdb::Slice(key.data(), key.size()),
-                    &value);
+  auto s =
+      db_->Get(rocksdb::ReadOptions(), cf(space), rocksdb::Slice(key.data(), key.size()), &value);
   if (s.IsNotFound()) return std::optional<std::string>();
   if (!s.ok()) return to_error(s, "read");
   return std::optional<std::string>(value.ToString());
@@ -131,8 +131,8 @@ Result<std::optional<std::string>> Replica::get_raw(KeySpace space, std::string_
 template <typename Rec>
 Result<bool> Replica::get_into(KeySpace space, std::string_view key, Rec& out) const {
   rocksdb::PinnableSlice value;
-  auto s = db_->Get(rocksdb::ReadOptions(), cf(space), rocksdb::Slice(key.data(), key.size()),
-                    &value);
+  auto s =
+      db_->Get(rocksdb::ReadOptions(), cf(space), rocksdb::Slice(key.data(), key.size()), &value);
   if (s.IsNotFound()) return false;
   if (!s.ok()) return to_error(s, "read");
   core::StoredHeader h;
@@ -165,7 +165,7 @@ Result<std::optional<core::ProductRecord>> Replica::product(std::string_view id)
 }
 
 Result<std::optional<core::ProductRecord>> Replica::product_by_name(std::string_view account_id,
-                                                                   std::string_view name) const {
+                                                                    std::string_view name) const {
   std::string key;
   product_name_key(key, account_id, name);
   auto id = get_raw(KeySpace::kProductName, key);
@@ -192,9 +192,8 @@ Result<std::optional<core::BlacklistEntry>> Replica::blacklist(std::string_view 
 
 Result<std::uint64_t> Replica::applied_seq() const {
   std::string value;
-  auto s = db_->Get(rocksdb::ReadOptions(), cfs_[0], rocksdb::Slice(kAppliedSeqKey.data(),
-                                                                    kAppliedSeqKey.size()),
-                    &value);
+  auto s = db_->Get(rocksdb::ReadOptions(), cfs_[0],
+                    rocksdb::Slice(kAppliedSeqKey.data(), kAppliedSeqKey.size()), &value);
   if (s.IsNotFound()) return std::uint64_t{0};
   if (!s.ok()) return to_error(s, "read applied_seq");
   auto seq = from_be64(value);
@@ -234,7 +233,6 @@ Result<ApplyResult> Replica::apply(std::span<const core::ChangeEvent> events,
     return {};
   };
 
-
   for (const auto& ev : events) {
     const TouchedKey key = record_key(ev);
     auto existing = current(key.space, key.key);
@@ -270,8 +268,8 @@ Result<ApplyResult> Replica::apply(std::span<const core::ChangeEvent> events,
         if (auto r = put(KeySpace::kProductName, name_key, p->id); !r) return r.error();
       }
     }
-    std::string encoded = std::visit(
-        [&](const auto& r) { return core::encode_record(r, ev.deleted); }, ev.record);
+    std::string encoded =
+        std::visit([&](const auto& r) { return core::encode_record(r, ev.deleted); }, ev.record);
     if (auto r = put(key.space, key.key, std::move(encoded)); !r) return r.error();
     ++result.applied;
   }
@@ -310,15 +308,27 @@ Result<std::optional<core::ChangeEvent>> Replica::stored_event(KeySpace space,
     ev.record = std::move(rec);
   };
   switch (space) {
-    case KeySpace::kAccount: decode(core::AccountRecord{}); break;
-    case KeySpace::kApiKey: decode(core::ApiKeyRecord{}); break;
-    case KeySpace::kProduct: decode(core::ProductRecord{}); break;
-    case KeySpace::kLicense: decode(core::LicenseRecord{}); break;
-    case KeySpace::kBlacklist: decode(core::BlacklistEntry{}); break;
-    case KeySpace::kProductName: return StoreError{"the product name index holds no records"};
+    case KeySpace::kAccount:
+      decode(core::AccountRecord{});
+      break;
+    case KeySpace::kApiKey:
+      decode(core::ApiKeyRecord{});
+      break;
+    case KeySpace::kProduct:
+      decode(core::ProductRecord{});
+      break;
+    case KeySpace::kLicense:
+      decode(core::LicenseRecord{});
+      break;
+    case KeySpace::kBlacklist:
+      decode(core::BlacklistEntry{});
+      break;
+    case KeySpace::kProductName:
+      return StoreError{"the product name index holds no records"};
   }
-  if (!ok) return StoreError{"corrupt record in column family " +
-                             std::string(kCfNames[static_cast<int>(space)])};
+  if (!ok)
+    return StoreError{"corrupt record in column family " +
+                      std::string(kCfNames[static_cast<int>(space)])};
   ev.deleted = h.deleted;
   return std::optional<core::ChangeEvent>(std::move(ev));
 }

@@ -11,7 +11,6 @@
 #pragma once
 
 #include <boost/system/result.hpp>
-
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -60,14 +59,14 @@ struct ReplicaOptions {
 
 // A write to an extra column family, committed atomically with an apply() batch.
 struct ExtraWrite {
-  std::size_t cf = 0;                // index into ReplicaOptions::extra_column_families
+  std::size_t cf = 0;  // index into ReplicaOptions::extra_column_families
   std::string key;
   std::optional<std::string> value;  // nullopt deletes the key
 };
 
 struct ApplyResult {
-  std::size_t applied = 0;  // events that changed the replica
-  std::size_t stale = 0;    // events not newer than the stored version: no change
+  std::size_t applied = 0;          // events that changed the replica
+  std::size_t stale = 0;            // events not newer than the stored version: no change
   std::vector<TouchedKey> touched;  // keys whose stored value changed (for cache invalidation)
 };
 
@@ -109,8 +108,7 @@ class Replica {
                             std::span<const ExtraWrite> extra = {}, Stale stale = Stale::kSkip);
 
   // The stored state of a record key including a tombstone, as an event (type left empty).
-  Result<std::optional<core::ChangeEvent>> stored_event(KeySpace space,
-                                                        std::string_view key) const;
+  Result<std::optional<core::ChangeEvent>> stored_event(KeySpace space, std::string_view key) const;
 
   // Extra column families (see ReplicaOptions::extra_column_families).
   Result<std::optional<std::string>> get_extra(std::size_t cf, std::string_view key) const;

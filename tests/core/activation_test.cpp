@@ -39,11 +39,16 @@ TEST(ActivationParse, RefusesWithTheRightErrors) {
            {R"({"machine_id":"m"})", "MISSING_FIELDS", "Missing required field: license_key"},
            {R"({"key":"K"})", "MISSING_FIELDS", "Missing required field: machine_id"},
            {"{}", "MISSING_FIELDS", "Missing required fields: license_key, machine_id"},
-           {R"({"key":"K","license_key":"L","machine_id":"m"})", "VALIDATION_ERROR", "Fields 'key' and 'license_key' differ"},
-           {R"({"key":"K","machine_id":5})", "VALIDATION_ERROR", "Field 'machine_id' must be a string"},
-           {R"({"key":"K","machine_id":"m","label":")" + std::string(300, 'l') + R"("})", "VALIDATION_ERROR", "Field 'label' is too long"},
-           {R"({"key":"K","machine_id":"m\u0001"})", "VALIDATION_ERROR", "Field 'machine_id' contains control characters"},
-           {R"({"key":"K","machine_id":)" + std::string(3000, '[') + std::string(3000, ']') + "}", "VALIDATION_ERROR", "Request body is nested too deeply"},
+           {R"({"key":"K","license_key":"L","machine_id":"m"})", "VALIDATION_ERROR",
+            "Fields 'key' and 'license_key' differ"},
+           {R"({"key":"K","machine_id":5})", "VALIDATION_ERROR",
+            "Field 'machine_id' must be a string"},
+           {R"({"key":"K","machine_id":"m","label":")" + std::string(300, 'l') + R"("})",
+            "VALIDATION_ERROR", "Field 'label' is too long"},
+           {R"({"key":"K","machine_id":"m\u0001"})", "VALIDATION_ERROR",
+            "Field 'machine_id' contains control characters"},
+           {R"({"key":"K","machine_id":)" + std::string(3000, '[') + std::string(3000, ']') + "}",
+            "VALIDATION_ERROR", "Request body is nested too deeply"},
            {"{\"key\":\"\xff\"}", "VALIDATION_ERROR", "Request body is not valid UTF-8"},
            {"[1]", "VALIDATION_ERROR", "Request body must be a JSON object"},
            {"{", "VALIDATION_ERROR", "Request body is not valid JSON"}}) {
@@ -58,9 +63,12 @@ TEST(ActivationParse, RefusesWithTheRightErrors) {
 TEST(Activate, TakesASlotOnceAndStopsAtTheLimit) {
   auto l = test::license("K");
   l.max_activations = 2;
-  EXPECT_EQ(std::get<ActivationResult>(activate(req("a", "A"), nullptr, &l, kNow)), ActivationResult::kActivated);
-  EXPECT_EQ(std::get<ActivationResult>(activate(req("a"), nullptr, &l, kNow)), ActivationResult::kAlreadyActivated);
-  EXPECT_EQ(std::get<ActivationResult>(activate(req("b"), nullptr, &l, kNow)), ActivationResult::kActivated);
+  EXPECT_EQ(std::get<ActivationResult>(activate(req("a", "A"), nullptr, &l, kNow)),
+            ActivationResult::kActivated);
+  EXPECT_EQ(std::get<ActivationResult>(activate(req("a"), nullptr, &l, kNow)),
+            ActivationResult::kAlreadyActivated);
+  EXPECT_EQ(std::get<ActivationResult>(activate(req("b"), nullptr, &l, kNow)),
+            ActivationResult::kActivated);
   auto full = activate(req("c"), nullptr, &l, kNow);
   ASSERT_TRUE(std::holds_alternative<ApiError>(full));
   EXPECT_EQ(std::get<ApiError>(full).code, "ACTIVATION_LIMIT_REACHED");
@@ -79,7 +87,8 @@ TEST(Activate, RefusesInvisibleAndInactiveLicenses) {
     EXPECT_EQ(std::get<ApiError>(r).http_status, 404);
   }
   EXPECT_EQ(std::get<ApiError>(activate(req("m"), nullptr, nullptr, kNow)).http_status, 404);
-  for (auto [status, code] : {std::pair{LicenseStatus::kSuspended, "SUSPENDED"}, std::pair{LicenseStatus::kRevoked, "REVOKED"}}) {
+  for (auto [status, code] : {std::pair{LicenseStatus::kSuspended, "SUSPENDED"},
+                              std::pair{LicenseStatus::kRevoked, "REVOKED"}}) {
     auto s = l;
     s.status = status;
     EXPECT_EQ(std::get<ApiError>(activate(req("m"), nullptr, &s, kNow)).code, code);
@@ -93,8 +102,10 @@ TEST(Activate, RefusesInvisibleAndInactiveLicenses) {
 TEST(Deactivate, FreesASlotAndIsIdempotent) {
   auto l = test::license("K");
   ASSERT_TRUE(std::holds_alternative<ActivationResult>(activate(req("a"), nullptr, &l, kNow)));
-  EXPECT_EQ(std::get<ActivationResult>(deactivate(req("a"), nullptr, &l)), ActivationResult::kDeactivated);
-  EXPECT_EQ(std::get<ActivationResult>(deactivate(req("a"), nullptr, &l)), ActivationResult::kNotActivated);
+  EXPECT_EQ(std::get<ActivationResult>(deactivate(req("a"), nullptr, &l)),
+            ActivationResult::kDeactivated);
+  EXPECT_EQ(std::get<ActivationResult>(deactivate(req("a"), nullptr, &l)),
+            ActivationResult::kNotActivated);
   EXPECT_TRUE(l.activations.empty());
   const auto other = test::api_key("to_live_other", "acc_2");
   EXPECT_EQ(std::get<ApiError>(deactivate(req("a"), &other, &l)).http_status, 404);
@@ -114,7 +125,8 @@ TEST(LicenseJson, ActivationResponseNamesTheMachineAndTheLicense) {
   EXPECT_EQ(std::string_view(doc["machineId"].get_string().value()), "m1");
   EXPECT_EQ(std::string_view(doc["license"]["id"].get_string().value()), "lic_1");
   EXPECT_EQ(doc["license"]["activations"].get_int64().value(), 1);
-  EXPECT_EQ(std::string_view(doc["license"]["expiresAt"].get_string().value()), "2023-11-15T22:13:20Z");
+  EXPECT_EQ(std::string_view(doc["license"]["expiresAt"].get_string().value()),
+            "2023-11-15T22:13:20Z");
   // The plaintext key is shown only where the caller passes it.
   EXPECT_EQ(out.find("\"key\""), std::string::npos);
 

@@ -37,10 +37,9 @@ TEST(ChangeEvent, SubjectNamesKindAndId) {
 }
 
 TEST(ChangeEvent, AcceptsIsoTimesAndFieldsInAnyOrder) {
-  auto d = decode_change_event(
-      R"({"data":{"expires_at":"2024-12-31T00:00:00Z","key_sha256":")" +
-      to_hex(sha256("K")) +
-      R"(","account_id":"a","id":"lic_1"},"version":2,"kind":"license"})");
+  auto d = decode_change_event(R"({"data":{"expires_at":"2024-12-31T00:00:00Z","key_sha256":")" +
+                               to_hex(sha256("K")) +
+                               R"(","account_id":"a","id":"lic_1"},"version":2,"kind":"license"})");
   ASSERT_TRUE(std::holds_alternative<ChangeEvent>(d)) << std::get<DecodeError>(d).message;
   const auto& l = std::get<LicenseRecord>(std::get<ChangeEvent>(d).record);
   EXPECT_EQ(l.expires_at, 1735603200);
@@ -49,29 +48,36 @@ TEST(ChangeEvent, AcceptsIsoTimesAndFieldsInAnyOrder) {
 
 TEST(ChangeEvent, MalformedMessagesAreRejectedWithAReason) {
   const std::string digest = to_hex(sha256("K"));
-  for (const std::string& bad : {
-           std::string(""), std::string("not json"), std::string("[]"),
-           std::string(R"({"kind":"license","version":1})"),
-           std::string(R"({"kind":"nope","version":1,"data":{}})"),
-           std::string(R"({"kind":"account","version":0,"data":{"id":"a"}})"),
-           std::string(R"({"kind":"account","version":-1,"data":{"id":"a"}})"),
-           std::string(R"({"kind":"account","version":1,"data":{}})"),
-           std::string(R"({"kind":"account","version":1,"data":{"id":"a","plan":"gold"}})"),
-           std::string(R"({"kind":"account","version":1,"deleted":"yes","data":{"id":"a"}})"),
-           std::string(R"({"kind":"license","version":1,"data":{"id":"l","account_id":"a","key_sha256":"zz"}})"),
-           std::string(R"({"kind":"license","version":1,"data":{"id":"l","account_id":"a"}})"),
-           R"({"kind":"license","version":1,"data":{"id":"l","account_id":"a","key_sha256":")" +
-               digest + R"(","expires_at":"tomorrow"}})",
-           R"({"kind":"license","version":1,"data":{"id":"l","account_id":"a","key_sha256":")" +
-               digest + R"(","max_activations":-3}})",
-           R"({"kind":"license","version":1,"data":{"id":"l","account_id":"a","key_sha256":")" +
-               digest + R"(","activations":[{"label":"no machine"}]}})",
-           std::string(R"({"kind":"blacklist","version":1,"data":{"id":"b","account_id":"a","kind":"ip"}})"),
-           std::string(R"({"kind":"product","version":1,"data":{"id":"p","account_id":"a","metadata":[1]}})"),
-           std::string(R"({"kind":"product","version":1,"data":{"id":"p","account_id":"a","metadata":{\ud800}}})"),
-           std::string(R"({"kind":"account","version":1,"data":{"id":"a"}}})"),
-           std::string(R"({"kind":"account","version":1,"data":{"id":"a"}} {})"),
-       }) {
+  for (
+      const std::string& bad : {
+          std::string(""),
+          std::string("not json"),
+          std::string("[]"),
+          std::string(R"({"kind":"license","version":1})"),
+          std::string(R"({"kind":"nope","version":1,"data":{}})"),
+          std::string(R"({"kind":"account","version":0,"data":{"id":"a"}})"),
+          std::string(R"({"kind":"account","version":-1,"data":{"id":"a"}})"),
+          std::string(R"({"kind":"account","version":1,"data":{}})"),
+          std::string(R"({"kind":"account","version":1,"data":{"id":"a","plan":"gold"}})"),
+          std::string(R"({"kind":"account","version":1,"deleted":"yes","data":{"id":"a"}})"),
+          std::string(
+              R"({"kind":"license","version":1,"data":{"id":"l","account_id":"a","key_sha256":"zz"}})"),
+          std::string(R"({"kind":"license","version":1,"data":{"id":"l","account_id":"a"}})"),
+          R"({"kind":"license","version":1,"data":{"id":"l","account_id":"a","key_sha256":")" +
+              digest + R"(","expires_at":"tomorrow"}})",
+          R"({"kind":"license","version":1,"data":{"id":"l","account_id":"a","key_sha256":")" +
+              digest + R"(","max_activations":-3}})",
+          R"({"kind":"license","version":1,"data":{"id":"l","account_id":"a","key_sha256":")" +
+              digest + R"(","activations":[{"label":"no machine"}]}})",
+          std::string(
+              R"({"kind":"blacklist","version":1,"data":{"id":"b","account_id":"a","kind":"ip"}})"),
+          std::string(
+              R"({"kind":"product","version":1,"data":{"id":"p","account_id":"a","metadata":[1]}})"),
+          std::string(
+              R"({"kind":"product","version":1,"data":{"id":"p","account_id":"a","metadata":{\ud800}}})"),
+          std::string(R"({"kind":"account","version":1,"data":{"id":"a"}}})"),
+          std::string(R"({"kind":"account","version":1,"data":{"id":"a"}} {})"),
+      }) {
     auto d = decode_change_event(bad);
     ASSERT_TRUE(std::holds_alternative<DecodeError>(d)) << bad;
     EXPECT_FALSE(std::get<DecodeError>(d).message.empty());

@@ -20,9 +20,27 @@ namespace {
 constexpr int kIterations = 100000;
 
 std::string mutate(std::string s, std::mt19937_64& rng) {
-  static const std::vector<std::string> kTokens = {
-      "{", "}", "[", "]", ",", ":", "\"", "\\", "\\u0000", "\\ud800", "null", "true", "1e999",
-      "-0", "\xff", "\xc3", "\xed\xa0\x80", "\"key\"", "\"data\"", "\"license_key\":", "\0"};
+  static const std::vector<std::string> kTokens = {"{",
+                                                   "}",
+                                                   "[",
+                                                   "]",
+                                                   ",",
+                                                   ":",
+                                                   "\"",
+                                                   "\\",
+                                                   "\\u0000",
+                                                   "\\ud800",
+                                                   "null",
+                                                   "true",
+                                                   "1e999",
+                                                   "-0",
+                                                   "\xff",
+                                                   "\xc3",
+                                                   "\xed\xa0\x80",
+                                                   "\"key\"",
+                                                   "\"data\"",
+                                                   "\"license_key\":",
+                                                   "\0"};
   const int edits = 1 + static_cast<int>(rng() % 4);
   for (int e = 0; e < edits; ++e) {
     const std::size_t pos = s.empty() ? 0 : rng() % (s.size() + 1);
@@ -74,7 +92,8 @@ TEST(ParserFuzz, ValidateRequestParserAcceptsConsistentlyAndRefusesWith400) {
       // The views die with the next parse: copy, re-encode, parse again, compare.
       const std::string key(req->license_key);
       const auto domain = req->domain ? std::optional<std::string>(*req->domain) : std::nullopt;
-      const auto machine = req->machine_id ? std::optional<std::string>(*req->machine_id) : std::nullopt;
+      const auto machine =
+          req->machine_id ? std::optional<std::string>(*req->machine_id) : std::nullopt;
       const std::string text = canonical(*req);
       auto again = parse_validate_request(text);
       ASSERT_TRUE(std::holds_alternative<ValidateRequest>(again)) << "input: " << in;

@@ -27,7 +27,8 @@ struct World {
     return l;
   }();
   BlacklistEntry ip_block = test::blacklist("bl_ip", BlacklistKind::kIp, "192.168.1.1");
-  BlacklistEntry hwid_block = test::blacklist("bl_hwid", BlacklistKind::kHwid, "unique-hardware-id");
+  BlacklistEntry hwid_block =
+      test::blacklist("bl_hwid", BlacklistKind::kHwid, "unique-hardware-id");
   BlacklistEntry license_block = test::blacklist("bl_lic", BlacklistKind::kLicense, "digest");
   TkiRequest req{"MyProduct", "1.0.0", "TKI-XXXXX-XXXXX", "192.168.1.1", "unique-hardware-id"};
   bool request_ok = true;
@@ -139,14 +140,15 @@ INSTANTIATE_TEST_SUITE_P(
         TkiCase{"NewIpWithinLimitNeedsBinding", [](World& w) { w.req.ip = "10.0.0.9"; },
                 TkiStatus::kBindingRequired, 503,
                 "First use from a new IP or HWID cannot be registered right now. Try again later."},
-        TkiCase{"UnlimitedIps",
-                [](World& w) {
-                  w.license.max_ips = 0;
-                  w.license.ips = {"a", "b", "c"};
-                  w.req.ip = "d";
-                },
-                TkiStatus::kBindingRequired, 503,
-                "First use from a new IP or HWID cannot be registered right now. Try again later."}),
+        TkiCase{
+            "UnlimitedIps",
+            [](World& w) {
+              w.license.max_ips = 0;
+              w.license.ips = {"a", "b", "c"};
+              w.req.ip = "d";
+            },
+            TkiStatus::kBindingRequired, 503,
+            "First use from a new IP or HWID cannot be registered right now. Try again later."}),
     [](const auto& info) { return info.param.name; });
 
 TEST(TkiDecision, BindingNamesWhatIsNew) {
@@ -205,16 +207,18 @@ TEST(TkiParse, AcceptsTheSpecBodyAndRejectsTheRest) {
 
   EXPECT_TRUE(parse_tki_request(
       R"({"data":{"product":"P","version":"1","licensekey":"K","ip":"1.2.3.4"}})"));
-  for (const std::string& bad : std::vector<std::string>{"", "null", "[]", R"({"data":null})", R"({"data":[]})", R"({"product":"P"})",
-        R"({"data":{"product":"P","version":"1","licensekey":"K"}})",
-        R"({"data":{"product":"P","version":"1","licensekey":"","ip":"1"}})",
-        R"({"data":{"product":1,"version":"1","licensekey":"K","ip":"1"}})",
-        R"({"data":{"product":"P","version":"1","licensekey":"K","ip":"1","hwid":7}})",
-        R"({"data":{"product":"P","version":"1","licensekey":"K","ip":"1"}} trailing)",
-        R"({"data":{"product":"P","version":"1","licensekey":"K","ip":"1")",
-        "{\"data\":{\"product\":\"\xc3\x28\",\"version\":\"1\",\"licensekey\":\"K\",\"ip\":\"1\"}}",
-        R"({"data":{"product":")" + std::string(600, 'p') +
-            R"(","version":"1","licensekey":"K","ip":"1"}})"}) {
+  for (const std::string& bad : std::vector<std::string>{
+           "", "null", "[]", R"({"data":null})", R"({"data":[]})", R"({"product":"P"})",
+           R"({"data":{"product":"P","version":"1","licensekey":"K"}})",
+           R"({"data":{"product":"P","version":"1","licensekey":"","ip":"1"}})",
+           R"({"data":{"product":1,"version":"1","licensekey":"K","ip":"1"}})",
+           R"({"data":{"product":"P","version":"1","licensekey":"K","ip":"1","hwid":7}})",
+           R"({"data":{"product":"P","version":"1","licensekey":"K","ip":"1"}} trailing)",
+           R"({"data":{"product":"P","version":"1","licensekey":"K","ip":"1")",
+           "{\"data\":{\"product\":\"\xc3\x28\",\"version\":\"1\",\"licensekey\":\"K\",\"ip\":"
+           "\"1\"}}",
+           R"({"data":{"product":")" + std::string(600, 'p') +
+               R"(","version":"1","licensekey":"K","ip":"1"}})"}) {
     EXPECT_FALSE(parse_tki_request(bad)) << bad;
   }
 }
@@ -225,8 +229,8 @@ TEST(TkiParse, IpMustBeALiteralAddressAndHwidPrintableAndBounded) {
   // JSON text: the escapes below reach the parser as JSON escapes, which decode to the
   // control characters a hostile client would send.
   auto body = [](std::string ip, std::string hwid) {
-    return R"({"data":{"product":"P","version":"1","licensekey":"K","ip":")" + ip + R"(","hwid":")" +
-           hwid + R"("}})";
+    return R"({"data":{"product":"P","version":"1","licensekey":"K","ip":")" + ip +
+           R"(","hwid":")" + hwid + R"("}})";
   };
   using Strings = std::vector<std::string>;
   for (const auto& ip : Strings{"192.168.1.1", "2001:db8::1", "::ffff:10.0.0.1", "::1"}) {
@@ -237,26 +241,28 @@ TEST(TkiParse, IpMustBeALiteralAddressAndHwidPrintableAndBounded) {
                                 "\\u00001.2.3.4", std::string(100, '1')}) {
     EXPECT_FALSE(parse_tki_request(body(ip, "hw-1"))) << ip;
   }
-  for (const auto& hwid : Strings{"unique-hardware-id", "\u00dcn\u00efc\u00f8d\u00e9 id", "a b c", std::string(256, 'h')}) {
+  for (const auto& hwid : Strings{"unique-hardware-id", "\u00dcn\u00efc\u00f8d\u00e9 id", "a b c",
+                                  std::string(256, 'h')}) {
     EXPECT_TRUE(parse_tki_request(body("1.2.3.4", hwid))) << hwid;
   }
   for (const auto& hwid : Strings{"hw\\r\\nX: 1", "hw\\u0000", "hw\\u007f", "hw\\u0085", "\\t",
                                   std::string(257, 'h')}) {
     EXPECT_FALSE(parse_tki_request(body("1.2.3.4", hwid))) << hwid;
   }
-  EXPECT_FALSE(parse_tki_request(R"({"data":{"product":"P","version":"1","licensekey":"K","ip":1e999}})"));
-  EXPECT_FALSE(parse_tki_request(R"({"data":{"product":"P","version":"1","licensekey":1e999,"ip":"1.2.3.4"}})"));
+  EXPECT_FALSE(
+      parse_tki_request(R"({"data":{"product":"P","version":"1","licensekey":"K","ip":1e999}})"));
+  EXPECT_FALSE(parse_tki_request(
+      R"({"data":{"product":"P","version":"1","licensekey":1e999,"ip":"1.2.3.4"}})"));
 }
 
 TEST(TkiReply, SuccessBodyHasEveryField) {
   World w;
   std::string out;
   write_tki_success(out, w.req, w.license);
-  EXPECT_EQ(out,
-            R"({"status_msg":"Successful Authentication!","status_overview":"success",)"
-            R"("status_code":200,"version":"1.0.0","discord_id":"123456789012345678",)"
-            R"("discord_username":"john_doe","discord_tag":"@john_doe#0001",)"
-            R"("expire_date":"12/14/2023","staff_license":false})");
+  EXPECT_EQ(out, R"({"status_msg":"Successful Authentication!","status_overview":"success",)"
+                 R"("status_code":200,"version":"1.0.0","discord_id":"123456789012345678",)"
+                 R"("discord_username":"john_doe","discord_tag":"@john_doe#0001",)"
+                 R"("expire_date":"12/14/2023","staff_license":false})");
   w.license.expires_at = 0;
   write_tki_success(out, w.req, w.license);
   EXPECT_NE(out.find(R"("expire_date":"Never")"), std::string::npos);

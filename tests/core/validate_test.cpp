@@ -1,8 +1,8 @@
-#include "core/json_read.h"
 #include "core/validate.h"
 
 #include <gtest/gtest.h>
 
+#include "core/json_read.h"
 #include "support/fixtures.h"
 
 namespace le::core {
@@ -42,8 +42,8 @@ TEST_P(ValidateDecisionTest, DecidesAsTheSpecSays) {
   if (c.edit_request) c.edit_request(req);
   ApiKeyRecord key = test::api_key("to_live_abc", c.key_account, c.key_mode);
 
-  auto d = decide_validate(req, c.with_api_key ? &key : nullptr,
-                           c.license_exists ? &lic : nullptr, kNow);
+  auto d = decide_validate(req, c.with_api_key ? &key : nullptr, c.license_exists ? &lic : nullptr,
+                           kNow);
   if (c.code) {
     ASSERT_TRUE(std::holds_alternative<ValidateOutcome>(d)) << c.name;
     const auto& o = std::get<ValidateOutcome>(d);
@@ -68,8 +68,8 @@ INSTANTIATE_TEST_SUITE_P(
         DecisionCase{"UnknownKeyIsNotFound", nullptr, false, nullptr, false, live, "acc_1",
                      ValidationCode::kNotFound, 0, ""},
         DecisionCase{"ExpiredByClockEvenBeforeExpiryEvent",
-                     [](LicenseRecord& l) { l.expires_at = kNow - 1; }, true, nullptr, false,
-                     live, "acc_1", ValidationCode::kExpired, 0, ""},
+                     [](LicenseRecord& l) { l.expires_at = kNow - 1; }, true, nullptr, false, live,
+                     "acc_1", ValidationCode::kExpired, 0, ""},
         DecisionCase{"ExpiresExactlyNowIsExpired", [](LicenseRecord& l) { l.expires_at = kNow; },
                      true, nullptr, false, live, "acc_1", ValidationCode::kExpired, 0, ""},
         DecisionCase{"NotYetExpiredIsValid", [](LicenseRecord& l) { l.expires_at = kNow + 1; },
@@ -106,21 +106,20 @@ INSTANTIATE_TEST_SUITE_P(
                      [](ValidateRequest& r) { r.domain = "EXAMPLE.com"; }, false, live, "acc_1",
                      ValidationCode::kValid, 0, ""},
         DecisionCase{"WildcardSubdomain", nullptr, true,
-                     [](ValidateRequest& r) { r.domain = "https://app.example.org:8443/x"; },
-                     false, live, "acc_1", ValidationCode::kValid, 0, ""},
+                     [](ValidateRequest& r) { r.domain = "https://app.example.org:8443/x"; }, false,
+                     live, "acc_1", ValidationCode::kValid, 0, ""},
         DecisionCase{"AnyDomainWhenUnrestricted",
                      [](LicenseRecord& l) { l.allowed_domains.clear(); }, true,
                      [](ValidateRequest& r) { r.domain = "anything.net"; }, false, live, "acc_1",
                      ValidationCode::kValid, 0, ""},
         DecisionCase{"ApiKeyOfOwningAccount", nullptr, true, nullptr, true, live, "acc_1",
                      ValidationCode::kValid, 0, ""},
-        DecisionCase{"ApiKeyOfOtherAccountSeesNothing", nullptr, true, nullptr, true, live,
-                     "acc_2", ValidationCode::kNotFound, 0, ""},
+        DecisionCase{"ApiKeyOfOtherAccountSeesNothing", nullptr, true, nullptr, true, live, "acc_2",
+                     ValidationCode::kNotFound, 0, ""},
         DecisionCase{"TestKeyCannotSeeLiveLicense", nullptr, true, nullptr, true, test_mode,
                      "acc_1", ValidationCode::kNotFound, 0, ""},
-        DecisionCase{"LiveKeyCannotSeeTestLicense",
-                     [](LicenseRecord& l) { l.mode = Mode::kTest; }, true, nullptr, true, live,
-                     "acc_1", ValidationCode::kNotFound, 0, ""}),
+        DecisionCase{"LiveKeyCannotSeeTestLicense", [](LicenseRecord& l) { l.mode = Mode::kTest; },
+                     true, nullptr, true, live, "acc_1", ValidationCode::kNotFound, 0, ""}),
     [](const auto& info) { return info.param.name; });
 
 TEST(DomainAllowed, WildcardDoesNotMatchApexOrLookalike) {
@@ -157,7 +156,8 @@ INSTANTIATE_TEST_SUITE_P(
     Bodies, ValidateParseTest,
     ::testing::Values(
         ParseCase{"KeyAlias", R"({"key":"K"})", 0, ""},
-        ParseCase{"LicenseKey", R"({"license_key":"K","product_id":"p","machine_id":"m","domain":"d"})", 0, ""},
+        ParseCase{"LicenseKey",
+                  R"({"license_key":"K","product_id":"p","machine_id":"m","domain":"d"})", 0, ""},
         ParseCase{"BothAliasesSame", R"({"key":"K","license_key":"K"})", 0, ""},
         ParseCase{"NullOptionals", R"({"key":"K","domain":null,"product_id":null})", 0, ""},
         ParseCase{"UnknownFieldsIgnored", R"({"key":"K","extra":{"a":[1,2,{"b":null}]}})", 0, ""},
@@ -178,17 +178,28 @@ INSTANTIATE_TEST_SUITE_P(
         ParseCase{"TrailingGarbage", R"({"key":"K"} xyz)", 400, "VALIDATION_ERROR"},
         ParseCase{"TwoDocuments", R"({"key":"K"}{"key":"L"})", 400, "VALIDATION_ERROR"},
         ParseCase{"NonUtf8", "{\"key\":\"\xff\xfe\"}", 400, "VALIDATION_ERROR"},
-        ParseCase{"HugeKey", R"({"key":")" + std::string(5000, 'A') + R"("})", 400, "VALIDATION_ERROR"},
-        ParseCase{"NestedUnknownFieldIsIgnored", R"({"key":"K","x":)" + std::string(500, '[') + std::string(500, ']') + "}", 0, ""},
-        ParseCase{"NestingBeyondDepthLimit", R"({"key":"K","x":)" + std::string(5000, '[') + std::string(5000, ']') + "}", 400, "VALIDATION_ERROR"},
+        ParseCase{"HugeKey", R"({"key":")" + std::string(5000, 'A') + R"("})", 400,
+                  "VALIDATION_ERROR"},
+        ParseCase{"NestedUnknownFieldIsIgnored",
+                  R"({"key":"K","x":)" + std::string(500, '[') + std::string(500, ']') + "}", 0,
+                  ""},
+        ParseCase{"NestingBeyondDepthLimit",
+                  R"({"key":"K","x":)" + std::string(5000, '[') + std::string(5000, ']') + "}", 400,
+                  "VALIDATION_ERROR"},
         ParseCase{"MalformedIgnoredField", R"({"key":"K","x":{\ud800}})", 400, "VALIDATION_ERROR"},
         ParseCase{"LoneSurrogateInKey", R"({"key":"\ud800"})", 400, "VALIDATION_ERROR"},
-        ParseCase{"DeeplyNestedKey", R"({"key":)" + std::string(5000, '[') + std::string(5000, ']') + "}", 400, "VALIDATION_ERROR"},
-        ParseCase{"UnbalancedNesting", R"({"key":"K","x":)" + std::string(5000, '[') + "}", 400, "VALIDATION_ERROR"},
+        ParseCase{"DeeplyNestedKey",
+                  R"({"key":)" + std::string(5000, '[') + std::string(5000, ']') + "}", 400,
+                  "VALIDATION_ERROR"},
+        ParseCase{"UnbalancedNesting", R"({"key":"K","x":)" + std::string(5000, '[') + "}", 400,
+                  "VALIDATION_ERROR"},
         ParseCase{"NulInside", std::string("{\"key\":\"K\0\"}", 12), 400, "VALIDATION_ERROR"},
         ParseCase{"ByteOrderMark", "\xEF\xBB\xBF{\"key\":\"K\"}", 0, ""},
         ParseCase{"HugeExponentInIgnoredField", R"({"key":"K","x":1e999})", 0, ""},
-        ParseCase{"BigIntegersInIgnoredFields", R"({"x":123456789012345678901234567890,"key":"K","y":[-123456789012345678901234567890]})", 0, ""},
+        ParseCase{
+            "BigIntegersInIgnoredFields",
+            R"({"x":123456789012345678901234567890,"key":"K","y":[-123456789012345678901234567890]})",
+            0, ""},
         ParseCase{"OutOfRangeKey", R"({"key":1e999})", 400, "VALIDATION_ERROR"},
         ParseCase{"MalformedNumberStillRefused", R"({"key":"K","x":01})", 400, "VALIDATION_ERROR"},
         ParseCase{"BomOnly", "\xEF\xBB\xBF", 400, "VALIDATION_ERROR"}),
@@ -198,19 +209,24 @@ INSTANTIATE_TEST_SUITE_P(
 TEST(ValidateParse, MessagesSayWhatIsWrong) {
   auto message = [](std::string_view body) {
     auto r = parse_validate_request(body);
-    return std::holds_alternative<ApiError>(r) ? std::get<ApiError>(r).message : std::string("accepted");
+    return std::holds_alternative<ApiError>(r) ? std::get<ApiError>(r).message
+                                               : std::string("accepted");
   };
   EXPECT_EQ(message(R"({"key":1e999})"), "Field 'key' must be a string");
-  EXPECT_EQ(message(R"({"key":"K","domain":123456789012345678901234567890})"), "Field 'domain' must be a string");
+  EXPECT_EQ(message(R"({"key":"K","domain":123456789012345678901234567890})"),
+            "Field 'domain' must be a string");
   EXPECT_EQ(message(R"({"key":"K","x":1e999})"), "accepted");
   EXPECT_EQ(message(R"({"key":"K","x":1e})"), "Request body is not valid JSON");
 }
 
 TEST(JsonRead, OnlyOutOfRangeNumbersAreMarked) {
   std::string out;
-  EXPECT_FALSE(json::mark_out_of_range_numbers(R"({"a":1,"b":-2.5e10,"c":"1e999","d":18446744073709551615,"e":1e-999})", out));
-  EXPECT_TRUE(json::mark_out_of_range_numbers(R"({"a":1e999,"s":"x\"1e999","b":-9223372036854775809})", out));
-  EXPECT_EQ(out, R"({"a":"\u0000number out of range","s":"x\"1e999","b":"\u0000number out of range"})");
+  EXPECT_FALSE(json::mark_out_of_range_numbers(
+      R"({"a":1,"b":-2.5e10,"c":"1e999","d":18446744073709551615,"e":1e-999})", out));
+  EXPECT_TRUE(json::mark_out_of_range_numbers(
+      R"({"a":1e999,"s":"x\"1e999","b":-9223372036854775809})", out));
+  EXPECT_EQ(out,
+            R"({"a":"\u0000number out of range","s":"x\"1e999","b":"\u0000number out of range"})");
   json::Parser parser;
   simdjson::dom::element doc;
   ASSERT_FALSE(parser.parse(R"({"n":1E+400})", doc));
@@ -233,9 +249,9 @@ TEST(ClassifyAuthorization, BearerKeysAndErrors) {
   EXPECT_EQ(std::get<ApiError>(classify_authorization("Basic dXNlcg==")).code, "INVALID_API_KEY");
   EXPECT_EQ(std::get<ApiError>(classify_authorization("Bearer sk_live_x")).code, "INVALID_API_KEY");
   EXPECT_EQ(std::get<ApiError>(classify_authorization("Bearer to_live_")).code, "INVALID_API_KEY");
-  EXPECT_EQ(std::get<ApiError>(classify_authorization("Bearer to_live_" + std::string(600, 'x')))
-                .code,
-            "INVALID_API_KEY");
+  EXPECT_EQ(
+      std::get<ApiError>(classify_authorization("Bearer to_live_" + std::string(600, 'x'))).code,
+      "INVALID_API_KEY");
 }
 
 TEST(CheckApiKey, RevokedOrUnknownKeysAre401) {

@@ -57,7 +57,8 @@ TEST(WriteProtocol, RepliesRoundTripWithTheLicenseState) {
   for (const auto& r : {ok, refused, tki, bound}) {
     const std::string json = encode_write_reply(r);
     auto d = decode_write_reply(json);
-    ASSERT_TRUE(std::holds_alternative<WriteReply>(d)) << json << " " << std::get<DecodeError>(d).message;
+    ASSERT_TRUE(std::holds_alternative<WriteReply>(d))
+        << json << " " << std::get<DecodeError>(d).message;
     const auto& got = std::get<WriteReply>(d);
     EXPECT_EQ(got.activation, r.activation);
     EXPECT_EQ(got.bind, r.bind);
@@ -79,31 +80,44 @@ TEST(WriteProtocol, RepliesRoundTripWithTheLicenseState) {
 TEST(WriteProtocol, MalformedAndHostileInputIsADecodeError) {
   const std::string hex(64, 'a');
   const std::vector<std::string> commands = {
-      "", "null", "[]", "{", std::string(3000, '['), "{}", "\xff\xfe",
+      "",
+      "null",
+      "[]",
+      "{",
+      std::string(3000, '['),
+      "{}",
+      "\xff\xfe",
       R"({"op":"explode","license":")" + hex + R"(","machineId":"m"})",
       R"({"op":"activate","license":"abc","machineId":"m"})",
       R"({"op":"activate","license":")" + std::string(64, 'g') + R"(","machineId":"m"})",
       R"({"op":"activate","license":")" + hex + R"("})",
       R"({"op":"activate","license":")" + hex + R"(","machineId":7})",
-      R"({"op":"activate","license":")" + hex + R"(","machineId":")" + std::string(300, 'm') + R"("})",
+      R"({"op":"activate","license":")" + hex + R"(","machineId":")" + std::string(300, 'm') +
+          R"("})",
       R"({"op":"activate","license":")" + hex + R"(","machineId":"m","mode":"prod"})",
       R"({"op":"activate","license":")" + hex + R"(","machineId":"m","apiKey":5})",
       R"({"op":"bind","license":")" + hex + R"(","ip":"1.2.3.4"})",
       R"({"op":"bind","apiKey":")" + hex + R"(","license":")" + hex + R"("})",
-      R"({"op":"bind","apiKey":")" + hex + R"(","license":")" + hex + R"(","ip":")" + std::string(600, '1') + R"("})",
+      R"({"op":"bind","apiKey":")" + hex + R"(","license":")" + hex + R"(","ip":")" +
+          std::string(600, '1') + R"("})",
   };
   for (const auto& c : commands) {
     EXPECT_TRUE(std::holds_alternative<DecodeError>(decode_write_command(c))) << c.substr(0, 120);
   }
   const std::vector<std::string> replies = {
-      "", "garbage", "{}", R"({"result":"activated"})" /* no license is fine, but: */,
+      "",
+      "garbage",
+      "{}",
+      R"({"result":"activated"})" /* no license is fine, but: */,
       R"({"result":"exploded"})",
       R"({"result":"activated","error":{"status":403,"code":"REVOKED","message":"x"}})",
       R"({"error":{"status":200,"code":"REVOKED","message":"x"}})",
       R"({"error":{"status":403,"code":"MADE_UP","message":"x"}})",
       R"({"error":{"status":403,"message":"x"}})",
       R"({"error":"REVOKED"})",
-      R"({"tki":0})", R"({"tki":99})", R"({"tki":-1})",
+      R"({"tki":0})",
+      R"({"tki":99})",
+      R"({"tki":-1})",
       R"({"result":"activated","license":{"kind":"account","version":1,"data":{"id":"a","plan":"starter"}}})",
       R"({"result":"activated","license":{"kind":"license"}})",
       R"({"result":"activated","retryAfter":"soon"})",
@@ -111,7 +125,8 @@ TEST(WriteProtocol, MalformedAndHostileInputIsADecodeError) {
   for (std::size_t i = 0; i < replies.size(); ++i) {
     auto d = decode_write_reply(replies[i]);
     if (i == 3) {
-      EXPECT_TRUE(std::holds_alternative<WriteReply>(d)) << "an outcome without a state is well-formed";
+      EXPECT_TRUE(std::holds_alternative<WriteReply>(d))
+          << "an outcome without a state is well-formed";
       continue;
     }
     EXPECT_TRUE(std::holds_alternative<DecodeError>(d)) << replies[i];

@@ -37,8 +37,9 @@ core::Digest replica_digest(const std::string& db) {
 }
 
 std::vector<std::string> edge_args(const std::string& db) {
-  return {"--db", db, "--threads", "2", "--request-timeout-ms", "700", "--idle-timeout-ms",
-          "3000", "--drain-ms", "2000"};
+  return {
+      "--db", db,           "--threads", "2", "--request-timeout-ms", "700", "--idle-timeout-ms",
+      "3000", "--drain-ms", "2000"};
 }
 
 // Parses a JSON body; fails the test when it is not a JSON object.
@@ -79,9 +80,9 @@ class EdgeE2E : public ::testing::Test {
 
 TEST_F(EdgeE2E, SpecCurlQuickStartValidates) {
   HttpClient c(port());
-  auto r = c.post("/api/v1/validate", R"({"key": "XXXX-XXXX-XXXX-XXXX", "domain": "example.com"})",
-                  {{"Authorization", "Bearer to_live_xxxxxxxxxxxxx"},
-                   {"Content-Type", "application/json"}});
+  auto r = c.post(
+      "/api/v1/validate", R"({"key": "XXXX-XXXX-XXXX-XXXX", "domain": "example.com"})",
+      {{"Authorization", "Bearer to_live_xxxxxxxxxxxxx"}, {"Content-Type", "application/json"}});
   ASSERT_EQ(r.status, 200u) << r.body;
   auto j = json_of(parser_, r);
   EXPECT_TRUE(j["valid"].get_bool().value());
@@ -94,16 +95,16 @@ TEST_F(EdgeE2E, SpecCurlQuickStartValidates) {
 TEST_F(EdgeE2E, SpecJavaScriptAndPythonBodiesValidate) {
   HttpClient c(port());
   const std::vector<std::string> bodies = {
-      R"({"key":"XXXX-XXXX-XXXX-XXXX"})",                         // JSON.stringify({ key })
-      R"({"key":"XXXX-XXXX-XXXX-XXXX","domain":"example.com"})",  // JS SDK section
+      R"({"key":"XXXX-XXXX-XXXX-XXXX"})",                            // JSON.stringify({ key })
+      R"({"key":"XXXX-XXXX-XXXX-XXXX","domain":"example.com"})",     // JS SDK section
       R"({"key": "XXXX-XXXX-XXXX-XXXX", "domain": "example.com"})",  // Python requests json=
-      R"({"license_key":"XXXX-XXXX-XXXX-XXXX"})",                 // React hook / reference
-      R"({"domain":"example.com","key":"XXXX-XXXX-XXXX-XXXX"})",  // Go (map keys sorted)
+      R"({"license_key":"XXXX-XXXX-XXXX-XXXX"})",                    // React hook / reference
+      R"({"domain":"example.com","key":"XXXX-XXXX-XXXX-XXXX"})",     // Go (map keys sorted)
   };
   for (const auto& b : bodies) {
-    auto r = c.post("/api/v1/validate", b,
-                    {{"Authorization", "Bearer to_live_xxxxxxxxxxxxx"},
-                     {"Content-Type", "application/json"}});
+    auto r = c.post(
+        "/api/v1/validate", b,
+        {{"Authorization", "Bearer to_live_xxxxxxxxxxxxx"}, {"Content-Type", "application/json"}});
     ASSERT_EQ(r.status, 200u) << b << " -> " << r.body;
     EXPECT_TRUE(json_of(parser_, r)["valid"].get_bool().value()) << b;
   }
@@ -179,9 +180,10 @@ TEST_F(EdgeE2E, ApiKeyScopesLicensesByModeAndAccount) {
 
 TEST_F(EdgeE2E, TkiFirstUseBindingIsATemporaryErrorNotAFakeSuccess) {
   HttpClient c(port());
-  auto r = c.post("/api/license/auth",
-                  R"({"data":{"product":"MyProduct","version":"1.0.0","licensekey":"TKI-XXXXX-XXXXX","ip":"10.9.9.9","hwid":"unique-hardware-id"}})",
-                  {{"Authorization", "your-api-key-here"}});
+  auto r = c.post(
+      "/api/license/auth",
+      R"({"data":{"product":"MyProduct","version":"1.0.0","licensekey":"TKI-XXXXX-XXXXX","ip":"10.9.9.9","hwid":"unique-hardware-id"}})",
+      {{"Authorization", "your-api-key-here"}});
   EXPECT_EQ(r.status, 503u);
   EXPECT_EQ(r.headers["Retry-After"], "5");
   EXPECT_EQ(str(json_of(parser_, r), "status_overview"), "failed");
@@ -189,9 +191,10 @@ TEST_F(EdgeE2E, TkiFirstUseBindingIsATemporaryErrorNotAFakeSuccess) {
 
 TEST_F(EdgeE2E, TkiBlacklistedIpIsRefused) {
   HttpClient c(port());
-  auto r = c.post("/api/license/auth",
-                  R"({"data":{"product":"MyProduct","version":"1.0.0","licensekey":"TKI-XXXXX-XXXXX","ip":"203.0.113.66"}})",
-                  {{"Authorization", "your-api-key-here"}});
+  auto r = c.post(
+      "/api/license/auth",
+      R"({"data":{"product":"MyProduct","version":"1.0.0","licensekey":"TKI-XXXXX-XXXXX","ip":"203.0.113.66"}})",
+      {{"Authorization", "your-api-key-here"}});
   EXPECT_EQ(r.status, 403u);
   EXPECT_EQ(str(json_of(parser_, r), "message"), "Your IP is blacklisted!");
 }
@@ -201,7 +204,8 @@ TEST_F(EdgeE2E, AbsoluteFormTargetAndByteOrderMarkAreServed) {
   const std::string body = "\xEF\xBB\xBF{\"key\":\"XXXX-XXXX-XXXX-XXXX\",\"x\":1e999}";
   c.send_raw("POST http://127.0.0.1:" + std::to_string(port()) +
              "/api/v1/validate HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-             "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body);
+             "Content-Length: " +
+             std::to_string(body.size()) + "\r\n\r\n" + body);
   auto r = c.read();
   ASSERT_EQ(r.status, 200u) << r.body;
   EXPECT_TRUE(json_of(parser_, r)["valid"].get_bool().value());
@@ -257,11 +261,12 @@ std::vector<BadCase> bad_cases() {
        "VALIDATION_ERROR"},
       {"TruncatedJson", post(v, R"({"key":"XXXX-XXXX)"), 400, "VALIDATION_ERROR"},
       {"TruncatedBodyHalfClosed",
-       raw("POST /api/v1/validate HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"key\":", true),
+       raw("POST /api/v1/validate HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"key\":",
+           true),
        400, "VALIDATION_ERROR"},
       {"TruncatedBodyStalls",
-       raw("POST /api/v1/validate HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"key\":"), 408,
-       "REQUEST_TIMEOUT"},
+       raw("POST /api/v1/validate HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"key\":"),
+       408, "REQUEST_TIMEOUT"},
       {"OversizedBody", post(v, R"({"key":")" + std::string(40000, 'K') + R"("})"), 413,
        "PAYLOAD_TOO_LARGE"},
       {"OversizedChunkedBody",
@@ -272,8 +277,7 @@ std::vector<BadCase> bad_cases() {
              return s + "0\r\n\r\n";
            }()),
        413, "PAYLOAD_TOO_LARGE"},
-      {"OversizedHeaders",
-       post(v, R"({"key":"A"})", {{"X-Junk", std::string(20000, 'h')}}), 431,
+      {"OversizedHeaders", post(v, R"({"key":"A"})", {{"X-Junk", std::string(20000, 'h')}}), 431,
        "HEADERS_TOO_LARGE"},
       {"GarbageRequestLine", raw("HELLO THERE\r\n\r\n"), 400, "VALIDATION_ERROR"},
       {"BadContentLength",
@@ -304,24 +308,28 @@ std::vector<BadCase> bad_cases() {
             tki_auth),
        400, std::string(kTkiMissingFields), true},
       {"TkiUnknownVersion",
-       post(a,
-            R"({"data":{"product":"MyProduct","version":"0.0.1","licensekey":"TKI-XXXXX-XXXXX","ip":"192.168.1.1"}})",
-            tki_auth),
+       post(
+           a,
+           R"({"data":{"product":"MyProduct","version":"0.0.1","licensekey":"TKI-XXXXX-XXXXX","ip":"192.168.1.1"}})",
+           tki_auth),
        400, "This Version does not exist!", true},
       {"TkiUnknownProduct",
-       post(a,
-            R"({"data":{"product":"Nope","version":"1.0.0","licensekey":"TKI-XXXXX-XXXXX","ip":"192.168.1.1"}})",
-            tki_auth),
+       post(
+           a,
+           R"({"data":{"product":"Nope","version":"1.0.0","licensekey":"TKI-XXXXX-XXXXX","ip":"192.168.1.1"}})",
+           tki_auth),
        404, "This product does not exist!", true},
       {"TkiUnknownLicense",
-       post(a,
-            R"({"data":{"product":"MyProduct","version":"1.0.0","licensekey":"TKI-NOPE","ip":"192.168.1.1"}})",
-            tki_auth),
+       post(
+           a,
+           R"({"data":{"product":"MyProduct","version":"1.0.0","licensekey":"TKI-NOPE","ip":"192.168.1.1"}})",
+           tki_auth),
        404, "Invalid or non-existent license key.", true},
       {"TkiOversized", post(a, std::string(30000, ' ') + "{}", tki_auth), 413,
        "Request body is too large", true},
-      {"TkiWrongMethod", [](HttpClient& c) { return c.request(http::verb::get, "/api/license/auth"); },
-       405, "Method Not Allowed", true},
+      {"TkiWrongMethod",
+       [](HttpClient& c) { return c.request(http::verb::get, "/api/license/auth"); }, 405,
+       "Method Not Allowed", true},
       // Refused by the HTTP layer before the handler, still in TKI's format.
       {"TkiOversizedHeaders", post(a, R"({"data":{}})", {{"X-Junk", std::string(20000, 'h')}}), 431,
        "Request headers are too large", true},
@@ -330,16 +338,22 @@ std::vector<BadCase> bad_cases() {
            "Transfer-Encoding: chunked\r\n\r\n"),
        400, "Bad Request", true},
       {"TkiControlCharactersInIp",
-       post(a, R"({"data":{"product":"MyProduct","version":"1.0.0","licensekey":"TKI-XXXXX-XXXXX","ip":"192.168.1.1\r\nX: y"}})",
-            tki_auth),
+       post(
+           a,
+           R"({"data":{"product":"MyProduct","version":"1.0.0","licensekey":"TKI-XXXXX-XXXXX","ip":"192.168.1.1\r\nX: y"}})",
+           tki_auth),
        400, std::string(kTkiMissingFields), true},
       {"TkiIpNotAnAddress",
-       post(a, R"({"data":{"product":"MyProduct","version":"1.0.0","licensekey":"TKI-XXXXX-XXXXX","ip":"my-laptop"}})",
-            tki_auth),
+       post(
+           a,
+           R"({"data":{"product":"MyProduct","version":"1.0.0","licensekey":"TKI-XXXXX-XXXXX","ip":"my-laptop"}})",
+           tki_auth),
        400, std::string(kTkiMissingFields), true},
       {"TkiControlCharactersInHwid",
-       post(a, R"({"data":{"product":"MyProduct","version":"1.0.0","licensekey":"TKI-XXXXX-XXXXX","ip":"192.168.1.1","hwid":"unique-hardware-id\u0000"}})",
-            tki_auth),
+       post(
+           a,
+           R"({"data":{"product":"MyProduct","version":"1.0.0","licensekey":"TKI-XXXXX-XXXXX","ip":"192.168.1.1","hwid":"unique-hardware-id\u0000"}})",
+           tki_auth),
        400, std::string(kTkiMissingFields), true},
       // Framing a server must refuse and close on (RFC 9112 6.1, 6.3, 3.2).
       {"BodyAfterGzipCodingIsNotASecondRequest",
@@ -347,7 +361,8 @@ std::vector<BadCase> bad_cases() {
            "POST /api/v1/validate HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}"),
        400, "VALIDATION_ERROR"},
       {"Http10WithTransferEncoding",
-       raw("POST /api/v1/validate HTTP/1.0\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n\r\n"
+       raw("POST /api/v1/validate HTTP/1.0\r\nConnection: keep-alive\r\nTransfer-Encoding: "
+           "chunked\r\n\r\n"
            "2\r\n{}\r\n0\r\n\r\n"),
        400, "VALIDATION_ERROR"},
       {"NoHost", raw("POST /api/v1/validate HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}"), 400,
@@ -362,13 +377,31 @@ std::vector<BadCase> bad_cases() {
 
 // Every answer on these cases' route (/api/v1/validate) carries its rate limit (README "Limits"),
 // the HTTP layer's own 400, 405, 408, 413 and 431 included.
-const std::set<std::string> kRateLimited = {
-    "MalformedJson", "NotAnObject", "WrongTypeKey", "WrongTypeDomain", "MissingKey", "EmptyBody",
-    "NonUtf8", "HugeKey", "TruncatedJson", "TruncatedBodyHalfClosed", "TruncatedBodyStalls",
-    "OversizedBody", "OversizedChunkedBody", "OversizedHeaders", "BadContentLength", "WrongMethod",
-    "WrongMethodDelete", "ApiKeyWrongScheme", "ApiKeyUnknown", "ApiKeyEmpty",
-    "BodyAfterGzipCodingIsNotASecondRequest", "Http10WithTransferEncoding", "NoHost",
-    "UnendingChunkExtension", "OutOfRangeNumberAsKey"};
+const std::set<std::string> kRateLimited = {"MalformedJson",
+                                            "NotAnObject",
+                                            "WrongTypeKey",
+                                            "WrongTypeDomain",
+                                            "MissingKey",
+                                            "EmptyBody",
+                                            "NonUtf8",
+                                            "HugeKey",
+                                            "TruncatedJson",
+                                            "TruncatedBodyHalfClosed",
+                                            "TruncatedBodyStalls",
+                                            "OversizedBody",
+                                            "OversizedChunkedBody",
+                                            "OversizedHeaders",
+                                            "BadContentLength",
+                                            "WrongMethod",
+                                            "WrongMethodDelete",
+                                            "ApiKeyWrongScheme",
+                                            "ApiKeyUnknown",
+                                            "ApiKeyEmpty",
+                                            "BodyAfterGzipCodingIsNotASecondRequest",
+                                            "Http10WithTransferEncoding",
+                                            "NoHost",
+                                            "UnendingChunkExtension",
+                                            "OutOfRangeNumberAsKey"};
 
 TEST(EdgeBadInput, EachGetsItsDocumented4xxServerStaysUpReplicaUnchanged) {
   test::TempDir dir;

@@ -1,13 +1,14 @@
 // The edge's /metrics after a known mix of requests: exact counts by route, status and outcome,
 // histogram bucket totals, rate-limit refusals, replication gauges; and the whole output is
 // valid exposition format (promtool check metrics).
+#include "metrics/metrics.h"
+
 #include <gtest/gtest.h>
 
 #include <cstdio>
 #include <fstream>
 #include <regex>
 
-#include "metrics/metrics.h"
 #include "support/cluster.h"
 
 namespace le::test {
@@ -38,8 +39,8 @@ TEST(EdgeMetrics, CountsAKnownMixOfRequestsExactly) {
   HttpClient c(edge->port());
   ASSERT_TRUE(eventually([&] { return c.request(V::get, "/readyz").status == 200; }));
   ASSERT_TRUE(eventually([&] {
-    return c.post("/api/v1/validate", R"({"license_key":")" + suspended.key + R"("})").body.find("SUSPENDED") !=
-           std::string::npos;
+    return c.post("/api/v1/validate", R"({"license_key":")" + suspended.key + R"("})")
+               .body.find("SUSPENDED") != std::string::npos;
   }));
   // Start counting from a scrape: the polls above are counted too, so take differences. A
   // request is counted just after its answer is written, so the last poll may not show yet:
@@ -58,7 +59,9 @@ TEST(EdgeMetrics, CountsAKnownMixOfRequestsExactly) {
       {"Content-Type", "application/json"}, {"Authorization", "Bearer " + cluster.api_key()}};
   for (int i = 0; i < 5; ++i) ASSERT_EQ(c.post("/api/v1/validate", valid, with_key).status, 200u);
   for (int i = 0; i < 2; ++i) {
-    ASSERT_EQ(c.post("/api/v1/validate", R"({"license_key":"NOPE-NOPE-NOPE-0000"})", with_key).status, 200u);
+    ASSERT_EQ(
+        c.post("/api/v1/validate", R"({"license_key":"NOPE-NOPE-NOPE-0000"})", with_key).status,
+        200u);
   }
   ASSERT_EQ(c.post("/api/v1/validate", "{bad json", with_key).status, 400u);
   // Public validations of one license: 3 allowed, then 429s (per-license limit 3/min).
@@ -75,7 +78,8 @@ TEST(EdgeMetrics, CountsAKnownMixOfRequestsExactly) {
     return delta("le_edge_http_requests_total{route=\"other\",status=\"404\"}") == 1;
   }));
   const std::string v = R"(route="/api/v1/validate")";
-  EXPECT_EQ(delta("le_edge_http_requests_total{" + v + ",status=\"200\"}"), 10);  // 5 + 2 + 3 public
+  EXPECT_EQ(delta("le_edge_http_requests_total{" + v + ",status=\"200\"}"),
+            10);  // 5 + 2 + 3 public
   EXPECT_EQ(delta("le_edge_http_requests_total{" + v + ",status=\"400\"}"), 1);
   EXPECT_EQ(delta("le_edge_http_requests_total{" + v + ",status=\"429\"}"), 2);
   EXPECT_EQ(delta("le_edge_http_requests_total{route=\"other\",status=\"404\"}"), 1);
@@ -92,7 +96,8 @@ TEST(EdgeMetrics, CountsAKnownMixOfRequestsExactly) {
   // (Stream and outbox sequences differ: a change published after a newer one of the same
   // entity is deduplicated by its Nats-Msg-Id.)
   EXPECT_GT(metric(after, "le_replication_applied_seq"), 0);
-  EXPECT_EQ(metric(after, "le_replication_applied_seq"), metric(after, "le_replication_stream_seq"));
+  EXPECT_EQ(metric(after, "le_replication_applied_seq"),
+            metric(after, "le_replication_stream_seq"));
   EXPECT_EQ(metric(after, "le_replication_lag_events"), 0);
   EXPECT_EQ(metric(after, "le_nats_connected"), 1);
   EXPECT_EQ(metric(after, "le_edge_ready"), 1);
@@ -105,7 +110,8 @@ TEST(EdgeMetrics, CountsAKnownMixOfRequestsExactly) {
   // Valid exposition format.
   const std::string path = cluster.dir().path("metrics.txt");
   std::ofstream(path) << after;
-  EXPECT_EQ(std::system(("promtool check metrics < " + path + " > /dev/null 2>&1").c_str()), 0) << after;
+  EXPECT_EQ(std::system(("promtool check metrics < " + path + " > /dev/null 2>&1").c_str()), 0)
+      << after;
 
   // The primary's admin listener too.
   cluster.stop_primary();
@@ -117,7 +123,8 @@ TEST(HttpMetrics, PerThreadCellsSumExactlyAcrossWriterThreads) {
   for (unsigned w = 0; w < 4; ++w) {
     writers.emplace_back([&m, w] {
       for (int i = 0; i < 10'000; ++i) {
-        m.observe(w, i % 2, i % 3 == 0 ? 200 : 418, std::chrono::microseconds(i % 7 == 0 ? 2000 : 80));
+        m.observe(w, i % 2, i % 3 == 0 ? 200 : 418,
+                  std::chrono::microseconds(i % 7 == 0 ? 2000 : 80));
       }
       m.observe(w, -1, 404, std::chrono::nanoseconds(0));
     });
@@ -142,10 +149,12 @@ TEST(HttpMetrics, PerThreadCellsSumExactlyAcrossWriterThreads) {
   const std::string text = metrics::serialize(f);
   EXPECT_EQ(metric(text, R"(le_test_http_requests_total{route="/b",status="200"})"), 4 * 1667);
   EXPECT_EQ(metric(text, R"(le_test_http_request_duration_seconds_count{route="/a"})"), 20000);
-  EXPECT_EQ(metric(text, R"(le_test_http_request_duration_seconds_bucket{route="/a",le="+Inf"})"), 20000);
+  EXPECT_EQ(metric(text, R"(le_test_http_request_duration_seconds_bucket{route="/a",le="+Inf"})"),
+            20000);
   // i % 7 == 0 took 2 ms: above the 1 ms bound, within 2.5 ms.
-  const double slow_a = metric(text, R"(le_test_http_request_duration_seconds_bucket{route="/a",le="0.0025"})") -
-                        metric(text, R"(le_test_http_request_duration_seconds_bucket{route="/a",le="0.001"})");
+  const double slow_a =
+      metric(text, R"(le_test_http_request_duration_seconds_bucket{route="/a",le="0.0025"})") -
+      metric(text, R"(le_test_http_request_duration_seconds_bucket{route="/a",le="0.001"})");
   EXPECT_EQ(slow_a, 4 * 715);  // even i below 10000 divisible by 7: 0, 14, …, 9996
 }
 

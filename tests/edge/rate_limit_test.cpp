@@ -167,14 +167,15 @@ TEST_F(EdgeRateLimitTest, TkiIsLimitedPerIpWhenTheAccountEnablesIt) {
   const std::string body =
       R"({"data":{"product":"MyProduct","version":"1.0.0","licensekey":"LIC-0","ip":"1.1.1.1"}})";
   for (int i = 0; i < 2; ++i) {
-    EXPECT_EQ(call(*s, "/api/license/auth", body, "203.0.113.5", {{"Authorization", "tki-key"}})
-                  .status,
-              200u);
+    EXPECT_EQ(
+        call(*s, "/api/license/auth", body, "203.0.113.5", {{"Authorization", "tki-key"}}).status,
+        200u);
   }
   auto r = call(*s, "/api/license/auth", body, "203.0.113.5", {{"Authorization", "tki-key"}});
   EXPECT_EQ(r.status, 429u);
-  EXPECT_EQ(r.body,
-            R"({"message":"You have been ratelimited! Try again in 3 Minutes!","status_overview":"failed"})");
+  EXPECT_EQ(
+      r.body,
+      R"({"message":"You have been ratelimited! Try again in 3 Minutes!","status_overview":"failed"})");
   EXPECT_FALSE(r.headers["Retry-After"].empty());
 }
 

@@ -63,7 +63,8 @@ class Deferred : public ::testing::Test {
     };
     router_.add(http::verb::post, "/later", deferring(std::chrono::milliseconds(10'000)));
     router_.add(http::verb::post, "/short", deferring(std::chrono::milliseconds(300)));
-    router_.add(http::verb::get, "/now", [](const Request&, Response& res) { res.body = R"({"now":true})"; });
+    router_.add(http::verb::get, "/now",
+                [](const Request&, Response& res) { res.body = R"({"now":true})"; });
     // Defers, hands its completion out, then fails: the server answers 500 itself.
     router_.add(http::verb::post, "/throws", [this](const Request&, Response& res) {
       auto c = res.defer(std::chrono::milliseconds(10'000), [](Response& r) { r.status = 504; });
@@ -206,7 +207,8 @@ TEST(DeferredShutdown, CompletionAfterTheServerIsDestroyedIsANoOp) {
   router.add(http::verb::post, "/later", [&parked](const Request&, Response& res) {
     parked.add(res.defer(std::chrono::milliseconds(10'000), [](Response& r) { r.status = 504; }));
   });
-  router.set_error_writer([](const ErrorContext&, ProtocolError e, Response& res) { res.status = status_of(e); });
+  router.set_error_writer(
+      [](const ErrorContext&, ProtocolError e, Response& res) { res.status = status_of(e); });
   ServerConfig config;
   config.port = 0;
   auto server = std::make_unique<Server>(config, router);

@@ -1,7 +1,7 @@
 // Router: exact routes, "{}" segment patterns with their captured parameters, 404 and 405.
-#include "net/http.h"
-
 #include <gtest/gtest.h>
+
+#include "net/http.h"
 
 namespace le::net {
 namespace {
@@ -22,7 +22,8 @@ struct Routed {
     router.add(http::verb::post, "/api/v1/licenses/{}/suspend", record("suspend"));
     router.add(http::verb::post, "/api/v1/licenses/batch", record("batch"));
     router.add(http::verb::post, "/a/{}/b/{}", record("two"));
-    router.set_error_writer([](const ErrorContext&, ProtocolError, Response& res) { res.body = "err"; });
+    router.set_error_writer(
+        [](const ErrorContext&, ProtocolError, Response& res) { res.body = "err"; });
   }
   unsigned go(http::verb m, std::string_view path) {
     hit.clear();
@@ -54,9 +55,9 @@ TEST(Router, ExactRoutesWinOverPatternsAndPatternsCaptureSegments) {
 
 TEST(Router, EmptyExtraOrMissingSegmentsDoNotMatch) {
   Routed r;
-  for (std::string_view p : {"/api/v1/licenses/", "/api/v1/licenses//suspend", "/api/v1/licenses/x/",
-                             "/api/v1/licenses/x/suspend/more", "/api/v1/licenses/x/y", "/a/x/b",
-                             "/a/x/b/y/z", ""}) {
+  for (std::string_view p :
+       {"/api/v1/licenses/", "/api/v1/licenses//suspend", "/api/v1/licenses/x/",
+        "/api/v1/licenses/x/suspend/more", "/api/v1/licenses/x/y", "/a/x/b", "/a/x/b/y/z", ""}) {
     EXPECT_EQ(r.go(http::verb::get, p), 404u) << p;
     EXPECT_TRUE(r.hit.empty()) << p;
   }

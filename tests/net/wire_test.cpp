@@ -16,7 +16,9 @@ struct Answer {
   unsigned status = 0;
   std::string head;  // status line and headers
   std::string body;
-  bool has(std::string_view header_line) const { return head.find(header_line) != std::string::npos; }
+  bool has(std::string_view header_line) const {
+    return head.find(header_line) != std::string::npos;
+  }
 };
 
 // Splits what the server wrote into responses. `head_only[i]` marks answers to HEAD, which have
@@ -61,9 +63,11 @@ class Wire : public ::testing::Test {
  protected:
   void SetUp() override {
     router_.add(http::verb::post, "/echo", [](const Request& req, Response& res) {
-      res.body = "{\"len\":" + std::to_string(req.body.size()) + ",\"target\":\"" + std::string(req.target) + "\"}";
+      res.body = "{\"len\":" + std::to_string(req.body.size()) + ",\"target\":\"" +
+                 std::string(req.target) + "\"}";
     });
-    router_.add(http::verb::get, "/healthz", [](const Request&, Response& res) { res.body = R"({"status":"ok"})"; });
+    router_.add(http::verb::get, "/healthz",
+                [](const Request&, Response& res) { res.body = R"({"status":"ok"})"; });
     router_.set_error_writer([this](const ErrorContext& ctx, ProtocolError e, Response& res) {
       res.status = status_of(e);
       error_paths_.emplace_back(ctx.path);
@@ -85,7 +89,8 @@ class Wire : public ::testing::Test {
 constexpr std::string_view kHealth = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
 
 TEST_F(Wire, KeepAliveServesPipelinedRequestsInOrder) {
-  const std::string in = "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc" + std::string(kHealth);
+  const std::string in =
+      "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc" + std::string(kHealth);
   auto x = exchange(in);
   auto a = split(x.output);
   ASSERT_EQ(a.size(), 2u);
@@ -106,7 +111,8 @@ TEST_F(Wire, AnUnendingChunkExtensionIsRefusedOnceTheReadBufferIsFull) {
 }
 
 TEST_F(Wire, AnUnendingTrailerIsRefusedOnceTheReadBufferIsFull) {
-  std::string in = "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n1\r\n{\r\n0\r\nX-T: ";
+  std::string in =
+      "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n1\r\n{\r\n0\r\nX-T: ";
   in.append(4 << 20, 't');
   auto x = exchange(in);
   auto a = split(x.output);
@@ -127,7 +133,8 @@ TEST_F(Wire, ChunkExtensionsAddedUpOverManyChunksAreBounded) {
 TEST_F(Wire, ChunkedBodiesWithinTheLimitsAreServed) {
   const std::string in =
       "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
-      "2;name=value\r\nab\r\n1\r\nc\r\n0\r\nX-Trailer: t\r\n\r\n" + std::string(kHealth);
+      "2;name=value\r\nab\r\n1\r\nc\r\n0\r\nX-Trailer: t\r\n\r\n" +
+      std::string(kHealth);
   auto x = exchange(in);
   auto a = split(x.output);
   ASSERT_EQ(a.size(), 2u);
@@ -139,10 +146,11 @@ TEST_F(Wire, ChunkedBodiesWithinTheLimitsAreServed) {
 // RFC 9112 6.3: a request whose final transfer coding is not chunked has no knowable length.
 // Its bytes must never be read as the next request.
 TEST_F(Wire, ATransferCodingOtherThanChunkedIsRefusedAndTheConnectionClosed) {
-  for (std::string te : {"gzip", "chunked, identity", "identity", "gzip, chunked", "chunked, chunked"}) {
+  for (std::string te :
+       {"gzip", "chunked, identity", "identity", "gzip, chunked", "chunked, chunked"}) {
     error_paths_.clear();
-    const std::string in = "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: " + te + "\r\n\r\n" +
-                           std::string(kHealth);
+    const std::string in = "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: " + te +
+                           "\r\n\r\n" + std::string(kHealth);
     auto x = exchange(in);
     auto a = split(x.output);
     ASSERT_EQ(a.size(), 1u) << te << ": " << x.output;
@@ -157,8 +165,10 @@ TEST_F(Wire, ATransferCodingOtherThanChunkedIsRefusedAndTheConnectionClosed) {
 // RFC 9112 6.1: Transfer-Encoding in HTTP/1.0 is faulty framing; answer and close.
 TEST_F(Wire, Http10WithTransferEncodingIsAnsweredAndClosed) {
   const std::string in =
-      "POST /echo HTTP/1.0\r\nHost: x\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n\r\n"
-      "3\r\nabc\r\n0\r\n\r\n" + std::string(kHealth);
+      "POST /echo HTTP/1.0\r\nHost: x\r\nConnection: keep-alive\r\nTransfer-Encoding: "
+      "chunked\r\n\r\n"
+      "3\r\nabc\r\n0\r\n\r\n" +
+      std::string(kHealth);
   auto x = exchange(in);
   auto a = split(x.output);
   ASSERT_EQ(a.size(), 1u) << x.output;
@@ -169,7 +179,8 @@ TEST_F(Wire, Http10WithTransferEncodingIsAnsweredAndClosed) {
 
 TEST_F(Wire, Http10KeepAliveWithContentLengthStillWorks) {
   const std::string in =
-      "POST /echo HTTP/1.0\r\nConnection: keep-alive\r\nContent-Length: 2\r\n\r\nab" + std::string(kHealth);
+      "POST /echo HTTP/1.0\r\nConnection: keep-alive\r\nContent-Length: 2\r\n\r\nab" +
+      std::string(kHealth);
   auto x = exchange(in);
   auto a = split(x.output);
   ASSERT_EQ(a.size(), 2u);
@@ -179,9 +190,11 @@ TEST_F(Wire, Http10KeepAliveWithContentLengthStillWorks) {
 
 // RFC 9110 9.3.2: the answer to HEAD has no content, whatever its status.
 TEST_F(Wire, HeadIsAnsweredWithoutContentAndTheConnectionStaysInStep) {
-  const std::string in = "HEAD /echo HTTP/1.1\r\nHost: x\r\n\r\n"
-                         "HEAD /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
-                         "HEAD /nowhere HTTP/1.1\r\nHost: x\r\n\r\n" + std::string(kHealth);
+  const std::string in =
+      "HEAD /echo HTTP/1.1\r\nHost: x\r\n\r\n"
+      "HEAD /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+      "HEAD /nowhere HTTP/1.1\r\nHost: x\r\n\r\n" +
+      std::string(kHealth);
   auto x = exchange(in);
   auto a = split(x.output, {true, true, true});
   ASSERT_EQ(a.size(), 4u) << x.output;
@@ -204,7 +217,8 @@ TEST_F(Wire, AllowListsHeadWhereGetIsServed) {
 // RFC 9112 3.2.2: a server MUST accept the absolute form.
 TEST_F(Wire, AbsoluteFormTargetsAreServedByTheirPath) {
   const std::string in =
-      "POST http://127.0.0.1:8080/echo?x=1 HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nContent-Length: 1\r\n\r\nz"
+      "POST http://127.0.0.1:8080/echo?x=1 HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nContent-Length: "
+      "1\r\n\r\nz"
       "GET HTTP://example.com/healthz HTTP/1.1\r\nHost: example.com\r\n\r\n"
       "GET http://example.com HTTP/1.1\r\nHost: example.com\r\n\r\n";
   auto a = split(exchange(in).output);
@@ -230,10 +244,14 @@ TEST_F(Wire, Http11NeedsExactlyOneHost) {
 }
 
 TEST_F(Wire, HeaderStageErrorsKnowTheRequestPath) {
-  auto a = split(exchange("POST /echo HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(20000, 'h') + "\r\n\r\n").output);
+  auto a = split(
+      exchange("POST /echo HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(20000, 'h') + "\r\n\r\n")
+          .output);
   ASSERT_EQ(a.size(), 1u);
   EXPECT_EQ(a[0].status, 431u);
-  a = split(exchange("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n").output);
+  a = split(exchange("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: "
+                     "chunked\r\n\r\n")
+                .output);
   ASSERT_EQ(a.size(), 1u);
   EXPECT_EQ(a[0].status, 400u);
   a = split(exchange("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 99999\r\n\r\n").output);
@@ -257,7 +275,8 @@ TEST(TargetForms, PathAndOriginOfEachForm) {
   EXPECT_EQ(origin_of_target("http://h/x?q"), "/x?q");
   EXPECT_EQ(origin_of_target("/x"), "/x");
   EXPECT_EQ(path_of_target("*"), "*");
-  EXPECT_EQ(target_of_request_line("POST /api/license/auth HTTP/1.1\r\nHost: x"), "/api/license/auth");
+  EXPECT_EQ(target_of_request_line("POST /api/license/auth HTTP/1.1\r\nHost: x"),
+            "/api/license/auth");
   EXPECT_EQ(target_of_request_line("POST /api/lic"), "");  // may still be arriving
   EXPECT_EQ(target_of_request_line(""), "");
 }

@@ -89,7 +89,8 @@ TEST_F(Management, TestKeysSeeOnlyTestDataAndAccountsAreIsolated) {
   const std::string test_key = json_str(r.body, "/apiKey/key");
   ASSERT_EQ(test_key.rfind("to_test_", 0), 0u);
   r = cluster_.call(V::post, "/api/v1/licenses",
-                    R"({"product_id":")" + cluster_.product_id() + R"(","type":"trial"})", test_key);
+                    R"({"product_id":")" + cluster_.product_id() + R"(","type":"trial"})",
+                    test_key);
   ASSERT_EQ(r.status, 201u) << r.body;
   const std::string test_id = json_str(r.body, "/license/id");
   EXPECT_EQ(json_str(r.body, "/license/mode"), "test");
@@ -97,20 +98,29 @@ TEST_F(Management, TestKeysSeeOnlyTestDataAndAccountsAreIsolated) {
 
   EXPECT_EQ(cluster_.call(V::get, "/api/v1/licenses/" + live.id, {}, test_key).status, 404u);
   EXPECT_EQ(cluster_.api(V::get, "/api/v1/licenses/" + test_id).status, 404u);
-  EXPECT_EQ(json_int(cluster_.call(V::get, "/api/v1/licenses", {}, test_key).body, "/pagination/total"), 1);
+  EXPECT_EQ(
+      json_int(cluster_.call(V::get, "/api/v1/licenses", {}, test_key).body, "/pagination/total"),
+      1);
   EXPECT_EQ(json_int(cluster_.api(V::get, "/api/v1/licenses").body, "/pagination/total"), 1);
 
   // Another account sees none of acme's licenses or products.
-  ASSERT_EQ(cluster_.admin(V::post, "/admin/v1/accounts", R"({"id":"other","plan":"starter"})").status, 201u);
+  ASSERT_EQ(
+      cluster_.admin(V::post, "/admin/v1/accounts", R"({"id":"other","plan":"starter"})").status,
+      201u);
   r = cluster_.admin(V::post, "/admin/v1/accounts/other/api-keys", R"({"mode":"live"})");
   const std::string other_key = json_str(r.body, "/apiKey/key");
   EXPECT_EQ(cluster_.call(V::get, "/api/v1/licenses/" + live.id, {}, other_key).status, 404u);
-  EXPECT_EQ(cluster_.call(V::post, "/api/v1/licenses/" + live.id + "/suspend", {}, other_key).status, 404u);
-  expect_error(cluster_.call(V::post, "/api/v1/licenses",
-                             R"({"product_id":")" + cluster_.product_id() + R"(","type":"perpetual"})",
-                             other_key),
-               404, "NOT_FOUND");
-  EXPECT_EQ(json_int(cluster_.call(V::get, "/api/v1/licenses", {}, other_key).body, "/pagination/total"), 0);
+  EXPECT_EQ(
+      cluster_.call(V::post, "/api/v1/licenses/" + live.id + "/suspend", {}, other_key).status,
+      404u);
+  expect_error(
+      cluster_.call(V::post, "/api/v1/licenses",
+                    R"({"product_id":")" + cluster_.product_id() + R"(","type":"perpetual"})",
+                    other_key),
+      404, "NOT_FOUND");
+  EXPECT_EQ(
+      json_int(cluster_.call(V::get, "/api/v1/licenses", {}, other_key).body, "/pagination/total"),
+      0);
 }
 
 TEST_F(Management, ActivationLimitHoldsUnderConcurrentRequests) {
@@ -120,9 +130,9 @@ TEST_F(Management, ActivationLimitHoldsUnderConcurrentRequests) {
   std::vector<std::thread> threads;
   for (int i = 0; i < kClients; ++i) {
     threads.emplace_back([&, i] {
-      auto r = cluster_.api(V::post, "/api/v1/activate",
-                            R"({"license_key":")" + lic.key + R"(","machine_id":"m-)" +
-                                std::to_string(i) + R"("})");
+      auto r = cluster_.api(
+          V::post, "/api/v1/activate",
+          R"({"license_key":")" + lic.key + R"(","machine_id":"m-)" + std::to_string(i) + R"("})");
       if (r.status == 200 && json_bool(r.body, "/changed")) {
         ++activated;
       } else if (r.status == 403 && json_str(r.body, "/code") == "ACTIVATION_LIMIT_REACHED") {
@@ -141,21 +151,26 @@ TEST_F(Management, ActivationLimitHoldsUnderConcurrentRequests) {
 
   // Re-activating an active machine uses no slot; deactivating frees one; repeating is safe.
   const std::string m0 = json_str(r.body, "/license/machines/0/machineId");
-  r = cluster_.api(V::post, "/api/v1/activate", R"({"license_key":")" + lic.key + R"(","machine_id":")" + m0 + R"("})");
+  r = cluster_.api(V::post, "/api/v1/activate",
+                   R"({"license_key":")" + lic.key + R"(","machine_id":")" + m0 + R"("})");
   EXPECT_EQ(r.status, 200u);
   EXPECT_FALSE(json_bool(r.body, "/changed"));
   for (int i = 0; i < 2; ++i) {
-    r = cluster_.api(V::post, "/api/v1/deactivate", R"({"license_key":")" + lic.key + R"(","machine_id":")" + m0 + R"("})");
+    r = cluster_.api(V::post, "/api/v1/deactivate",
+                     R"({"license_key":")" + lic.key + R"(","machine_id":")" + m0 + R"("})");
     EXPECT_EQ(r.status, 200u) << r.body;
     EXPECT_EQ(json_bool(r.body, "/changed"), i == 0);
     EXPECT_EQ(json_int(r.body, "/license/activations"), 2);
   }
-  r = cluster_.api(V::post, "/api/v1/activate", R"({"license_key":")" + lic.key + R"(","machine_id":"new","label":"Laptop"})");
+  r = cluster_.api(V::post, "/api/v1/activate",
+                   R"({"license_key":")" + lic.key + R"(","machine_id":"new","label":"Laptop"})");
   EXPECT_TRUE(json_bool(r.body, "/changed"));
   // Without an API key the license key is the credential; a suspended license activates nothing.
   HttpClient c(cluster_.primary().port());
   ASSERT_EQ(cluster_.api(V::post, "/api/v1/licenses/" + lic.id + "/suspend").status, 200u);
-  expect_error(c.post("/api/v1/activate", R"({"license_key":")" + lic.key + R"(","machine_id":"x"})"), 403, "SUSPENDED");
+  expect_error(
+      c.post("/api/v1/activate", R"({"license_key":")" + lic.key + R"(","machine_id":"x"})"), 403,
+      "SUSPENDED");
 }
 
 TEST_F(Management, BadInputGetsSpecErrorsAndChangesNothing) {
@@ -168,10 +183,13 @@ TEST_F(Management, BadInputGetsSpecErrorsAndChangesNothing) {
   const std::string prod = cluster_.product_id();
   const std::string lic_path = "/api/v1/licenses/" + lic.id;
   const std::string deep(5000, '[');
-  const std::string huge_meta = R"({"product_id":")" + prod + R"(","type":"perpetual","metadata":{"x":")" +
+  const std::string huge_meta = R"({"product_id":")" + prod +
+                                R"(","type":"perpetual","metadata":{"x":")" +
                                 std::string(9000, 'a') + R"("}})";
   std::string too_many = R"({"licenses":[)";
-  for (int i = 0; i < 1001; ++i) too_many += std::string(i ? "," : "") + R"({"product_id":")" + prod + R"(","type":"perpetual"})";
+  for (int i = 0; i < 1001; ++i)
+    too_many +=
+        std::string(i ? "," : "") + R"({"product_id":")" + prod + R"(","type":"perpetual"})";
   too_many += "]}";
   struct Case {
     V method;
@@ -184,25 +202,45 @@ TEST_F(Management, BadInputGetsSpecErrorsAndChangesNothing) {
       {V::post, "/api/v1/licenses", "", 400, "VALIDATION_ERROR"},
       {V::post, "/api/v1/licenses", "[1,2]", 400, "VALIDATION_ERROR"},
       {V::post, "/api/v1/licenses", deep, 400, "VALIDATION_ERROR"},
-      {V::post, "/api/v1/licenses", "{\"type\":\"perpetual\",\"email\":\"\xff\xfe\"}", 400, "VALIDATION_ERROR"},
+      {V::post, "/api/v1/licenses", "{\"type\":\"perpetual\",\"email\":\"\xff\xfe\"}", 400,
+       "VALIDATION_ERROR"},
       {V::post, "/api/v1/licenses", "{}", 400, "MISSING_FIELDS"},
       {V::post, "/api/v1/licenses", R"({"type":"perpetual"})", 400, "MISSING_FIELDS"},
       {V::post, "/api/v1/licenses", R"({"product_id":")" + prod + R"("})", 400, "MISSING_FIELDS"},
-      {V::post, "/api/v1/licenses", R"({"product_id":")" + prod + R"(","type":"forever"})", 400, "VALIDATION_ERROR"},
-      {V::post, "/api/v1/licenses", R"({"product_id":")" + prod + R"(","type":"perpetual","max_activations":-1})", 400, "VALIDATION_ERROR"},
-      {V::post, "/api/v1/licenses", R"({"product_id":")" + prod + R"(","type":"perpetual","max_activations":"3"})", 400, "VALIDATION_ERROR"},
-      {V::post, "/api/v1/licenses", R"({"product_id":")" + prod + R"(","type":"perpetual","max_activations":1e12})", 400, "VALIDATION_ERROR"},
-      {V::post, "/api/v1/licenses", R"({"product_id":")" + prod + R"(","type":"perpetual","expires_at":"tomorrow"})", 400, "VALIDATION_ERROR"},
-      {V::post, "/api/v1/licenses", R"({"product_id":")" + prod + R"(","type":"perpetual","metadata":[1]})", 400, "VALIDATION_ERROR"},
+      {V::post, "/api/v1/licenses", R"({"product_id":")" + prod + R"(","type":"forever"})", 400,
+       "VALIDATION_ERROR"},
+      {V::post, "/api/v1/licenses",
+       R"({"product_id":")" + prod + R"(","type":"perpetual","max_activations":-1})", 400,
+       "VALIDATION_ERROR"},
+      {V::post, "/api/v1/licenses",
+       R"({"product_id":")" + prod + R"(","type":"perpetual","max_activations":"3"})", 400,
+       "VALIDATION_ERROR"},
+      {V::post, "/api/v1/licenses",
+       R"({"product_id":")" + prod + R"(","type":"perpetual","max_activations":1e12})", 400,
+       "VALIDATION_ERROR"},
+      {V::post, "/api/v1/licenses",
+       R"({"product_id":")" + prod + R"(","type":"perpetual","expires_at":"tomorrow"})", 400,
+       "VALIDATION_ERROR"},
+      {V::post, "/api/v1/licenses",
+       R"({"product_id":")" + prod + R"(","type":"perpetual","metadata":[1]})", 400,
+       "VALIDATION_ERROR"},
       {V::post, "/api/v1/licenses", huge_meta, 400, "VALIDATION_ERROR"},
-      {V::post, "/api/v1/licenses", R"({"product_id":")" + prod + R"(","type":"perpetual","email":"a\u0000b"})", 400, "VALIDATION_ERROR"},
-      {V::post, "/api/v1/licenses", R"({"product_id":")" + prod + R"(","type":"perpetual","colour":"red"})", 400, "VALIDATION_ERROR"},
-      {V::post, "/api/v1/licenses", R"({"product_id":"prod_nope","type":"perpetual"})", 404, "NOT_FOUND"},
-      {V::post, "/api/v1/licenses", R"({"product_id":"../../etc","type":"perpetual"})", 400, "VALIDATION_ERROR"},
+      {V::post, "/api/v1/licenses",
+       R"({"product_id":")" + prod + R"(","type":"perpetual","email":"a\u0000b"})", 400,
+       "VALIDATION_ERROR"},
+      {V::post, "/api/v1/licenses",
+       R"({"product_id":")" + prod + R"(","type":"perpetual","colour":"red"})", 400,
+       "VALIDATION_ERROR"},
+      {V::post, "/api/v1/licenses", R"({"product_id":"prod_nope","type":"perpetual"})", 404,
+       "NOT_FOUND"},
+      {V::post, "/api/v1/licenses", R"({"product_id":"../../etc","type":"perpetual"})", 400,
+       "VALIDATION_ERROR"},
       {V::post, "/api/v1/licenses/batch", too_many, 400, "VALIDATION_ERROR"},
       {V::post, "/api/v1/licenses/batch", R"({"licenses":[]})", 400, "MISSING_FIELDS"},
       {V::post, "/api/v1/licenses/batch", R"({"licenses":[1]})", 400, "VALIDATION_ERROR"},
-      {V::post, "/api/v1/licenses/batch", R"({"licenses":[{"product_id":")" + prod + R"(","type":"perpetual"},{"type":"x"}]})", 400, "VALIDATION_ERROR"},
+      {V::post, "/api/v1/licenses/batch",
+       R"({"licenses":[{"product_id":")" + prod + R"(","type":"perpetual"},{"type":"x"}]})", 400,
+       "VALIDATION_ERROR"},
       {V::post, "/api/v1/licenses", std::string(1100 * 1024, ' '), 413, "PAYLOAD_TOO_LARGE"},
       {V::get, "/api/v1/licenses?limit=0", "", 400, "VALIDATION_ERROR"},
       {V::get, "/api/v1/licenses?limit=101", "", 400, "VALIDATION_ERROR"},
@@ -221,40 +259,60 @@ TEST_F(Management, BadInputGetsSpecErrorsAndChangesNothing) {
       {V::post, lic_path + "/explode", "", 404, "NOT_FOUND"},
       {V::post, "/api/v1/products", R"({"platforms":["windows"]})", 400, "MISSING_FIELDS"},
       {V::post, "/api/v1/products", R"({"name":"Acme App"})", 400, "VALIDATION_ERROR"},
-      {V::post, "/api/v1/products", R"({"name":"X","platforms":["amiga"]})", 400, "VALIDATION_ERROR"},
+      {V::post, "/api/v1/products", R"({"name":"X","platforms":["amiga"]})", 400,
+       "VALIDATION_ERROR"},
       {V::post, "/api/v1/products", R"({"name":""})", 400, "VALIDATION_ERROR"},
       {V::patch, "/api/v1/products/prod_missing", R"({"name":"Y"})", 404, "NOT_FOUND"},
       {V::post, "/api/v1/blacklist", R"({"type":"planet","value":"x"})", 400, "VALIDATION_ERROR"},
-      {V::post, "/api/v1/blacklist", R"({"type":"ip","value":"999.1.1.1"})", 400, "VALIDATION_ERROR"},
+      {V::post, "/api/v1/blacklist", R"({"type":"ip","value":"999.1.1.1"})", 400,
+       "VALIDATION_ERROR"},
       {V::post, "/api/v1/blacklist", R"({"type":"ip"})", 400, "MISSING_FIELDS"},
       {V::delete_, "/api/v1/blacklist/bl_missing", "", 404, "NOT_FOUND"},
       {V::patch, "/api/v1/account/settings", R"({"plan":"enterprise"})", 400, "VALIDATION_ERROR"},
-      {V::patch, "/api/v1/account/settings", R"({"tki_require_hwid":"yes"})", 400, "VALIDATION_ERROR"},
+      {V::patch, "/api/v1/account/settings", R"({"tki_require_hwid":"yes"})", 400,
+       "VALIDATION_ERROR"},
       {V::post, "/api/v1/activate", R"({"license_key":"ABCD"})", 400, "MISSING_FIELDS"},
       {V::post, "/api/v1/activate", R"({"machine_id":"m"})", 400, "MISSING_FIELDS"},
-      {V::post, "/api/v1/activate", R"({"license_key":"NOPE-NOPE-NOPE-NOPE","machine_id":"m"})", 404, "NOT_FOUND"},
-      {V::post, "/api/v1/activate", R"({"license_key":")" + lic.key + R"(","machine_id":")" + std::string(300, 'm') + R"("})", 400, "VALIDATION_ERROR"},
-      {V::post, "/api/v1/deactivate", R"({"license_key":5,"machine_id":"m"})", 400, "VALIDATION_ERROR"},
+      {V::post, "/api/v1/activate", R"({"license_key":"NOPE-NOPE-NOPE-NOPE","machine_id":"m"})",
+       404, "NOT_FOUND"},
+      {V::post, "/api/v1/activate",
+       R"({"license_key":")" + lic.key + R"(","machine_id":")" + std::string(300, 'm') + R"("})",
+       400, "VALIDATION_ERROR"},
+      {V::post, "/api/v1/deactivate", R"({"license_key":5,"machine_id":"m"})", 400,
+       "VALIDATION_ERROR"},
       {V::post, "/api/v1/api-keys/key_missing/revoke", "", 404, "NOT_FOUND"},
   };
   for (const auto& c : cases) {
-    SCOPED_TRACE(std::string(http::to_string(c.method)) + " " + c.path + " " + c.body.substr(0, 80));
+    SCOPED_TRACE(std::string(http::to_string(c.method)) + " " + c.path + " " +
+                 c.body.substr(0, 80));
     expect_error(cluster_.api(c.method, c.path, c.body), c.status, c.code);
   }
   // Authentication.
   expect_error(cluster_.call(V::get, "/api/v1/licenses", {}, {}), 401, "AUTH_REQUIRED");
-  expect_error(cluster_.call(V::get, "/api/v1/licenses", {}, "to_live_forged"), 401, "INVALID_API_KEY");
-  expect_error(cluster_.call(V::get, "/api/v1/licenses", {}, "sk_something"), 401, "INVALID_API_KEY");
-  expect_error(cluster_.call(V::post, "/admin/v1/accounts", R"({"id":"x","plan":"builder"})", "wrong"), 403, "INVALID_TOKEN");
-  expect_error(cluster_.call(V::post, "/admin/v1/accounts", R"({"id":"x","plan":"builder"})", cluster_.api_key()), 403, "INVALID_TOKEN");
-  expect_error(cluster_.admin(V::post, "/admin/v1/accounts", R"({"id":"acme","plan":"builder"})"), 409, "CONFLICT");
-  expect_error(cluster_.admin(V::post, "/admin/v1/accounts", R"({"id":"a b","plan":"builder"})"), 400, "VALIDATION_ERROR");
-  expect_error(cluster_.admin(V::post, "/admin/v1/accounts", R"({"id":"x","plan":"platinum"})"), 400, "VALIDATION_ERROR");
-  expect_error(cluster_.admin(V::post, "/admin/v1/accounts/nobody/api-keys", R"({"mode":"live"})"), 404, "NOT_FOUND");
-  expect_error(cluster_.admin(V::post, "/admin/v1/accounts/acme/api-keys", R"({"mode":"prod"})"), 400, "VALIDATION_ERROR");
+  expect_error(cluster_.call(V::get, "/api/v1/licenses", {}, "to_live_forged"), 401,
+               "INVALID_API_KEY");
+  expect_error(cluster_.call(V::get, "/api/v1/licenses", {}, "sk_something"), 401,
+               "INVALID_API_KEY");
+  expect_error(
+      cluster_.call(V::post, "/admin/v1/accounts", R"({"id":"x","plan":"builder"})", "wrong"), 403,
+      "INVALID_TOKEN");
+  expect_error(cluster_.call(V::post, "/admin/v1/accounts", R"({"id":"x","plan":"builder"})",
+                             cluster_.api_key()),
+               403, "INVALID_TOKEN");
+  expect_error(cluster_.admin(V::post, "/admin/v1/accounts", R"({"id":"acme","plan":"builder"})"),
+               409, "CONFLICT");
+  expect_error(cluster_.admin(V::post, "/admin/v1/accounts", R"({"id":"a b","plan":"builder"})"),
+               400, "VALIDATION_ERROR");
+  expect_error(cluster_.admin(V::post, "/admin/v1/accounts", R"({"id":"x","plan":"platinum"})"),
+               400, "VALIDATION_ERROR");
+  expect_error(cluster_.admin(V::post, "/admin/v1/accounts/nobody/api-keys", R"({"mode":"live"})"),
+               404, "NOT_FOUND");
+  expect_error(cluster_.admin(V::post, "/admin/v1/accounts/acme/api-keys", R"({"mode":"prod"})"),
+               400, "VALIDATION_ERROR");
   {
     HttpClient c(cluster_.primary().port());
-    c.send_raw("GET /api/v1/licenses HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \x01\x02\r\n\r\n");
+    c.send_raw(
+        "GET /api/v1/licenses HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \x01\x02\r\n\r\n");
     EXPECT_LT(c.read().status, 500u);
   }
   EXPECT_TRUE(cluster_.primary().alive());

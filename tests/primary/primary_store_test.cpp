@@ -29,15 +29,16 @@ TEST(PrimaryStore, OutboxRowsOfEveryKeySpaceReadBackAsWritten) {
     tx.put(change("api_key.created", test::api_key("to_live_k")));
     tx.put(change("product.created", test::product()));
     tx.put(change("license.created", test::license("KEY")));
-    tx.put(change("blacklist.created", test::blacklist("bl_1", core::BlacklistKind::kIp, "1.2.3.4")));
+    tx.put(
+        change("blacklist.created", test::blacklist("bl_1", core::BlacklistKind::kIp, "1.2.3.4")));
     ASSERT_TRUE(tx.commit());
   }
   auto rows = store->outbox_after(0, 100).value();
   ASSERT_EQ(rows.size(), 5u);
   const KeySpace spaces[] = {KeySpace::kAccount, KeySpace::kApiKey, KeySpace::kProduct,
                              KeySpace::kLicense, KeySpace::kBlacklist};
-  const char* types[] = {"account.created", "api_key.created", "product.created",
-                         "license.created", "blacklist.created"};
+  const char* types[] = {"account.created", "api_key.created", "product.created", "license.created",
+                         "blacklist.created"};
   for (std::size_t i = 0; i < rows.size(); ++i) {
     EXPECT_EQ(rows[i].seq, i + 1);
     EXPECT_EQ(rows[i].space, spaces[i]);
@@ -64,8 +65,8 @@ std::string everything(const PrimaryStore& store) {
     out.append(k).append("=").append(v).append("\n");
     return true;
   };
-  for (auto space : {KeySpace::kAccount, KeySpace::kApiKey, KeySpace::kProduct, KeySpace::kProductName,
-                     KeySpace::kLicense, KeySpace::kBlacklist}) {
+  for (auto space : {KeySpace::kAccount, KeySpace::kApiKey, KeySpace::kProduct,
+                     KeySpace::kProductName, KeySpace::kLicense, KeySpace::kBlacklist}) {
     out.append("space ").append(std::to_string(static_cast<int>(space))).append("\n");
     EXPECT_TRUE(store.records().scan(space, add));
   }
@@ -83,8 +84,10 @@ void seed(PrimaryStore& store, core::AccountRecord& account) {
   tx.put(change("account.created", account));
   tx.put(change("license.created", test::license("KEY")));
   const core::Digest digest = core::sha256("KEY");
-  tx.index(Cf::kLicenseIds, "lic_1", std::string(reinterpret_cast<const char*>(digest.data()), digest.size()));
-  tx.record_event("acc_1", core::Mode::kLive, [](std::uint64_t seq) { return "{\"n\":" + std::to_string(seq) + "}"; });
+  tx.index(Cf::kLicenseIds, "lic_1",
+           std::string(reinterpret_cast<const char*>(digest.data()), digest.size()));
+  tx.record_event("acc_1", core::Mode::kLive,
+                  [](std::uint64_t seq) { return "{\"n\":" + std::to_string(seq) + "}"; });
   ASSERT_TRUE(tx.commit());
 }
 
@@ -114,7 +117,9 @@ TEST(PrimaryStore, AStaleChangeCommitsNothing) {
   {
     auto tx = store->begin();
     EXPECT_EQ(tx.put(change("product.created", test::product())), outbox_seq + 1);
-    EXPECT_EQ(tx.record_event("acc_1", core::Mode::kLive, [](std::uint64_t) { return std::string("{}"); }), 2u);
+    EXPECT_EQ(tx.record_event("acc_1", core::Mode::kLive,
+                              [](std::uint64_t) { return std::string("{}"); }),
+              2u);
     ASSERT_TRUE(tx.commit());
   }
   EXPECT_EQ(store->outbox_after(0, 100).value().back().seq, outbox_seq + 1);
@@ -140,7 +145,9 @@ TEST(PrimaryStore, ATransactionDroppedUncommittedLeavesNothingBehind) {
   {
     auto tx = store->begin();
     EXPECT_EQ(tx.put(change("license.created", test::license("OTHER", "lic_2"))), outbox_seq + 1);
-    EXPECT_EQ(tx.record_event("acc_1", core::Mode::kLive, [](std::uint64_t) { return std::string("{}"); }), 2u);
+    EXPECT_EQ(tx.record_event("acc_1", core::Mode::kLive,
+                              [](std::uint64_t) { return std::string("{}"); }),
+              2u);
     ASSERT_TRUE(tx.commit());
   }
   // Reopened, the counters continue from what was committed.
@@ -157,7 +164,8 @@ TEST(PrimaryStore, ReplicaWithoutWalReopensConsistent) {
   {
     auto replica = store::Replica::open(options).value();
     std::vector<core::ChangeEvent> events;
-    for (int i = 0; i < 100; ++i) events.push_back(test::event(test::license("K" + std::to_string(i))));
+    for (int i = 0; i < 100; ++i)
+      events.push_back(test::event(test::license("K" + std::to_string(i))));
     ASSERT_TRUE(replica->apply(events, 100));
     digest = replica->content_digest(true).value();
   }  // a clean close flushes the memtables

@@ -13,9 +13,7 @@ namespace {
 constexpr std::int64_t kW = 60'000;
 constexpr std::int64_t kT0 = 1'700'000'040'000;  // a window boundary (multiple of 60 s)
 
-SlidingWindowLimiter small(std::size_t log2 = 12) {
-  return SlidingWindowLimiter({log2, kW, 16});
-}
+SlidingWindowLimiter small(std::size_t log2 = 12) { return SlidingWindowLimiter({log2, kW, 16}); }
 
 int admit(SlidingWindowLimiter& l, std::uint64_t key, std::uint32_t limit, std::int64_t t, int n) {
   int ok = 0;
@@ -64,11 +62,12 @@ TEST_P(SlidingWindowWeight, PreviousWindowCountsByItsRemainingShare) {
   EXPECT_EQ(admit(l, 9, 10, kT0 + kW + GetParam().elapsed_ms, 10), GetParam().admitted);
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    PointsOfAWindow, SlidingWindowWeight,
-    ::testing::Values(WeightCase{0, 0}, WeightCase{5'999, 0}, WeightCase{6'000, 1},
-                      WeightCase{15'000, 2}, WeightCase{30'000, 5}, WeightCase{45'000, 7},
-                      WeightCase{54'000, 9}, WeightCase{59'999, 9}, WeightCase{60'000, 10}));
+INSTANTIATE_TEST_SUITE_P(PointsOfAWindow, SlidingWindowWeight,
+                         ::testing::Values(WeightCase{0, 0}, WeightCase{5'999, 0},
+                                           WeightCase{6'000, 1}, WeightCase{15'000, 2},
+                                           WeightCase{30'000, 5}, WeightCase{45'000, 7},
+                                           WeightCase{54'000, 9}, WeightCase{59'999, 9},
+                                           WeightCase{60'000, 10}));
 
 TEST(SlidingWindow, RolloverForgetsAfterTwoWindows) {
   auto l = small();
@@ -165,8 +164,8 @@ TEST(SlidingWindow, ConcurrentChecksLoseNoCount) {
     threads.emplace_back([&, t] {
       int shared = 0, own = 0;
       for (int i = 0; i < kPerThread; ++i) {
-        shared += l.check(42, 60'000, kT0 + 1).allowed;           // one key, all threads
-        own += l.check(1000 + t, 30'000, kT0 + 1).allowed;        // a key per thread
+        shared += l.check(42, 60'000, kT0 + 1).allowed;     // one key, all threads
+        own += l.check(1000 + t, 30'000, kT0 + 1).allowed;  // a key per thread
       }
       shared_allowed += shared;
       own_allowed += own;
@@ -237,7 +236,8 @@ Accuracy simulate(int keys, std::uint32_t limit, int windows, bool bursty, RateO
     std::exponential_distribution<double> gap(bursty ? per_ms / 20 : per_ms);
     for (double t = gap(rng); t < windows * kW; t += gap(rng)) {
       const int n = bursty ? 20 : 1;  // a burst: 20 requests within ~200 ms
-      for (int i = 0; i < n; ++i) events.push_back({kT0 + static_cast<std::int64_t>(t) + i * 10, k});
+      for (int i = 0; i < n; ++i)
+        events.push_back({kT0 + static_cast<std::int64_t>(t) + i * 10, k});
     }
   }
   std::sort(events.begin(), events.end(), [](auto& a, auto& b) { return a.t < b.t; });
@@ -247,9 +247,9 @@ Accuracy simulate(int keys, std::uint32_t limit, int windows, bool bursty, RateO
   Accuracy a;
   for (const auto& e : events) {
     const bool exact = history[e.key].would_admit(limit, e.t);
-    const bool y = approx.check(static_cast<std::uint64_t>(e.key) * 0x9E3779B97F4A7C15ull + 1,
-                                limit, e.t)
-                       .allowed;
+    const bool y =
+        approx.check(static_cast<std::uint64_t>(e.key) * 0x9E3779B97F4A7C15ull + 1, limit, e.t)
+            .allowed;
     if (y) history[e.key].admitted.push_back(e.t);
     const bool z = independent[e.key].would_admit(limit, e.t);
     if (z) independent[e.key].admitted.push_back(e.t);
@@ -271,20 +271,24 @@ void report(const char* name, const Accuracy& a) {
 
 TEST(SlidingWindowAccuracy, AgainstExactLog) {
   // Keys under their limit: neither limiter may refuse anything.
-  auto under = simulate(2000, 100, 30, false, [](int, auto& rng) {
-    return std::uniform_real_distribution<double>(1, 40)(rng);
-  }, 5);
+  auto under = simulate(
+      2000, 100, 30, false,
+      [](int, auto& rng) { return std::uniform_real_distribution<double>(1, 40)(rng); }, 5);
   // Most keys far below their limit, 2% sustained at 1.5x: the shape of real API traffic.
-  auto mixed = simulate(2000, 100, 30, false, [](int k, auto& rng) {
-    return k % 50 == 0 ? 150.0 : std::uniform_real_distribution<double>(1, 60)(rng);
-  }, 1);
-  auto steady = simulate(300, 100, 30, false, [](int, auto&) { return 100.0; }, 2);
-  auto near = simulate(300, 100, 30, false, [](int, auto& rng) {
-    return std::uniform_real_distribution<double>(80, 120)(rng);
-  }, 3);
-  auto bursty = simulate(300, 100, 30, true, [](int, auto& rng) {
-    return std::uniform_real_distribution<double>(50, 150)(rng);
-  }, 4);
+  auto mixed = simulate(
+      2000, 100, 30, false,
+      [](int k, auto& rng) {
+        return k % 50 == 0 ? 150.0 : std::uniform_real_distribution<double>(1, 60)(rng);
+      },
+      1);
+  auto steady = simulate(
+      300, 100, 30, false, [](int, auto&) { return 100.0; }, 2);
+  auto near = simulate(
+      300, 100, 30, false,
+      [](int, auto& rng) { return std::uniform_real_distribution<double>(80, 120)(rng); }, 3);
+  auto bursty = simulate(
+      300, 100, 30, true,
+      [](int, auto& rng) { return std::uniform_real_distribution<double>(50, 150)(rng); }, 4);
   report("all keys under their limit", under);
   report("mixed (2% of keys at 1.5x)", mixed);
   report("steady at the limit", steady);

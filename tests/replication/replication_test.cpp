@@ -40,10 +40,12 @@ TEST_F(Replication, CreatedLicenseIsValidAtEdgeAndEveryRefusalPropagates) {
   ASSERT_EQ(cluster_.api(V::post, "/api/v1/licenses/" + lic.id + "/reinstate").status, 200u);
   EXPECT_TRUE(edge_says(*edge, lic.key, "VALID"));
 
-  auto r = cluster_.api(V::patch, "/api/v1/licenses/" + lic.id, R"({"expires_at":"2020-01-01T00:00:00Z"})");
+  auto r = cluster_.api(V::patch, "/api/v1/licenses/" + lic.id,
+                        R"({"expires_at":"2020-01-01T00:00:00Z"})");
   ASSERT_EQ(r.status, 200u) << r.body;
   EXPECT_TRUE(edge_says(*edge, lic.key, "EXPIRED"));
-  ASSERT_EQ(cluster_.api(V::patch, "/api/v1/licenses/" + lic.id, R"({"expires_at":null})").status, 200u);
+  ASSERT_EQ(cluster_.api(V::patch, "/api/v1/licenses/" + lic.id, R"({"expires_at":null})").status,
+            200u);
   EXPECT_TRUE(edge_says(*edge, lic.key, "VALID"));
 
   ASSERT_EQ(cluster_.api(V::post, "/api/v1/licenses/" + lic.id + "/revoke").status, 200u);
@@ -86,10 +88,11 @@ TEST_F(Replication, ApiKeyRotationRevocationAndProductChangesPropagate) {
                   {{"Authorization", new_key}, {"Content-Type", "application/json"}});
   };
   const auto unknown_product = tki("Renamed App");
-  r = cluster_.call(V::patch, "/api/v1/products/" + cluster_.product_id(), R"({"name":"Renamed App"})",
-                    new_key);
+  r = cluster_.call(V::patch, "/api/v1/products/" + cluster_.product_id(),
+                    R"({"name":"Renamed App"})", new_key);
   ASSERT_EQ(r.status, 200u) << r.body;
-  EXPECT_TRUE(eventually([&] { return tki("Renamed App").body != unknown_product.body; }, kPropagation));
+  EXPECT_TRUE(
+      eventually([&] { return tki("Renamed App").body != unknown_product.body; }, kPropagation));
   EXPECT_EQ(tki("Acme App").body, unknown_product.body);
 }
 
@@ -99,7 +102,8 @@ TEST_F(Replication, EdgeKilledRepeatedlyDuringCatchUpConvergesExactly) {
   std::int64_t progress = 0;
   for (int i = 0; i < 6; ++i) {
     auto edge = cluster_.start_edge("edge");
-    std::this_thread::sleep_for(std::chrono::milliseconds(std::uniform_int_distribution<int>(20, 300)(rng)));
+    std::this_thread::sleep_for(
+        std::chrono::milliseconds(std::uniform_int_distribution<int>(20, 300)(rng)));
     progress = std::max(progress, Cluster::edge_applied_seq(edge->port()));
     edge->kill9();  // SIGKILL: no flush, no clean shutdown
   }
@@ -109,7 +113,8 @@ TEST_F(Replication, EdgeKilledRepeatedlyDuringCatchUpConvergesExactly) {
   ASSERT_EQ(cluster_.api(V::post, "/api/v1/licenses/" + lic.id + "/suspend").status, 200u);
 
   auto edge = cluster_.start_edge("edge");
-  ASSERT_TRUE(eventually([&] { return Cluster::edge_ready(edge->port()); }, std::chrono::seconds(60)));
+  ASSERT_TRUE(
+      eventually([&] { return Cluster::edge_ready(edge->port()); }, std::chrono::seconds(60)));
   EXPECT_EQ(Cluster::validate(edge->port(), lic.key), "SUSPENDED");
   ASSERT_EQ(edge->terminate(), 0);
   cluster_.stop_primary();
@@ -168,7 +173,8 @@ TEST_F(Replication, EdgeNotReadyUntilCaughtUp) {
   EXPECT_EQ(r.status, 503u) << r.body;
   EXPECT_EQ(json_str(r.body, "/status"), "not_ready");
   cluster_.start_nats();
-  EXPECT_TRUE(eventually([&] { return Cluster::edge_ready(edge->port()); }, std::chrono::seconds(30)));
+  EXPECT_TRUE(
+      eventually([&] { return Cluster::edge_ready(edge->port()); }, std::chrono::seconds(30)));
   EXPECT_EQ(Cluster::edge_applied_seq(edge->port()),
             json_int(cluster_.admin(V::get, "/readyz").body, "/outboxSeq"));
 }
@@ -184,8 +190,9 @@ TEST_F(Replication, UndecodableStreamMessageIsCountedSkippedAndReplicationGoesOn
     std::string error;
     auto js = nats::JetStream::connect(o, error);
     ASSERT_TRUE(js) << error;
-    for (std::string body : {std::string("not json"), std::string(R"({"kind":"license","version":1})"),
-                             std::string(R"({"kind":"planet","type":"x","version":1,"deleted":false,"data":{}})")}) {
+    for (std::string body :
+         {std::string("not json"), std::string(R"({"kind":"license","version":1})"),
+          std::string(R"({"kind":"planet","type":"x","version":1,"deleted":false,"data":{}})")}) {
       jsErrCode jerr;
       jsPubAck* ack = nullptr;
       ASSERT_EQ(js_Publish(&ack, js->context(), "lic.license.bogus", body.data(),

@@ -30,16 +30,19 @@ TEST(ReplicationScale, EdgeStartedEmptyConvergesToMillionLicenseStream) {
   auto t0 = Clock::now();
   cluster.create_licenses(count);
   const double create_ms = ms_since(t0);
-  ASSERT_TRUE(eventually([&] {
-    auto r = cluster.admin(V::get, "/readyz");
-    return json_int(r.body, "/publishedSeq") == json_int(r.body, "/outboxSeq");
-  }, std::chrono::seconds(300)));
+  ASSERT_TRUE(eventually(
+      [&] {
+        auto r = cluster.admin(V::get, "/readyz");
+        return json_int(r.body, "/publishedSeq") == json_int(r.body, "/outboxSeq");
+      },
+      std::chrono::seconds(300)));
   const double publish_ms = ms_since(t0);
   const auto head = json_int(cluster.admin(V::get, "/readyz").body, "/outboxSeq");
 
   t0 = Clock::now();
   auto edge = cluster.start_edge("edge");
-  ASSERT_TRUE(eventually([&] { return Cluster::edge_ready(edge->port()); }, std::chrono::seconds(300)));
+  ASSERT_TRUE(
+      eventually([&] { return Cluster::edge_ready(edge->port()); }, std::chrono::seconds(300)));
   const double catchup_ms = ms_since(t0);
   EXPECT_EQ(Cluster::edge_applied_seq(edge->port()), head);
   std::cout << "licenses: " << count << "\n"
@@ -74,7 +77,8 @@ TEST(ReplicationScale, PropagationLatencyPrimaryWriteToEdge) {
     const bool suspend = i % 2 == 0;
     const std::string want = suspend ? "SUSPENDED" : "VALID";
     const auto t0 = Clock::now();
-    auto r = cluster.api(V::post, "/api/v1/licenses/" + lic.id + (suspend ? "/suspend" : "/reinstate"));
+    auto r =
+        cluster.api(V::post, "/api/v1/licenses/" + lic.id + (suspend ? "/suspend" : "/reinstate"));
     ASSERT_EQ(r.status, 200u) << r.body;
     bool seen = false;
     while (ms_since(t0) < 5000) {

@@ -3,11 +3,10 @@
 // edge are decided by the primary (over NATS request/reply), seen at once by the edge that
 // asked, and by every edge through the stream.
 #include <gtest/gtest.h>
-
 #include <nats/nats.h>
 
-#include <csignal>
 #include <atomic>
+#include <csignal>
 #include <mutex>
 #include <thread>
 
@@ -31,9 +30,10 @@ HttpReply post_json(unsigned short port, const std::string& target, const std::s
 
 HttpReply activate(unsigned short port, const std::string& key, const std::string& machine,
                    const std::string& bearer = {}, const std::string& path = "/api/v1/activate") {
-  return post_json(port, path, R"({"license_key":")" + key + R"(","machine_id":")" + machine +
-                                   R"(","label":"test device"})",
-                   bearer.empty() ? std::string() : "Bearer " + bearer);
+  return post_json(
+      port, path,
+      R"({"license_key":")" + key + R"(","machine_id":")" + machine + R"(","label":"test device"})",
+      bearer.empty() ? std::string() : "Bearer " + bearer);
 }
 HttpReply deactivate(unsigned short port, const std::string& key, const std::string& machine,
                      const std::string& bearer = {}) {
@@ -75,7 +75,8 @@ class Writes : public ::testing::Test {
   Cluster::License license(const std::string& fields = {}) {
     auto lic = cluster_.create_license(fields);
     for (auto* e : {a_.get(), b_.get()}) {
-      EXPECT_TRUE(eventually([&] { return Cluster::validate(e->port(), lic.key) == "VALID"; }, kPropagation));
+      EXPECT_TRUE(eventually([&] { return Cluster::validate(e->port(), lic.key) == "VALID"; },
+                             kPropagation));
     }
     return lic;
   }
@@ -103,8 +104,9 @@ TEST_F(Writes, RacingActivationsFromTwoEdgesTakeExactlyTheLimitAndBothEdgesConve
       const unsigned short port = i % 2 == 0 ? a_->port() : b_->port();
       HttpClient c(port);
       while (!go.load()) std::this_thread::yield();
-      replies[i] = c.post("/api/v1/activate",
-                          R"({"license_key":")" + lic.key + R"(","machine_id":"m-)" + std::to_string(i) + R"("})");
+      replies[i] =
+          c.post("/api/v1/activate", R"({"license_key":")" + lic.key + R"(","machine_id":"m-)" +
+                                         std::to_string(i) + R"("})");
     });
   }
   go.store(true);
@@ -126,8 +128,11 @@ TEST_F(Writes, RacingActivationsFromTwoEdgesTakeExactlyTheLimitAndBothEdgesConve
     for (int i = 0; i < kClients; ++i) {
       const std::string m = "m-" + std::to_string(i);
       const bool won = std::find(winners.begin(), winners.end(), m) != winners.end();
-      EXPECT_TRUE(eventually([&] { return validate_on(e->port(), lic.key, m) == (won ? "VALID" : "MACHINE_NOT_ACTIVATED"); },
-                             kPropagation))
+      EXPECT_TRUE(eventually(
+          [&] {
+            return validate_on(e->port(), lic.key, m) == (won ? "VALID" : "MACHINE_NOT_ACTIVATED");
+          },
+          kPropagation))
           << m;
     }
   }
@@ -182,12 +187,15 @@ TEST_F(Writes, WithAnApiKeyOnlyThatAccountsLicensesCanBeActivated) {
   auto lic = license();
   auto r = activate(a_->port(), lic.key, "m1", cluster_.api_key());
   ASSERT_EQ(r.status, 200u) << r.body;
-  expect_error(activate(a_->port(), lic.key, "m2", "to_live_notakeyatall0000000000000000"), 401, "INVALID_API_KEY");
+  expect_error(activate(a_->port(), lic.key, "m2", "to_live_notakeyatall0000000000000000"), 401,
+               "INVALID_API_KEY");
   // A test key of the same account does not see live licenses.
   auto k = cluster_.admin(V::post, "/admin/v1/accounts/acme/api-keys", R"({"mode":"test"})");
   ASSERT_EQ(k.status, 201u) << k.body;
   const std::string test_key = json_str(k.body, "/apiKey/key");
-  ASSERT_TRUE(eventually([&] { return Cluster::validate(a_->port(), "NO-SUCH", test_key) == "NOT_FOUND"; }, kPropagation));
+  ASSERT_TRUE(
+      eventually([&] { return Cluster::validate(a_->port(), "NO-SUCH", test_key) == "NOT_FOUND"; },
+                 kPropagation));
   expect_error(activate(a_->port(), lic.key, "m2", test_key), 404, "NOT_FOUND");
   expect_error(activate(a_->port(), "AAAA-BBBB-CCCC-DDDD", "m2"), 404, "NOT_FOUND");
 }
@@ -214,7 +222,9 @@ TEST_F(Writes, TkiBindsIpsAndHwidsUpToTheLimitsFromBothEdges) {
   }
   // Bound pairs keep working at both edges (locally: no round trip needed).
   for (auto* e : {a_.get(), b_.get()}) {
-    EXPECT_TRUE(eventually([&] { return tki(e->port(), key, lic.key, "10.0.0.2", "hw-1").status == 200; }, kPropagation));
+    EXPECT_TRUE(
+        eventually([&] { return tki(e->port(), key, lic.key, "10.0.0.2", "hw-1").status == 200; },
+                   kPropagation));
   }
   const auto state = license_at_primary(lic).body;
   EXPECT_EQ(json_str(state, "/license/ips/0"), "10.0.0.1");
@@ -234,10 +244,11 @@ TEST_F(Writes, RacingTkiBindingsFromTwoEdgesBindExactlyTheLimit) {
     clients.emplace_back([&, i] {
       HttpClient c(i % 2 == 0 ? a_->port() : b_->port());
       while (!go.load()) std::this_thread::yield();
-      replies[i] = c.post("/api/license/auth",
-                          R"({"data":{"product":"Acme App","version":"1.0.0","licensekey":")" + lic.key +
-                              R"(","ip":"10.1.0.)" + std::to_string(i) + R"(","hwid":"hw"}})",
-                          {{"Authorization", cluster_.api_key()}, {"Content-Type", "application/json"}});
+      replies[i] =
+          c.post("/api/license/auth",
+                 R"({"data":{"product":"Acme App","version":"1.0.0","licensekey":")" + lic.key +
+                     R"(","ip":"10.1.0.)" + std::to_string(i) + R"(","hwid":"hw"}})",
+                 {{"Authorization", cluster_.api_key()}, {"Content-Type", "application/json"}});
     });
   }
   go.store(true);
@@ -258,9 +269,12 @@ TEST_F(Writes, RacingTkiBindingsFromTwoEdgesBindExactlyTheLimit) {
 TEST_F(Writes, PrimaryUnreachableGives503WithinTheBoundWhileValidationsGoOn) {
   auto lic = license(R"(,"max_ips":5,"max_activations":5)");
   ASSERT_EQ(activate(a_->port(), lic.key, "bound-machine").status, 200u);
-  ASSERT_TRUE(eventually([&] { return validate_on(a_->port(), lic.key, "bound-machine") == "VALID"; }));
+  ASSERT_TRUE(
+      eventually([&] { return validate_on(a_->port(), lic.key, "bound-machine") == "VALID"; }));
   ASSERT_EQ(tki(b_->port(), cluster_.api_key(), lic.key, "10.5.5.5", "hw-5").status, 200u);
-  ASSERT_TRUE(eventually([&] { return tki(a_->port(), cluster_.api_key(), lic.key, "10.5.5.5", "hw-5").status == 200; }));
+  ASSERT_TRUE(eventually([&] {
+    return tki(a_->port(), cluster_.api_key(), lic.key, "10.5.5.5", "hw-5").status == 200;
+  }));
 
   // A hung primary: NATS takes the request, nobody answers. The write waits for its timeout
   // (1 s here), never longer, while the same edge answers validations promptly.
@@ -324,8 +338,9 @@ TEST_F(Writes, PrimaryUnreachableGives503WithinTheBoundWhileValidationsGoOn) {
   cluster_.start_nats();
   start_primary();
   HttpReply last;
-  EXPECT_TRUE(eventually([&] { return (last = activate(a_->port(), lic.key, "new-machine")).status == 200; },
-                         std::chrono::seconds(20)))
+  EXPECT_TRUE(eventually(
+      [&] { return (last = activate(a_->port(), lic.key, "new-machine")).status == 200; },
+      std::chrono::seconds(20)))
       << last.body;
 }
 
@@ -346,7 +361,8 @@ TEST_F(Writes, ReadYourWritesAtTheActingEdgeComesFromThePrimarysReply) {
 
   cluster_.stop_primary();
   start_primary();
-  EXPECT_TRUE(eventually([&] { return validate_on(b_->port(), lic.key, "ryw-1") == "VALID"; }, kPropagation));
+  EXPECT_TRUE(eventually([&] { return validate_on(b_->port(), lic.key, "ryw-1") == "VALID"; },
+                         kPropagation));
   EXPECT_EQ(validate_on(b_->port(), lic.key, "ryw-0"), "MACHINE_NOT_ACTIVATED");
   // The stream's copy of what edge A already applied changes nothing there.
   EXPECT_EQ(validate_on(a_->port(), lic.key, "ryw-4"), "VALID");
@@ -438,25 +454,31 @@ TEST_F(Writes, BadInputToEdgeWritesGets4xxAndChangesNothing) {
       {R"({"license_key":")" + lic.key + R"("})", 400, "MISSING_FIELDS"},
       {R"({"machine_id":"m"})", 400, "MISSING_FIELDS"},
       {R"({"license_key":")" + lic.key + R"(","machine_id":7})", 400, "VALIDATION_ERROR"},
-      {R"({"license_key":")" + lic.key + R"(","machine_id":")" + long_id + R"("})", 400, "VALIDATION_ERROR"},
+      {R"({"license_key":")" + lic.key + R"(","machine_id":")" + long_id + R"("})", 400,
+       "VALIDATION_ERROR"},
       {R"({"license_key":")" + lic.key + R"(","machine_id":"a\u0000b"})", 400, "VALIDATION_ERROR"},
-      {R"({"license_key":")" + lic.key + R"(","machine_id":"m","label":{"x":1}})", 400, "VALIDATION_ERROR"},
-      {R"({"license_key":")" + lic.key + R"(","key":"OTHER-KEY","machine_id":"m"})", 400, "VALIDATION_ERROR"},
+      {R"({"license_key":")" + lic.key + R"(","machine_id":"m","label":{"x":1}})", 400,
+       "VALIDATION_ERROR"},
+      {R"({"license_key":")" + lic.key + R"(","key":"OTHER-KEY","machine_id":"m"})", 400,
+       "VALIDATION_ERROR"},
       {R"({"license_key":")" + lic.key + R"(","machine_id":"m")", 400, "VALIDATION_ERROR"},
       {std::string(5000, '[') + std::string(5000, ']'), 400, "VALIDATION_ERROR"},
       {"{\"license_key\":\"\xff\xfe\",\"machine_id\":\"m\"}", 400, "VALIDATION_ERROR"},
-      {R"({"license_key":")" + lic.key + R"(","machine_id":"m","pad":")" + std::string(20000, 'x') + R"("})", 413,
-       "PAYLOAD_TOO_LARGE"},
+      {R"({"license_key":")" + lic.key + R"(","machine_id":"m","pad":")" + std::string(20000, 'x') +
+           R"("})",
+       413, "PAYLOAD_TOO_LARGE"},
   };
   for (const char* path : {"/api/v1/activate", "/api/v1/deactivate"}) {
     for (const auto& c : cases) {
       auto r = post_json(a_->port(), path, c.body);
       expect_error(r, c.status, c.code);
     }
-    expect_error(post_json(a_->port(), path, R"({"license_key":"k","machine_id":"m"})", "Basic abc"), 401,
-                 "INVALID_API_KEY");
-    expect_error(post_json(a_->port(), path, R"({"license_key":"k","machine_id":"m"})", "Bearer nope"), 401,
-                 "INVALID_API_KEY");
+    expect_error(
+        post_json(a_->port(), path, R"({"license_key":"k","machine_id":"m"})", "Basic abc"), 401,
+        "INVALID_API_KEY");
+    expect_error(
+        post_json(a_->port(), path, R"({"license_key":"k","machine_id":"m"})", "Bearer nope"), 401,
+        "INVALID_API_KEY");
     HttpClient c(a_->port());
     EXPECT_EQ(c.request(V::get, path).status, 405u);
   }
@@ -480,17 +502,20 @@ TEST_F(Writes, MalformedRequestsOnTheWriteSubjectAreRefusedByThePrimary) {
       {"licw.activate", "garbage"},
       {"licw.activate", "{}"},
       {"licw.activate", R"({"op":"activate","license":"zz","machineId":"m"})"},
-      {"licw.activate", R"({"op":"activate","license":")" + std::string(64, 'a') + R"(","machineId":""})"},
+      {"licw.activate",
+       R"({"op":"activate","license":")" + std::string(64, 'a') + R"(","machineId":""})"},
       {"licw.bind", R"({"op":"bind","license":")" + std::string(64, 'a') + R"(","ip":"1.2.3.4"})"},
       {"licw.activate", core::encode_write_command(wrong_op)},  // the subject says otherwise
       {"licw.activate", std::string(100000, '{')},
   };
   for (const auto& [subject, body] : requests) {
     natsMsg* reply = nullptr;
-    ASSERT_EQ(natsConnection_Request(&reply, nc, subject.c_str(), body.data(), static_cast<int>(body.size()), 5000),
+    ASSERT_EQ(natsConnection_Request(&reply, nc, subject.c_str(), body.data(),
+                                     static_cast<int>(body.size()), 5000),
               NATS_OK)
         << body.substr(0, 80);
-    auto decoded = core::decode_write_reply(std::string_view(natsMsg_GetData(reply), natsMsg_GetDataLength(reply)));
+    auto decoded = core::decode_write_reply(
+        std::string_view(natsMsg_GetData(reply), natsMsg_GetDataLength(reply)));
     natsMsg_Destroy(reply);
     ASSERT_TRUE(std::holds_alternative<core::WriteReply>(decoded));
     const auto& r = std::get<core::WriteReply>(decoded);

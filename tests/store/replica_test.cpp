@@ -50,7 +50,9 @@ TEST_F(ReplicaTest, AppliedRecordsAreFoundByDigestOrId) {
 }
 
 TEST_F(ReplicaTest, NoPlaintextSecretIsStored) {
-  apply({test::event(test::api_key("to_live_SECRETKEY123")), test::event(test::license("LIC-SECRET-9"))}, 2);
+  apply({test::event(test::api_key("to_live_SECRETKEY123")),
+         test::event(test::license("LIC-SECRET-9"))},
+        2);
   replica_.reset();
   // Scan every file RocksDB wrote for the plaintext.
   for (auto& f : std::filesystem::recursive_directory_iterator(dir_.path("db"))) {
@@ -140,7 +142,8 @@ TEST_F(ReplicaTest, LoaderSkipsUndecodableLinesAndKeepsGoing) {
   in << core::encode_change_event(test::event(test::account(), 1), true) << "\n"
      << "{not json\n"
      << "\n"
-     << R"({"seq":3,"kind":"license","version":1,"data":{"id":"x"}})" << "\n"
+     << R"({"seq":3,"kind":"license","version":1,"data":{"id":"x"}})"
+     << "\n"
      << std::string(2 << 20, 'x') << "\n"
      << core::encode_change_event(test::event(test::license("KEY"), 5), true) << "\n";
   auto stats = load_jsonl(*replica_, in);

@@ -86,8 +86,9 @@ class Cluster {
         std::vector<std::string>{"nats-server", "-js", "-a", "127.0.0.1", "-p",
                                  nats_port_ == 0 ? std::string("-1") : std::to_string(nats_port_),
                                  "-sd", dir_.path("nats"), "--ports_file_dir", ports_dir},
-        nats_port_, std::vector<std::string>{}, dir_.path("nats.log"),
-        [ports_dir](pid_t pid) { return ports_dir + "/nats-server_" + std::to_string(pid) + ".ports"; });
+        nats_port_, std::vector<std::string>{}, dir_.path("nats.log"), [ports_dir](pid_t pid) {
+          return ports_dir + "/nats-server_" + std::to_string(pid) + ".ports";
+        });
     nats_port_ = nats_->port();
   }
   void stop_nats() {
@@ -96,8 +97,8 @@ class Cluster {
   }
 
   void start_primary(std::vector<std::string> extra = {}) {
-    std::vector<std::string> args{"--db", dir_.path("primary-db"), "--nats", nats_url(),
-                                  "--threads", "2"};
+    std::vector<std::string> args{
+        "--db", dir_.path("primary-db"), "--nats", nats_url(), "--threads", "2"};
     args.insert(args.end(), extra.begin(), extra.end());
     primary_ = std::make_unique<ListeningProcess>(
         LE_PRIMARY_BINARY, args, dir_.path("primary.log"),
@@ -155,7 +156,8 @@ class Cluster {
     auto r = admin(http::verb::post, "/admin/v1/accounts",
                    R"({"id":")" + account + R"(","plan":"enterprise"})");
     if (r.status != 201) throw std::runtime_error("create account: " + r.body);
-    r = admin(http::verb::post, "/admin/v1/accounts/" + account + "/api-keys", R"({"mode":"live"})");
+    r = admin(http::verb::post, "/admin/v1/accounts/" + account + "/api-keys",
+              R"({"mode":"live"})");
     if (r.status != 201) throw std::runtime_error("create api key: " + r.body);
     api_key_ = json_str(r.body, "/apiKey/key");
     api_key_id_ = json_str(r.body, "/apiKey/id");
@@ -172,8 +174,9 @@ class Cluster {
     std::string id, key;
   };
   License create_license(const std::string& extra_fields = {}) {
-    auto r = api(http::verb::post, "/api/v1/licenses",
-                 R"({"product_id":")" + product_id_ + R"(","type":"perpetual")" + extra_fields + "}");
+    auto r =
+        api(http::verb::post, "/api/v1/licenses",
+            R"({"product_id":")" + product_id_ + R"(","type":"perpetual")" + extra_fields + "}");
     if (r.status != 201) throw std::runtime_error("create license: " + r.body);
     return {json_str(r.body, "/license/id"), json_str(r.body, "/license/key")};
   }

@@ -7,14 +7,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-
-#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -51,7 +50,8 @@ inline std::optional<Ports> read_ports(const std::string& path) {
   if (const auto at = text.find("nats://"); at != std::string::npos) {
     const auto colon = text.find(':', at + 7);
     const auto end = text.find('"', at);
-    if (colon == std::string::npos || end == std::string::npos || text.find('}') == std::string::npos) {
+    if (colon == std::string::npos || end == std::string::npos ||
+        text.find('}') == std::string::npos) {
       return std::nullopt;
     }
     p.port = static_cast<unsigned short>(std::stoul(text.substr(colon + 1, end - colon - 1)));
@@ -133,7 +133,8 @@ class ServerProcess {
  public:
   using PortFile = std::function<std::string(pid_t)>;
   ServerProcess(std::vector<std::string> argv, unsigned short port,
-                std::vector<std::string> env = {}, std::string log_path = {}, PortFile port_file = {})
+                std::vector<std::string> env = {}, std::string log_path = {},
+                PortFile port_file = {})
       : port_(port) {
     pid_ = ::fork();
     if (pid_ == 0) {
@@ -238,7 +239,8 @@ class ServerProcess {
 inline std::vector<std::string> with_listen(std::string binary, std::vector<std::string> args,
                                             const std::string& port_file) {
   args.insert(args.begin(), std::move(binary));
-  for (std::string a : {"--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--port-file"}) {
+  for (std::string a :
+       {"--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--port-file"}) {
     args.push_back(a);
   }
   args.push_back(port_file);
@@ -252,7 +254,7 @@ inline std::string new_port_file() {
   static std::atomic<unsigned> n{0};
   const char* tmp = std::getenv("TMPDIR");
   return std::string(tmp != nullptr ? tmp : "/tmp") + "/le-ports-" + std::to_string(::getpid()) +
-         "-" + std::to_string(n.fetch_add(1)) ;
+         "-" + std::to_string(n.fetch_add(1));
 }
 
 // license-primary or license-edge on ports the kernel picks, reported through a port file.
