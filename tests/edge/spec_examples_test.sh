@@ -5,18 +5,8 @@
 set -euo pipefail
 edge="$1"
 demo="$2"
-work="$(mktemp -d)"
-cleanup() { [[ -n "${pid:-}" ]] && kill "$pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"; }
-trap cleanup EXIT
-
-"$edge" --db "$work/db" --seed "$demo" --seed-only 2>/dev/null
-# Port 0: the kernel picks a free port, reported in the port file once the edge serves.
-"$edge" --db "$work/db" --listen 127.0.0.1:0 --admin-listen 127.0.0.1:0 --port-file "$work/ports" \
-  --threads 1 2>"$work/edge.log" &
-pid=$!
-for _ in $(seq 200); do [[ -s "$work/ports" ]] && break; sleep 0.05; done
-[[ -s "$work/ports" ]] || { echo "edge did not start"; cat "$work/edge.log"; exit 1; }
-read -r port _ <"$work/ports"
+threads=1
+source "$(dirname "${BASH_SOURCE[0]}")/demo_edge.sh"
 base="http://127.0.0.1:$port"
 
 passed=0
