@@ -26,9 +26,10 @@ for dir in "$root"/fuzz/corpus/*/; do
       -print_final_stats=1 -artifact_prefix="$out/" "$out/corpus" "$dir" >"$out.log" 2>&1; then
     status=1
   fi
-  execs=$(sed -n 's/^stat::number_executed_units: *//p' "$out.log")
+  execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$out.log")
   per_s=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$out.log")
   found=$(ls "$out" | grep -c -E '^(crash|leak|timeout|oom)-' || true)
-  echo "$target: ${execs:-?} executions (${per_s:-?}/s), findings: $found, log: $out.log"
+  echo "$target: ${execs:-?} executions (${per_s:-?}/s), findings: $found in $out/," \
+    "corpus: $out/corpus, log: $out.log"
 done
 exit $status

@@ -1,5 +1,5 @@
 // The change-stream decoder: whatever it accepts has a version and an id, and re-encodes to a
-// message that decodes to the same event.
+// message that decodes to the same event and encodes to the same text; a refusal says why.
 #include <cstdint>
 #include <string_view>
 
@@ -19,6 +19,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const auto& ev2 = std::get<ChangeEvent>(again);
     FUZZ_CHECK(ev2.record == ev->record);
     FUZZ_CHECK(ev2.deleted == ev->deleted && ev2.seq == ev->seq && ev2.type == ev->type);
+    FUZZ_CHECK(ev2.subject() == ev->subject());
+    FUZZ_CHECK(encode_change_event(ev2, true) == text);
   } else {
     FUZZ_CHECK(!std::get<DecodeError>(r).message.empty());
   }

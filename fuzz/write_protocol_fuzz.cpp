@@ -1,6 +1,9 @@
 // The NATS write protocol between edges and primaries, both directions (the first byte picks
-// command or reply): what decodes re-encodes to a message that decodes to the same encoding.
+// command or reply): what decodes honours the protocol's rules and re-encodes to a message that
+// decodes to the same encoding. A decoded reply maps to an HTTP answer: 200 exactly for an
+// activation with the license's state, else the reply's own refusal or a 500.
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 #include "core/write_protocol.h"
@@ -8,26 +11,71 @@
 
 using namespace le::core;
 
+namespace {
+
+void check_command(const WriteCommand& cmd) {
+  if (cmd.op == WriteOp::kBind) {
+    FUZZ_CHECK(cmd.api_key.has_value() && !(cmd.ip.empty() && cmd.hwid.empty()));
+  } else {
+    FUZZ_CHECK(!cmd.machine_id.empty());
+  }
+  const std::string once = encode_write_command(cmd);
+  auto again = decode_write_command(once);
+  FUZZ_CHECK(std::holds_alternative<WriteCommand>(again));
+  const auto& cmd2 = std::get<WriteCommand>(again);
+  FUZZ_CHECK(cmd2.op == cmd.op && cmd2.api_key == cmd.api_key && cmd2.mode == cmd.mode);
+  FUZZ_CHECK(cmd2.license == cmd.license && cmd2.machine_id == cmd.machine_id);
+  FUZZ_CHECK(cmd2.label == cmd.label && cmd2.ip == cmd.ip && cmd2.hwid == cmd.hwid);
+  FUZZ_CHECK(encode_write_command(cmd2) == once);
+}
+
+void check_reply(const WriteReply& reply) {
+  FUZZ_CHECK(int(reply.ok()) + int(reply.error.has_value()) + int(reply.tki.has_value()) == 1);
+  FUZZ_CHECK(!(reply.activation && reply.bind));
+  if (reply.error) {
+    FUZZ_CHECK(reply.error->http_status >= 400 && reply.error->http_status <= 599);
+    FUZZ_CHECK(!reply.error->code.empty());
+  }
+  if (reply.license) FUZZ_CHECK(reply.license->kind() == EntityKind::kLicense);
+  const std::string once = encode_write_reply(reply);
+  auto again = decode_write_reply(once);
+  FUZZ_CHECK(std::holds_alternative<WriteReply>(again));
+  const auto& reply2 = std::get<WriteReply>(again);
+  FUZZ_CHECK(encode_write_reply(reply2) == once);
+
+  std::string body;
+  const WriteAnswer answer = write_activation_answer(body, reply, "machine", 1'700'000'000);
+  FUZZ_CHECK(!body.empty() && body.front() == '{' && body.back() == '}');
+  const bool success = !reply.error && reply.activation && reply.license;
+  FUZZ_CHECK((answer.status == 200) == success);
+  if (reply.error) {
+    if (reply.error->code == "RATE_LIMITED") {
+      FUZZ_CHECK(answer.status == 429 && answer.retry_after_s >= 1);
+    } else {
+      FUZZ_CHECK(answer.status == static_cast<unsigned>(reply.error->http_status));
+    }
+  } else if (!success) {
+    FUZZ_CHECK(answer.status == 500);
+  }
+  if (answer.status != 429) FUZZ_CHECK(answer.retry_after_s == 0);
+}
+
+}  // namespace
+
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size == 0) return 0;
   const std::string_view in(reinterpret_cast<const char*>(data) + 1, size - 1);
   if (data[0] % 2 == 0) {
     auto c = decode_write_command(in);
     if (auto* cmd = std::get_if<WriteCommand>(&c)) {
-      const std::string once = encode_write_command(*cmd);
-      auto again = decode_write_command(once);
-      FUZZ_CHECK(std::holds_alternative<WriteCommand>(again));
-      FUZZ_CHECK(encode_write_command(std::get<WriteCommand>(again)) == once);
+      check_command(*cmd);
     } else {
       FUZZ_CHECK(!std::get<DecodeError>(c).message.empty());
     }
   } else {
     auto r = decode_write_reply(in);
     if (auto* reply = std::get_if<WriteReply>(&r)) {
-      const std::string once = encode_write_reply(*reply);
-      auto again = decode_write_reply(once);
-      FUZZ_CHECK(std::holds_alternative<WriteReply>(again));
-      FUZZ_CHECK(encode_write_reply(std::get<WriteReply>(again)) == once);
+      check_reply(*reply);
     } else {
       FUZZ_CHECK(!std::get<DecodeError>(r).message.empty());
     }

@@ -42,14 +42,18 @@ if [[ "${LE_SKIP_SANITIZERS:-0}" != 1 ]]; then
   cmake --build "$root/build-fuzz" -j "$jobs" --target fuzzers
   scratch="$(mktemp -d)"
   trap 'rm -rf "$scratch"' EXIT
+  artifacts="$root/build-fuzz/artifacts"
+  mkdir -p "$artifacts"
   for dir in "$root"/fuzz/corpus/*/; do
     target="$(basename "$dir")"
     mkdir -p "$scratch/$target"
-    # The seed corpus is read only; new inputs and any crash go to the scratch directory.
+    # The seed corpus is read only; new inputs go to the scratch directory, a crashing input to
+    # build-fuzz/artifacts/ (kept for reproduction: <target>_fuzz <file>).
     if ! "$root/build-fuzz/fuzz/${target}_fuzz" -max_total_time="${LE_FUZZ_SECONDS:-5}" \
-        -artifact_prefix="$scratch/" "$scratch/$target" "$dir" >"$scratch/$target.log" 2>&1; then
+        -artifact_prefix="$artifacts/$target-" "$scratch/$target" "$dir" \
+        >"$scratch/$target.log" 2>&1; then
       tail -40 "$scratch/$target.log"
-      echo "fuzz target $target failed" >&2
+      echo "fuzz target $target failed; input saved under $artifacts/$target-*" >&2
       exit 1
     fi
     echo "fuzz $target: $(grep -o 'Done [0-9]* runs' "$scratch/$target.log")"
