@@ -181,7 +181,7 @@ class ServerProcess {
     }
     throw std::runtime_error(argv[0] + " did not start listening");
   }
-  ~ServerProcess() { kill9(); }
+  virtual ~ServerProcess() { kill9(); }
   ServerProcess(const ServerProcess&) = delete;
   ServerProcess& operator=(const ServerProcess&) = delete;
 
@@ -265,7 +265,7 @@ class ListeningProcess : public ServerProcess {
       : ServerProcess(with_listen(std::move(binary), std::move(args), port_file), 0, std::move(env),
                       std::move(log_path), [port_file](pid_t) { return port_file; }),
         port_file_(std::move(port_file)) {}
-  ~ListeningProcess() { std::remove(port_file_.c_str()); }
+  ~ListeningProcess() override { std::remove(port_file_.c_str()); }
 
  private:
   std::string port_file_;
