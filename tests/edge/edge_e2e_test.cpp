@@ -457,19 +457,35 @@ TEST(EdgeShutdown, SigtermDrainsInFlightAndExitsCleanly) {
   const std::string body = R"({"key":"DEMO-VALD-0000-0001"})";
   busy.send_raw("POST /api/v1/validate HTTP/1.1\r\nHost: x\r\nContent-Length: " +
                 std::to_string(body.size()) + "\r\n\r\n" + body.substr(0, 7));
-  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  // Both connections accepted; the header already sent is read right after the accept (a
+  // connection still idle when the drain starts would be closed, not answered).
+  {
+    HttpClient admin(edge.admin_port());
+    const auto by = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (admin.request(http::verb::get, "/metrics").body.find("\nle_edge_open_connections 2\n") ==
+               std::string::npos &&
+           std::chrono::steady_clock::now() < by) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
   HttpReply answer;
+  std::string failure;
   std::thread finisher([&] {
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    busy.send_raw(body.substr(7));  // the in-flight request completes during the drain
-    answer = busy.read();
+    try {
+      busy.send_raw(body.substr(7));  // the in-flight request completes during the drain
+      answer = busy.read();
+    } catch (const std::exception& e) {
+      failure = e.what();
+    }
   });
   const auto start = std::chrono::steady_clock::now();
   const int status = edge.terminate();
   finisher.join();
   EXPECT_EQ(status, 0);
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(1500));
-  EXPECT_EQ(answer.status, 200u);
+  EXPECT_EQ(answer.status, 200u) << failure;
   EXPECT_NE(answer.body.find(R"("valid":true)"), std::string::npos) << answer.body;
   EXPECT_FALSE(answer.keep_alive);  // draining: told to go elsewhere
   EXPECT_TRUE(idle.closed_by_server());

@@ -1,10 +1,9 @@
-// A local deployment for integration tests: a real nats-server with JetStream on a free loopback
-// port, a license-primary and any number of license-edge processes, each with its data under one
-// temporary directory, plus helpers to drive the management API and read JSON answers.
+// A local deployment for integration tests: a real nats-server with JetStream on a reserved
+// loopback port, a license-primary and any number of license-edge processes, each with its data
+// under one temporary directory, plus helpers to drive the management API and read JSON answers.
 #pragma once
 
 #include <simdjson.h>
-#include <sys/stat.h>
 
 #include <chrono>
 #include <functional>
@@ -74,22 +73,16 @@ class Cluster {
   Cluster() = default;
 
   const TempDir& dir() const { return dir_; }
-  std::string nats_url() const { return "nats://127.0.0.1:" + std::to_string(nats_port_); }
+  std::string nats_url() const { return "nats://127.0.0.1:" + std::to_string(nats_port_.port()); }
 
-  // The first start takes a port the kernel picks (reported in nats-server's ports file); a
-  // restart takes the same port again, since every process's --nats URL names it. Between the
-  // two only an ephemeral-port pick could take it, and our own processes listen on theirs.
+  // nats-server on the cluster's reserved port, the same one across restarts: every process's
+  // --nats URL names it, and the reservation keeps any other process from taking it while the
+  // server is down.
   void start_nats() {
-    const std::string ports_dir = dir_.path("nats-ports");
-    ::mkdir(ports_dir.c_str(), 0755);
     nats_ = std::make_unique<ServerProcess>(
         std::vector<std::string>{"nats-server", "-js", "-a", "127.0.0.1", "-p",
-                                 nats_port_ == 0 ? std::string("-1") : std::to_string(nats_port_),
-                                 "-sd", dir_.path("nats"), "--ports_file_dir", ports_dir},
-        nats_port_, std::vector<std::string>{}, dir_.path("nats.log"), [ports_dir](pid_t pid) {
-          return ports_dir + "/nats-server_" + std::to_string(pid) + ".ports";
-        });
-    nats_port_ = nats_->port();
+                                 std::to_string(nats_port_.port()), "-sd", dir_.path("nats")},
+        nats_port_.port(), std::vector<std::string>{}, dir_.path("nats.log"));
   }
   void stop_nats() {
     if (nats_) nats_->terminate();
@@ -217,7 +210,7 @@ class Cluster {
 
  private:
   TempDir dir_;
-  unsigned short nats_port_ = 0;     // 0 until nats-server first started
+  PortReservation nats_port_;        // held for the cluster's lifetime
   unsigned short primary_port_ = 0;  // the running primary's, or the last one's
   std::unique_ptr<ServerProcess> nats_;
   std::unique_ptr<ServerProcess> primary_;

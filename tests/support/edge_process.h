@@ -2,8 +2,11 @@
 // loopback socket that can also send raw (malformed) bytes.
 #pragma once
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -18,7 +21,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
-#include <functional>
 #include <iterator>
 #include <optional>
 #include <stdexcept>
@@ -41,28 +43,59 @@ struct Ports {
   unsigned short admin = 0;
 };
 
-// Reads a port file: license-edge's and license-primary's --port-file ("<port> <admin_port>"),
-// or nats-server's ports file ({"nats":["nats://127.0.0.1:<port>"]}). nullopt until complete.
+// Reads a port file of license-edge or license-primary (--port-file: "<port> <admin_port>\n",
+// written to a temporary name and renamed into place). nullopt until it exists.
 inline std::optional<Ports> read_ports(const std::string& path) {
   std::ifstream f(path);
   std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-  Ports p;
-  if (const auto at = text.find("nats://"); at != std::string::npos) {
-    const auto colon = text.find(':', at + 7);
-    const auto end = text.find('"', at);
-    if (colon == std::string::npos || end == std::string::npos ||
-        text.find('}') == std::string::npos) {
-      return std::nullopt;
-    }
-    p.port = static_cast<unsigned short>(std::stoul(text.substr(colon + 1, end - colon - 1)));
-    return p;
-  }
   if (text.empty() || text.back() != '\n') return std::nullopt;
   unsigned port = 0, admin = 0;
   if (std::sscanf(text.c_str(), "%u %u", &port, &admin) != 2) return std::nullopt;
-  p.port = static_cast<unsigned short>(port);
-  p.admin = static_cast<unsigned short>(admin);
-  return p;
+  return Ports{static_cast<unsigned short>(port), static_cast<unsigned short>(admin)};
+}
+
+// A loopback port held for a server that must get the same port back when restarted
+// (nats-server: every client's URL names it). The socket is bound with SO_REUSEADDR and never
+// listens, for as long as this object lives:
+// - the kernel never hands the port to a bind to port 0 (any process's, SO_REUSEPORT or not)
+//   nor to an outgoing connection while a socket is bound to it, so no other test's process
+//   can take it, also while the server is down between a stop and a restart;
+// - a server that binds it explicitly with SO_REUSEADDR (nats-server, like every Go listener)
+//   still can, since this socket does not listen; no other process binds it explicitly.
+class PortReservation {
+ public:
+  PortReservation() {
+    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    const int one = 1;
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    if (fd_ < 0 || ::setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
+        ::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+        ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+      if (fd_ >= 0) ::close(fd_);
+      throw std::runtime_error("cannot reserve a loopback port");
+    }
+    port_ = ntohs(a.sin_port);
+  }
+  ~PortReservation() { ::close(fd_); }
+  PortReservation(const PortReservation&) = delete;
+  PortReservation& operator=(const PortReservation&) = delete;
+  unsigned short port() const { return port_; }
+
+ private:
+  int fd_ = -1;
+  unsigned short port_ = 0;
+};
+
+// The last `max` bytes of a log file, for a failure message.
+inline std::string log_tail(const std::string& path, std::size_t max = 4000) {
+  if (path.empty()) return "(no log)";
+  std::ifstream f(path);
+  std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  if (text.size() > max) text = "..." + text.substr(text.size() - max);
+  return path + ":\n" + text;
 }
 
 struct HttpReply {
@@ -126,15 +159,15 @@ class HttpClient {
 };
 
 // A child process serving on a loopback port: started, awaited until it accepts connections,
-// and killed (SIGKILL) when destroyed. Output goes to `log_path` when given. With `port_file`
-// (given the child's pid, where it reports its ports), the port is the one reported there;
-// without, `port` is the port the child was told to use.
+// and killed (SIGKILL) when destroyed. Output goes to `log_path` when given. With `port_file`,
+// the ports are the ones the child reports there once it serves; without, `port` is the port
+// the child was told to use. A child that exits or does not serve within the start-up bound
+// fails the start with the end of its log.
 class ServerProcess {
  public:
-  using PortFile = std::function<std::string(pid_t)>;
   ServerProcess(std::vector<std::string> argv, unsigned short port,
                 std::vector<std::string> env = {}, std::string log_path = {},
-                PortFile port_file = {})
+                std::string port_file = {})
       : port_(port) {
     pid_ = ::fork();
     if (pid_ == 0) {
@@ -145,6 +178,8 @@ class ServerProcess {
           ::dup2(fd, 2);
         }
       }
+      // Nothing of the test process's (its connections, other children's pipes) is inherited.
+      ::close_range(3, ~0U, 0);
       for (auto& e : env) ::putenv(e.data());
       std::vector<char*> args;
       for (auto& a : argv) args.push_back(a.data());
@@ -152,34 +187,38 @@ class ServerProcess {
       ::execvp(args[0], args.data());
       ::_exit(127);
     }
+    if (pid_ < 0) throw std::runtime_error("fork: cannot start " + argv[0]);
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-    while (port_file && port_ == 0 && std::chrono::steady_clock::now() < deadline) {
-      if (auto p = read_ports(port_file(pid_))) {
+    auto fail = [&](const std::string& what) {
+      kill9();
+      return std::runtime_error(argv[0] + " " + what + "; " + log_tail(log_path));
+    };
+    auto exited = [&] {
+      int status = 0;
+      if (::waitpid(pid_, &status, WNOHANG) != pid_) return false;
+      pid_ = -1;
+      return true;
+    };
+    while (!port_file.empty() && port_ == 0) {
+      if (auto p = read_ports(port_file)) {
         port_ = p->port;
         admin_port_ = p->admin;
         break;
       }
-      int status = 0;
-      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        throw std::runtime_error(argv[0] + " exited during start-up");
-      }
+      if (exited()) throw fail("exited during start-up");
+      if (std::chrono::steady_clock::now() >= deadline) throw fail("wrote no port file");
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
-    while (std::chrono::steady_clock::now() < deadline) {
+    for (;;) {
       try {
         HttpClient probe(port_);
         return;
       } catch (const std::exception&) {
-        int status = 0;
-        if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-          pid_ = -1;
-          throw std::runtime_error(argv[0] + " exited during start-up");
-        }
+        if (exited()) throw fail("exited during start-up");
+        if (std::chrono::steady_clock::now() >= deadline) throw fail("did not start listening");
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
       }
     }
-    throw std::runtime_error(argv[0] + " did not start listening");
   }
   virtual ~ServerProcess() { kill9(); }
   ServerProcess(const ServerProcess&) = delete;
@@ -263,7 +302,7 @@ class ListeningProcess : public ServerProcess {
   ListeningProcess(std::string binary, std::vector<std::string> args, std::string log_path = {},
                    std::vector<std::string> env = {}, std::string port_file = new_port_file())
       : ServerProcess(with_listen(std::move(binary), std::move(args), port_file), 0, std::move(env),
-                      std::move(log_path), [port_file](pid_t) { return port_file; }),
+                      std::move(log_path), port_file),
         port_file_(std::move(port_file)) {}
   ~ListeningProcess() override { std::remove(port_file_.c_str()); }
 
