@@ -57,7 +57,7 @@ std::uint64_t PrimaryStore::Tx::put(core::ChangeEvent ev) {
   row.append(ev.type);
   row.push_back('\0');
   row.append(key.key);
-  const std::uint64_t seq = ++store_.outbox_seq_;
+  const std::uint64_t seq = ++outbox_seq_;
   extra_.push_back({idx(Cf::kOutbox), store::be64(seq), std::move(row)});
   events_.push_back(std::move(ev));
   return seq;
@@ -70,7 +70,7 @@ void PrimaryStore::Tx::index(Cf cf, std::string key, std::optional<std::string> 
 std::uint64_t PrimaryStore::Tx::record_event(
     std::string_view account_id, core::Mode mode,
     const std::function<std::string(std::uint64_t)>& payload) {
-  const std::uint64_t seq = ++store_.event_seq_;
+  const std::uint64_t seq = ++event_seq_;
   events_recorded_ = true;
   std::string key = account_license_prefix(account_id, mode);
   key.append(store::be64(seq));
@@ -79,8 +79,8 @@ std::uint64_t PrimaryStore::Tx::record_event(
 }
 
 void PrimaryStore::Tx::roll_back() {
-  store_.outbox_seq_.store(outbox_base_);
-  store_.event_seq_.store(event_base_);
+  outbox_seq_ = store_.outbox_seq_.load();
+  event_seq_ = store_.event_seq_.load();
   events_.clear();
   extra_.clear();
   events_recorded_ = false;
@@ -90,23 +90,22 @@ PrimaryStore::Tx::~Tx() { roll_back(); }
 
 Result<void> PrimaryStore::Tx::commit() {
   if (events_.empty() && extra_.empty()) return {};
-  extra_.push_back(
-      {idx(Cf::kMeta), std::string(kOutboxSeqKey), store::be64(store_.outbox_seq_.load())});
+  extra_.push_back({idx(Cf::kMeta), std::string(kOutboxSeqKey), store::be64(outbox_seq_)});
   if (events_recorded_) {
-    extra_.push_back(
-        {idx(Cf::kMeta), std::string(kEventSeqKey), store::be64(store_.event_seq_.load())});
+    extra_.push_back({idx(Cf::kMeta), std::string(kEventSeqKey), store::be64(event_seq_)});
   }
+  // Versions are all checked before the one write; a stale change drops the batch unwritten.
   auto r = store_.db_->apply(events_, 0, extra_, store::Replica::Stale::kRefuseAll);
   if (!r || r->stale != 0) {
     roll_back();  // nothing was written
     if (!r) return r.error();
     return StoreError{"a change was not newer than the stored record"};
   }
+  store_.outbox_seq_.store(outbox_seq_, std::memory_order_release);
+  store_.event_seq_.store(event_seq_, std::memory_order_release);
   events_.clear();
   extra_.clear();
   events_recorded_ = false;
-  outbox_base_ = store_.outbox_seq_.load();
-  event_base_ = store_.event_seq_.load();
   {
     std::lock_guard<std::mutex> g(store_.commit_mu_);
     ++store_.commits_;

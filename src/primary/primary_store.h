@@ -82,11 +82,13 @@ class PrimaryStore {
     // with the change; `payload(seq)` builds its JSON given its sequence number.
     std::uint64_t record_event(std::string_view account_id, core::Mode mode,
                                const std::function<std::string(std::uint64_t seq)>& payload);
-    // Commits everything staged in one write, or nothing: a change whose version is not the
-    // stored one + 1 refuses the whole commit, leaving the database and the sequence counters as
-    // they were. Then wakes the publisher. The lock is released when the Tx is destroyed; a Tx
-    // destroyed with changes staged and not committed leaves nothing behind either (the
-    // sequence numbers it took are given back).
+    // Commits everything staged (records, outbox rows, index entries, webhook events and the
+    // sequence counters) in one RocksDB WriteBatch, or nothing: every version is checked before
+    // anything is written, and a change that is not newer than the stored record refuses the
+    // whole commit, leaving the database and the sequence counters as they were. Then wakes the
+    // publisher. The lock is released when the Tx is destroyed; a Tx destroyed with changes
+    // staged and not committed leaves nothing behind either (the sequence numbers it took are
+    // never published: the store's counters move only when a commit is written).
     Result<void> commit();
     ~Tx();
     Tx(Tx&&) = delete;
@@ -98,14 +100,16 @@ class PrimaryStore {
     explicit Tx(PrimaryStore& s)
         : store_(s),
           lock_(s.write_mu_),
-          outbox_base_(s.outbox_seq_.load()),
-          event_base_(s.event_seq_.load()) {}
-    // Gives back the sequence numbers taken since the last commit and drops what is staged.
+          outbox_seq_(s.outbox_seq_.load()),
+          event_seq_(s.event_seq_.load()) {}
+    // Drops what is staged and the sequence numbers it took (back to the committed ones).
     void roll_back();
     PrimaryStore& store_;
     std::unique_lock<std::mutex> lock_;
-    std::uint64_t outbox_base_;  // counters as the last commit (or begin) left them
-    std::uint64_t event_base_;
+    // The last sequence numbers taken by this Tx; the store's own counters are the committed
+    // ones, and under the writer lock nobody else takes any.
+    std::uint64_t outbox_seq_;
+    std::uint64_t event_seq_;
     std::vector<core::ChangeEvent> events_;
     std::vector<store::ExtraWrite> extra_;
     bool events_recorded_ = false;
@@ -131,7 +135,7 @@ class PrimaryStore {
   Result<void> ack_outbox(std::uint64_t from, std::uint64_t upto);
   // Blocks until a commit after `seen_commits`, or the timeout; returns the commit count.
   std::uint64_t wait_for_commit(std::uint64_t seen_commits, std::chrono::milliseconds timeout);
-  // The last outbox seq assigned (committed or about to be).
+  // The last outbox seq committed.
   std::uint64_t outbox_seq() const { return outbox_seq_.load(std::memory_order_acquire); }
   // Wakes wait_for_commit() callers (shutdown).
   void notify();
@@ -143,7 +147,7 @@ class PrimaryStore {
   Result<std::optional<Rec>> by_id(Cf index, std::string_view id, Get get) const;
   std::unique_ptr<store::Replica> db_;
   std::mutex write_mu_;
-  std::atomic<std::uint64_t> outbox_seq_{0};  // written under write_mu_
+  std::atomic<std::uint64_t> outbox_seq_{0};  // committed; written under write_mu_
   std::atomic<std::uint64_t> event_seq_{0};   // likewise
   std::mutex commit_mu_;
   std::condition_variable commit_cv_;

@@ -1,11 +1,17 @@
-// The primary's store: a change, its index entries and its outbox row commit together; the
-// outbox reads back every key space exactly as written; a replica written without a WAL stays
-// consistent across reopen.
+// The primary's store: a change, its index entries and its outbox row commit together, and a
+// refused or abandoned change (also a management request refused half-way) leaves no trace in
+// any column family nor in the sequence counters; the outbox reads back every key space exactly
+// as written; a replica written without a WAL stays consistent across reopen.
 #include "primary/primary_store.h"
 
 #include <gtest/gtest.h>
 
+#include <tuple>
+
+#include "core/clock.h"
 #include "core/digest.h"
+#include "net/http.h"
+#include "primary/management_api.h"
 #include "support/fixtures.h"
 
 namespace le::primary {
@@ -57,10 +63,11 @@ TEST(PrimaryStore, OutboxRowsOfEveryKeySpaceReadBackAsWritten) {
   EXPECT_EQ(store->outbox_after(0, 100).value().front().seq, 4u);
 }
 
-// Everything the primary's database holds: every record key space (with tombstones) and every
-// one of its own column families (outbox, meta, indexes, activation changes, events), as text.
+// Everything the primary's database holds: every record key space (with tombstones), the
+// replica's own meta (applied_seq) and every one of the primary's column families (outbox, meta
+// seqs, indexes, activation changes, events), as text.
 std::string everything(const PrimaryStore& store) {
-  std::string out;
+  std::string out = "applied_seq " + std::to_string(store.records().applied_seq().value()) + "\n";
   auto add = [&out](std::string_view k, std::string_view v) {
     out.append(k).append("=").append(v).append("\n");
     return true;
@@ -139,6 +146,9 @@ TEST(PrimaryStore, ATransactionDroppedUncommittedLeavesNothingBehind) {
     tx.put(change("license.created", test::license("OTHER", "lic_2")));
     tx.index(Cf::kLicenseIds, "lic_2", std::string(32, 'o'));
     tx.record_event("acc_1", core::Mode::kLive, [](std::uint64_t) { return std::string("{}"); });
+    // Until a commit the store shows only committed sequence numbers (a publisher starting now
+    // must not take the staged one as published).
+    EXPECT_EQ(store->outbox_seq(), outbox_seq);
   }
   EXPECT_EQ(everything(*store), before);
   EXPECT_EQ(store->outbox_seq(), outbox_seq);
@@ -154,6 +164,68 @@ TEST(PrimaryStore, ATransactionDroppedUncommittedLeavesNothingBehind) {
   store.reset();
   store = PrimaryStore::open(dir.path("db")).value();
   EXPECT_EQ(store->outbox_seq(), outbox_seq + 1);
+}
+
+// The management API in process: requests dispatched through its router, as the server does.
+class InProcessApi {
+ public:
+  explicit InProcessApi(PrimaryStore& store) : api_(store, clock_, {}) {
+    api_.register_routes(router_);
+  }
+  std::pair<unsigned, std::string> post(std::string_view path, std::string_view body,
+                                        std::string_view api_key) {
+    net::http::fields fields;
+    fields.set(net::http::field::authorization, "Bearer " + std::string(api_key));
+    net::Request req;
+    req.method = net::http::verb::post;
+    req.target = path;
+    req.path = path;
+    req.body = body;
+    req.fields = &fields;
+    std::string out;
+    net::Response res(out);
+    EXPECT_GE(router_.dispatch(req, res), 0) << path;
+    return {res.status, out};
+  }
+
+ private:
+  core::ManualClock clock_{test::kNow * 1000};
+  ManagementApi api_;
+  net::Router router_;
+};
+
+TEST(PrimaryStore, ABatchCreateRefusedAtItsSecondItemLeavesNothingAndNoSequenceGap) {
+  test::TempDir dir;
+  auto store = PrimaryStore::open(dir.path("db")).value();
+  {
+    auto tx = store->begin();
+    tx.put(change("account.created", test::account()));
+    tx.put(change("account.created", test::account("acc_2")));
+    tx.put(change("api_key.created", test::api_key("to_live_acme")));
+    tx.put(change("product.created", test::product()));
+    tx.put(change("product.created", test::product("prod_2", "Theirs", "acc_2")));
+    ASSERT_TRUE(tx.commit());
+  }
+  InProcessApi api(*store);
+  const std::string before = everything(*store);
+  const auto outbox_seq = store->outbox_seq();
+  // The first item is staged, the second names another account's product: 404, nothing created.
+  auto [status, body] = api.post("/api/v1/licenses/batch",
+                                 R"({"licenses":[{"product_id":"prod_1","type":"perpetual"},)"
+                                 R"({"product_id":"prod_2","type":"perpetual"}]})",
+                                 "to_live_acme");
+  EXPECT_EQ(status, 404u) << body;
+  EXPECT_EQ(everything(*store), before);
+  EXPECT_EQ(store->outbox_seq(), outbox_seq);
+  // The next change takes the next outbox seq, and the outbox runs 1..n without a hole.
+  std::tie(status, body) =
+      api.post("/api/v1/licenses", R"({"product_id":"prod_1","type":"perpetual"})", "to_live_acme");
+  ASSERT_EQ(status, 201u) << body;
+  EXPECT_EQ(store->outbox_seq(), outbox_seq + 1);
+  const auto rows = store->outbox_after(0, 100).value();
+  ASSERT_EQ(rows.size(), outbox_seq + 1);
+  for (std::size_t i = 0; i < rows.size(); ++i) EXPECT_EQ(rows[i].seq, i + 1);
+  EXPECT_EQ(rows.back().type, "license.created");
 }
 
 TEST(PrimaryStore, ReplicaWithoutWalReopensConsistent) {
