@@ -29,8 +29,9 @@ struct ManagementOptions {
   std::string admin_token;
   // Licenses accepted by one POST /api/v1/licenses/batch.
   std::size_t max_batch = 1000;
-  // Activations plus deactivations that change a license's machines, per license per window;
-  // beyond it 429 RATE_LIMITED, so cycling devices cannot share one license. 0 = unlimited.
+  // Activations that take a slot (a new machine), per license per window; beyond it 429
+  // RATE_LIMITED, so cycling devices cannot share one license. Deactivations free a slot and
+  // are neither limited nor counted. 0 = unlimited.
   std::uint32_t activation_changes = 10;
   std::int64_t activation_window_s = 86'400;
 };

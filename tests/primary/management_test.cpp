@@ -18,9 +18,10 @@ class Management : public ::testing::Test {
  protected:
   void SetUp() override {
     // No NATS: changes stay in the outbox, which is all these tests need.
-    cluster_.start_primary({"--no-publish"});
+    cluster_.start_primary(primary_flags());
     cluster_.bootstrap();
   }
+  virtual std::vector<std::string> primary_flags() { return {"--no-publish"}; }
   static void expect_error(const HttpReply& r, unsigned status, const std::string& code) {
     EXPECT_EQ(r.status, status) << r.body;
     EXPECT_EQ(json_str(r.body, "/code"), code) << r.body;
@@ -171,6 +172,55 @@ TEST_F(Management, ActivationLimitHoldsUnderConcurrentRequests) {
   expect_error(
       c.post("/api/v1/activate", R"({"license_key":")" + lic.key + R"(","machine_id":"x"})"), 403,
       "SUSPENDED");
+}
+
+class ManagementLimited : public Management {
+  std::vector<std::string> primary_flags() override {
+    return {"--no-publish", "--activation-changes", "3"};
+  }
+};
+
+// The activation-change limit counts slots taken: freeing a seat is always allowed and is not
+// counted, so only activations bring a license to its limit.
+TEST_F(ManagementLimited, OnlyActivationsCountAndASeatCanAlwaysBeFreed) {
+  auto lic = cluster_.create_license(R"(,"max_activations":5)");
+  auto write = [&](const char* op, const std::string& machine) {
+    return cluster_.api(
+        V::post, std::string("/api/v1/") + op,
+        R"({"license_key":")" + lic.key + R"(","machine_id":")" + machine + R"("})");
+  };
+  // Two device switches: four changes of the machines, two of them activations.
+  for (const char* device : {"d1", "d2"}) {
+    auto r = write("activate", device);
+    ASSERT_EQ(r.status, 200u) << device << r.body;
+    EXPECT_TRUE(json_bool(r.body, "/changed")) << r.body;
+    r = write("deactivate", device);
+    ASSERT_EQ(r.status, 200u) << device << r.body;
+    EXPECT_TRUE(json_bool(r.body, "/changed")) << r.body;
+  }
+  // The third activation is within the limit.
+  auto r = write("activate", "d3");
+  ASSERT_EQ(r.status, 200u) << r.body;
+  EXPECT_TRUE(json_bool(r.body, "/changed")) << r.body;
+  // Three activations: a fourth is refused although slots are free.
+  auto limited = [](const HttpReply& r) {
+    EXPECT_EQ(r.status, 429u) << r.body;
+    EXPECT_EQ(json_str(r.body, "/code"), "RATE_LIMITED") << r.body;
+    EXPECT_GT(json_int(r.body, "/retryAfter"), 86'000) << r.body;
+  };
+  limited(write("activate", "d4"));
+  // Re-activating a machine that holds a slot takes none: not limited.
+  r = write("activate", "d3");
+  ASSERT_EQ(r.status, 200u) << r.body;
+  EXPECT_FALSE(json_bool(r.body, "/changed")) << r.body;
+  // At the limit a seat can still be freed, and freeing it does not lift the limit.
+  r = write("deactivate", "d3");
+  ASSERT_EQ(r.status, 200u) << r.body;
+  EXPECT_TRUE(json_bool(r.body, "/changed")) << r.body;
+  EXPECT_EQ(json_int(r.body, "/license/activations"), 0);
+  limited(write("activate", "d4"));
+  EXPECT_EQ(
+      json_int(cluster_.api(V::get, "/api/v1/licenses/" + lic.id).body, "/license/activations"), 0);
 }
 
 TEST_F(Management, BadInputGetsSpecErrorsAndChangesNothing) {
