@@ -1,6 +1,7 @@
 #include "net/http.h"
 
 #include <algorithm>
+#include <boost/beast/core/string.hpp>
 
 namespace le::net {
 
@@ -82,20 +83,10 @@ std::optional<std::string_view> Request::query(std::string_view name) const {
   return std::nullopt;
 }
 
-namespace {
-bool iequals_ascii(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    const char x = (a[i] >= 'A' && a[i] <= 'Z') ? static_cast<char>(a[i] + 32) : a[i];
-    if (x != b[i]) return false;
-  }
-  return true;
-}
-}  // namespace
-
 std::string_view origin_of_target(std::string_view target) {
   for (std::string_view scheme : {"http://", "https://"}) {
-    if (target.size() >= scheme.size() && iequals_ascii(target.substr(0, scheme.size()), scheme)) {
+    if (target.size() >= scheme.size() &&
+        boost::beast::iequals(target.substr(0, scheme.size()), scheme)) {
       target.remove_prefix(scheme.size());
       const auto end = target.find_first_of("/?#");
       return end == std::string_view::npos ? target.substr(target.size()) : target.substr(end);
