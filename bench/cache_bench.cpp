@@ -19,12 +19,12 @@ constexpr std::uint64_t kLicenses = 200000;
 // One replica for the whole binary, built on first use.
 struct SharedReplica {
   std::string path;
-  std::unique_ptr<store::Replica> replica;
+  std::unique_ptr<store::RecordStore> replica;
   cache::InvalidationStamps stamps;
   SharedReplica() {
     path = (std::filesystem::temp_directory_path() / ("le-bench-" + std::to_string(::getpid())))
                .string();
-    replica = std::move(store::Replica::open({path}).value());
+    replica = std::move(store::RecordStore::open({path}).value());
     std::vector<core::ChangeEvent> batch;
     for (std::uint64_t i = 0; i < kLicenses; ++i) {
       core::ChangeEvent ev;

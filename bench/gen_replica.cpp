@@ -7,7 +7,7 @@
 
 #include "bench_data.h"
 #include "common/flags.h"
-#include "store/replica.h"
+#include "store/record_store.h"
 
 int main(int argc, char** argv) {
   using namespace le;
@@ -58,7 +58,7 @@ int main(int argc, char** argv) {
       return 1;
     }
   } else {
-    auto replica = store::Replica::open({flags.str("db")});
+    auto replica = store::RecordStore::open({flags.str("db")});
     if (!replica) {
       std::cerr << replica.error().message << "\n";
       return 1;

@@ -4,7 +4,7 @@
 
 namespace le::cache {
 
-RecordCache::RecordCache(const store::Replica& replica, const InvalidationStamps& stamps,
+RecordCache::RecordCache(const store::RecordStore& replica, const InvalidationStamps& stamps,
                          CacheCapacity capacity)
     : replica_(replica),
       stamps_(stamps),
@@ -95,7 +95,7 @@ store::Result<Ptr<core::BlacklistEntry>> RecordCache::blacklist(std::string_view
                 [&] { return replica_.blacklist(account_id, kind, value); });
 }
 
-store::Result<store::ApplyResult> apply_and_invalidate(store::Replica& replica,
+store::Result<store::ApplyResult> apply_and_invalidate(store::RecordStore& replica,
                                                        InvalidationStamps& stamps,
                                                        std::span<const core::ChangeEvent> events,
                                                        std::uint64_t last_seq) {

@@ -21,7 +21,7 @@
 #include <vector>
 
 #include "cache/invalidation.h"
-#include "store/replica.h"
+#include "store/record_store.h"
 
 namespace le::cache {
 
@@ -155,7 +155,7 @@ struct CacheCapacity {
 
 class RecordCache {
  public:
-  RecordCache(const store::Replica& replica, const InvalidationStamps& stamps,
+  RecordCache(const store::RecordStore& replica, const InvalidationStamps& stamps,
               CacheCapacity capacity = {});
 
   // A null Ptr when absent or deleted; an error when the store could not be read (counted, and
@@ -190,7 +190,7 @@ class RecordCache {
   store::Result<Ptr<T>> lookup(ClockCache<Ptr<T>>& cache, store::KeySpace space,
                                std::string_view key, Load load);
 
-  const store::Replica& replica_;
+  const store::RecordStore& replica_;
   const InvalidationStamps& stamps_;
   ClockCache<Ptr<core::LicenseRecord>> licenses_;
   ClockCache<Ptr<core::ApiKeyRecord>> api_keys_;
@@ -209,7 +209,7 @@ class RecordCache {
 
 // Applies a batch to the replica and then bumps the stamp of every key it changed, so every
 // thread's cache stops serving the old state. The single write path into a served replica.
-store::Result<store::ApplyResult> apply_and_invalidate(store::Replica& replica,
+store::Result<store::ApplyResult> apply_and_invalidate(store::RecordStore& replica,
                                                        InvalidationStamps& stamps,
                                                        std::span<const core::ChangeEvent> events,
                                                        std::uint64_t last_seq);

@@ -29,10 +29,8 @@ std::optional<ApiError> visible(const ApiKeyRecord* api_key, const LicenseRecord
 
 std::variant<ActivationRequest, ApiError> parse_activation_request(std::string_view body) {
   thread_local json::Parser parser;
-  dom::element doc;
-  if (auto e = parser.parse(body, doc)) return json::body_error(e);
   dom::object obj;
-  if (doc.get_object().get(obj)) return ApiError::validation("Request body must be a JSON object");
+  if (auto e = json::parse_request_object(parser, body, obj)) return std::move(*e);
   ActivationRequest req;
   for (const auto field : obj) {
     const std::string_view name = field.key;

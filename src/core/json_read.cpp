@@ -120,6 +120,14 @@ ApiError body_error(simdjson::error_code e) {
   return ApiError::validation("Request body is not valid JSON");
 }
 
+std::optional<ApiError> parse_request_object(Parser& parser, std::string_view body,
+                                             dom::object& out) {
+  dom::element doc;
+  if (auto e = parser.parse(body, doc)) return body_error(e);
+  if (doc.get_object().get(out)) return ApiError::validation("Request body must be a JSON object");
+  return std::nullopt;
+}
+
 std::optional<ApiError> read_request_string(dom::element v, std::string_view name,
                                             std::optional<std::string_view>& out,
                                             std::size_t limit) {

@@ -97,6 +97,11 @@ inline bool read_object_text(dom::element v, std::string& out) {
 // The answer to a body the parser refused, the same for every request parser.
 ApiError body_error(simdjson::error_code e);
 
+// Parses a request body that must be a JSON object into `out` (a view into `parser`); else the
+// refusal: body_error(), or "Request body must be a JSON object".
+std::optional<ApiError> parse_request_object(Parser& parser, std::string_view body,
+                                             dom::object& out);
+
 // Reads an optional string field of a request: null counts as absent. Refuses (with the field's
 // name) anything but a string, longer than `limit` bytes, or holding a control character (a
 // raw one is invalid JSON; an escaped one is never part of a key, id or domain).

@@ -22,6 +22,11 @@ bool contains(const std::vector<std::string>& v, std::string_view s) {
   return std::find(v.begin(), v.end(), s) != v.end();
 }
 
+// Suspended and revoked: TKI refuses both as a blocked license.
+bool disabled(const LicenseRecord& l) {
+  return l.status == LicenseStatus::kSuspended || l.status == LicenseStatus::kRevoked;
+}
+
 bool read_field(dom::element v, std::string_view& out) {
   return !v.get_string().get(out) && out.size() <= kMaxTkiField && !json::is_out_of_range(v);
 }
@@ -184,25 +189,29 @@ TkiDecision decide_tki(const std::optional<TkiRequest>& request, const TkiRecord
   if (r.license_block != nullptr) {
     return {TkiStatus::kLicenseBlacklisted, false, false, r.license_block};
   }
-  // Suspended and revoked licenses are refused the way TKI refuses a blocked license.
-  if (l->status == LicenseStatus::kSuspended || l->status == LicenseStatus::kRevoked) {
-    return {TkiStatus::kLicenseBlacklisted};
-  }
+  // Suspended and revoked licenses are refused the way TKI refuses a blocked license, before
+  // the product is looked at.
+  if (disabled(*l)) return {TkiStatus::kLicenseBlacklisted};
   if (!l->staff) {  // staff licenses skip product and version validation
     const ProductRecord* p = r.product;
     if (p == nullptr || !visible_to(*r.api_key, *p)) return {TkiStatus::kProductNotFound};
     if (!contains(p->tki_versions, req.version)) return {TkiStatus::kVersionNotFound};
     if (l->product_id != p->id) return {TkiStatus::kProductMismatch};
   }
-  if (effective_status(*l, now) == LicenseStatus::kExpired) return {TkiStatus::kExpired};
+  return decide_binding(*l, req.ip, req.hwid, now);
+}
 
+TkiDecision decide_binding(const LicenseRecord& l, std::string_view ip,
+                           std::optional<std::string_view> hwid, std::int64_t now) {
+  if (disabled(l)) return {TkiStatus::kLicenseBlacklisted};
+  if (effective_status(l, now) == LicenseStatus::kExpired) return {TkiStatus::kExpired};
   TkiDecision d{TkiStatus::kSuccess};
-  if (!contains(l->ips, req.ip)) {
-    if (l->max_ips != 0 && l->ips.size() >= l->max_ips) return {TkiStatus::kMaxIps};
+  if (!ip.empty() && !contains(l.ips, ip)) {
+    if (l.max_ips != 0 && l.ips.size() >= l.max_ips) return {TkiStatus::kMaxIps};
     d.bind_ip = true;
   }
-  if (req.hwid && !contains(l->hwids, *req.hwid)) {
-    if (l->max_hwids != 0 && l->hwids.size() >= l->max_hwids) return {TkiStatus::kMaxHwids};
+  if (hwid && !hwid->empty() && !contains(l.hwids, *hwid)) {
+    if (l.max_hwids != 0 && l.hwids.size() >= l.max_hwids) return {TkiStatus::kMaxHwids};
     d.bind_hwid = true;
   }
   if (d.bind_ip || d.bind_hwid) d.status = TkiStatus::kBindingRequired;

@@ -74,6 +74,14 @@ struct TkiDecision {
 TkiDecision decide_tki(const std::optional<TkiRequest>& request, const TkiRecords& records,
                        std::int64_t now);
 
+// Whether `ip` and `hwid` (absent or empty: none) may be bound to `license` at `now`, the part
+// of decide_tki() that the primary decides again under its writer lock before it binds: a
+// suspended or revoked license is refused as blacklisted, an expired one as expired, a new IP or
+// HWID beyond the license's limit as kMaxIps / kMaxHwids. kSuccess when both are bound already,
+// kBindingRequired (with bind_ip / bind_hwid) when one is new and within its limit.
+TkiDecision decide_binding(const LicenseRecord& license, std::string_view ip,
+                           std::optional<std::string_view> hwid, std::int64_t now);
+
 // The "Authorization" header carries the raw API key; surrounding spaces are ignored.
 std::optional<std::string_view> tki_api_key(std::optional<std::string_view> header);
 

@@ -43,10 +43,8 @@ std::string_view host_of(std::string_view d) {
 
 std::variant<ValidateRequest, ApiError> parse_validate_request(std::string_view body) {
   thread_local json::Parser parser;
-  dom::element doc;
-  if (auto e = parser.parse(body, doc)) return json::body_error(e);
   dom::object obj;
-  if (doc.get_object().get(obj)) return ApiError::validation("Request body must be a JSON object");
+  if (auto e = json::parse_request_object(parser, body, obj)) return std::move(*e);
   ValidateRequest req;
   std::optional<std::string_view> key;
   for (const auto field : obj) {
@@ -96,12 +94,14 @@ Credential classify_authorization(std::optional<std::string_view> header) {
 
 std::variant<const ApiKeyRecord*, ApiError> check_api_key(const BearerKey& key,
                                                           const ApiKeyRecord* found) {
+  if (!api_key_authenticates(found, key.mode)) return ApiError::invalid_api_key();
+  return found;
+}
+
+bool api_key_authenticates(const ApiKeyRecord* found, Mode mode) {
   // The prefix is part of the secret's text, so a record found by digest has the same mode;
   // checking it again guards against a record written with a wrong mode.
-  if (found == nullptr || found->revoked || found->mode != key.mode) {
-    return ApiError::invalid_api_key();
-  }
-  return found;
+  return found != nullptr && !found->revoked && found->mode == mode;
 }
 
 std::string_view to_string(ValidationCode c) {

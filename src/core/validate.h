@@ -43,6 +43,9 @@ Credential classify_authorization(std::optional<std::string_view> header);
 // After looking up the key's digest: the key record if it authenticates, else the 401.
 std::variant<const ApiKeyRecord*, ApiError> check_api_key(const BearerKey& key,
                                                           const ApiKeyRecord* found);
+// The same check for a key known by digest and the mode its prefix named (a write an edge
+// forwards): whether `found` authenticates a caller of `mode`.
+bool api_key_authenticates(const ApiKeyRecord* found, Mode mode);
 
 enum class ValidationCode : std::uint8_t {
   kValid,

@@ -40,7 +40,7 @@ std::string_view tki_protocol_message(net::ProtocolError e) {
 
 }  // namespace
 
-EdgeService::EdgeService(const store::Replica& replica, const cache::InvalidationStamps& stamps,
+EdgeService::EdgeService(const store::RecordStore& replica, const cache::InvalidationStamps& stamps,
                          const core::Clock& clock, EdgeOptions options)
     : clock_(clock), options_(options), limiter_(options_.rate_limit.table) {
   for (unsigned i = 0; i < std::max(1u, options_.threads); ++i) {

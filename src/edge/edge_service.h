@@ -53,7 +53,7 @@ struct EdgeOptions {
 
 class EdgeService {
  public:
-  EdgeService(const store::Replica& replica, const cache::InvalidationStamps& stamps,
+  EdgeService(const store::RecordStore& replica, const cache::InvalidationStamps& stamps,
               const core::Clock& clock, EdgeOptions options);
 
   void register_routes(net::Router& router);
@@ -88,7 +88,7 @@ class EdgeService {
 
  private:
   struct PerThread {
-    PerThread(const store::Replica& replica, const cache::InvalidationStamps& stamps,
+    PerThread(const store::RecordStore& replica, const cache::InvalidationStamps& stamps,
               cache::CacheCapacity capacity)
         : cache(replica, stamps, capacity) {}
     cache::RecordCache cache;

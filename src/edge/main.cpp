@@ -15,7 +15,7 @@
 #include "net/server.h"
 #include "replication/consumer.h"
 #include "store/loader.h"
-#include "store/replica.h"
+#include "store/record_store.h"
 
 namespace {
 
@@ -97,10 +97,11 @@ int main(int argc, char** argv) {
   server_config.limits.request_timeout =
       std::chrono::milliseconds(flags.u64("request-timeout-ms", 10000));
   const auto drain = std::chrono::milliseconds(flags.u64("drain-ms", 5000));
-  store::ReplicaOptions replica_options;
+  store::RecordStoreOptions replica_options;
   replica_options.path = flags.str("db");
   replica_options.block_cache_bytes = flags.u64("block-cache-mb", 256) << 20;
-  // Following a stream, the replica is re-derivable from it: no write-ahead log (see Replica).
+  // Following a stream, the replica is re-derivable from it: no write-ahead log (see
+  // RecordStoreOptions::wal).
   replica_options.wal = !flags.has("nats");
   edge::EdgeOptions edge_options;
   edge_options.threads = server_config.threads;
@@ -132,7 +133,7 @@ int main(int argc, char** argv) {
     return 2;
   }
 
-  auto replica = store::Replica::open(replica_options);
+  auto replica = store::RecordStore::open(replica_options);
   if (!replica) {
     log::error("edge", "cannot open replica", {{"error", replica.error().message}});
     return 1;
@@ -276,26 +277,13 @@ int main(int argc, char** argv) {
         metrics::collect_process(out, "le_edge", started);
       },
       [&] { return service.ready(); });
-  net::ServerConfig admin_config;
-  admin_config.threads = 1;
-  if (!split_host_port(flags.str("admin-listen", "127.0.0.1:9090"), admin_config.address,
-                       admin_config.port)) {
+  const auto admin_config = metrics::admin_listener(flags.str("admin-listen", "127.0.0.1:9090"));
+  if (!admin_config) {
     std::cerr << "license-edge: --admin-listen must be HOST:PORT\n";
     return 2;
   }
-  net::Server admin(admin_config, admin_router);
-  try {
-    server.start();
-    admin.start();
-  } catch (const std::exception& e) {
-    log::error("edge", "cannot listen", {{"error", e.what()}});
-    return 1;
-  }
-  if (flags.has("port-file") &&
-      !write_port_file(flags.str("port-file"), server.port(), admin.port())) {
-    log::error("edge", "cannot write the port file", {{"path", flags.str("port-file")}});
-    return 1;
-  }
+  net::Server admin(*admin_config, admin_router);
+  if (!metrics::start_listeners(server, admin, "edge", flags.str("port-file", ""))) return 1;
   service.set_ready(true);
   const auto seq = (*replica)->applied_seq();
   log::info("edge", "serving",

@@ -8,7 +8,7 @@
 
 namespace le::edge {
 
-PrimaryClient::PrimaryClient(store::Replica& replica, cache::InvalidationStamps& stamps,
+PrimaryClient::PrimaryClient(store::RecordStore& replica, cache::InvalidationStamps& stamps,
                              PrimaryClientOptions options)
     : replica_(replica), stamps_(stamps), options_(std::move(options)) {}
 

@@ -29,7 +29,7 @@
 #include "core/write_protocol.h"
 #include "nats/jetstream.h"
 #include "nats/worker.h"
-#include "store/replica.h"
+#include "store/record_store.h"
 
 namespace le::edge {
 
@@ -53,7 +53,7 @@ class PrimaryClient {
  public:
   using Done = std::function<void(std::optional<core::WriteReply>)>;
 
-  PrimaryClient(store::Replica& replica, cache::InvalidationStamps& stamps,
+  PrimaryClient(store::RecordStore& replica, cache::InvalidationStamps& stamps,
                 PrimaryClientOptions options);
   ~PrimaryClient();
   PrimaryClient(const PrimaryClient&) = delete;
@@ -80,7 +80,7 @@ class PrimaryClient {
   std::optional<Done> take(std::uint64_t id);
   void fail_expired(bool all);
 
-  store::Replica& replica_;
+  store::RecordStore& replica_;
   cache::InvalidationStamps& stamps_;
   PrimaryClientOptions options_;
   PrimaryClientStats stats_;

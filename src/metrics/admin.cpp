@@ -1,5 +1,8 @@
 #include "metrics/admin.h"
 
+#include "common/flags.h"
+#include "common/log.h"
+
 namespace le::metrics {
 
 void add_admin_routes(net::Router& router, std::function<void(Families&)> collect,
@@ -25,7 +28,7 @@ void add_admin_routes(net::Router& router, std::function<void(Families&)> collec
   });
 }
 
-void collect_rocksdb(Families& out, std::string_view prefix, const store::Replica& db) {
+void collect_rocksdb(Families& out, std::string_view prefix, const store::RecordStore& db) {
   struct Property {
     const char* rocksdb;
     const char* name;
@@ -48,6 +51,29 @@ void collect_rocksdb(Families& out, std::string_view prefix, const store::Replic
     sample(f, {}, static_cast<double>(db.int_property(p.rocksdb)));
     out.push_back(std::move(f));
   }
+}
+
+std::optional<net::ServerConfig> admin_listener(const std::string& listen) {
+  net::ServerConfig config;
+  config.threads = 1;
+  if (!split_host_port(listen, config.address, config.port)) return std::nullopt;
+  return config;
+}
+
+bool start_listeners(net::Server& server, net::Server& admin, std::string_view component,
+                     const std::string& port_file) {
+  try {
+    server.start();
+    admin.start();
+  } catch (const std::exception& e) {
+    log::error(component, "cannot listen", {{"error", e.what()}});
+    return false;
+  }
+  if (!port_file.empty() && !write_port_file(port_file, server.port(), admin.port())) {
+    log::error(component, "cannot write the port file", {{"path", port_file}});
+    return false;
+  }
+  return true;
 }
 
 }  // namespace le::metrics

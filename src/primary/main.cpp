@@ -81,17 +81,19 @@ int main(int argc, char** argv) {
 
   block_termination_signals();
   core::SystemClock clock;
+  primary::LedgerOptions ledger_options;
+  ledger_options.activation_changes = static_cast<std::uint32_t>(
+      flags.u64("activation-changes", ledger_options.activation_changes));
+  ledger_options.activation_window_s = static_cast<std::int64_t>(std::max<std::uint64_t>(
+      1, flags.u64("activation-window-s",
+                   static_cast<std::uint64_t>(ledger_options.activation_window_s))));
+  primary::Ledger ledger(**store, clock, ledger_options);
   primary::ManagementOptions options;
   if (const char* token = std::getenv("LE_ADMIN_TOKEN")) options.admin_token = token;
-  options.activation_changes =
-      static_cast<std::uint32_t>(flags.u64("activation-changes", options.activation_changes));
-  options.activation_window_s = static_cast<std::int64_t>(std::max<std::uint64_t>(
-      1,
-      flags.u64("activation-window-s", static_cast<std::uint64_t>(options.activation_window_s))));
   if (options.admin_token.empty()) {
     log::warn("primary", "LE_ADMIN_TOKEN is not set: operator endpoints are disabled");
   }
-  primary::ManagementApi api(**store, clock, options);
+  primary::ManagementApi api(ledger, options);
   net::Router router;
   api.register_routes(router);
   net::Server server(server_config, router);
@@ -105,7 +107,7 @@ int main(int argc, char** argv) {
   nats::NatsOptions writes_nats = publisher_options.nats;
   writes_nats.client_name = "license-primary-writes";
   writes_nats.send_asap = true;
-  primary::WriteService writes(api, writes_nats);
+  primary::WriteService writes(ledger, writes_nats);
   api.set_edge_writes(&writes.stats().connected);
   if (!flags.flag("no-publish")) publisher.start();
   if (!flags.flag("no-edge-writes")) writes.start();
@@ -148,26 +150,13 @@ int main(int argc, char** argv) {
         metrics::collect_process(out, "le_primary", started);
       },
       [&] { return !server.draining(); });
-  net::ServerConfig admin_config;
-  admin_config.threads = 1;
-  if (!split_host_port(flags.str("admin-listen", "127.0.0.1:9091"), admin_config.address,
-                       admin_config.port)) {
+  const auto admin_config = metrics::admin_listener(flags.str("admin-listen", "127.0.0.1:9091"));
+  if (!admin_config) {
     std::cerr << "license-primary: --admin-listen must be HOST:PORT\n";
     return 2;
   }
-  net::Server admin(admin_config, admin_router);
-  try {
-    server.start();
-    admin.start();
-  } catch (const std::exception& e) {
-    log::error("primary", "cannot listen", {{"error", e.what()}});
-    return 1;
-  }
-  if (flags.has("port-file") &&
-      !write_port_file(flags.str("port-file"), server.port(), admin.port())) {
-    log::error("primary", "cannot write the port file", {{"path", flags.str("port-file")}});
-    return 1;
-  }
+  net::Server admin(*admin_config, admin_router);
+  if (!metrics::start_listeners(server, admin, "primary", flags.str("port-file", ""))) return 1;
   api.set_ready(true);
   log::info("primary", "serving",
             {{"address", server_config.address}, {"port", std::to_string(server.port())}});

@@ -30,11 +30,11 @@ std::vector<std::string> primary_column_families() {
 
 Result<std::unique_ptr<PrimaryStore>> PrimaryStore::open(const std::string& path,
                                                          std::size_t block_cache_bytes) {
-  store::ReplicaOptions options;
+  store::RecordStoreOptions options;
   options.path = path;
   options.block_cache_bytes = block_cache_bytes;
   options.extra_column_families = primary_column_families();
-  auto db = store::Replica::open(options);
+  auto db = store::RecordStore::open(options);
   if (!db) return db.error();
   std::unique_ptr<PrimaryStore> s(new PrimaryStore());
   s->db_ = std::move(*db);
@@ -95,7 +95,7 @@ Result<void> PrimaryStore::Tx::commit() {
     extra_.push_back({idx(Cf::kMeta), std::string(kEventSeqKey), store::be64(event_seq_)});
   }
   // Versions are all checked before the one write; a stale change drops the batch unwritten.
-  auto r = store_.db_->apply(events_, 0, extra_, store::Replica::Stale::kRefuseAll);
+  auto r = store_.db_->apply(events_, 0, extra_, store::RecordStore::Stale::kRefuseAll);
   if (!r || r->stale != 0) {
     roll_back();  // nothing was written
     if (!r) return r.error();
@@ -125,11 +125,11 @@ Result<std::optional<Rec>> PrimaryStore::by_id(Cf index, std::string_view id, Ge
 }
 
 Result<std::optional<core::LicenseRecord>> PrimaryStore::license_by_id(std::string_view id) const {
-  return by_id<core::LicenseRecord>(Cf::kLicenseIds, id, &store::Replica::license);
+  return by_id<core::LicenseRecord>(Cf::kLicenseIds, id, &store::RecordStore::license);
 }
 
 Result<std::optional<core::ApiKeyRecord>> PrimaryStore::api_key_by_id(std::string_view id) const {
-  return by_id<core::ApiKeyRecord>(Cf::kApiKeyIds, id, &store::Replica::api_key);
+  return by_id<core::ApiKeyRecord>(Cf::kApiKeyIds, id, &store::RecordStore::api_key);
 }
 
 Result<LicensePage> PrimaryStore::list_licenses(const LicenseFilter& filter, std::uint64_t offset,

@@ -25,7 +25,7 @@
 #include <vector>
 
 #include "core/change_event.h"
-#include "store/replica.h"
+#include "store/record_store.h"
 
 namespace le::primary {
 
@@ -70,7 +70,7 @@ class PrimaryStore {
   static Result<std::unique_ptr<PrimaryStore>> open(const std::string& path,
                                                     std::size_t block_cache_bytes = 64u << 20);
 
-  const store::Replica& records() const { return *db_; }
+  const store::RecordStore& records() const { return *db_; }
 
   class Tx {
    public:
@@ -93,7 +93,7 @@ class PrimaryStore {
     ~Tx();
     Tx(Tx&&) = delete;
 
-    const store::Replica& records() const { return *store_.db_; }
+    const store::RecordStore& records() const { return *store_.db_; }
 
    private:
     friend class PrimaryStore;
@@ -145,7 +145,7 @@ class PrimaryStore {
   // A record found through an id → digest index.
   template <typename Rec, typename Get>
   Result<std::optional<Rec>> by_id(Cf index, std::string_view id, Get get) const;
-  std::unique_ptr<store::Replica> db_;
+  std::unique_ptr<store::RecordStore> db_;
   std::mutex write_mu_;
   std::atomic<std::uint64_t> outbox_seq_{0};  // committed; written under write_mu_
   std::atomic<std::uint64_t> event_seq_{0};   // likewise

@@ -7,8 +7,8 @@
 
 namespace le::primary {
 
-WriteService::WriteService(ManagementApi& api, nats::NatsOptions nats)
-    : api_(api), nats_(std::move(nats)) {}
+WriteService::WriteService(Ledger& ledger, nats::NatsOptions nats)
+    : ledger_(ledger), nats_(std::move(nats)) {}
 
 WriteService::~WriteService() { stop(); }
 
@@ -81,7 +81,7 @@ void WriteService::handle(natsConnection* nc, natsMsg* msg) {
                {"error", std::get<core::DecodeError>(decoded).message}});
     reply.error = core::ApiError::validation("Malformed write request");
   } else {
-    reply = api_.execute(*cmd);
+    reply = ledger_.execute(*cmd);
   }
   const std::string out = core::encode_write_reply(reply);
   if (natsStatus s = natsConnection_Publish(nc, reply_to, out.data(), static_cast<int>(out.size()));

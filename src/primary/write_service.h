@@ -1,6 +1,6 @@
 // Answers the writes edges forward over NATS request/reply (DESIGN §4): activate, deactivate
 // and TKI first-use bindings, as members of the primaries' queue group on "licw.*". Each request
-// is one ManagementApi::execute() (one Tx); the reply carries the license's state after it.
+// is one Ledger::execute() (one Tx); the reply carries the license's state after it.
 //
 // A request that does not decode gets a VALIDATION_ERROR reply and is counted. Connects in the
 // background with backoff; after the first connection libnats reconnects and resubscribes.
@@ -17,7 +17,7 @@
 
 #include "nats/jetstream.h"
 #include "nats/worker.h"
-#include "primary/management_api.h"
+#include "primary/ledger.h"
 
 namespace le::primary {
 
@@ -29,7 +29,7 @@ struct WriteServiceStats {
 
 class WriteService {
  public:
-  WriteService(ManagementApi& api, nats::NatsOptions nats);
+  WriteService(Ledger& ledger, nats::NatsOptions nats);
   ~WriteService();
   WriteService(const WriteService&) = delete;
   WriteService& operator=(const WriteService&) = delete;
@@ -43,7 +43,7 @@ class WriteService {
   static void on_request(natsConnection* nc, natsSubscription* sub, natsMsg* msg, void* closure);
   void handle(natsConnection* nc, natsMsg* msg);
 
-  ManagementApi& api_;
+  Ledger& ledger_;
   nats::NatsOptions nats_;
   WriteServiceStats stats_;
   nats::Worker worker_{"writes"};

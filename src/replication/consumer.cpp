@@ -45,7 +45,7 @@ bool stream_position(natsMsg* msg, std::uint64_t& seq, std::uint64_t& pending) {
 
 }  // namespace
 
-Consumer::Consumer(store::Replica& replica, cache::InvalidationStamps& stamps,
+Consumer::Consumer(store::RecordStore& replica, cache::InvalidationStamps& stamps,
                    const core::Clock& clock, ConsumerOptions options)
     : replica_(replica), stamps_(stamps), clock_(clock), options_(std::move(options)) {
   if (auto seq = replica_.applied_seq()) stats_.applied_seq.store(*seq);

@@ -23,7 +23,7 @@
 #include "core/clock.h"
 #include "nats/jetstream.h"
 #include "nats/worker.h"
-#include "store/replica.h"
+#include "store/record_store.h"
 
 namespace le::replication {
 
@@ -50,7 +50,7 @@ struct ConsumerStats {
 
 class Consumer {
  public:
-  Consumer(store::Replica& replica, cache::InvalidationStamps& stamps, const core::Clock& clock,
+  Consumer(store::RecordStore& replica, cache::InvalidationStamps& stamps, const core::Clock& clock,
            ConsumerOptions options);
   ~Consumer();
   Consumer(const Consumer&) = delete;
@@ -66,7 +66,7 @@ class Consumer {
   // Follows the stream until stop or an error; returns the error text.
   std::string follow(JetStream& js);
 
-  store::Replica& replica_;
+  store::RecordStore& replica_;
   cache::InvalidationStamps& stamps_;
   const core::Clock& clock_;
   ConsumerOptions options_;

@@ -4,7 +4,7 @@
 
 namespace le::store {
 
-Result<LoadStats> load_jsonl(Replica& replica, std::istream& in, const LoadOptions& opts) {
+Result<LoadStats> load_jsonl(RecordStore& replica, std::istream& in, const LoadOptions& opts) {
   LoadStats stats;
   auto start = replica.applied_seq();
   if (!start) return start.error();
@@ -61,7 +61,7 @@ Result<LoadStats> load_jsonl(Replica& replica, std::istream& in, const LoadOptio
   return stats;
 }
 
-Result<std::uint64_t> dump_jsonl(const Replica& replica, std::ostream& out) {
+Result<std::uint64_t> dump_jsonl(const RecordStore& replica, std::ostream& out) {
   std::uint64_t n = 0;
   std::optional<StoreError> failure;
   for (KeySpace space : {KeySpace::kAccount, KeySpace::kApiKey, KeySpace::kProduct,
@@ -84,7 +84,7 @@ Result<std::uint64_t> dump_jsonl(const Replica& replica, std::ostream& out) {
   return n;
 }
 
-Result<void> print_records(const Replica& replica, bool dump, std::ostream& out) {
+Result<void> print_records(const RecordStore& replica, bool dump, std::ostream& out) {
   if (dump) {
     auto n = dump_jsonl(replica, out);
     if (!n) return n.error();

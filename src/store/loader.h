@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "store/replica.h"
+#include "store/record_store.h"
 
 namespace le::store {
 
@@ -29,14 +29,14 @@ struct LoadOptions {
   std::size_t max_line_bytes = 1 << 20;
 };
 
-Result<LoadStats> load_jsonl(Replica& replica, std::istream& in, const LoadOptions& opts = {});
+Result<LoadStats> load_jsonl(RecordStore& replica, std::istream& in, const LoadOptions& opts = {});
 
 // Writes every stored record (tombstones included) as one change-stream message per line, in
 // key-space and key order, without "seq": for comparing two stores record by record.
-Result<std::uint64_t> dump_jsonl(const Replica& replica, std::ostream& out);
+Result<std::uint64_t> dump_jsonl(const RecordStore& replica, std::ostream& out);
 
 // The --dump and --digest of both binaries: every record as dump_jsonl() writes it (dump), or
-// else one line with the hex SHA-256 over every record (Replica::content_digest()).
-Result<void> print_records(const Replica& replica, bool dump, std::ostream& out);
+// else one line with the hex SHA-256 over every record (RecordStore::content_digest()).
+Result<void> print_records(const RecordStore& replica, bool dump, std::ostream& out);
 
 }  // namespace le::store

@@ -14,7 +14,7 @@ namespace {
 class RecordCacheTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto r = store::Replica::open({dir_.path("db")});
+    auto r = store::RecordStore::open({dir_.path("db")});
     ASSERT_TRUE(r) << r.error().message;
     replica_ = std::move(*r);
   }
@@ -24,7 +24,7 @@ class RecordCacheTest : public ::testing::Test {
   }
 
   test::TempDir dir_;
-  std::unique_ptr<store::Replica> replica_;
+  std::unique_ptr<store::RecordStore> replica_;
   InvalidationStamps stamps_{12};
   std::uint64_t seq_ = 0;
   // Invalidation tests admit every miss; admission has its own test below.

@@ -187,6 +187,39 @@ TEST(TkiDecision, ChecksRunInSpecOrder) {
   EXPECT_EQ(w.decide().status, TkiStatus::kMissingFields);
 }
 
+// The primary decides a binding again on its own record (no product, version or blacklist
+// lookups: the edge did those): the license's state, expiry and limits, in TKI's order.
+TEST(TkiBinding, PrimaryDecidesStateExpiryAndLimitsOnItsRecord) {
+  World w;
+  const auto& l = w.license;  // ips {192.168.1.1} of 2, hwids {unique-hardware-id} of 1
+  auto d = decide_binding(l, "192.168.1.1", "unique-hardware-id", kNow);
+  EXPECT_EQ(d.status, TkiStatus::kSuccess);
+  EXPECT_FALSE(d.bind_ip || d.bind_hwid);
+  d = decide_binding(l, "10.0.0.2", std::nullopt, kNow);
+  EXPECT_EQ(d.status, TkiStatus::kBindingRequired);
+  EXPECT_TRUE(d.bind_ip);
+  EXPECT_FALSE(d.bind_hwid);
+  // Nothing to bind (no IP, an empty HWID) is not a binding.
+  EXPECT_EQ(decide_binding(l, "", "", kNow).status, TkiStatus::kSuccess);
+  EXPECT_EQ(decide_binding(l, "192.168.1.1", "second-hwid", kNow).status, TkiStatus::kMaxHwids);
+  auto full = l;
+  full.ips.push_back("10.0.0.2");
+  EXPECT_EQ(decide_binding(full, "10.0.0.3", std::nullopt, kNow).status, TkiStatus::kMaxIps);
+  full.max_ips = 0;  // unlimited
+  EXPECT_TRUE(decide_binding(full, "10.0.0.3", std::nullopt, kNow).bind_ip);
+  // State before expiry before limits.
+  auto expired = full;
+  expired.max_ips = 2;
+  expired.expires_at = kNow - 1;
+  EXPECT_EQ(decide_binding(expired, "10.0.0.3", std::nullopt, kNow).status, TkiStatus::kExpired);
+  for (auto s : {LicenseStatus::kSuspended, LicenseStatus::kRevoked}) {
+    auto disabled = expired;
+    disabled.status = s;
+    EXPECT_EQ(decide_binding(disabled, "10.0.0.3", std::nullopt, kNow).status,
+              TkiStatus::kLicenseBlacklisted);
+  }
+}
+
 TEST(TkiParse, AcceptsTheSpecBodyAndRejectsTheRest) {
   const std::string spec = R"({
 "data": {

@@ -6,7 +6,7 @@
 #include <set>
 
 #include "core/digest.h"
-#include "store/replica.h"
+#include "store/record_store.h"
 #include "support/edge_process.h"
 #include "support/fixtures.h"
 
@@ -31,7 +31,7 @@ std::string seed_replica(const test::TempDir& dir) {
 }
 
 core::Digest replica_digest(const std::string& db) {
-  auto r = store::Replica::open({db, 8u << 20, false});
+  auto r = store::RecordStore::open({db, 8u << 20, false});
   EXPECT_TRUE(r) << r.error().message;
   return (*r)->content_digest(true).value();
 }

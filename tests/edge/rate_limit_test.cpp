@@ -15,7 +15,7 @@ constexpr std::int64_t kStartMs = 1'700'000'040'000;  // a minute boundary
 class EdgeRateLimitTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    replica_ = std::move(store::Replica::open({dir_.path("db")}).value());
+    replica_ = std::move(store::RecordStore::open({dir_.path("db")}).value());
     auto account = test::account();
     account.plan = core::Plan::kBuilder;  // 10 requests/min per API key
     account.tki_rate_limit = true;
@@ -72,7 +72,7 @@ class EdgeRateLimitTest : public ::testing::Test {
   }
 
   test::TempDir dir_;
-  std::unique_ptr<store::Replica> replica_;
+  std::unique_ptr<store::RecordStore> replica_;
   cache::InvalidationStamps stamps_{12};
   core::ManualClock clock_{kStartMs};
 };

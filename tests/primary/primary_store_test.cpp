@@ -169,7 +169,7 @@ TEST(PrimaryStore, ATransactionDroppedUncommittedLeavesNothingBehind) {
 // The management API in process: requests dispatched through its router, as the server does.
 class InProcessApi {
  public:
-  explicit InProcessApi(PrimaryStore& store) : api_(store, clock_, {}) {
+  explicit InProcessApi(PrimaryStore& store) : ledger_(store, clock_), api_(ledger_, {}) {
     api_.register_routes(router_);
   }
   std::pair<unsigned, std::string> post(std::string_view path, std::string_view body,
@@ -190,6 +190,7 @@ class InProcessApi {
 
  private:
   core::ManualClock clock_{test::kNow * 1000};
+  Ledger ledger_;
   ManagementApi api_;
   net::Router router_;
 };
@@ -230,18 +231,18 @@ TEST(PrimaryStore, ABatchCreateRefusedAtItsSecondItemLeavesNothingAndNoSequenceG
 
 TEST(PrimaryStore, ReplicaWithoutWalReopensConsistent) {
   test::TempDir dir;
-  store::ReplicaOptions options{dir.path("edge")};
+  store::RecordStoreOptions options{dir.path("edge")};
   options.wal = false;
   core::Digest digest;
   {
-    auto replica = store::Replica::open(options).value();
+    auto replica = store::RecordStore::open(options).value();
     std::vector<core::ChangeEvent> events;
     for (int i = 0; i < 100; ++i)
       events.push_back(test::event(test::license("K" + std::to_string(i))));
     ASSERT_TRUE(replica->apply(events, 100));
     digest = replica->content_digest(true).value();
   }  // a clean close flushes the memtables
-  auto replica = store::Replica::open(options).value();
+  auto replica = store::RecordStore::open(options).value();
   EXPECT_EQ(replica->applied_seq().value(), 100u);
   EXPECT_EQ(replica->content_digest(true).value(), digest);
 }

@@ -1,4 +1,4 @@
-#include "store/replica.h"
+#include "store/record_store.h"
 
 #include <openssl/evp.h>
 #include <rocksdb/cache.h>
@@ -76,8 +76,8 @@ void throw_exception_from_error(const StoreError& e, const boost::source_locatio
   throw std::runtime_error(e.message);
 }
 
-Result<std::unique_ptr<Replica>> Replica::open(const ReplicaOptions& options) {
-  std::unique_ptr<Replica> r(new Replica());
+Result<std::unique_ptr<RecordStore>> RecordStore::open(const RecordStoreOptions& options) {
+  std::unique_ptr<RecordStore> r(new RecordStore());
   r->block_cache_ = rocksdb::NewLRUCache(options.block_cache_bytes);
   rocksdb::DBOptions db_opts;
   db_opts.create_if_missing = options.create_if_missing;
@@ -104,7 +104,7 @@ Result<std::unique_ptr<Replica>> Replica::open(const ReplicaOptions& options) {
   return r;
 }
 
-Replica::~Replica() {
+RecordStore::~RecordStore() {
   if (db_) {
     if (!wal_) {
       // Without a WAL the memtables are the only copy of recent writes: keep them.
@@ -119,7 +119,8 @@ Replica::~Replica() {
   }
 }
 
-Result<std::optional<std::string>> Replica::get_raw(KeySpace space, std::string_view key) const {
+Result<std::optional<std::string>> RecordStore::get_raw(KeySpace space,
+                                                        std::string_view key) const {
   rocksdb::PinnableSlice value;
   auto s =
       db_->Get(rocksdb::ReadOptions(), cf(space), rocksdb::Slice(key.data(), key.size()), &value);
@@ -129,7 +130,7 @@ Result<std::optional<std::string>> Replica::get_raw(KeySpace space, std::string_
 }
 
 template <typename Rec>
-Result<bool> Replica::get_into(KeySpace space, std::string_view key, Rec& out) const {
+Result<bool> RecordStore::get_into(KeySpace space, std::string_view key, Rec& out) const {
   rocksdb::PinnableSlice value;
   auto s =
       db_->Get(rocksdb::ReadOptions(), cf(space), rocksdb::Slice(key.data(), key.size()), &value);
@@ -144,7 +145,7 @@ Result<bool> Replica::get_into(KeySpace space, std::string_view key, Rec& out) c
 }
 
 template <typename Rec>
-Result<std::optional<Rec>> Replica::get_record(KeySpace space, std::string_view key) const {
+Result<std::optional<Rec>> RecordStore::get_record(KeySpace space, std::string_view key) const {
   Rec rec;
   auto found = get_into(space, key, rec);
   if (!found) return found.error();
@@ -152,20 +153,20 @@ Result<std::optional<Rec>> Replica::get_record(KeySpace space, std::string_view 
   return std::optional<Rec>(std::move(rec));
 }
 
-Result<std::optional<core::AccountRecord>> Replica::account(std::string_view id) const {
+Result<std::optional<core::AccountRecord>> RecordStore::account(std::string_view id) const {
   return get_record<core::AccountRecord>(KeySpace::kAccount, id);
 }
 
-Result<std::optional<core::ApiKeyRecord>> Replica::api_key(const core::Digest& d) const {
+Result<std::optional<core::ApiKeyRecord>> RecordStore::api_key(const core::Digest& d) const {
   return get_record<core::ApiKeyRecord>(KeySpace::kApiKey, digest_key(d));
 }
 
-Result<std::optional<core::ProductRecord>> Replica::product(std::string_view id) const {
+Result<std::optional<core::ProductRecord>> RecordStore::product(std::string_view id) const {
   return get_record<core::ProductRecord>(KeySpace::kProduct, id);
 }
 
-Result<std::optional<core::ProductRecord>> Replica::product_by_name(std::string_view account_id,
-                                                                    std::string_view name) const {
+Result<std::optional<core::ProductRecord>> RecordStore::product_by_name(
+    std::string_view account_id, std::string_view name) const {
   std::string key;
   product_name_key(key, account_id, name);
   auto id = get_raw(KeySpace::kProductName, key);
@@ -174,23 +175,23 @@ Result<std::optional<core::ProductRecord>> Replica::product_by_name(std::string_
   return product(**id);
 }
 
-Result<std::optional<core::LicenseRecord>> Replica::license(const core::Digest& d) const {
+Result<std::optional<core::LicenseRecord>> RecordStore::license(const core::Digest& d) const {
   return get_record<core::LicenseRecord>(KeySpace::kLicense, digest_key(d));
 }
 
-Result<bool> Replica::license_into(const core::Digest& d, core::LicenseRecord& out) const {
+Result<bool> RecordStore::license_into(const core::Digest& d, core::LicenseRecord& out) const {
   return get_into(KeySpace::kLicense, digest_key(d), out);
 }
 
-Result<std::optional<core::BlacklistEntry>> Replica::blacklist(std::string_view account_id,
-                                                               core::BlacklistKind kind,
-                                                               std::string_view value) const {
+Result<std::optional<core::BlacklistEntry>> RecordStore::blacklist(std::string_view account_id,
+                                                                   core::BlacklistKind kind,
+                                                                   std::string_view value) const {
   std::string key;
   blacklist_key(key, account_id, kind, value);
   return get_record<core::BlacklistEntry>(KeySpace::kBlacklist, key);
 }
 
-Result<std::uint64_t> Replica::applied_seq() const {
+Result<std::uint64_t> RecordStore::applied_seq() const {
   std::string value;
   auto s = db_->Get(rocksdb::ReadOptions(), cfs_[0],
                     rocksdb::Slice(kAppliedSeqKey.data(), kAppliedSeqKey.size()), &value);
@@ -201,9 +202,9 @@ Result<std::uint64_t> Replica::applied_seq() const {
   return *seq;
 }
 
-Result<ApplyResult> Replica::apply(std::span<const core::ChangeEvent> events,
-                                   std::uint64_t last_seq, std::span<const ExtraWrite> extra,
-                                   Stale stale) {
+Result<ApplyResult> RecordStore::apply(std::span<const core::ChangeEvent> events,
+                                       std::uint64_t last_seq, std::span<const ExtraWrite> extra,
+                                       Stale stale) {
   std::lock_guard lock(apply_mu_);
   rocksdb::WriteBatch batch;
   ApplyResult result;
@@ -295,8 +296,8 @@ Result<ApplyResult> Replica::apply(std::span<const core::ChangeEvent> events,
   return result;
 }
 
-Result<std::optional<core::ChangeEvent>> Replica::stored_event(KeySpace space,
-                                                               std::string_view key) const {
+Result<std::optional<core::ChangeEvent>> RecordStore::stored_event(KeySpace space,
+                                                                   std::string_view key) const {
   auto raw = get_raw(space, key);
   if (!raw) return raw.error();
   if (!*raw) return std::optional<core::ChangeEvent>();
@@ -333,7 +334,8 @@ Result<std::optional<core::ChangeEvent>> Replica::stored_event(KeySpace space,
   return std::optional<core::ChangeEvent>(std::move(ev));
 }
 
-Result<std::optional<std::string>> Replica::get_extra(std::size_t cf, std::string_view key) const {
+Result<std::optional<std::string>> RecordStore::get_extra(std::size_t cf,
+                                                          std::string_view key) const {
   auto* h = extra_cf(cf);
   if (h == nullptr) return StoreError{"no such extra column family"};
   std::string value;
@@ -343,14 +345,14 @@ Result<std::optional<std::string>> Replica::get_extra(std::size_t cf, std::strin
   return std::optional<std::string>(std::move(value));
 }
 
-Result<void> Replica::write_extra(std::span<const ExtraWrite> writes) {
+Result<void> RecordStore::write_extra(std::span<const ExtraWrite> writes) {
   auto r = apply({}, 0, writes);
   if (!r) return r.error();
   return {};
 }
 
-Result<void> Replica::scan_cf(rocksdb::ColumnFamilyHandle* h, std::string_view prefix,
-                              std::string_view start, const Visitor& visit) const {
+Result<void> RecordStore::scan_cf(rocksdb::ColumnFamilyHandle* h, std::string_view prefix,
+                                  std::string_view start, const Visitor& visit) const {
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), h));
   const std::string_view from = start.empty() ? prefix : start;
   for (it->Seek(rocksdb::Slice(from.data(), from.size())); it->Valid(); it->Next()) {
@@ -362,18 +364,18 @@ Result<void> Replica::scan_cf(rocksdb::ColumnFamilyHandle* h, std::string_view p
   return {};
 }
 
-Result<void> Replica::scan_extra(std::size_t cf, std::string_view prefix, std::string_view start,
-                                 const Visitor& visit) const {
+Result<void> RecordStore::scan_extra(std::size_t cf, std::string_view prefix,
+                                     std::string_view start, const Visitor& visit) const {
   auto* h = extra_cf(cf);
   if (h == nullptr) return StoreError{"no such extra column family"};
   return scan_cf(h, prefix, start, visit);
 }
 
-Result<void> Replica::scan(KeySpace space, const Visitor& visit) const {
+Result<void> RecordStore::scan(KeySpace space, const Visitor& visit) const {
   return scan_cf(cf(space), {}, {}, visit);
 }
 
-Result<core::Digest> Replica::content_digest(bool include_applied_seq) const {
+Result<core::Digest> RecordStore::content_digest(bool include_applied_seq) const {
   EVP_MD_CTX* ctx = EVP_MD_CTX_new();
   if (ctx == nullptr || EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr) != 1) {
     EVP_MD_CTX_free(ctx);
@@ -404,7 +406,7 @@ Result<core::Digest> Replica::content_digest(bool include_applied_seq) const {
   return d;
 }
 
-Result<void> Replica::compact() {
+Result<void> RecordStore::compact() {
   rocksdb::FlushOptions flush;
   flush.wait = true;
   if (auto s = db_->Flush(flush, cfs_); !s.ok()) return to_error(s, "flush");
@@ -418,13 +420,13 @@ Result<void> Replica::compact() {
   return {};
 }
 
-std::uint64_t Replica::estimate_keys(KeySpace space) const {
+std::uint64_t RecordStore::estimate_keys(KeySpace space) const {
   std::uint64_t v = 0;
   db_->GetIntProperty(cf(space), "rocksdb.estimate-num-keys", &v);
   return v;
 }
 
-std::uint64_t Replica::int_property(std::string_view name) const {
+std::uint64_t RecordStore::int_property(std::string_view name) const {
   std::uint64_t total = 0;
   for (auto* h : cfs_) {
     std::uint64_t v = 0;

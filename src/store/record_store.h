@@ -1,6 +1,9 @@
-// The edge's local replica: RocksDB with one column family per kind of record, plus the
-// applied stream sequence (`applied_seq`) stored in the same WriteBatch as the records it
-// covers, so a crash at any point neither loses nor double-applies a change.
+// The record store: RocksDB with one column family per kind of record (accounts, API keys,
+// products, licenses, blacklist entries), the same key spaces at the edge, where it is the local
+// replica of the change stream, and at the primary, where it holds the truth under the primary's
+// own column families (primary/primary_store.h). Plus the applied stream sequence (`applied_seq`)
+// stored in the same WriteBatch as the records it covers, so a crash at any point neither loses nor
+// double-applies a change.
 //
 // Records are keyed by the SHA-256 digest of their secret (API keys, license keys) or by id;
 // no plaintext secret is ever stored. Deletions are stored as tombstones carrying the version.
@@ -43,7 +46,7 @@ struct StoreError {
 template <typename T>
 using Result = boost::system::result<T, StoreError>;
 
-struct ReplicaOptions {
+struct RecordStoreOptions {
   std::string path;
   std::size_t block_cache_bytes = 256u << 20;
   bool create_if_missing = true;
@@ -59,7 +62,7 @@ struct ReplicaOptions {
 
 // A write to an extra column family, committed atomically with an apply() batch.
 struct ExtraWrite {
-  std::size_t cf = 0;  // index into ReplicaOptions::extra_column_families
+  std::size_t cf = 0;  // index into RecordStoreOptions::extra_column_families
   std::string key;
   std::optional<std::string> value;  // nullopt deletes the key
 };
@@ -73,12 +76,12 @@ struct ApplyResult {
 // The key space and key under which the record an event carries is stored.
 TouchedKey record_key(const core::ChangeEvent& ev);
 
-class Replica {
+class RecordStore {
  public:
-  static Result<std::unique_ptr<Replica>> open(const ReplicaOptions& options);
-  ~Replica();
-  Replica(const Replica&) = delete;
-  Replica& operator=(const Replica&) = delete;
+  static Result<std::unique_ptr<RecordStore>> open(const RecordStoreOptions& options);
+  ~RecordStore();
+  RecordStore(const RecordStore&) = delete;
+  RecordStore& operator=(const RecordStore&) = delete;
 
   // Lookups return nullopt for absent and deleted (tombstoned) records.
   Result<std::optional<core::AccountRecord>> account(std::string_view id) const;
@@ -110,7 +113,7 @@ class Replica {
   // The stored state of a record key including a tombstone, as an event (type left empty).
   Result<std::optional<core::ChangeEvent>> stored_event(KeySpace space, std::string_view key) const;
 
-  // Extra column families (see ReplicaOptions::extra_column_families).
+  // Extra column families (see RecordStoreOptions::extra_column_families).
   Result<std::optional<std::string>> get_extra(std::size_t cf, std::string_view key) const;
   Result<void> write_extra(std::span<const ExtraWrite> writes);
   using Visitor = std::function<bool(std::string_view key, std::string_view value)>;
@@ -136,7 +139,7 @@ class Replica {
   std::uint64_t int_property(std::string_view name) const;
 
  private:
-  Replica() = default;
+  RecordStore() = default;
   rocksdb::ColumnFamilyHandle* cf(KeySpace s) const { return cfs_[static_cast<int>(s) + 1]; }
   Result<std::optional<std::string>> get_raw(KeySpace s, std::string_view key) const;
   Result<void> scan_cf(rocksdb::ColumnFamilyHandle* h, std::string_view prefix,

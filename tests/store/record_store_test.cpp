@@ -1,4 +1,4 @@
-#include "store/replica.h"
+#include "store/record_store.h"
 
 #include <gtest/gtest.h>
 
@@ -19,7 +19,7 @@ class ReplicaTest : public ::testing::Test {
   void SetUp() override { open(); }
   void open() {
     replica_.reset();
-    auto r = Replica::open({dir_.path("db")});
+    auto r = RecordStore::open({dir_.path("db")});
     ASSERT_TRUE(r) << r.error().message;
     replica_ = std::move(*r);
   }
@@ -30,7 +30,7 @@ class ReplicaTest : public ::testing::Test {
   }
 
   test::TempDir dir_;
-  std::unique_ptr<Replica> replica_;
+  std::unique_ptr<RecordStore> replica_;
 };
 
 TEST_F(ReplicaTest, AppliedRecordsAreFoundByDigestOrId) {

@@ -1,0 +1,52 @@
+// The management API's route handlers, one file per resource (routes_*.cpp), and what they
+// share: the caller's authentication and the guard that turns a Refusal into its answer — the
+// one place an HTTP route's errors become answers. Handlers read the request, call the Ledger
+// for every change, and write the answer; they hold no rules of their own beyond reading input.
+#pragma once
+
+#include <string>
+
+#include "core/model.h"
+#include "net/http.h"
+#include "primary/ledger.h"
+#include "primary/management_api.h"
+#include "primary/request_fields.h"
+#include "primary/resource_json.h"
+
+namespace le::primary {
+
+struct RouteContext {
+  Ledger& ledger;
+  const ManagementOptions& options;
+};
+
+// Wraps `body`: a Refusal it throws is answered in the spec's error format.
+net::Handler guarded(net::Handler body);
+void answer(net::Response& res, const core::ApiError& e);
+
+// The account's API key from "Authorization: Bearer to_live_…" (401 otherwise).
+core::ApiKeyRecord authenticate(const PrimaryStore& store, const net::Request& req);
+// The operator token for /admin/v1 (403 otherwise, and while no token is configured).
+void check_admin(const ManagementOptions& options, const net::Request& req);
+
+// One page of an account's records of one key space (products, blacklist entries).
+template <typename Rec, typename Write>
+void reply_account_page(const PrimaryStore& store, const net::Request& req, net::Response& res,
+                        store::KeySpace space, std::string_view account_id, Write write) {
+  const auto page = page_request(req);
+  auto all = must(store.list_account(space, account_id));
+  std::vector<Rec> items;
+  for (std::size_t i = page.offset; i < all.size() && items.size() < page.limit; ++i) {
+    items.push_back(std::get<Rec>(all[i].record));
+  }
+  reply_page(res, page, all.size(), items, write);
+}
+
+void add_account_routes(net::Router& router, const RouteContext& ctx);     // accounts, API keys
+void add_product_routes(net::Router& router, const RouteContext& ctx);     // products
+void add_license_routes(net::Router& router, const RouteContext& ctx);     // licenses
+void add_blacklist_routes(net::Router& router, const RouteContext& ctx);   // blacklist
+void add_activation_routes(net::Router& router, const RouteContext& ctx);  // (de)activate
+void add_event_routes(net::Router& router, const RouteContext& ctx);       // webhook events
+
+}  // namespace le::primary

@@ -1,0 +1,115 @@
+// The primary's domain transactions: every change to accounts, API keys, products, licenses,
+// blacklist entries, activations and bindings, each one PrimaryStore::Tx, so a change is atomic
+// with its outbox event (and webhook event) and serialized with every other change. Both entry
+// points use it: the management API's HTTP handlers (which read requests and write answers) and
+// the write service (the writes edges forward over NATS). The rules themselves are core's
+// (core/activation.h, core/tki.h, core/model.h visible_to); the ledger applies them to the
+// stored record under the writer lock, so limits hold under concurrent requests.
+//
+// Errors: a refused change throws Refusal with the client's answer and writes nothing (the Tx
+// is dropped); execute() and change_activation() return the refusal in their WriteReply instead
+// and throw nothing.
+//
+// Thread-safety: every member may be called from any thread concurrently.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/clock.h"
+#include "core/model.h"
+#include "core/write_protocol.h"
+#include "primary/primary_store.h"
+
+namespace le::primary {
+
+struct LedgerOptions {
+  // Activations that take a slot (a new machine), per license per window; beyond it 429
+  // RATE_LIMITED, so cycling devices cannot share one license. Deactivations free a slot and
+  // are neither limited nor counted. 0 = unlimited.
+  std::uint32_t activation_changes = 10;
+  std::int64_t activation_window_s = 86'400;
+};
+
+// Applies a request's fields to the stored record read inside the Tx; may refuse, and then
+// nothing is written.
+template <typename Rec>
+using Edit = std::function<void(Rec&)>;
+
+struct IssuedKey {
+  core::ApiKeyRecord record;
+  std::string plaintext;  // shown once, never stored
+};
+
+class Ledger {
+ public:
+  Ledger(PrimaryStore& store, const core::Clock& clock, LedgerOptions options = {});
+
+  PrimaryStore& store() { return store_; }
+  const core::Clock& clock() const { return clock_; }
+
+  // ---- accounts and API keys
+  // `a.id` empty: a fresh id. 409 CONFLICT when the id is taken.
+  core::AccountRecord create_account(core::AccountRecord a);
+  core::AccountRecord update_account(std::string_view id, const Edit<core::AccountRecord>& edit);
+  IssuedKey issue_api_key(std::string_view account_id, core::Mode mode);
+  // Revokes the key with id `id` (of `account_id` when given, else 404); idempotent.
+  core::ApiKeyRecord revoke_api_key(std::string_view id,
+                                    std::optional<std::string_view> account_id);
+
+  // ---- products (names are unique per account)
+  core::ProductRecord create_product(core::ProductRecord p);
+  core::ProductRecord update_product(const core::ApiKeyRecord& caller, std::string_view id,
+                                     const Edit<core::ProductRecord>& edit);
+  void delete_product(const core::ApiKeyRecord& caller, std::string_view id);
+  // The caller's product, or 404 (other accounts' products do not exist for it).
+  core::ProductRecord own_product(const core::ApiKeyRecord& caller, std::string_view id) const;
+
+  // ---- licenses
+  // Creates all of `licenses` (the caller's account and mode, of the caller's products) in one
+  // Tx, or none; assigns each its id and returns the plaintext keys in the same order.
+  std::vector<std::string> create_licenses(const core::ApiKeyRecord& caller,
+                                           std::vector<core::LicenseRecord>& licenses);
+  core::LicenseRecord update_license(const core::ApiKeyRecord& caller, std::string_view id,
+                                     const Edit<core::LicenseRecord>& edit);
+  // Suspend, revoke or reinstate; a revoked license stays revoked (400).
+  core::LicenseRecord set_license_status(const core::ApiKeyRecord& caller, std::string_view id,
+                                         core::LicenseStatus to);
+  void delete_license(const core::ApiKeyRecord& caller, std::string_view id);
+  // The caller's license by id, or 404 (other accounts' and other modes' licenses do not exist).
+  core::LicenseRecord own_license(const core::ApiKeyRecord& caller, std::string_view id) const;
+
+  // ---- blacklist
+  struct BlacklistAdded {
+    core::BlacklistEntry entry;
+    bool created = false;  // false: the same entry existed and is returned unchanged
+  };
+  // `b.value` is stored canonical: an IP as the edge prints it, a license key as its digest.
+  BlacklistAdded add_blacklist(core::BlacklistEntry b);
+  void delete_blacklist(const core::ApiKeyRecord& caller, std::string_view id);
+
+  // ---- activations and bindings: the refusal is in the reply; these throw nothing
+  // A write an edge forwards (activate, deactivate, TKI binding).
+  core::WriteReply execute(const core::WriteCommand& cmd);
+  // Activates or deactivates `machine_id` on the license with key digest `license`, for a
+  // caller authenticated by `caller` (nullptr: the license key is the credential).
+  core::WriteReply change_activation(const core::Digest& license, std::string_view machine_id,
+                                     std::string_view label, const core::ApiKeyRecord* caller,
+                                     bool deactivate);
+
+ private:
+  core::WriteReply activation_tx(const core::Digest& license, std::string_view machine_id,
+                                 std::string_view label, const core::ApiKeyRecord* caller,
+                                 bool deactivate);
+  core::WriteReply bind(const core::WriteCommand& cmd);
+
+  PrimaryStore& store_;
+  const core::Clock& clock_;
+  LedgerOptions options_;
+};
+
+}  // namespace le::primary

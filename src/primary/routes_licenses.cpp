@@ -1,0 +1,196 @@
+// Licenses (spec "Licenses"): create (one or a batch), list with filters, get, update, suspend,
+// revoke, reinstate, delete — within the caller's account and mode.
+#include "core/license_json.h"
+#include "primary/handlers.h"
+
+namespace le::primary {
+namespace {
+
+using core::ApiError;
+using core::JsonWriter;
+
+constexpr std::size_t kMaxActivationsLimit = 100'000;
+constexpr std::int64_t kTrialSeconds = 14 * 86'400;
+
+// Applies one license field from a create or update body; false when the name is not a field.
+bool license_field(core::LicenseRecord& l, std::string_view k, dom::element v) {
+  if (k == "type") {
+    l.type = read_enum(v, k, core::parse_license_type, "perpetual, subscription, trial, floating");
+  } else if (k == "max_activations") {
+    l.max_activations = read_u32(v, k, kMaxActivationsLimit);
+  } else if (k == "expires_at") {
+    l.expires_at = read_expiry(v, k);
+  } else if (k == "email") {
+    l.email = v.is_null() ? std::string() : read_str(v, k, 254);
+  } else if (k == "metadata") {
+    l.metadata_json = read_metadata(v, k);
+  } else if (k == "allowed_domains") {
+    l.allowed_domains = read_strings(v, k, kMaxListItems, 253);
+  } else if (k == "max_ips") {
+    l.max_ips = read_u32(v, k, 10'000);
+  } else if (k == "max_hwids") {
+    l.max_hwids = read_u32(v, k, 10'000);
+  } else if (k == "staff") {
+    l.staff = read_bool(v, k);
+  } else if (k == "discord_id") {
+    l.discord_id = read_str(v, k, kMaxIdBytes);
+  } else if (k == "discord_username") {
+    l.discord_username = read_str(v, k, kMaxNameBytes);
+  } else if (k == "discord_tag") {
+    l.discord_tag = read_str(v, k, kMaxIdBytes);
+  } else {
+    return false;
+  }
+  return true;
+}
+
+// A new license of the caller's account and mode from a create body (id and key not yet set).
+// A trial without an expiry given runs 14 days.
+core::LicenseRecord license_from(dom::object obj, const core::ApiKeyRecord& key, std::int64_t now) {
+  core::LicenseRecord l;
+  l.account_id = key.account_id;
+  l.mode = key.mode;
+  l.created_at = now;
+  bool has_type = false, has_expiry = false;
+  for (auto field : obj) {
+    const std::string_view k = field.key;
+    if (k == "product_id") {
+      l.product_id = read_id(field.value, k);
+    } else if (license_field(l, k, field.value)) {
+      has_type |= k == "type";
+      has_expiry |= k == "expires_at";
+    } else {
+      unknown_field(k);
+    }
+  }
+  if (l.product_id.empty() && !has_type) {
+    refuse(ApiError::missing_fields("Missing required fields: product_id, type"));
+  }
+  if (l.product_id.empty()) refuse(ApiError::missing_fields("Missing required field: product_id"));
+  if (!has_type) refuse(ApiError::missing_fields("Missing required field: type"));
+  if (l.type == core::LicenseType::kTrial && !has_expiry) l.expires_at = now + kTrialSeconds;
+  return l;
+}
+
+// {"licenses":[{…create body…}, …]}, at most `max` items.
+std::vector<core::LicenseRecord> batch_from(dom::object body, const core::ApiKeyRecord& key,
+                                            std::int64_t now, std::size_t max) {
+  std::vector<core::LicenseRecord> licenses;
+  for (auto field : body) {
+    if (field.key != "licenses") unknown_field(field.key);
+    dom::array arr;
+    if (field.value.get_array().get(arr)) bad_field("licenses", "must be an array of objects");
+    for (dom::element item : arr) {
+      if (licenses.size() == max) {
+        bad_field("licenses", "has more than " + std::to_string(max) + " items");
+      }
+      dom::object obj;
+      if (item.get_object().get(obj)) bad_field("licenses", "must be an array of objects");
+      licenses.push_back(license_from(obj, key, now));
+    }
+  }
+  if (licenses.empty()) refuse(ApiError::missing_fields("Missing required field: licenses"));
+  return licenses;
+}
+
+LicenseFilter filter_from(const net::Request& req, const core::ApiKeyRecord& key,
+                          std::int64_t now) {
+  LicenseFilter filter;
+  filter.account_id = key.account_id;
+  filter.mode = key.mode;
+  filter.now = now;
+  if (auto s = req.query("status")) {
+    filter.status = core::parse_license_status(*s);
+    if (!filter.status) {
+      refuse(ApiError::validation(
+          "Query parameter 'status' must be one of: active, expired, suspended, revoked"));
+    }
+  }
+  if (auto p = req.query("product_id")) {
+    if (p->empty() || p->size() > kMaxIdBytes) {
+      refuse(ApiError::validation("Query parameter 'product_id' is invalid"));
+    }
+    filter.product_id = std::string(*p);
+  }
+  return filter;
+}
+
+void reply_license(net::Response& res, const core::LicenseRecord& l, std::int64_t now) {
+  reply(res, 200, "license", [&](JsonWriter& w) { core::write_license(w, l, now); });
+}
+
+}  // namespace
+
+void add_license_routes(net::Router& router, const RouteContext& ctx) {
+  using V = net::http::verb;
+  router.add(V::post, "/api/v1/licenses",
+             guarded([ctx](const net::Request& req, net::Response& res) {
+               const auto key = authenticate(ctx.ledger.store(), req);
+               const std::int64_t now = ctx.ledger.clock().now_seconds();
+               std::vector<core::LicenseRecord> one{license_from(body_object(req), key, now)};
+               const auto keys = ctx.ledger.create_licenses(key, one);
+               reply(res, 201, "license",
+                     [&](JsonWriter& w) { core::write_license(w, one[0], now, keys[0]); });
+             }));
+  // All created in one Tx, or none.
+  router.add(V::post, "/api/v1/licenses/batch",
+             guarded([ctx](const net::Request& req, net::Response& res) {
+               const auto key = authenticate(ctx.ledger.store(), req);
+               const std::int64_t now = ctx.ledger.clock().now_seconds();
+               auto licenses = batch_from(body_object(req), key, now, ctx.options.max_batch);
+               const auto keys = ctx.ledger.create_licenses(key, licenses);
+               reply(res, 201, "licenses", [&](JsonWriter& w) {
+                 w.begin_array();
+                 for (std::size_t i = 0; i < licenses.size(); ++i) {
+                   w.begin_object().field("id", licenses[i].id).field("key", keys[i]).end_object();
+                 }
+                 w.end_array();
+               });
+             }));
+  router.add(
+      V::get, "/api/v1/licenses", guarded([ctx](const net::Request& req, net::Response& res) {
+        const auto key = authenticate(ctx.ledger.store(), req);
+        const std::int64_t now = ctx.ledger.clock().now_seconds();
+        const auto page = page_request(req);
+        const auto filter = filter_from(req, key, now);
+        auto result = must(ctx.ledger.store().list_licenses(filter, page.offset, page.limit));
+        reply_page(
+            res, page, result.total, result.items,
+            [&](JsonWriter& w, const core::LicenseRecord& l) { core::write_license(w, l, now); });
+      }));
+  router.add(V::get, "/api/v1/licenses/{}",
+             guarded([ctx](const net::Request& req, net::Response& res) {
+               const auto key = authenticate(ctx.ledger.store(), req);
+               reply_license(res, ctx.ledger.own_license(key, req.params[0]),
+                             ctx.ledger.clock().now_seconds());
+             }));
+  router.add(V::patch, "/api/v1/licenses/{}",
+             guarded([ctx](const net::Request& req, net::Response& res) {
+               const auto key = authenticate(ctx.ledger.store(), req);
+               const auto obj = body_object(req);
+               auto l = ctx.ledger.update_license(key, req.params[0], [obj](auto& l) {
+                 for (auto field : obj) {
+                   if (!license_field(l, field.key, field.value)) unknown_field(field.key);
+                 }
+               });
+               reply_license(res, l, ctx.ledger.clock().now_seconds());
+             }));
+  router.add(V::delete_, "/api/v1/licenses/{}",
+             guarded([ctx](const net::Request& req, net::Response& res) {
+               const auto key = authenticate(ctx.ledger.store(), req);
+               ctx.ledger.delete_license(key, req.params[0]);
+               reply(res, 200, "deleted", [](JsonWriter& w) { w.value(true); });
+             }));
+  for (auto [path, to] :
+       {std::pair{"/api/v1/licenses/{}/suspend", core::LicenseStatus::kSuspended},
+        std::pair{"/api/v1/licenses/{}/revoke", core::LicenseStatus::kRevoked},
+        std::pair{"/api/v1/licenses/{}/reinstate", core::LicenseStatus::kActive}}) {
+    router.add(V::post, path, guarded([ctx, to](const net::Request& req, net::Response& res) {
+                 const auto key = authenticate(ctx.ledger.store(), req);
+                 reply_license(res, ctx.ledger.set_license_status(key, req.params[0], to),
+                               ctx.ledger.clock().now_seconds());
+               }));
+  }
+}
+
+}  // namespace le::primary
