@@ -1,5 +1,5 @@
 // Activations as pure functions: the request parser, the decision (visibility, status, machine
-// limit, idempotence), the license JSON and the write-reply answer shared by edge and primary.
+// limit, idempotence) and the write-reply answer shared by edge and primary.
 #include "core/activation.h"
 
 #include <gtest/gtest.h>
@@ -109,43 +109,6 @@ TEST(Deactivate, FreesASlotAndIsIdempotent) {
   EXPECT_TRUE(l.activations.empty());
   const auto other = test::api_key("to_live_other", "acc_2");
   EXPECT_EQ(std::get<ApiError>(deactivate(req("a"), &other, &l)).http_status, 404);
-}
-
-TEST(LicenseJson, ActivationResponseNamesTheMachineAndTheLicense) {
-  auto l = test::license("K");
-  l.activations.push_back({"m1", "Laptop", kNow});
-  l.expires_at = kNow + 86400;
-  std::string out;
-  write_activation_response(out, ActivationResult::kActivated, "m1", l, kNow);
-  simdjson::dom::parser p;
-  auto doc = p.parse(out).value();
-  EXPECT_TRUE(doc["success"].get_bool().value());
-  EXPECT_TRUE(doc["activated"].get_bool().value());
-  EXPECT_TRUE(doc["changed"].get_bool().value());
-  EXPECT_EQ(std::string_view(doc["machineId"].get_string().value()), "m1");
-  EXPECT_EQ(std::string_view(doc["license"]["id"].get_string().value()), "lic_1");
-  EXPECT_EQ(doc["license"]["activations"].get_int64().value(), 1);
-  EXPECT_EQ(std::string_view(doc["license"]["expiresAt"].get_string().value()),
-            "2023-11-15T22:13:20Z");
-  // The plaintext key is shown only where the caller passes it.
-  EXPECT_EQ(out.find("\"key\""), std::string::npos);
-
-  out.clear();
-  write_activation_response(out, ActivationResult::kNotActivated, "m2", l, kNow);
-  auto again = p.parse(out).value();
-  EXPECT_FALSE(again["activated"].get_bool().value());
-  EXPECT_FALSE(again["changed"].get_bool().value());
-}
-
-TEST(LicenseJson, TimeOrNullAndStrings) {
-  std::string out;
-  JsonWriter w(out);
-  w.begin_object();
-  write_time_or_null(w, "a", 0);
-  write_time_or_null(w, "b", kNow);
-  write_strings(w, "c", {"x", "\"y\""});
-  w.end_object();
-  EXPECT_EQ(out, R"({"a":null,"b":"2023-11-14T22:13:20Z","c":["x","\"y\""]})");
 }
 
 TEST(WriteAnswer, OneMappingFromThePrimarysReplyToTheHttpAnswer) {
