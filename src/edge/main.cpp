@@ -1,6 +1,7 @@
 // license-edge: answers license validations (Traffic Orchestrator and TKI protocols) from a local
 // RocksDB replica. See README.md for flags and limits.
 #include <signal.h>
+#include <unistd.h>
 
 #include <fstream>
 #include <iostream>
@@ -19,6 +20,14 @@
 
 namespace {
 
+// Three quarters of physical memory, in MiB.
+std::uint64_t default_memory_budget_mb() {
+  const long pages = sysconf(_SC_PHYS_PAGES);
+  const long page = sysconf(_SC_PAGE_SIZE);
+  if (pages <= 0 || page <= 0) return 0;
+  return static_cast<std::uint64_t>(pages) / 4 * 3 * static_cast<std::uint64_t>(page) >> 20;
+}
+
 constexpr const char* kUsage = R"(usage: license-edge --db DIR [flags]
   --db DIR                 replica directory (created if missing)
   --listen HOST:PORT       address to serve on (default 127.0.0.1:8080)
@@ -26,7 +35,10 @@ constexpr const char* kUsage = R"(usage: license-edge --db DIR [flags]
   --seed FILE              apply a JSON-lines change file to the replica before serving
   --seed-only              apply --seed and exit
   --cache-licenses N       decoded licenses cached per thread (default 65536)
-  --block-cache-mb N       RocksDB block cache (default 256)
+  --block-cache-mb N       RocksDB block cache (default 32; 256 with --no-memory-view)
+  --memory-budget-mb N     memory the in-memory view of the replica may take; a replica that
+                           does not fit is refused at start (default: 3/4 of physical memory)
+  --no-memory-view         serve lookups from RocksDB reads instead of the in-memory view
   --header-limit BYTES     max request header bytes (default 8192)
   --body-limit BYTES       max request body bytes (default 16384)
   --idle-timeout-ms MS     keep-alive idle limit (default 30000)
@@ -57,32 +69,34 @@ constexpr const char* kUsage = R"(usage: license-edge --db DIR [flags]
 
 int main(int argc, char** argv) {
   using namespace le;
-  Flags flags(argc, argv,
-              {"db",
-               "listen",
-               "threads",
-               "seed",
-               "cache-licenses",
-               "block-cache-mb",
-               "header-limit",
-               "body-limit",
-               "idle-timeout-ms",
-               "request-timeout-ms",
-               "drain-ms",
-               "public-ip-limit",
-               "public-license-limit",
-               "tki-ip-limit",
-               "rate-limit-slots-log2",
-               "fleet-size",
-               "trusted-proxies",
-               "client-ip-header",
-               "nats",
-               "stream",
-               "admin-listen",
-               "port-file",
-               "write-timeout-ms",
-               "access-log-sample"},
-              {"seed-only", "help", "no-rate-limit", "digest", "dump", "no-metrics"});
+  Flags flags(
+      argc, argv,
+      {"db",
+       "listen",
+       "threads",
+       "seed",
+       "cache-licenses",
+       "block-cache-mb",
+       "memory-budget-mb",
+       "header-limit",
+       "body-limit",
+       "idle-timeout-ms",
+       "request-timeout-ms",
+       "drain-ms",
+       "public-ip-limit",
+       "public-license-limit",
+       "tki-ip-limit",
+       "rate-limit-slots-log2",
+       "fleet-size",
+       "trusted-proxies",
+       "client-ip-header",
+       "nats",
+       "stream",
+       "admin-listen",
+       "port-file",
+       "write-timeout-ms",
+       "access-log-sample"},
+      {"seed-only", "help", "no-rate-limit", "no-memory-view", "digest", "dump", "no-metrics"});
   if (flags.flag("help")) {
     std::cout << kUsage;
     return 0;
@@ -99,7 +113,14 @@ int main(int argc, char** argv) {
   const auto drain = std::chrono::milliseconds(flags.u64("drain-ms", 5000));
   store::RecordStoreOptions replica_options;
   replica_options.path = flags.str("db");
-  replica_options.block_cache_bytes = flags.u64("block-cache-mb", 256) << 20;
+  // Every lookup is served from the in-memory view (RecordStoreOptions::memory_view); RocksDB
+  // is read only by its own writes then, and a small block cache does.
+  replica_options.memory_view = !flags.flag("no-memory-view") && !flags.flag("seed-only") &&
+                                !flags.flag("dump") && !flags.flag("digest");
+  replica_options.memory_budget_bytes = flags.u64("memory-budget-mb", default_memory_budget_mb())
+                                        << 20;
+  replica_options.block_cache_bytes =
+      flags.u64("block-cache-mb", replica_options.memory_view ? 32 : 256) << 20;
   // Following a stream, the replica is re-derivable from it: no write-ahead log (see
   // RecordStoreOptions::wal).
   replica_options.wal = !flags.has("nats");

@@ -101,7 +101,36 @@ Result<std::unique_ptr<RecordStore>> RecordStore::open(const RecordStoreOptions&
   auto s = rocksdb::DB::Open(db_opts, options.path, descriptors, &r->cfs_, &db);
   if (!s.ok()) return to_error(s, "open replica at " + options.path);
   r->db_.reset(db);
+  if (options.memory_view) {
+    if (auto loaded = r->load_view(options.memory_budget_bytes); !loaded) return loaded.error();
+  }
   return r;
+}
+
+Result<void> RecordStore::load_view(std::size_t budget_bytes) {
+  view_ = std::make_unique<MemoryView>(budget_bytes);
+  for (int i = 0; i < kKeySpaceCount; ++i) {
+    const auto space = static_cast<KeySpace>(i);
+    view_->reserve(space, estimate_keys(space));
+    rocksdb::ReadOptions ro;
+    ro.fill_cache = false;  // read once into the view; the block cache stays for writes
+    ro.readahead_size = 2u << 20;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf(space)));
+    std::uint64_t loaded = 0;
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      if (!view_->load(space, std::string_view(it->key().data(), it->key().size()),
+                       std::string_view(it->value().data(), it->value().size()))) {
+        return StoreError{"the records do not fit the memory budget of " +
+                          std::to_string(budget_bytes >> 20) + " MiB (full after " +
+                          std::to_string(loaded) + " " + kCfNames[i] + " of about " +
+                          std::to_string(estimate_keys(space)) +
+                          "); raise the budget or give the process more memory"};
+      }
+      ++loaded;
+    }
+    if (!it->status().ok()) return to_error(it->status(), "load the memory view");
+  }
+  return {};
 }
 
 RecordStore::~RecordStore() {
@@ -121,6 +150,11 @@ RecordStore::~RecordStore() {
 
 Result<std::optional<std::string>> RecordStore::get_raw(KeySpace space,
                                                         std::string_view key) const {
+  if (view_) {
+    std::optional<std::string> out;
+    view_->read(space, key, [&](std::string_view v) { out.emplace(v); });
+    return out;
+  }
   rocksdb::PinnableSlice value;
   auto s =
       db_->Get(rocksdb::ReadOptions(), cf(space), rocksdb::Slice(key.data(), key.size()), &value);
@@ -131,6 +165,19 @@ Result<std::optional<std::string>> RecordStore::get_raw(KeySpace space,
 
 template <typename Rec>
 Result<bool> RecordStore::get_into(KeySpace space, std::string_view key, Rec& out) const {
+  if (view_) {
+    core::StoredHeader h;
+    bool decoded = false;
+    if (!view_->read(space, key,
+                     [&](std::string_view v) { decoded = core::decode_record(v, out, h); })) {
+      return false;
+    }
+    if (!decoded) {
+      return StoreError{"corrupt record in column family " +
+                        std::string(kCfNames[static_cast<int>(space)])};
+    }
+    return !h.deleted;
+  }
   rocksdb::PinnableSlice value;
   auto s =
       db_->Get(rocksdb::ReadOptions(), cf(space), rocksdb::Slice(key.data(), key.size()), &value);
@@ -293,6 +340,13 @@ Result<ApplyResult> RecordStore::apply(std::span<const core::ChangeEvent> events
   wo.disableWAL = !wal_;
   auto s = db_->Write(wo, &batch);
   if (!s.ok()) return to_error(s, "write batch");
+  if (view_) {
+    for (const auto& [pk, value] : pending) {
+      view_->put(static_cast<KeySpace>(pk[0]), std::string_view(pk).substr(1),
+                 value ? std::optional<std::string_view>(*value) : std::nullopt);
+    }
+    view_->reclaim();
+  }
   return result;
 }
 

@@ -27,6 +27,7 @@
 #include "core/change_event.h"
 #include "core/model.h"
 #include "store/keys.h"
+#include "store/memory_view.h"
 
 namespace rocksdb {
 class DB;
@@ -55,6 +56,11 @@ struct RecordStoreOptions {
   // flush — records and applied_seq together — from which it resumes. Writes are then memtable
   // inserts only (1M-license catch-up here: 13.9 s with, 11.5 s without). The primary keeps it on.
   bool wal = true;
+  // Serve lookups from a MemoryView of every record (memory_view.h) instead of RocksDB reads:
+  // loaded at open, changed by apply(). `memory_budget_bytes` (0 = no limit) bounds it: a store
+  // that does not fit is refused at open with an error saying so, rather than run out of memory.
+  bool memory_view = false;
+  std::size_t memory_budget_bytes = 0;
   // Column families of the user's own (e.g. the primary's outbox and indexes), after the record
   // key spaces; addressed by their index in this list. Not part of content_digest().
   std::vector<std::string> extra_column_families;
@@ -133,6 +139,9 @@ class RecordStore {
   // background compaction competing with serving. Blocks for the duration.
   Result<void> compact();
 
+  // The in-memory view, when the store was opened with one.
+  const MemoryView* memory_view() const { return view_.get(); }
+
   // Approximate number of live keys in a key space (RocksDB estimate).
   std::uint64_t estimate_keys(KeySpace space) const;
   // A RocksDB integer property summed over column families (e.g. "rocksdb.block-cache-usage").
@@ -158,6 +167,8 @@ class RecordStore {
   std::size_t extra_count_ = 0;
   bool wal_ = true;
   std::shared_ptr<rocksdb::Cache> block_cache_;
+  std::unique_ptr<MemoryView> view_;
+  Result<void> load_view(std::size_t budget_bytes);
   std::mutex apply_mu_;
 };
 
