@@ -49,6 +49,9 @@ store::Result<Ptr<T>> RecordCache::lookup(ClockCache<Ptr<T>>& cache, store::KeyS
 }
 
 store::Result<Ptr<core::LicenseRecord>> RecordCache::license(const core::Digest& d) {
+  // Served from the store's in-memory view, every license is one table probe and a decode into
+  // the scratch record: a per-thread copy would only add a second probe and an allocation.
+  if (replica_.memory_view() != nullptr) return scratch(d);
   const std::string_view key = store::digest_key(d);
   std::uint64_t stamp;
   if (const Ptr<core::LicenseRecord>* hit =
@@ -58,16 +61,19 @@ store::Result<Ptr<core::LicenseRecord>> RecordCache::license(const core::Digest&
   std::uint64_t h;
   std::memcpy(&h, key.data(), sizeof h);
   if (license_admission_ && !license_admission_->seen_before(h)) {
-    // First sighting: serve from the scratch record without allocating or admitting.
-    auto found = replica_.license_into(d, scratch_license_);
-    if (!found) {
-      bump(store_errors_);
-      return found.error();
-    }
-    if (!*found) return Ptr<core::LicenseRecord>();
-    return Ptr<core::LicenseRecord>(Ptr<void>(), &scratch_license_);  // non-owning
+    return scratch(d);  // first sighting: served without allocating or admitting
   }
   return fill(licenses_, key, stamp, [&] { return replica_.license(d); });
+}
+
+store::Result<Ptr<core::LicenseRecord>> RecordCache::scratch(const core::Digest& d) {
+  auto found = replica_.license_into(d, scratch_license_);
+  if (!found) {
+    bump(store_errors_);
+    return found.error();
+  }
+  if (!*found) return Ptr<core::LicenseRecord>();
+  return Ptr<core::LicenseRecord>(Ptr<void>(), &scratch_license_);  // non-owning
 }
 
 store::Result<Ptr<core::ApiKeyRecord>> RecordCache::api_key(const core::Digest& d) {

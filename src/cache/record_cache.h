@@ -160,8 +160,9 @@ class RecordCache {
 
   // A null Ptr when absent or deleted; an error when the store could not be read (counted, and
   // not remembered: the next lookup tries the store again).
-  // A license not admitted to the cache is decoded into this thread's scratch record: the Ptr
-  // then does not own it and stays valid only until the next license() call on this cache.
+  // A license not admitted to the cache, and every license when the store has an in-memory
+  // view, is decoded into this thread's scratch record: the Ptr then does not own it and stays
+  // valid only until the next license() call on this cache.
   store::Result<Ptr<core::LicenseRecord>> license(const core::Digest& key_digest);
   store::Result<Ptr<core::ApiKeyRecord>> api_key(const core::Digest& digest);
   store::Result<Ptr<core::AccountRecord>> account(std::string_view id);
@@ -186,6 +187,8 @@ class RecordCache {
   template <typename T, typename Load>
   store::Result<Ptr<T>> fill(ClockCache<Ptr<T>>& cache, std::string_view key, std::uint64_t stamp,
                              Load load);
+  // The license decoded into scratch_license_ (non-owning Ptr).
+  store::Result<Ptr<core::LicenseRecord>> scratch(const core::Digest& d);
   template <typename T, typename Load>
   store::Result<Ptr<T>> lookup(ClockCache<Ptr<T>>& cache, store::KeySpace space,
                                std::string_view key, Load load);

@@ -60,6 +60,15 @@ std::string to_hex(const Digest& d) {
   return s;
 }
 
+std::string_view to_hex(const Digest& d, HexDigest& out) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  for (std::size_t i = 0; i < d.size(); ++i) {
+    out[2 * i] = kHex[d[i] >> 4];
+    out[2 * i + 1] = kHex[d[i] & 0xF];
+  }
+  return {out.data(), out.size()};
+}
+
 std::optional<Digest> digest_from_hex(std::string_view hex) {
   Digest d{};
   if (hex.size() != d.size() * 2) return std::nullopt;

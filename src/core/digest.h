@@ -4,6 +4,7 @@
 // thread concurrently.
 #pragma once
 
+#include <array>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -16,6 +17,9 @@ Digest sha256(std::string_view data);
 
 // Lowercase hex, 64 characters.
 std::string to_hex(const Digest& d);
+// The same 64 lowercase hex digits written into `out`, without allocating; a view of `out`.
+using HexDigest = std::array<char, 64>;
+std::string_view to_hex(const Digest& d, HexDigest& out);
 void append_hex(std::string& out, const Digest& d);
 std::optional<Digest> digest_from_hex(std::string_view hex);
 

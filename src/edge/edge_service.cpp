@@ -95,12 +95,7 @@ void EdgeService::write_protocol_error(const net::ErrorContext& ctx, net::Protoc
   // not read far enough to know an API key, so it counts against the client IP's limit; it is
   // answered with its own error either way.
   if (options_.rate_limit.enabled && ctx.worker < threads_.size() && is_limited_path(ctx.path)) {
-    std::optional<std::string_view> forwarded;
-    if (ctx.fields != nullptr) {
-      if (auto it = ctx.fields->find(options_.client_ip_header); it != ctx.fields->end()) {
-        forwarded = std::string_view(it->value().data(), it->value().size());
-      }
-    }
+    const auto forwarded = ctx.fields.find(options_.client_ip_header);
     const auto d = limit_ip(ctx.worker, 'i', client_of(ctx.peer, forwarded),
                             options_.rate_limit.public_per_ip, clock_.now_ms());
     add_rate_headers(res, d);
@@ -466,7 +461,8 @@ void EdgeService::tki_auth(const net::Request& req, net::Response& res) {
       }
       const core::Digest digest = core::sha256(request->licensekey);
       take(t.cache.license(digest), license);
-      take(t.cache.blacklist(acc, core::BlacklistKind::kLicense, core::to_hex(digest)),
+      core::HexDigest hex;
+      take(t.cache.blacklist(acc, core::BlacklistKind::kLicense, core::to_hex(digest, hex)),
            license_block);
       take(t.cache.product_by_name(acc, request->product), product);
     }

@@ -12,6 +12,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <memory_resource>
 #include <optional>
 #include <span>
 #include <string>
@@ -23,12 +24,48 @@ namespace le::net {
 
 namespace http = boost::beast::http;
 
+// Header fields allocated from a per-connection arena (the server's), so reading a request
+// allocates nothing from the heap.
+using ArenaFields = http::basic_fields<std::pmr::polymorphic_allocator<char>>;
+
+// A request's header fields, wherever they are held: the server's ArenaFields, or plain
+// http::fields (built by hand, e.g. in a test). Converts from a pointer to either; empty when
+// the header was not parsed.
+class HeaderFields {
+ public:
+  HeaderFields() = default;
+  HeaderFields(std::nullptr_t) {}
+  HeaderFields(const http::fields* f) : plain_(f) {}
+  HeaderFields(const ArenaFields* f) : arena_(f) {}
+  explicit operator bool() const { return plain_ != nullptr || arena_ != nullptr; }
+
+  // The value of the first field `f` / `name` (case-insensitive), if present.
+  std::optional<std::string_view> find(http::field f) const { return lookup(f); }
+  std::optional<std::string_view> find(std::string_view name) const { return lookup(name); }
+
+ private:
+  template <typename Key>
+  std::optional<std::string_view> lookup(const Key& key) const {
+    if (arena_ != nullptr) return value_of(*arena_, key);
+    if (plain_ != nullptr) return value_of(*plain_, key);
+    return std::nullopt;
+  }
+  template <typename Fields, typename Key>
+  static std::optional<std::string_view> value_of(const Fields& fields, const Key& key) {
+    auto it = fields.find(key);
+    if (it == fields.end()) return std::nullopt;
+    return std::string_view(it->value().data(), it->value().size());
+  }
+  const http::fields* plain_ = nullptr;
+  const ArenaFields* arena_ = nullptr;
+};
+
 struct Request {
   http::verb method = http::verb::unknown;
   std::string_view target;  // origin form: path and query (an absolute-form target is reduced)
   std::string_view path;    // target without the query
   std::string_view body;
-  const http::fields* fields = nullptr;
+  HeaderFields fields;
   boost::asio::ip::address peer;
   unsigned worker = 0;  // index of the I/O thread serving it: per-thread state lives there
   // Path segments matched by "{}" in the route pattern, in order (see Router::add).
@@ -37,16 +74,8 @@ struct Request {
   // The raw (still percent-encoded) value of query parameter `name`, if present.
   std::optional<std::string_view> query(std::string_view name) const;
 
-  std::optional<std::string_view> header(http::field f) const {
-    auto it = fields->find(f);
-    if (it == fields->end()) return std::nullopt;
-    return std::string_view(it->value().data(), it->value().size());
-  }
-  std::optional<std::string_view> header(std::string_view name) const {
-    auto it = fields->find(name);
-    if (it == fields->end()) return std::nullopt;
-    return std::string_view(it->value().data(), it->value().size());
-  }
+  std::optional<std::string_view> header(http::field f) const { return fields.find(f); }
+  std::optional<std::string_view> header(std::string_view name) const { return fields.find(name); }
 };
 
 class Response;
@@ -122,8 +151,8 @@ unsigned status_of(ProtocolError e);
 struct ErrorContext {
   std::string_view path;  // request path (origin form, no query); empty when unreadable
   boost::asio::ip::address peer;
-  unsigned worker = 0;                   // I/O thread answering, as in Request::worker
-  const http::fields* fields = nullptr;  // null when the header was not parsed
+  unsigned worker = 0;  // I/O thread answering, as in Request::worker
+  HeaderFields fields;  // empty when the header was not parsed
 };
 
 using Handler = std::function<void(const Request&, Response&)>;

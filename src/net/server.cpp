@@ -135,7 +135,15 @@ class PendingAnswer final : public Completion, public std::enable_shared_from_th
 
 // Framing checks the parser leaves to us (RFC 9112 6.1, 6.3, 3.2). Returns false when the
 // request must be answered 400 and the connection closed.
-bool framing_ok(const http::request_parser<http::string_body>& parser) {
+// A request read into the connection's arena: fields, target and body allocate nothing from the
+// heap while they fit it.
+using ArenaAllocator = std::pmr::polymorphic_allocator<char>;
+using RequestParser =
+    http::request_parser<http::basic_string_body<char, std::char_traits<char>, ArenaAllocator>,
+                         ArenaAllocator>;
+constexpr std::size_t kArenaBytes = 4096;
+
+bool framing_ok(const RequestParser& parser) {
   const auto& req = parser.get();
   if (req.count(http::field::transfer_encoding) != 0) {
     // HTTP/1.0 has no transfer codings: the framing is faulty whatever else is present.
@@ -412,7 +420,7 @@ class Server::Worker final : public Deferrer {
     // The path of a request whose header could not be parsed, so the error is answered in the
     // protocol that path speaks: from the parsed request line, or while that is incomplete
     // (a header over its limit) from the raw bytes.
-    auto error_path = [&buffer](const http::request_parser<http::string_body>& parser) {
+    auto error_path = [&buffer](const RequestParser& parser) {
       const auto parsed = parser.get().target();
       if (!parsed.empty()) return path_of_target(std::string_view(parsed.data(), parsed.size()));
       const auto data = buffer.cdata();
@@ -425,8 +433,14 @@ class Server::Worker final : public Deferrer {
       extension_bytes += ext.size();
       if (extension_bytes > kChunkExtensionBytes) ec = http::error::bad_chunk_extension;
     };
+    // Each request's fields and body, released before the next one is read; larger requests
+    // borrow from the heap beyond it.
+    alignas(std::max_align_t) std::array<std::byte, kArenaBytes> arena_bytes;
+    std::pmr::monotonic_buffer_resource arena(arena_bytes.data(), arena_bytes.size());
     while (!server_.draining()) {
-      http::request_parser<http::string_body> parser;
+      arena.release();
+      RequestParser parser(std::piecewise_construct, std::make_tuple(ArenaAllocator(&arena)),
+                           std::make_tuple(ArenaAllocator(&arena)));
       parser.header_limit(static_cast<std::uint32_t>(limits.header_bytes));
       parser.body_limit(limits.body_bytes);
       extension_bytes = 0;
@@ -518,7 +532,7 @@ class Server::Worker final : public Deferrer {
       r.method = req.method();
       r.target = target;
       r.path = path;
-      r.body = req.body();
+      r.body = std::string_view(req.body().data(), req.body().size());
       r.fields = &req;
       r.peer = peer;
       r.worker = index_;

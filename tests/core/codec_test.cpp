@@ -4,6 +4,7 @@
 
 #include <random>
 
+#include "core/digest.h"
 #include "support/fixtures.h"
 
 namespace le::core {
@@ -248,6 +249,21 @@ TEST(Codec, CorruptedBytesAreRefusedOrDecodeToAConsistentRecord) {
   corrupt_and_check(test::api_key("to_live_k"), 44);
   corrupt_and_check(test::product(), 45);
   corrupt_and_check(test::blacklist("bl_1", BlacklistKind::kHwid, "hw"), 46);
+}
+
+}  // namespace
+}  // namespace le::core
+
+namespace le::core {
+namespace {
+
+TEST(Digest, HexIntoABufferIsTheSameAsTheString) {
+  for (std::string_view s : {"", "KEY-1", "a longer license key"}) {
+    const Digest d = sha256(s);
+    HexDigest buf;
+    EXPECT_EQ(to_hex(d, buf), to_hex(d));
+    EXPECT_EQ(digest_from_hex(to_hex(d, buf)), d);
+  }
 }
 
 }  // namespace

@@ -14,12 +14,15 @@ namespace {
 
 using core::ChangeEvent;
 
-class ReplicaTest : public ::testing::Test {
+// Every test runs with lookups from RocksDB and from the in-memory view: the same answers.
+class ReplicaTest : public ::testing::TestWithParam<bool> {
  protected:
   void SetUp() override { open(); }
   void open() {
     replica_.reset();
-    auto r = RecordStore::open({dir_.path("db")});
+    RecordStoreOptions options{dir_.path("db")};
+    options.memory_view = GetParam();
+    auto r = RecordStore::open(options);
     ASSERT_TRUE(r) << r.error().message;
     replica_ = std::move(*r);
   }
@@ -33,7 +36,7 @@ class ReplicaTest : public ::testing::Test {
   std::unique_ptr<RecordStore> replica_;
 };
 
-TEST_F(ReplicaTest, AppliedRecordsAreFoundByDigestOrId) {
+TEST_P(ReplicaTest, AppliedRecordsAreFoundByDigestOrId) {
   apply({test::event(test::account()), test::event(test::api_key("to_live_k")),
          test::event(test::product()), test::event(test::license("KEY")),
          test::event(test::blacklist("bl_1", core::BlacklistKind::kIp, "1.2.3.4"))},
@@ -49,7 +52,7 @@ TEST_F(ReplicaTest, AppliedRecordsAreFoundByDigestOrId) {
   EXPECT_FALSE(replica_->blacklist("acc_1", core::BlacklistKind::kHwid, "1.2.3.4").value());
 }
 
-TEST_F(ReplicaTest, NoPlaintextSecretIsStored) {
+TEST_P(ReplicaTest, NoPlaintextSecretIsStored) {
   apply({test::event(test::api_key("to_live_SECRETKEY123")),
          test::event(test::license("LIC-SECRET-9"))},
         2);
@@ -64,7 +67,7 @@ TEST_F(ReplicaTest, NoPlaintextSecretIsStored) {
   }
 }
 
-TEST_F(ReplicaTest, OlderOrEqualVersionsChangeNothing) {
+TEST_P(ReplicaTest, OlderOrEqualVersionsChangeNothing) {
   auto l = test::license("KEY");
   l.version = 5;
   l.status = core::LicenseStatus::kSuspended;
@@ -82,7 +85,7 @@ TEST_F(ReplicaTest, OlderOrEqualVersionsChangeNothing) {
   EXPECT_EQ(replica_->applied_seq().value(), 3u);
 }
 
-TEST_F(ReplicaTest, TwoVersionsInOneBatchKeepTheNewest) {
+TEST_P(ReplicaTest, TwoVersionsInOneBatchKeepTheNewest) {
   auto v2 = test::license("KEY");
   v2.version = 2;
   v2.max_activations = 2;
@@ -93,7 +96,7 @@ TEST_F(ReplicaTest, TwoVersionsInOneBatchKeepTheNewest) {
   EXPECT_EQ(replica_->license(core::sha256("KEY")).value()->max_activations, 3u);
 }
 
-TEST_F(ReplicaTest, TombstoneDeletesAndBlocksResurrection) {
+TEST_P(ReplicaTest, TombstoneDeletesAndBlocksResurrection) {
   apply({test::event(test::license("KEY"))}, 1);
   auto dead = test::license("KEY");
   dead.version = 2;
@@ -104,7 +107,7 @@ TEST_F(ReplicaTest, TombstoneDeletesAndBlocksResurrection) {
   EXPECT_FALSE(replica_->license(core::sha256("KEY")).value());
 }
 
-TEST_F(ReplicaTest, RenamedProductMovesItsNameIndex) {
+TEST_P(ReplicaTest, RenamedProductMovesItsNameIndex) {
   apply({test::event(test::product("prod_1", "Old"))}, 1);
   auto renamed = test::product("prod_1", "New");
   renamed.version = 2;
@@ -117,7 +120,7 @@ TEST_F(ReplicaTest, RenamedProductMovesItsNameIndex) {
   EXPECT_FALSE(replica_->product_by_name("acc_1", "New").value());
 }
 
-TEST_F(ReplicaTest, StateAndSequenceSurviveReopen) {
+TEST_P(ReplicaTest, StateAndSequenceSurviveReopen) {
   apply({test::event(test::license("KEY"))}, 42);
   auto before = replica_->content_digest(true).value();
   open();
@@ -125,7 +128,7 @@ TEST_F(ReplicaTest, StateAndSequenceSurviveReopen) {
   EXPECT_EQ(replica_->content_digest(true).value(), before);
 }
 
-TEST_F(ReplicaTest, ContentDigestChangesWithAnyRecord) {
+TEST_P(ReplicaTest, ContentDigestChangesWithAnyRecord) {
   auto empty = replica_->content_digest().value();
   apply({test::event(test::license("KEY"))}, 1);
   auto one = replica_->content_digest().value();
@@ -137,7 +140,7 @@ TEST_F(ReplicaTest, ContentDigestChangesWithAnyRecord) {
   EXPECT_NE(one, replica_->content_digest().value());
 }
 
-TEST_F(ReplicaTest, LoaderSkipsUndecodableLinesAndKeepsGoing) {
+TEST_P(ReplicaTest, LoaderSkipsUndecodableLinesAndKeepsGoing) {
   std::stringstream in;
   in << core::encode_change_event(test::event(test::account(), 1), true) << "\n"
      << "{not json\n"
@@ -155,7 +158,7 @@ TEST_F(ReplicaTest, LoaderSkipsUndecodableLinesAndKeepsGoing) {
   EXPECT_TRUE(replica_->license(core::sha256("KEY")).value());
 }
 
-TEST_F(ReplicaTest, LoaderResumesAfterAppliedSeq) {
+TEST_P(ReplicaTest, LoaderResumesAfterAppliedSeq) {
   std::string jsonl = core::encode_change_event(test::event(test::account(), 1), true) + "\n" +
                       core::encode_change_event(test::event(test::license("KEY"), 2), true) + "\n";
   std::stringstream first(jsonl);
@@ -166,6 +169,9 @@ TEST_F(ReplicaTest, LoaderResumesAfterAppliedSeq) {
   EXPECT_EQ(stats->already, 2u);
   EXPECT_EQ(stats->applied, 0u);
 }
+
+INSTANTIATE_TEST_SUITE_P(Lookups, ReplicaTest, ::testing::Values(false, true),
+                         [](const auto& info) { return info.param ? "MemoryView" : "RocksDB"; });
 
 }  // namespace
 }  // namespace le::store
