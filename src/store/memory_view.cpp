@@ -1,9 +1,13 @@
 #include "store/memory_view.h"
 
+#include <sys/mman.h>
+
 #include <algorithm>
 #include <bit>
+#include <cstdlib>
 #include <cstring>
 #include <functional>
+#include <memory>
 #include <new>
 #include <thread>
 
@@ -49,6 +53,18 @@ struct ThreadReader {
 thread_local ThreadReader t_reader;
 
 constexpr std::size_t kMinCapacity = 64;
+constexpr std::size_t kHugePage = 2u << 20;
+
+// `bytes` of zeroed memory, in transparent huge pages when it spans at least one.
+void* alloc_pages(std::size_t bytes) {
+  if (bytes < kHugePage) return std::calloc(1, bytes);
+  bytes = (bytes + kHugePage - 1) / kHugePage * kHugePage;
+  void* p = std::aligned_alloc(kHugePage, bytes);
+  if (p == nullptr) throw std::bad_alloc();
+  ::madvise(p, bytes, MADV_HUGEPAGE);  // advice only: without it, 4 KiB pages
+  std::memset(p, 0, bytes);
+  return p;
+}
 
 }  // namespace
 
@@ -63,7 +79,43 @@ MemoryView::ReadGuard::~ReadGuard() {
 }
 
 MemoryView::Table::Table(std::size_t capacity)
-    : mask(capacity - 1), slots(std::make_unique<Slot[]>(capacity)) {}
+    : mask(capacity - 1), slots(static_cast<Slot*>(alloc_pages(capacity * sizeof(Slot)))) {
+  if (slots == nullptr) throw std::bad_alloc();
+  std::uninitialized_default_construct_n(slots, capacity);
+}
+
+MemoryView::Table::~Table() { std::free(slots); }
+
+std::size_t MemoryView::footprint(std::size_t bytes) {
+  return bytes > kMaxClassBytes ? bytes : (bytes + kClassBytes - 1) / kClassBytes * kClassBytes;
+}
+
+void* MemoryView::allocate(std::size_t bytes) {
+  if (bytes > kMaxClassBytes) return ::operator new(bytes);
+  const std::size_t cls = (bytes + kClassBytes - 1) / kClassBytes;
+  if (auto& list = free_[cls]; !list.empty()) {
+    void* p = list.back();
+    list.pop_back();
+    return p;
+  }
+  const std::size_t size = cls * kClassBytes;
+  if (chunk_next_ == nullptr || static_cast<std::size_t>(chunk_end_ - chunk_next_) < size) {
+    chunk_next_ = static_cast<char*>(alloc_pages(kChunkBytes));
+    chunk_end_ = chunk_next_ + kChunkBytes;
+    chunks_.push_back(chunk_next_);
+  }
+  void* p = chunk_next_;
+  chunk_next_ += size;
+  return p;
+}
+
+void MemoryView::deallocate(void* p, std::size_t bytes) {
+  if (bytes > kMaxClassBytes) {
+    ::operator delete(p);
+    return;
+  }
+  free_[(bytes + kClassBytes - 1) / kClassBytes].push_back(p);
+}
 
 MemoryView::MemoryView(std::size_t budget_bytes) : budget_(budget_bytes) {
   for (auto& t : tables_) {
@@ -76,14 +128,15 @@ MemoryView::~MemoryView() {
   for (auto& ta : tables_) {
     Table* t = ta.load();
     for (std::size_t i = 0; i <= t->mask; ++i) {
-      if (const Block* b = t->slots[i].block.load()) free_block(b);
+      if (const Block* b = t->slots[i].block.load()) release(b);
     }
     delete t;
   }
   for (const auto& r : retired_) {
-    if (r.block != nullptr) free_block(r.block);
+    if (r.block != nullptr) release(r.block);
     delete r.table;
   }
+  for (void* c : chunks_) std::free(c);
 }
 
 std::uint64_t MemoryView::hash_of(KeySpace, std::string_view key) {
@@ -122,18 +175,25 @@ const MemoryView::Block* MemoryView::find(KeySpace space, std::string_view key) 
 const MemoryView::Block* MemoryView::make_block(std::string_view key,
                                                 std::optional<std::string_view> value) {
   const std::size_t vsize = value ? value->size() : 0;
-  void* mem = ::operator new(sizeof(Block) + key.size() + vsize);
+  void* mem = allocate(sizeof(Block) + key.size() + vsize);
   auto* b = new (mem) Block{static_cast<std::uint32_t>(key.size()),
                             static_cast<std::uint32_t>(vsize), value.has_value()};
   std::memcpy(b->data(), key.data(), key.size());
   if (vsize != 0) std::memcpy(b->data() + key.size(), value->data(), vsize);
-  bytes_.fetch_add(sizeof(Block) + key.size() + vsize, std::memory_order_relaxed);
+  bytes_.fetch_add(footprint(sizeof(Block) + key.size() + vsize), std::memory_order_relaxed);
   return b;
 }
 
+void MemoryView::release(const Block* b) {
+  // Small blocks go with their chunks.
+  const std::size_t bytes = sizeof(Block) + b->key_size + b->value_size;
+  if (bytes > kMaxClassBytes) ::operator delete(const_cast<Block*>(b));
+}
+
 void MemoryView::free_block(const Block* b) {
-  bytes_.fetch_sub(sizeof(Block) + b->key_size + b->value_size, std::memory_order_relaxed);
-  ::operator delete(const_cast<Block*>(b));
+  bytes_.fetch_sub(footprint(sizeof(Block) + b->key_size + b->value_size),
+                   std::memory_order_relaxed);
+  deallocate(const_cast<Block*>(b), sizeof(Block) + b->key_size + b->value_size);
 }
 
 void MemoryView::grow(KeySpace space, std::size_t capacity) {

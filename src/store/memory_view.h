@@ -76,10 +76,11 @@ class MemoryView {
   };
   struct Table {
     explicit Table(std::size_t capacity);
+    ~Table();
     std::size_t mask;
     std::size_t used = 0;                 // slots with a hash (writer only)
     std::atomic<std::size_t> present{0};  // keys with a value (written by the writer only)
-    std::unique_ptr<Slot[]> slots;
+    Slot* slots;                          // in huge pages where large (see alloc_pages)
   };
   // Marks this thread as reading for its lifetime (nestable).
   class ReadGuard {
@@ -96,6 +97,8 @@ class MemoryView {
   static Slot& probe(const Table& t, std::uint64_t h, std::string_view key);
   const Block* make_block(std::string_view key, std::optional<std::string_view> value);
   void free_block(const Block* b);
+  void release(const Block* b);  // at destruction: what chunks do not cover
+  static std::size_t footprint(std::size_t bytes);
   void grow(KeySpace space, std::size_t capacity);
   // Frees a block or table once no reader can hold it.
   void retire(const Block* b);
@@ -110,6 +113,18 @@ class MemoryView {
     Table* table;
   };
   std::vector<Retired> retired_;  // writer only
+  // Blocks are carved from 2 MiB chunks in transparent huge pages (a lookup touches a slot and
+  // a block at random: with 4 KiB pages nearly every one is also a TLB miss), by size class of
+  // 16 bytes, and freed blocks are reused by their class. Writer only.
+  static constexpr std::size_t kChunkBytes = 2u << 20;
+  static constexpr std::size_t kClassBytes = 16;
+  static constexpr std::size_t kMaxClassBytes = 4096;
+  std::vector<void*> chunks_;
+  char* chunk_next_ = nullptr;
+  char* chunk_end_ = nullptr;
+  std::vector<void*> free_[kMaxClassBytes / kClassBytes + 1];
+  void* allocate(std::size_t bytes);
+  void deallocate(void* p, std::size_t bytes);
 };
 
 }  // namespace le::store
