@@ -2,7 +2,10 @@
 // on loopback with the spec's own examples and with malformed, oversized and hostile input.
 #include <gtest/gtest.h>
 #include <simdjson.h>
+#include <sys/wait.h>
 
+#include <filesystem>
+#include <fstream>
 #include <set>
 
 #include "core/digest.h"
@@ -25,7 +28,9 @@ constexpr std::string_view kTkiMissingFields =
 
 std::string seed_replica(const test::TempDir& dir) {
   const std::string db = dir.path("db");
-  const std::string cmd = kBinary + " --db " + db + " --seed " + kDemo + " --seed-only 2>/dev/null";
+  // Bounded: an edge that wrongly starts serving is stopped (exit status 124), not waited for.
+  const std::string cmd =
+      "timeout 20 " + kBinary + " --db " + db + " --seed " + kDemo + " --seed-only 2>/dev/null";
   EXPECT_EQ(std::system(cmd.c_str()), 0);
   return db;
 }
@@ -77,6 +82,41 @@ class EdgeE2E : public ::testing::Test {
 };
 
 // --- The spec's examples, byte for byte as each client library sends them ------------------
+
+// A replica that does not fit --memory-budget-mb is refused at start, with the reason and exit
+// status 1, before anything listens; with room enough the same replica serves.
+TEST(EdgeStart, AReplicaOverTheMemoryBudgetIsRefusedWithItsReason) {
+  test::TempDir dir;
+  const std::string db = dir.path("db");
+  {
+    auto store = store::RecordStore::open({db}).value();
+    std::vector<core::ChangeEvent> events;
+    for (int i = 0; i < 20000; ++i) {
+      auto l = test::license("BIG-" + std::to_string(i), "lic_" + std::to_string(i));
+      l.metadata_json = R"({"note":")" + std::string(100, 'x') + R"("})";
+      events.push_back(test::event(l));
+    }
+    ASSERT_TRUE(store->apply(events, 1));
+  }
+  const std::string log = dir.path("edge.log");
+  // Bounded: an edge that wrongly starts serving is stopped (exit status 124), not waited for.
+  const std::string cmd = "timeout 20 " + kBinary + " --db " + db +
+                          " --listen 127.0.0.1:0 --admin-listen 127.0.0.1:0 --memory-budget-mb 1 "
+                          "--port-file " +
+                          dir.path("ports") + " 2>" + log;
+  const int status = std::system(cmd.c_str());
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 1);
+  std::ifstream in(log);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_NE(text.find("do not fit the memory budget of 1 MiB"), std::string::npos) << text;
+  EXPECT_FALSE(std::filesystem::exists(dir.path("ports")));  // it never listened
+  EdgeProcess edge(kBinary, {"--db", db, "--memory-budget-mb", "64"});
+  HttpClient c(edge.port());
+  auto r = c.post("/api/v1/validate", R"({"key":"BIG-19999"})");
+  EXPECT_EQ(r.status, 200u);
+  EXPECT_NE(r.body.find(R"("valid":true)"), std::string::npos) << r.body;
+}
 
 TEST_F(EdgeE2E, SpecCurlQuickStartValidates) {
   HttpClient c(port());
