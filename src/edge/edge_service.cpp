@@ -249,7 +249,7 @@ std::optional<EdgeService::Caller> EdgeService::admit_caller(
   }
   Caller caller;
   if (const auto* bearer = std::get_if<core::BearerKey>(&credential)) {
-    auto found = t.cache.api_key(core::sha256(bearer->key));
+    auto found = t.cache.api_key(t.api_key_digests.digest(bearer->key));
     if (!found) {
       answer_unavailable(res, found.error());
       return std::nullopt;
@@ -441,7 +441,7 @@ void EdgeService::tki_auth(const net::Request& req, net::Response& res) {
 
   // Look up only what the decision can reach: each step needs the previous one to have passed.
   if (raw_key) {
-    take(t.cache.api_key(core::sha256(*raw_key)), key);
+    take(t.cache.api_key(t.api_key_digests.digest(*raw_key)), key);
     if (key && !key->revoked) take(t.cache.account(key->account_id), account);
   }
   std::optional<ratelimit::Decision> limited;

@@ -16,6 +16,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "cache/digest_memo.h"
 #include "cache/record_cache.h"
 #include "core/api_error.h"
 #include "core/clock.h"
@@ -92,6 +93,7 @@ class EdgeService {
               cache::CacheCapacity capacity)
         : cache(replica, stamps, capacity) {}
     cache::RecordCache cache;
+    cache::DigestMemo api_key_digests;  // of the API keys this thread has seen
     // Written by this thread only (see metrics::Cell).
     std::array<metrics::Cell, 7> outcomes;      // by core::ValidationCode
     std::array<metrics::Cell, 4> rate_limited;  // by kRateLimitKinds

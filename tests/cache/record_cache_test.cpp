@@ -5,6 +5,7 @@
 #include <atomic>
 #include <thread>
 
+#include "cache/digest_memo.h"
 #include "core/digest.h"
 #include "support/fixtures.h"
 
@@ -165,6 +166,28 @@ TEST_F(RecordCacheTest, ConcurrentReadersNeverSeeStateOlderThanLastReturnedApply
   stop = true;
   for (auto& t : readers) t.join();
   EXPECT_EQ(violations.load(), 0);
+}
+
+}  // namespace
+}  // namespace le::cache
+
+namespace le::cache {
+namespace {
+
+TEST(DigestMemo, RemembersDigestsByTextAndReplacesOnCollision) {
+  DigestMemo memo(2);  // 4 slots: collisions are certain below
+  for (int round = 0; round < 2; ++round) {
+    for (int i = 0; i < 64; ++i) {
+      const std::string key = "to_live_key" + std::to_string(i);
+      ASSERT_EQ(memo.digest(key), core::sha256(key)) << key;
+    }
+  }
+  const std::size_t before = memo.hits();
+  EXPECT_EQ(memo.digest("to_live_key63"), core::sha256("to_live_key63"));
+  EXPECT_EQ(memo.hits(), before + 1);
+  // A key that differs from a remembered one in its last byte only is not taken for it.
+  EXPECT_EQ(memo.digest("to_live_key6X"), core::sha256("to_live_key6X"));
+  EXPECT_EQ(memo.digest(""), core::sha256(""));
 }
 
 }  // namespace
