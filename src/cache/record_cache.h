@@ -97,14 +97,10 @@ class ClockCache {
     }
   }
 
-  // Keys are mostly SHA-256 digests, already uniform: their first 8 bytes are the hash.
+  // Whole-key hashing: keys of one account share their first bytes (blacklist entries, product
+  // names), so a prefix would put them all in one bucket.
   struct KeyHash {
     std::size_t operator()(std::string_view k) const noexcept {
-      if (k.size() >= 32) {
-        std::size_t h;
-        std::memcpy(&h, k.data(), sizeof h);
-        return h;
-      }
       return std::hash<std::string_view>{}(k);
     }
   };

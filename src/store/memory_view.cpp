@@ -139,9 +139,12 @@ MemoryView::~MemoryView() {
   for (void* c : chunks_) std::free(c);
 }
 
-std::uint64_t MemoryView::hash_of(KeySpace, std::string_view key) {
+std::uint64_t MemoryView::hash_of(KeySpace space, std::string_view key) {
   std::uint64_t h;
-  if (key.size() >= 32) {  // a SHA-256 digest: already uniform
+  // License and API key records are keyed by a SHA-256 digest, already uniform. Every other key
+  // (an account, a blacklist entry: account id first) is hashed whole, or keys sharing a prefix
+  // would share a hash and a probe chain.
+  if (key.size() == 32 && (space == KeySpace::kLicense || space == KeySpace::kApiKey)) {
     std::memcpy(&h, key.data(), sizeof h);
   } else {
     h = std::hash<std::string_view>{}(key)*0x9E3779B97F4A7C15ull;
@@ -150,11 +153,13 @@ std::uint64_t MemoryView::hash_of(KeySpace, std::string_view key) {
 }
 
 MemoryView::Slot& MemoryView::probe(const Table& t, std::uint64_t h, std::string_view key) {
-  for (std::size_t i = h & t.mask;; i = (i + 1) & t.mask) {
+  for (std::size_t i = h & t.mask, n = 1;; i = (i + 1) & t.mask, ++n) {
     Slot& s = t.slots[i];
     const std::uint64_t sh = s.hash.load();
-    if (sh == 0) return s;
-    if (sh == h && s.block.load()->key() == key) return s;
+    if (sh == 0 || (sh == h && s.block.load()->key() == key)) {
+      t.longest_probe = std::max(t.longest_probe, n);
+      return s;
+    }
   }
 }
 
@@ -255,6 +260,10 @@ void MemoryView::put(KeySpace space, std::string_view key, std::optional<std::st
       static_cast<std::size_t>(value.has_value()) - static_cast<std::size_t>(old->present);
   retire(old);
   if (retired_.size() >= 4096) reclaim();
+}
+
+std::size_t MemoryView::longest_probe(KeySpace space) const {
+  return tables_[static_cast<int>(space)].load()->longest_probe;
 }
 
 std::size_t MemoryView::entries(KeySpace space) const {

@@ -57,6 +57,9 @@ class MemoryView {
   // Bytes held: values, keys, tables.
   std::size_t bytes() const { return bytes_.load(std::memory_order_relaxed); }
   std::size_t entries(KeySpace space) const;
+  // The most slots one probe of the writer visited in a key space's current table (writer's
+  // thread only; for tests: a clustered table shows here).
+  std::size_t longest_probe(KeySpace space) const;
   // Frees what readers can no longer hold; the writer calls it after a batch of put()s.
   void reclaim();
 
@@ -78,9 +81,10 @@ class MemoryView {
     explicit Table(std::size_t capacity);
     ~Table();
     std::size_t mask;
-    std::size_t used = 0;                 // slots with a hash (writer only)
-    std::atomic<std::size_t> present{0};  // keys with a value (written by the writer only)
-    Slot* slots;                          // in huge pages where large (see alloc_pages)
+    std::size_t used = 0;                   // slots with a hash (writer only)
+    std::atomic<std::size_t> present{0};    // keys with a value (written by the writer only)
+    mutable std::size_t longest_probe = 0;  // slots a writer's probe visited, at most (writer only)
+    Slot* slots;                            // in huge pages where large (see alloc_pages)
   };
   // Marks this thread as reading for its lifetime (nestable).
   class ReadGuard {

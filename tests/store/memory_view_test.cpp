@@ -164,3 +164,27 @@ TEST(MemoryView, ReadersRacingAWriterSeeOnlyWholeRecordsAndNeverGoBack) {
 
 }  // namespace
 }  // namespace le::store
+
+namespace le::store {
+namespace {
+
+// Keys of one account share their first bytes (blacklist entries: account id, kind, value):
+// they must not share a probe chain.
+TEST(MemoryView, KeysSharingALongPrefixSpreadOverTheTable) {
+  MemoryView v;
+  for (int i = 0; i < 20000; ++i) {
+    std::string key;
+    store::blacklist_key(key, "acc_with_a_long_account_identifier", core::BlacklistKind::kIp,
+                         "2001:db8::" + std::to_string(i));
+    v.put(KeySpace::kBlacklist, key, "entry");
+  }
+  EXPECT_EQ(v.entries(KeySpace::kBlacklist), 20000u);
+  EXPECT_LT(v.longest_probe(KeySpace::kBlacklist), 64u);
+  std::string key;
+  store::blacklist_key(key, "acc_with_a_long_account_identifier", core::BlacklistKind::kIp,
+                       "2001:db8::19999");
+  EXPECT_EQ(read(v, KeySpace::kBlacklist, key), "entry");
+}
+
+}  // namespace
+}  // namespace le::store
