@@ -31,7 +31,9 @@ class DigestMemo {
     core::Digest digest{};
     bool used = false;
   };
+  static constexpr std::size_t kMaxKeptBytes = 128;
   std::vector<Slot> slots_;
+  core::Digest scratch_{};
   std::size_t hits_ = 0;
 };
 

@@ -51,7 +51,10 @@ store::Result<Ptr<T>> RecordCache::lookup(ClockCache<Ptr<T>>& cache, store::KeyS
 store::Result<Ptr<core::LicenseRecord>> RecordCache::license(const core::Digest& d) {
   // Served from the store's in-memory view, every license is one table probe and a decode into
   // the scratch record: a per-thread copy would only add a second probe and an allocation.
-  if (replica_.memory_view() != nullptr) return scratch(d);
+  if (replica_.memory_view() != nullptr) {
+    bump(misses_);  // a store read, as /metrics counts them
+    return scratch(d);
+  }
   const std::string_view key = store::digest_key(d);
   std::uint64_t stamp;
   if (const Ptr<core::LicenseRecord>* hit =

@@ -32,6 +32,7 @@ struct ThreadReader {
   int depth = 0;
   ~ThreadReader() {
     if (slot != nullptr) slot->taken.store(false, std::memory_order_release);
+    slot = nullptr;
   }
   ReaderSlot& get() {
     while (slot == nullptr) {
@@ -259,7 +260,11 @@ void MemoryView::put(KeySpace space, std::string_view key, std::optional<std::st
   t->present +=
       static_cast<std::size_t>(value.has_value()) - static_cast<std::size_t>(old->present);
   retire(old);
-  if (retired_.size() >= 4096) reclaim();
+  // A reader that stalls holds back reclamation; rescanning is then spaced out, not per put.
+  if (retired_.size() >= reclaim_at_) {
+    reclaim();
+    reclaim_at_ = std::max<std::size_t>(4096, retired_.size() * 2);
+  }
 }
 
 std::size_t MemoryView::longest_probe(KeySpace space) const {

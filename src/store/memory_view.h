@@ -117,6 +117,7 @@ class MemoryView {
     Table* table;
   };
   std::vector<Retired> retired_;  // writer only
+  std::size_t reclaim_at_ = 4096;
   // Blocks are carved from 2 MiB chunks in transparent huge pages (a lookup touches a slot and
   // a block at random: with 4 KiB pages nearly every one is also a TLB miss), by size class of
   // 16 bytes, and freed blocks are reused by their class. Writer only.

@@ -111,7 +111,11 @@ Result<void> RecordStore::load_view(std::size_t budget_bytes) {
   view_ = std::make_unique<MemoryView>(budget_bytes);
   for (int i = 0; i < kKeySpaceCount; ++i) {
     const auto space = static_cast<KeySpace>(i);
-    view_->reserve(space, estimate_keys(space));
+    // Sized from RocksDB's estimate, but never beyond what the budget could hold (about 64
+    // bytes a record at the least), so an overestimate is not refused as a full view.
+    const std::uint64_t estimate = estimate_keys(space);
+    view_->reserve(
+        space, budget_bytes == 0 ? estimate : std::min<std::uint64_t>(estimate, budget_bytes / 64));
     rocksdb::ReadOptions ro;
     ro.fill_cache = false;  // read once into the view; the block cache stays for writes
     ro.readahead_size = 2u << 20;
@@ -130,6 +134,7 @@ Result<void> RecordStore::load_view(std::size_t budget_bytes) {
     }
     if (!it->status().ok()) return to_error(it->status(), "load the memory view");
   }
+  view_->reclaim();  // the tables outgrown while loading
   return {};
 }
 
@@ -341,9 +346,15 @@ Result<ApplyResult> RecordStore::apply(std::span<const core::ChangeEvent> events
   auto s = db_->Write(wo, &batch);
   if (!s.ok()) return to_error(s, "write batch");
   if (view_) {
-    for (const auto& [pk, value] : pending) {
-      view_->put(static_cast<KeySpace>(pk[0]), std::string_view(pk).substr(1),
-                 value ? std::optional<std::string_view>(*value) : std::nullopt);
+    // Records first, then the product name index, so a reader never finds a name whose
+    // product is not there yet.
+    for (const bool index : {false, true}) {
+      for (const auto& [pk, value] : pending) {
+        const auto space = static_cast<KeySpace>(pk[0]);
+        if ((space == KeySpace::kProductName) != index) continue;
+        view_->put(space, std::string_view(pk).substr(1),
+                   value ? std::optional<std::string_view>(*value) : std::nullopt);
+      }
     }
     view_->reclaim();
   }

@@ -188,6 +188,12 @@ TEST(DigestMemo, RemembersDigestsByTextAndReplacesOnCollision) {
   // A key that differs from a remembered one in its last byte only is not taken for it.
   EXPECT_EQ(memo.digest("to_live_key6X"), core::sha256("to_live_key6X"));
   EXPECT_EQ(memo.digest(""), core::sha256(""));
+  // A header value longer than any key is hashed, not kept.
+  const std::string long_value(4096, 'k');
+  EXPECT_EQ(memo.digest(long_value), core::sha256(long_value));
+  const std::size_t hits = memo.hits();
+  EXPECT_EQ(memo.digest(long_value), core::sha256(long_value));
+  EXPECT_EQ(memo.hits(), hits);
 }
 
 }  // namespace
