@@ -48,5 +48,6 @@ void add_license_routes(net::Router& router, const RouteContext& ctx);     // li
 void add_blacklist_routes(net::Router& router, const RouteContext& ctx);   // blacklist
 void add_activation_routes(net::Router& router, const RouteContext& ctx);  // (de)activate
 void add_event_routes(net::Router& router, const RouteContext& ctx);       // webhook events
+void add_webhook_routes(net::Router& router, const RouteContext& ctx);     // webhook endpoints
 
 }  // namespace le::primary

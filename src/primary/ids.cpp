@@ -41,14 +41,23 @@ std::string random_license_key() {
   return key;
 }
 
-std::string random_api_key(core::Mode mode) {
+namespace {
+
+std::string random_secret(std::string prefix) {
   static constexpr char kAlphabet[] =
       "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_";
   unsigned char b[32];
   random_bytes(b, sizeof b);
-  std::string key = mode == core::Mode::kLive ? "to_live_" : "to_test_";
-  for (unsigned char c : b) key.push_back(kAlphabet[c & 63]);
-  return key;
+  for (unsigned char c : b) prefix.push_back(kAlphabet[c & 63]);
+  return prefix;
 }
+
+}  // namespace
+
+std::string random_api_key(core::Mode mode) {
+  return random_secret(mode == core::Mode::kLive ? "to_live_" : "to_test_");
+}
+
+std::string random_webhook_secret() { return random_secret("whsec_"); }
 
 }  // namespace le::primary

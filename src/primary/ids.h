@@ -16,5 +16,7 @@ std::string random_id(std::string_view prefix);
 std::string random_license_key();
 // "to_live_" / "to_test_" followed by 32 characters of a 64-character alphabet: 192 bits.
 std::string random_api_key(core::Mode mode);
+// "whsec_" followed by 32 characters of a 64-character alphabet: a webhook signing secret.
+std::string random_webhook_secret();
 
 }  // namespace le::primary

@@ -210,6 +210,9 @@ std::vector<std::string> Ledger::create_licenses(const core::ApiKeyRecord& calle
       checked_product = l.product_id;
     }
     keys.push_back(stage_new_license(tx, l));
+    tx.record_event(l.account_id, l.mode, [&](std::uint64_t seq) {
+      return webhook_event(seq, "license.created", clock_.now_seconds(), l, {});
+    });
   }
   must(tx.commit());
   return keys;
@@ -240,6 +243,11 @@ core::LicenseRecord Ledger::set_license_status(const core::ApiKeyRecord& caller,
                        : to == core::LicenseStatus::kRevoked ? "license.revoked"
                                                              : "license.reinstated";
     tx.put(change(type, l));
+    if (to == core::LicenseStatus::kSuspended) {
+      tx.record_event(l.account_id, l.mode, [&](std::uint64_t seq) {
+        return webhook_event(seq, "license.suspended", clock_.now_seconds(), l, {});
+      });
+    }
     must(tx.commit());
   }
   return l;
@@ -287,6 +295,88 @@ void Ledger::delete_blacklist(const core::ApiKeyRecord& caller, std::string_view
   ++b.version;
   tx.put(change("blacklist.deleted", b, true));
   must(tx.commit());
+}
+
+// ---- webhook endpoints
+// ---------------------------------------------------------------------------
+
+namespace {
+
+std::string webhook_key(const core::ApiKeyRecord& caller, std::string_view id) {
+  return account_mode_prefix(caller.account_id, caller.mode) + std::string(id);
+}
+
+std::optional<WebhookEndpoint> stored_webhook(const store::RecordStore& db,
+                                              const core::ApiKeyRecord& caller,
+                                              std::string_view id) {
+  auto raw = must(db.get_extra(static_cast<std::size_t>(Cf::kWebhooks), webhook_key(caller, id)));
+  if (!raw) return std::nullopt;
+  auto w = decode_webhook(*raw);
+  if (!w) refuse_store_failure({"undecodable webhook endpoint " + std::string(id)});
+  return w;
+}
+
+}  // namespace
+
+WebhookEndpoint Ledger::create_webhook(const core::ApiKeyRecord& caller, WebhookEndpoint w) {
+  auto tx = store_.begin();
+  if (webhooks(caller).size() >= kMaxWebhooks) {
+    refuse(ApiError::validation("An account has at most " + std::to_string(kMaxWebhooks) +
+                                " webhook endpoints per mode"));
+  }
+  w.account_id = caller.account_id;
+  w.mode = caller.mode;
+  do {
+    w.id = random_id("wh_");
+  } while (stored_webhook(tx.records(), caller, w.id));
+  w.secret = random_webhook_secret();
+  w.created_at = clock_.now_seconds();
+  tx.index(Cf::kWebhooks, webhook_key(caller, w.id), encode_webhook(w));
+  must(tx.commit());
+  return w;
+}
+
+std::vector<WebhookEndpoint> Ledger::webhooks(const core::ApiKeyRecord& caller) const {
+  std::vector<WebhookEndpoint> out;
+  bool corrupt = false;
+  must(store_.records().scan_extra(static_cast<std::size_t>(Cf::kWebhooks),
+                                   account_mode_prefix(caller.account_id, caller.mode), {},
+                                   [&](std::string_view, std::string_view value) {
+                                     auto w = decode_webhook(value);
+                                     if (!w) corrupt = true;
+                                     if (w) out.push_back(std::move(*w));
+                                     return !corrupt;
+                                   }));
+  if (corrupt) refuse_store_failure({"undecodable webhook endpoint"});
+  return out;
+}
+
+WebhookEndpoint Ledger::webhook(const core::ApiKeyRecord& caller, std::string_view id) const {
+  auto w = stored_webhook(store_.records(), caller, id);
+  if (!w) refuse(ApiError::not_found("Webhook endpoint not found"));
+  return std::move(*w);
+}
+
+WebhookEndpoint Ledger::update_webhook(const core::ApiKeyRecord& caller, std::string_view id,
+                                       const Edit<WebhookEndpoint>& edit) {
+  auto tx = store_.begin();
+  auto w = webhook(caller, id);
+  edit(w);
+  tx.index(Cf::kWebhooks, webhook_key(caller, id), encode_webhook(w));
+  must(tx.commit());
+  return w;
+}
+
+void Ledger::delete_webhook(const core::ApiKeyRecord& caller, std::string_view id) {
+  auto tx = store_.begin();
+  webhook(caller, id);
+  tx.index(Cf::kWebhooks, webhook_key(caller, id), std::nullopt);
+  must(tx.commit());
+}
+
+WebhookEndpoint Ledger::rotate_webhook_secret(const core::ApiKeyRecord& caller,
+                                              std::string_view id) {
+  return update_webhook(caller, id, [](WebhookEndpoint& w) { w.secret = random_webhook_secret(); });
 }
 
 // ---- activations and bindings ------------------------------------------------------------------

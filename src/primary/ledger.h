@@ -24,6 +24,7 @@
 #include "core/model.h"
 #include "core/write_protocol.h"
 #include "primary/primary_store.h"
+#include "primary/webhooks.h"
 
 namespace le::primary {
 
@@ -91,6 +92,19 @@ class Ledger {
   // `b.value` is stored canonical: an IP as the edge prints it, a license key as its digest.
   BlacklistAdded add_blacklist(core::BlacklistEntry b);
   void delete_blacklist(const core::ApiKeyRecord& caller, std::string_view id);
+
+  // ---- webhook endpoints of the caller's account and mode (at most kMaxWebhooks)
+  static constexpr std::size_t kMaxWebhooks = 20;
+  // Assigns the id, a fresh secret and the creation time; `w.url` must already be checked.
+  WebhookEndpoint create_webhook(const core::ApiKeyRecord& caller, WebhookEndpoint w);
+  std::vector<WebhookEndpoint> webhooks(const core::ApiKeyRecord& caller) const;
+  // The caller's endpoint, or 404.
+  WebhookEndpoint webhook(const core::ApiKeyRecord& caller, std::string_view id) const;
+  WebhookEndpoint update_webhook(const core::ApiKeyRecord& caller, std::string_view id,
+                                 const Edit<WebhookEndpoint>& edit);
+  void delete_webhook(const core::ApiKeyRecord& caller, std::string_view id);
+  // A fresh secret; events are signed with it from the next delivery on.
+  WebhookEndpoint rotate_webhook_secret(const core::ApiKeyRecord& caller, std::string_view id);
 
   // ---- activations and bindings: the refusal is in the reply; these throw nothing
   // A write an edge forwards (activate, deactivate, TKI binding).

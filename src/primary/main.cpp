@@ -25,6 +25,7 @@ constexpr const char* kUsage = R"(usage: license-primary --db DIR [flags]
   --nats URL               NATS server to publish to (default nats://127.0.0.1:4222)
   --stream NAME            JetStream stream (default LICENSING)
   --no-publish             keep changes in the outbox (do not publish them)
+  --webhooks-allow-private accept webhook URLs naming loopback, private or link-local addresses
   --no-edge-writes         do not answer the writes edges forward (activate, deactivate,
                            TKI first-use bindings) over NATS
   --activation-changes N   activations that take a slot, per license per window; beyond it
@@ -47,7 +48,7 @@ int main(int argc, char** argv) {
   Flags flags(argc, argv,
               {"db", "listen", "threads", "nats", "stream", "body-limit", "drain-ms",
                "admin-listen", "port-file", "activation-changes", "activation-window-s"},
-              {"help", "no-publish", "no-edge-writes", "digest", "dump"});
+              {"help", "no-publish", "no-edge-writes", "digest", "dump", "webhooks-allow-private"});
   if (flags.flag("help")) {
     std::cout << kUsage;
     return 0;
@@ -90,6 +91,7 @@ int main(int argc, char** argv) {
   primary::Ledger ledger(**store, clock, ledger_options);
   primary::ManagementOptions options;
   if (const char* token = std::getenv("LE_ADMIN_TOKEN")) options.admin_token = token;
+  options.allow_private_webhooks = flags.flag("webhooks-allow-private");
   if (options.admin_token.empty()) {
     log::warn("primary", "LE_ADMIN_TOKEN is not set: operator endpoints are disabled");
   }

@@ -84,6 +84,7 @@ void ManagementApi::register_routes(net::Router& router) {
   add_blacklist_routes(router, ctx);
   add_activation_routes(router, ctx);
   add_event_routes(router, ctx);
+  add_webhook_routes(router, ctx);
 }
 
 }  // namespace le::primary

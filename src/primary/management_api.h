@@ -26,6 +26,8 @@ struct ManagementOptions {
   std::string admin_token;
   // Licenses accepted by one POST /api/v1/licenses/batch.
   std::size_t max_batch = 1000;
+  // Webhook URLs may name loopback, private and link-local addresses (tests, a local demo).
+  bool allow_private_webhooks = false;
 };
 
 class ManagementApi {

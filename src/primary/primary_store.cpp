@@ -13,7 +13,9 @@ constexpr std::string_view kEventSeqKey = "event_seq";
 
 std::size_t idx(Cf cf) { return static_cast<std::size_t>(cf); }
 
-std::string account_license_prefix(std::string_view account, core::Mode mode) {
+}  // namespace
+
+std::string account_mode_prefix(std::string_view account, core::Mode mode) {
   std::string k(account);
   k.push_back('\0');
   k.push_back(static_cast<char>('0' + static_cast<int>(mode)));
@@ -21,11 +23,9 @@ std::string account_license_prefix(std::string_view account, core::Mode mode) {
   return k;
 }
 
-}  // namespace
-
 std::vector<std::string> primary_column_families() {
-  return {"outbox",           "primary_meta",       "license_ids",   "api_key_ids",
-          "account_licenses", "activation_changes", "webhook_events"};
+  return {"outbox",           "primary_meta",       "license_ids",    "api_key_ids",
+          "account_licenses", "activation_changes", "webhook_events", "webhooks"};
 }
 
 Result<std::unique_ptr<PrimaryStore>> PrimaryStore::open(const std::string& path,
@@ -72,7 +72,7 @@ std::uint64_t PrimaryStore::Tx::record_event(
     const std::function<std::string(std::uint64_t)>& payload) {
   const std::uint64_t seq = ++event_seq_;
   events_recorded_ = true;
-  std::string key = account_license_prefix(account_id, mode);
+  std::string key = account_mode_prefix(account_id, mode);
   key.append(store::be64(seq));
   extra_.push_back({idx(Cf::kEvents), std::move(key), payload(seq)});
   return seq;
@@ -138,7 +138,7 @@ Result<LicensePage> PrimaryStore::list_licenses(const LicenseFilter& filter, std
   std::optional<StoreError> failure;
   core::LicenseRecord rec;
   auto scanned = db_->scan_extra(
-      idx(Cf::kAccountLicenses), account_license_prefix(filter.account_id, filter.mode), {},
+      idx(Cf::kAccountLicenses), account_mode_prefix(filter.account_id, filter.mode), {},
       [&](std::string_view, std::string_view digest) {
         if (digest.size() != 32) return true;
         core::Digest d;
@@ -163,7 +163,7 @@ Result<LicensePage> PrimaryStore::list_licenses(const LicenseFilter& filter, std
 Result<std::vector<std::pair<std::uint64_t, std::string>>> PrimaryStore::events_after(
     std::string_view account_id, core::Mode mode, std::uint64_t after, std::size_t max) const {
   std::vector<std::pair<std::uint64_t, std::string>> out;
-  const std::string prefix = account_license_prefix(account_id, mode);
+  const std::string prefix = account_mode_prefix(account_id, mode);
   bool corrupt = false;
   auto scanned = db_->scan_extra(idx(Cf::kEvents), prefix, prefix + store::be64(after + 1),
                                  [&](std::string_view k, std::string_view v) {

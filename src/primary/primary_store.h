@@ -41,9 +41,13 @@ enum class Cf : std::size_t {
   kAccountLicenses = 4,    // account \0 mode \0 created (8 bytes BE) id → key digest
   kActivationChanges = 5,  // license id → unix seconds (8 bytes BE each) of recent slot changes
   kEvents = 6,             // account \0 mode \0 event seq (8 bytes BE) → webhook event JSON
+  kWebhooks = 7,           // account \0 mode \0 endpoint id → endpoint JSON (webhooks.h)
 };
 
 std::vector<std::string> primary_column_families();
+
+// "<account>\0<mode digit>\0": the key prefix of an account's rows of one mode.
+std::string account_mode_prefix(std::string_view account, core::Mode mode);
 
 struct OutboxEntry {
   std::uint64_t seq = 0;

@@ -40,7 +40,8 @@ std::string webhook_event(std::uint64_t seq, std::string_view type, std::int64_t
   JsonWriter w(out);
   w.begin_object().field("id", "evt_" + std::to_string(seq)).field("event", type);
   w.field("timestamp", core::iso8601(now));
-  w.key("data").begin_object().field("licenseId", l.id).field("machineId", machine_id);
+  w.key("data").begin_object().field("licenseId", l.id);
+  if (!machine_id.empty()) w.field("machineId", machine_id);
   w.field("productId", l.product_id).end_object();
   w.end_object();
   return out;

@@ -21,7 +21,8 @@ void write_account(core::JsonWriter& w, const core::AccountRecord& a);
 void write_api_key(core::JsonWriter& w, const core::ApiKeyRecord& k, std::string_view key = {});
 void write_blacklist(core::JsonWriter& w, const core::BlacklistEntry& b);
 
-// The webhook event (spec "Webhooks") of a license activation or deactivation.
+// The webhook event (spec "Webhooks") of a license: {"id","event","timestamp","data":{licenseId,
+// machineId (activations; omitted when empty), productId}}.
 std::string webhook_event(std::uint64_t seq, std::string_view type, std::int64_t now,
                           const core::LicenseRecord& l, std::string_view machine_id);
 

@@ -380,16 +380,20 @@ TEST_F(Writes, ActivationsAndDeactivationsAreRecordedForWebhooks) {
   ASSERT_EQ(deactivate(b_->port(), lic.key, "m1").status, 200u);
   auto r = cluster_.api(V::get, "/api/v1/events");
   ASSERT_EQ(r.status, 200u) << r.body;
-  EXPECT_EQ(json_str(r.body, "/data/0/event"), "license.activated");
+  // The license's creation, then its activation and deactivation, in order.
+  EXPECT_EQ(json_str(r.body, "/data/0/event"), "license.created");
   EXPECT_EQ(json_str(r.body, "/data/0/data/licenseId"), lic.id);
-  EXPECT_EQ(json_str(r.body, "/data/0/data/machineId"), "m1");
-  EXPECT_EQ(json_str(r.body, "/data/0/data/productId"), cluster_.product_id());
-  EXPECT_FALSE(json_str(r.body, "/data/0/timestamp").empty());
-  EXPECT_EQ(json_str(r.body, "/data/1/event"), "license.deactivated");
-  EXPECT_EQ(json_str(r.body, "/data/2/event"), "");
+  EXPECT_EQ(json_str(r.body, "/data/0/data/machineId"), "");  // not a machine's event
+  EXPECT_EQ(json_str(r.body, "/data/1/event"), "license.activated");
+  EXPECT_EQ(json_str(r.body, "/data/1/data/licenseId"), lic.id);
+  EXPECT_EQ(json_str(r.body, "/data/1/data/machineId"), "m1");
+  EXPECT_EQ(json_str(r.body, "/data/1/data/productId"), cluster_.product_id());
+  EXPECT_FALSE(json_str(r.body, "/data/1/timestamp").empty());
+  EXPECT_EQ(json_str(r.body, "/data/2/event"), "license.deactivated");
+  EXPECT_EQ(json_str(r.body, "/data/3/event"), "");
   EXPECT_FALSE(json_bool(r.body, "/hasMore"));
-  // Paging on from the first event's number.
-  const std::string first = json_str(r.body, "/data/0/id");
+  // Paging on from the activation's number.
+  const std::string first = json_str(r.body, "/data/1/id");
   ASSERT_EQ(first.rfind("evt_", 0), 0u);
   r = cluster_.api(V::get, "/api/v1/events?after=" + first.substr(4) + "&limit=1");
   EXPECT_EQ(json_str(r.body, "/data/0/event"), "license.deactivated");
@@ -489,7 +493,10 @@ TEST_F(Writes, BadInputToEdgeWritesGets4xxAndChangesNothing) {
   }
   const std::string after = license_at_primary(lic).body;
   EXPECT_EQ(before, after);
-  EXPECT_EQ(json_str(cluster_.api(V::get, "/api/v1/events").body, "/data/0/event"), "");
+  // Only the license's creation was recorded: no activation.
+  const auto events = cluster_.api(V::get, "/api/v1/events").body;
+  EXPECT_EQ(json_str(events, "/data/0/event"), "license.created");
+  EXPECT_EQ(json_str(events, "/data/1/event"), "");
 }
 
 // A request on the write subject that is not a valid command (from a broken or hostile client
