@@ -47,6 +47,23 @@ std::vector<std::int64_t> recent_changes(std::optional<std::string> stored, std:
   return out;
 }
 
+// The expiry index entry of a license that expires (none for 0: never).
+std::string expiry_key(std::int64_t expires_at, std::string_view license_id) {
+  std::string k = store::be64(static_cast<std::uint64_t>(expires_at));
+  k.append(license_id);
+  return k;
+}
+
+// Stages the index change for a license whose expiry goes from `before` to `after` (0: none).
+void index_expiry(PrimaryStore::Tx& tx, const core::LicenseRecord& l, std::int64_t before,
+                  std::int64_t after) {
+  if (before == after) return;
+  if (before > 0) tx.index(Cf::kExpiries, expiry_key(before, l.id), std::nullopt);
+  if (after > 0) {
+    tx.index(Cf::kExpiries, expiry_key(after, l.id), std::string(store::digest_key(l.key_digest)));
+  }
+}
+
 // Assigns a fresh id and key to `l` and stages its creation; returns the key.
 std::string stage_new_license(PrimaryStore::Tx& tx, core::LicenseRecord& l) {
   const auto& db = tx.records();
@@ -69,6 +86,7 @@ std::string stage_new_license(PrimaryStore::Tx& tx, core::LicenseRecord& l) {
   store::append_be64(list_key, seq);
   tx.index(Cf::kLicenseIds, l.id, digest);
   tx.index(Cf::kAccountLicenses, std::move(list_key), digest);
+  index_expiry(tx, l, 0, l.expires_at);
   return key;
 }
 
@@ -222,7 +240,9 @@ core::LicenseRecord Ledger::update_license(const core::ApiKeyRecord& caller, std
                                            const Edit<core::LicenseRecord>& edit) {
   auto tx = store_.begin();
   auto l = own_license(caller, id);
+  const std::int64_t expired_before = l.expires_at;
   edit(l);
+  index_expiry(tx, l, expired_before, l.expires_at);
   ++l.version;
   tx.put(change("license.updated", l));
   must(tx.commit());
@@ -256,6 +276,7 @@ core::LicenseRecord Ledger::set_license_status(const core::ApiKeyRecord& caller,
 void Ledger::delete_license(const core::ApiKeyRecord& caller, std::string_view id) {
   auto tx = store_.begin();
   auto l = own_license(caller, id);
+  index_expiry(tx, l, l.expires_at, 0);
   ++l.version;
   tx.put(change("license.deleted", l, true));
   must(tx.commit());
@@ -295,6 +316,43 @@ void Ledger::delete_blacklist(const core::ApiKeyRecord& caller, std::string_view
   ++b.version;
   tx.put(change("blacklist.deleted", b, true));
   must(tx.commit());
+}
+
+// ---- expiry -----------------------------------------------------------------------------------
+
+std::size_t Ledger::expire_due(std::size_t max) {
+  const std::int64_t now = clock_.now_seconds();
+  // Index entries up to now, oldest first: a range read of the index, not a scan of licenses.
+  std::vector<std::pair<std::string, std::string>> due;
+  const std::string end = store::be64(static_cast<std::uint64_t>(now) + 1);
+  must(store_.records().scan_extra(static_cast<std::size_t>(Cf::kExpiries), {}, {},
+                                   [&](std::string_view key, std::string_view digest) {
+                                     if (key >= end || due.size() == max) return false;
+                                     due.emplace_back(key, digest);
+                                     return true;
+                                   }));
+  std::size_t recorded = 0;
+  for (const auto& [key, digest_bytes] : due) {
+    auto tx = store_.begin();
+    // Still there (not taken meanwhile), and still this license's expiry.
+    if (!must(tx.records().get_extra(static_cast<std::size_t>(Cf::kExpiries), key))) continue;
+    tx.index(Cf::kExpiries, key, std::nullopt);
+    core::Digest digest{};
+    std::optional<core::LicenseRecord> l;
+    if (digest_bytes.size() == digest.size()) {
+      std::copy(digest_bytes.begin(), digest_bytes.end(), digest.begin());
+      l = must(tx.records().license(digest));
+    }
+    const auto expires_at = store::from_be64(std::string_view(key).substr(0, 8));
+    if (l && expires_at && l->expires_at == static_cast<std::int64_t>(*expires_at)) {
+      tx.record_event(l->account_id, l->mode, [&](std::uint64_t seq) {
+        return webhook_event(seq, "license.expired", now, *l, {});
+      });
+      ++recorded;
+    }
+    must(tx.commit());
+  }
+  return recorded;
 }
 
 // ---- webhook endpoints

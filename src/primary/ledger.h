@@ -93,6 +93,12 @@ class Ledger {
   BlacklistAdded add_blacklist(core::BlacklistEntry b);
   void delete_blacklist(const core::ApiKeyRecord& caller, std::string_view id);
 
+  // ---- expiry
+  // Records license.expired for every license whose expiry has passed by now (at most `max`
+  // per call), each in one Tx with the removal of its expiry index entry: exactly once, also for
+  // licenses that expired while the primary was down. Returns how many it recorded.
+  std::size_t expire_due(std::size_t max = 100);
+
   // ---- webhook endpoints of the caller's account and mode (at most kMaxWebhooks)
   static constexpr std::size_t kMaxWebhooks = 20;
   // Assigns the id, a fresh secret and the creation time; `w.url` must already be checked.

@@ -10,6 +10,7 @@
 #include "core/clock.h"
 #include "metrics/admin.h"
 #include "net/server.h"
+#include "primary/expiry_scheduler.h"
 #include "primary/management_api.h"
 #include "primary/primary_store.h"
 #include "primary/publisher.h"
@@ -111,6 +112,8 @@ int main(int argc, char** argv) {
   writes_nats.send_asap = true;
   primary::WriteService writes(ledger, writes_nats);
   api.set_edge_writes(&writes.stats().connected);
+  primary::ExpiryScheduler expiries(ledger);
+  expiries.start();
   if (!flags.flag("no-publish")) publisher.start();
   if (!flags.flag("no-edge-writes")) writes.start();
 
@@ -166,6 +169,7 @@ int main(int argc, char** argv) {
   log::info("primary", "shutting down", {{"signal", std::to_string(sig)}});
   api.set_ready(false);
   writes.stop();
+  expiries.stop();
   server.shutdown(drain);
   admin.shutdown(std::chrono::milliseconds(500));
   publisher.stop();

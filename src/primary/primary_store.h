@@ -42,6 +42,7 @@ enum class Cf : std::size_t {
   kActivationChanges = 5,  // license id → unix seconds (8 bytes BE each) of recent slot changes
   kEvents = 6,             // account \0 mode \0 event seq (8 bytes BE) → webhook event JSON
   kWebhooks = 7,           // account \0 mode \0 endpoint id → endpoint JSON (webhooks.h)
+  kExpiries = 8,           // expires_at (8 bytes BE) license id → key digest, until it passes
 };
 
 std::vector<std::string> primary_column_families();

@@ -4,6 +4,9 @@
 // the license events the spec lists are recorded with the change that causes them.
 #include <gtest/gtest.h>
 
+#include <ctime>
+#include <thread>
+
 #include "support/cluster.h"
 
 namespace le::test {
@@ -213,6 +216,97 @@ TEST(WebhooksPrivateAllowed, LoopbackReceiversAreAcceptedWithTheFlag) {
   EXPECT_EQ(r.status, 201u) << r.body;
   r = cluster.api(V::post, "/api/v1/webhooks", R"({"url":"ftp://127.0.0.1/hook"})");
   EXPECT_EQ(r.status, 400u) << r.body;
+}
+
+}  // namespace
+}  // namespace le::test
+
+namespace le::test {
+namespace {
+
+// "YYYY-MM-DDTHH:MM:SSZ", `seconds` from now.
+std::string iso_in(int seconds) {
+  const std::time_t t = std::time(nullptr) + seconds;
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+class Expiry : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    cluster_.start_primary({"--no-publish"});
+    cluster_.bootstrap();
+  }
+  Cluster::License license_expiring(const std::string& when) {
+    return cluster_.create_license(R"(,"expires_at":")" + when + "\"");
+  }
+  // license.expired events recorded for `license_id`.
+  int expired_events(const std::string& license_id) {
+    const auto r = cluster_.api(V::get, "/api/v1/events?limit=100");
+    int n = 0;
+    for (int i = 0; !json_str(r.body, "/data/" + std::to_string(i) + "/event").empty(); ++i) {
+      const std::string at = "/data/" + std::to_string(i);
+      n += json_str(r.body, at + "/event") == "license.expired" &&
+           json_str(r.body, at + "/data/licenseId") == license_id;
+    }
+    return n;
+  }
+  Cluster cluster_;
+};
+
+TEST_F(Expiry, ALicenseExpiringRecordsExactlyOneExpiredEventAcrossARestart) {
+  const auto lic = license_expiring(iso_in(2));
+  ASSERT_TRUE(eventually([&] { return expired_events(lic.id) > 0; }, std::chrono::seconds(15)));
+  // A witness expiring later: once its event is there, every earlier expiry was handled.
+  const auto witness = license_expiring(iso_in(1));
+  ASSERT_TRUE(eventually([&] { return expired_events(witness.id) > 0; }, std::chrono::seconds(15)));
+  EXPECT_EQ(expired_events(lic.id), 1);
+  cluster_.stop_primary();
+  cluster_.start_primary({"--no-publish"});
+  const auto after_restart = license_expiring(iso_in(1));
+  ASSERT_TRUE(
+      eventually([&] { return expired_events(after_restart.id) > 0; }, std::chrono::seconds(15)));
+  EXPECT_EQ(expired_events(lic.id), 1);
+  EXPECT_EQ(expired_events(witness.id), 1);
+}
+
+TEST_F(Expiry, ALicenseThatExpiredWhileThePrimaryWasDownIsRecordedAtStart) {
+  const auto lic = license_expiring(iso_in(3));
+  cluster_.stop_primary();
+  std::this_thread::sleep_for(std::chrono::seconds(4));  // the expiry passes while it is down
+  cluster_.start_primary({"--no-publish"});
+  ASSERT_TRUE(eventually([&] { return expired_events(lic.id) > 0; }, std::chrono::seconds(15)));
+  const auto witness = license_expiring(iso_in(1));
+  ASSERT_TRUE(eventually([&] { return expired_events(witness.id) > 0; }, std::chrono::seconds(15)));
+  EXPECT_EQ(expired_events(lic.id), 1);
+}
+
+TEST_F(Expiry, AMovedOrDeletedExpiryRecordsNothingAndAPastOneAtOnce) {
+  const auto moved = license_expiring(iso_in(1));
+  const auto deleted = license_expiring(iso_in(1));
+  ASSERT_EQ(
+      cluster_
+          .api(V::patch, "/api/v1/licenses/" + moved.id, R"({"expires_at":"2030-01-01T00:00:00Z"})")
+          .status,
+      200u);
+  ASSERT_EQ(cluster_.api(V::delete_, "/api/v1/licenses/" + deleted.id).status, 200u);
+  const auto past = license_expiring("2020-01-01T00:00:00Z");
+  // Brought forward from far away: its new expiry is the one noticed.
+  const auto sooner = license_expiring("2031-01-01T00:00:00Z");
+  ASSERT_EQ(
+      cluster_
+          .api(V::patch, "/api/v1/licenses/" + sooner.id, R"({"expires_at":")" + iso_in(1) + "\"}")
+          .status,
+      200u);
+  const auto witness = license_expiring(iso_in(2));
+  ASSERT_TRUE(eventually([&] { return expired_events(witness.id) > 0; }, std::chrono::seconds(15)));
+  EXPECT_EQ(expired_events(past.id), 1);
+  EXPECT_EQ(expired_events(sooner.id), 1);
+  EXPECT_EQ(expired_events(moved.id), 0);
+  EXPECT_EQ(expired_events(deleted.id), 0);
 }
 
 }  // namespace
