@@ -161,23 +161,21 @@ Result<LicensePage> PrimaryStore::list_licenses(const LicenseFilter& filter, std
   return page;
 }
 
-Result<std::vector<std::pair<std::uint64_t, std::string>>> PrimaryStore::events_after(
-    std::string_view account_id, core::Mode mode, std::uint64_t after, std::size_t max) const {
-  std::vector<std::pair<std::uint64_t, std::string>> out;
+Result<PrimaryStore::EventPage> PrimaryStore::events_page(std::string_view account_id,
+                                                          core::Mode mode, std::uint64_t after,
+                                                          std::uint64_t offset,
+                                                          std::uint64_t limit) const {
+  EventPage out;
   const std::string prefix = account_mode_prefix(account_id, mode);
-  bool corrupt = false;
   auto scanned = db_->scan_extra(idx(Cf::kEvents), prefix, prefix + store::be64(after + 1),
-                                 [&](std::string_view k, std::string_view v) {
-                                   auto seq = store::from_be64(k.substr(prefix.size()));
-                                   if (!seq) {
-                                     corrupt = true;
-                                     return false;
+                                 [&](std::string_view, std::string_view v) {
+                                   if (out.total >= offset && out.items.size() < limit) {
+                                     out.items.emplace_back(v);
                                    }
-                                   out.emplace_back(*seq, std::string(v));
-                                   return out.size() < max;
+                                   ++out.total;
+                                   return true;
                                  });
   if (!scanned) return scanned.error();
-  if (corrupt) return StoreError{"corrupt webhook event key"};
   return out;
 }
 

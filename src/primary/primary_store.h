@@ -127,9 +127,14 @@ class PrimaryStore {
   // `total` counts every match.
   Result<LicensePage> list_licenses(const LicenseFilter& filter, std::uint64_t offset,
                                     std::uint64_t limit) const;
-  // Webhook events of one account and mode with seq > after, oldest first, at most `max`.
-  Result<std::vector<std::pair<std::uint64_t, std::string>>> events_after(
-      std::string_view account_id, core::Mode mode, std::uint64_t after, std::size_t max) const;
+  // Webhook events of one account and mode with seq > after, oldest first: the `limit` from
+  // `offset` on, and how many there are in all (counted by a pass over the account's events).
+  struct EventPage {
+    std::uint64_t total = 0;
+    std::vector<std::string> items;  // event JSON
+  };
+  Result<EventPage> events_page(std::string_view account_id, core::Mode mode, std::uint64_t after,
+                                std::uint64_t offset, std::uint64_t limit) const;
   // Every live record of a key space belonging to `account_id` (products, blacklist entries).
   Result<std::vector<core::ChangeEvent>> list_account(store::KeySpace space,
                                                       std::string_view account_id) const;

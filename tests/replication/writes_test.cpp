@@ -391,9 +391,19 @@ TEST_F(Writes, ActivationsAndDeactivationsAreRecordedForWebhooks) {
   EXPECT_FALSE(json_str(r.body, "/data/1/timestamp").empty());
   EXPECT_EQ(json_str(r.body, "/data/2/event"), "license.deactivated");
   EXPECT_EQ(json_str(r.body, "/data/3/event"), "");
-  EXPECT_FALSE(json_bool(r.body, "/hasMore"));
+  EXPECT_FALSE(json_bool(r.body, "/pagination/hasMore"));
+  EXPECT_EQ(json_int(r.body, "/pagination/total"), 3);
+  // The spec's pages: one event a page.
+  r = cluster_.api(V::get, "/api/v1/events?limit=1&page=2");
+  EXPECT_EQ(json_str(r.body, "/data/0/event"), "license.activated");
+  EXPECT_EQ(json_str(r.body, "/data/1/event"), "");
+  EXPECT_EQ(json_int(r.body, "/pagination/totalPages"), 3);
+  EXPECT_TRUE(json_bool(r.body, "/pagination/hasMore"));
+  r = cluster_.api(V::get, "/api/v1/events?limit=2&offset=2");
+  EXPECT_EQ(json_str(r.body, "/data/0/event"), "license.deactivated");
+  EXPECT_FALSE(json_bool(r.body, "/pagination/hasMore"));
   // Paging on from the activation's number.
-  const std::string first = json_str(r.body, "/data/1/id");
+  const std::string first = json_str(cluster_.api(V::get, "/api/v1/events").body, "/data/1/id");
   ASSERT_EQ(first.rfind("evt_", 0), 0u);
   r = cluster_.api(V::get, "/api/v1/events?after=" + first.substr(4) + "&limit=1");
   EXPECT_EQ(json_str(r.body, "/data/0/event"), "license.deactivated");
