@@ -46,11 +46,8 @@ Digest sha256(std::string_view data) {
 }
 
 void append_hex(std::string& out, const Digest& d) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  for (auto b : d) {
-    out.push_back(kHex[b >> 4]);
-    out.push_back(kHex[b & 0xF]);
-  }
+  HexDigest hex;
+  out.append(to_hex(d, hex));
 }
 
 std::string to_hex(const Digest& d) {

@@ -1,6 +1,7 @@
 #include "primary/webhooks.h"
 
 #include <boost/asio/ip/address.hpp>
+#include <boost/beast/core/string.hpp>
 #include <cctype>
 #include <charconv>
 
@@ -32,15 +33,6 @@ bool private_address(const boost::asio::ip::address& a) {
   const auto b = v6.to_bytes();
   return v6.is_loopback() || v6.is_unspecified() || v6.is_link_local() || v6.is_multicast() ||
          (b[0] & 0xFE) == 0xFC;  // unique local (includes fd00:ec2::254, a metadata address)
-}
-
-bool iequals_suffix(std::string_view s, std::string_view suffix) {
-  if (s.size() < suffix.size()) return false;
-  s.remove_prefix(s.size() - suffix.size());
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(s[i])) != suffix[i]) return false;
-  }
-  return true;
 }
 
 }  // namespace
@@ -90,9 +82,9 @@ std::optional<WebhookEndpoint> decode_webhook(std::string_view json) {
 std::optional<std::string> webhook_url_problem(std::string_view url, bool allow_private) {
   if (url.size() > kMaxUrlBytes) return "is longer than 2048 bytes";
   std::string_view rest;
-  if (iequals_suffix(url.substr(0, 8), "https://") && url.size() >= 8) {
+  if (boost::beast::iequals(url.substr(0, 8), "https://")) {
     rest = url.substr(8);
-  } else if (url.size() >= 7 && iequals_suffix(url.substr(0, 7), "http://")) {
+  } else if (boost::beast::iequals(url.substr(0, 7), "http://")) {
     rest = url.substr(7);
   } else {
     return "must be an http:// or https:// URL";
@@ -142,8 +134,8 @@ std::optional<std::string> webhook_url_problem(std::string_view url, bool allow_
   std::string lower(host);
   for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   while (!lower.empty() && lower.back() == '.') lower.pop_back();
-  if (!allow_private && (lower == "localhost" || iequals_suffix(lower, ".localhost") ||
-                         iequals_suffix(lower, ".internal") || iequals_suffix(lower, ".local"))) {
+  if (!allow_private && (lower == "localhost" || lower.ends_with(".localhost") ||
+                         lower.ends_with(".internal") || lower.ends_with(".local"))) {
     return "names a loopback, private, link-local or metadata address";
   }
   return std::nullopt;

@@ -228,7 +228,7 @@ void MemoryView::reserve(KeySpace space, std::size_t keys) {
 
 bool MemoryView::load(KeySpace space, std::string_view key, std::string_view value) {
   const Table* t = tables_[static_cast<int>(space)].load();
-  const std::size_t growth = (t->used + 1) * 2 > t->mask + 1 ? (t->mask + 1) * sizeof(Slot) * 2 : 0;
+  const std::size_t growth = t->full() ? (t->mask + 1) * sizeof(Slot) * 2 : 0;
   if (budget_ != 0 && bytes() + sizeof(Block) + key.size() + value.size() + growth > budget_) {
     return false;
   }
@@ -238,7 +238,7 @@ bool MemoryView::load(KeySpace space, std::string_view key, std::string_view val
 
 void MemoryView::put(KeySpace space, std::string_view key, std::optional<std::string_view> value) {
   Table* t = tables_[static_cast<int>(space)].load();
-  if ((t->used + 1) * 2 > t->mask + 1) {
+  if (t->full()) {
     grow(space, (t->mask + 1) * 2);
     t = tables_[static_cast<int>(space)].load();
   }

@@ -85,6 +85,8 @@ class MemoryView {
     std::atomic<std::size_t> present{0};    // keys with a value (written by the writer only)
     mutable std::size_t longest_probe = 0;  // slots a writer's probe visited, at most (writer only)
     Slot* slots;                            // in huge pages where large (see alloc_pages)
+    // One more key would pass the load factor of 1/2: grow first.
+    bool full() const { return (used + 1) * 2 > mask + 1; }
   };
   // Marks this thread as reading for its lifetime (nestable).
   class ReadGuard {
