@@ -228,9 +228,7 @@ std::vector<std::string> Ledger::create_licenses(const core::ApiKeyRecord& calle
       checked_product = l.product_id;
     }
     keys.push_back(stage_new_license(tx, l));
-    tx.record_event(l.account_id, l.mode, [&](std::uint64_t seq) {
-      return webhook_event(seq, "license.created", clock_.now_seconds(), l, {});
-    });
+    record_webhook(tx, WebhookEvent::kLicenseCreated, l);
   }
   must(tx.commit());
   return keys;
@@ -264,9 +262,7 @@ core::LicenseRecord Ledger::set_license_status(const core::ApiKeyRecord& caller,
                                                              : "license.reinstated";
     tx.put(change(type, l));
     if (to == core::LicenseStatus::kSuspended) {
-      tx.record_event(l.account_id, l.mode, [&](std::uint64_t seq) {
-        return webhook_event(seq, "license.suspended", clock_.now_seconds(), l, {});
-      });
+      record_webhook(tx, WebhookEvent::kLicenseSuspended, l);
     }
     must(tx.commit());
   }
@@ -396,9 +392,9 @@ core::WriteReply Ledger::activation_tx(const core::Digest& license_digest,
     const std::string type = deactivate ? "license.deactivated" : "license.activated";
     ++l->version;
     tx.put(change(type, *l));
-    tx.record_event(l->account_id, l->mode, [&](std::uint64_t seq) {
-      return webhook_event(seq, type, now, *l, machine_id);
-    });
+    record_webhook(tx,
+                   deactivate ? WebhookEvent::kLicenseDeactivated : WebhookEvent::kLicenseActivated,
+                   *l, machine_id);
     must(tx.commit());
   }
   out.activation = result;

@@ -23,6 +23,7 @@
 #include "core/clock.h"
 #include "core/model.h"
 #include "core/write_protocol.h"
+#include "primary/deliveries.h"
 #include "primary/primary_store.h"
 #include "primary/webhooks.h"
 
@@ -111,6 +112,27 @@ class Ledger {
   void delete_webhook(const core::ApiKeyRecord& caller, std::string_view id);
   // A fresh secret; events are signed with it from the next delivery on.
   WebhookEndpoint rotate_webhook_secret(const core::ApiKeyRecord& caller, std::string_view id);
+
+  // ---- webhook events and their deliveries
+  // Records `event` about license `l` in `tx`, in the spec's payload form (license, product and,
+  // when given, machine), and queues one delivery to every enabled endpoint of the license's
+  // account and mode that takes the event: all committed with the change, or none of it.
+  void record_webhook(PrimaryStore::Tx& tx, WebhookEvent event, const core::LicenseRecord& l,
+                      std::string_view machine_id = {});
+  // The same with the payload built by `payload(event seq)`.
+  void record_webhook(PrimaryStore::Tx& tx, WebhookEvent event, const core::LicenseRecord& l,
+                      const std::function<std::string(std::uint64_t seq)>& payload);
+  struct DeliveryPage {
+    std::uint64_t total = 0;
+    std::vector<Delivery> items;
+  };
+  // The endpoint's deliveries, oldest event first (404 for another account's endpoint).
+  DeliveryPage deliveries(const core::ApiKeyRecord& caller, std::string_view endpoint_id,
+                          std::uint64_t offset, std::uint64_t limit) const;
+  // Queues the delivery again, due now, with the same delivery id and a fresh retry schedule
+  // (attempts start over); 404 when there is no such delivery of the caller's endpoint.
+  Delivery redeliver(const core::ApiKeyRecord& caller, std::string_view endpoint_id,
+                     std::string_view delivery_id);
 
   // ---- activations and bindings: the refusal is in the reply; these throw nothing
   // A write an edge forwards (activate, deactivate, TKI binding).

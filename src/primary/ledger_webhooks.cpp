@@ -38,9 +38,7 @@ std::size_t Ledger::expire_due(std::size_t max) {
     }
     const auto expires_at = store::from_be64(std::string_view(key).substr(0, 8));
     if (l && expires_at && l->expires_at == static_cast<std::int64_t>(*expires_at)) {
-      tx.record_event(l->account_id, l->mode, [&](std::uint64_t seq) {
-        return webhook_event(seq, "license.expired", now, *l, {});
-      });
+      record_webhook(tx, WebhookEvent::kLicenseExpired, *l);
       ++recorded;
     }
     must(tx.commit());
@@ -54,7 +52,7 @@ std::size_t Ledger::expire_due(std::size_t max) {
 namespace {
 
 std::string webhook_key(const core::ApiKeyRecord& caller, std::string_view id) {
-  return account_mode_prefix(caller.account_id, caller.mode) + std::string(id);
+  return endpoint_key(caller.account_id, caller.mode, id);
 }
 
 std::optional<WebhookEndpoint> stored_webhook(const store::RecordStore& db,
@@ -114,6 +112,7 @@ WebhookEndpoint Ledger::update_webhook(const core::ApiKeyRecord& caller, std::st
   auto w = webhook(caller, id);
   edit(w);
   tx.index(Cf::kWebhooks, webhook_key(caller, id), encode_webhook(w));
+  tx.queued_for(webhook_key(caller, id));  // enabled again: its pending deliveries go on
   must(tx.commit());
   return w;
 }
@@ -121,13 +120,111 @@ WebhookEndpoint Ledger::update_webhook(const core::ApiKeyRecord& caller, std::st
 void Ledger::delete_webhook(const core::ApiKeyRecord& caller, std::string_view id) {
   auto tx = store_.begin();
   webhook(caller, id);
-  tx.index(Cf::kWebhooks, webhook_key(caller, id), std::nullopt);
+  const std::string key = webhook_key(caller, id);
+  tx.index(Cf::kWebhooks, key, std::nullopt);
+  // Its deliveries go with it, pending or not.
+  for (Cf cf : {Cf::kDeliveries, Cf::kDeliveryDue}) {
+    must(tx.records().scan_extra(static_cast<std::size_t>(cf), delivery_prefix(key), {},
+                                 [&](std::string_view k, std::string_view) {
+                                   tx.index(cf, std::string(k), std::nullopt);
+                                   return true;
+                                 }));
+  }
   must(tx.commit());
 }
 
 WebhookEndpoint Ledger::rotate_webhook_secret(const core::ApiKeyRecord& caller,
                                               std::string_view id) {
   return update_webhook(caller, id, [](WebhookEndpoint& w) { w.secret = random_webhook_secret(); });
+}
+
+}  // namespace le::primary
+
+namespace le::primary {
+
+// ---- webhook events and deliveries ------------------------------------------------------------
+
+void Ledger::record_webhook(PrimaryStore::Tx& tx, WebhookEvent event, const core::LicenseRecord& l,
+                            std::string_view machine_id) {
+  const std::int64_t now = clock_.now_seconds();
+  record_webhook(tx, event, l, [&](std::uint64_t seq) {
+    return webhook_event(seq, to_string(event), now, l, machine_id);
+  });
+}
+
+void Ledger::record_webhook(PrimaryStore::Tx& tx, WebhookEvent event, const core::LicenseRecord& l,
+                            const std::function<std::string(std::uint64_t)>& payload) {
+  const std::uint64_t seq = tx.record_event(l.account_id, l.mode, payload);
+  const std::int64_t now_ms = clock_.now_ms();
+  must(tx.records().scan_extra(
+      static_cast<std::size_t>(Cf::kWebhooks), account_mode_prefix(l.account_id, l.mode), {},
+      [&](std::string_view key, std::string_view value) {
+        auto w = decode_webhook(value);
+        if (!w) {
+          log::warn("primary", "undecodable webhook endpoint skipped", {{"account", l.account_id}});
+          return true;
+        }
+        if (!w->enabled || !w->takes(event)) return true;
+        Delivery d;
+        d.id = new_delivery_id(seq);
+        d.event_seq = seq;
+        d.event = event;
+        d.license_id = l.id;
+        d.created_ms = now_ms;
+        d.next_attempt_ms = now_ms;
+        tx.index(Cf::kDeliveries, delivery_key(key, seq), encode_delivery(d));
+        tx.index(Cf::kDeliveryDue, due_key(key, now_ms, seq), std::string());
+        tx.queued_for(std::string(key));
+        return true;
+      }));
+}
+
+Ledger::DeliveryPage Ledger::deliveries(const core::ApiKeyRecord& caller,
+                                        std::string_view endpoint_id, std::uint64_t offset,
+                                        std::uint64_t limit) const {
+  webhook(caller, endpoint_id);
+  DeliveryPage page;
+  bool corrupt = false;
+  must(store_.records().scan_extra(static_cast<std::size_t>(Cf::kDeliveries),
+                                   delivery_prefix(webhook_key(caller, endpoint_id)), {},
+                                   [&](std::string_view, std::string_view value) {
+                                     const std::uint64_t i = page.total++;
+                                     if (i < offset || i - offset >= limit) return true;
+                                     auto d = decode_delivery(value);
+                                     if (!d) corrupt = true;
+                                     if (d) page.items.push_back(std::move(*d));
+                                     return !corrupt;
+                                   }));
+  if (corrupt) refuse_store_failure({"undecodable webhook delivery"});
+  return page;
+}
+
+Delivery Ledger::redeliver(const core::ApiKeyRecord& caller, std::string_view endpoint_id,
+                           std::string_view delivery_id) {
+  auto tx = store_.begin();
+  webhook(caller, endpoint_id);
+  const std::string key = webhook_key(caller, endpoint_id);
+  const auto seq = delivery_id_seq(delivery_id);
+  std::optional<Delivery> d;
+  if (seq) {
+    auto raw = must(
+        tx.records().get_extra(static_cast<std::size_t>(Cf::kDeliveries), delivery_key(key, *seq)));
+    if (raw) d = decode_delivery(*raw);
+  }
+  if (!d || d->id != delivery_id) refuse(ApiError::not_found("Delivery not found"));
+  if (d->status == DeliveryStatus::kPending) {
+    tx.index(Cf::kDeliveryDue, due_key(key, d->next_attempt_ms, *seq), std::nullopt);
+  }
+  const std::int64_t now_ms = clock_.now_ms();
+  d->status = DeliveryStatus::kPending;
+  d->attempts = 0;
+  d->next_attempt_ms = now_ms;
+  d->done_ms = 0;
+  tx.index(Cf::kDeliveries, delivery_key(key, *seq), encode_delivery(*d));
+  tx.index(Cf::kDeliveryDue, due_key(key, now_ms, *seq), std::string());
+  tx.queued_for(key);
+  must(tx.commit());
+  return *d;
 }
 
 }  // namespace le::primary

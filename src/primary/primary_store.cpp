@@ -1,6 +1,8 @@
 #include "primary/primary_store.h"
 
+#include <algorithm>
 #include <chrono>
+#include <utility>
 
 #include "core/codec.h"
 #include "core/validate.h"
@@ -24,9 +26,9 @@ std::string account_mode_prefix(std::string_view account, core::Mode mode) {
 }
 
 std::vector<std::string> primary_column_families() {
-  return {"outbox",         "primary_meta",     "license_ids",
-          "api_key_ids",    "account_licenses", "activation_changes",
-          "webhook_events", "webhooks",         "license_expiries"};
+  return {"outbox",           "primary_meta",       "license_ids",           "api_key_ids",
+          "account_licenses", "activation_changes", "webhook_events",        "webhooks",
+          "license_expiries", "webhook_deliveries", "webhook_deliveries_due"};
 }
 
 Result<std::unique_ptr<PrimaryStore>> PrimaryStore::open(const std::string& path,
@@ -79,11 +81,16 @@ std::uint64_t PrimaryStore::Tx::record_event(
   return seq;
 }
 
+void PrimaryStore::Tx::queued_for(std::string endpoint_key) {
+  queued_.push_back(std::move(endpoint_key));
+}
+
 void PrimaryStore::Tx::roll_back() {
   outbox_seq_ = store_.outbox_seq_.load();
   event_seq_ = store_.event_seq_.load();
   events_.clear();
   extra_.clear();
+  queued_.clear();
   events_recorded_ = false;
 }
 
@@ -110,9 +117,21 @@ Result<void> PrimaryStore::Tx::commit() {
   {
     std::lock_guard<std::mutex> g(store_.commit_mu_);
     ++store_.commits_;
+    for (auto& k : queued_) {
+      if (std::find(store_.queued_endpoints_.begin(), store_.queued_endpoints_.end(), k) ==
+          store_.queued_endpoints_.end()) {
+        store_.queued_endpoints_.push_back(std::move(k));
+      }
+    }
+    queued_.clear();
   }
   store_.commit_cv_.notify_all();
   return {};
+}
+
+std::vector<std::string> PrimaryStore::take_queued_endpoints() {
+  std::lock_guard<std::mutex> g(commit_mu_);
+  return std::exchange(queued_endpoints_, {});
 }
 
 template <typename Rec, typename Get>

@@ -43,6 +43,8 @@ enum class Cf : std::size_t {
   kEvents = 6,             // account \0 mode \0 event seq (8 bytes BE) → webhook event JSON
   kWebhooks = 7,           // account \0 mode \0 endpoint id → endpoint JSON (webhooks.h)
   kExpiries = 8,           // expires_at (8 bytes BE) license id → key digest, until it passes
+  kDeliveries = 9,         // webhook deliveries, per endpoint (deliveries.h)
+  kDeliveryDue = 10,       // pending deliveries by next attempt, per endpoint (deliveries.h)
 };
 
 std::vector<std::string> primary_column_families();
@@ -83,6 +85,9 @@ class PrimaryStore {
     // new) and an outbox event of `type` for it; returns the event's outbox seq.
     std::uint64_t put(core::ChangeEvent ev);
     void index(Cf cf, std::string key, std::optional<std::string> value);
+    // Notes that the endpoint with this key has deliveries due; after the commit the delivery
+    // worker learns it from take_queued_endpoints().
+    void queued_for(std::string endpoint_key);
     // Records a webhook event (spec "Webhooks") for the account's later delivery, committed
     // with the change; `payload(seq)` builds its JSON given its sequence number.
     std::uint64_t record_event(std::string_view account_id, core::Mode mode,
@@ -117,6 +122,7 @@ class PrimaryStore {
     std::uint64_t event_seq_;
     std::vector<core::ChangeEvent> events_;
     std::vector<store::ExtraWrite> extra_;
+    std::vector<std::string> queued_;
     bool events_recorded_ = false;
   };
   Tx begin() { return Tx(*this); }
@@ -149,6 +155,8 @@ class PrimaryStore {
   std::uint64_t outbox_seq() const { return outbox_seq_.load(std::memory_order_acquire); }
   // Wakes wait_for_commit() callers (shutdown).
   void notify();
+  // The endpoints committed Txs queued deliveries for since the last call (deduplicated).
+  std::vector<std::string> take_queued_endpoints();
 
  private:
   PrimaryStore() = default;
@@ -161,7 +169,8 @@ class PrimaryStore {
   std::atomic<std::uint64_t> event_seq_{0};   // likewise
   std::mutex commit_mu_;
   std::condition_variable commit_cv_;
-  std::uint64_t commits_ = 0;  // guarded by commit_mu_
+  std::uint64_t commits_ = 0;                  // guarded by commit_mu_
+  std::vector<std::string> queued_endpoints_;  // guarded by commit_mu_
 };
 
 }  // namespace le::primary
