@@ -10,6 +10,7 @@
 #include "core/clock.h"
 #include "metrics/admin.h"
 #include "net/server.h"
+#include "primary/delivery_worker.h"
 #include "primary/expiry_scheduler.h"
 #include "primary/management_api.h"
 #include "primary/primary_store.h"
@@ -26,7 +27,14 @@ constexpr const char* kUsage = R"(usage: license-primary --db DIR [flags]
   --nats URL               NATS server to publish to (default nats://127.0.0.1:4222)
   --stream NAME            JetStream stream (default LICENSING)
   --no-publish             keep changes in the outbox (do not publish them)
-  --webhooks-allow-private accept webhook URLs naming loopback, private or link-local addresses
+  --webhooks-allow-private accept webhook URLs naming loopback, private or link-local addresses,
+                           and deliver to them
+  --webhook-ca-file FILE   also trust these CA certificates for https webhook receivers
+  --webhook-timeout-ms MS  a delivery attempt's deadline, connect to answer (default 10000)
+  --webhook-concurrency N  delivery attempts under way at once (default 64)
+  --webhook-endpoint-concurrency N
+                           of those, at most N to one endpoint (default 4)
+  --no-webhook-delivery    queue webhook deliveries but do not send them
   --no-edge-writes         do not answer the writes edges forward (activate, deactivate,
                            TKI first-use bindings) over NATS
   --activation-changes N   activations that take a slot, per license per window; beyond it
@@ -46,10 +54,13 @@ Environment: LE_ADMIN_TOKEN enables the operator endpoints under /admin/v1.
 
 int main(int argc, char** argv) {
   using namespace le;
-  Flags flags(argc, argv,
-              {"db", "listen", "threads", "nats", "stream", "body-limit", "drain-ms",
-               "admin-listen", "port-file", "activation-changes", "activation-window-s"},
-              {"help", "no-publish", "no-edge-writes", "digest", "dump", "webhooks-allow-private"});
+  Flags flags(
+      argc, argv,
+      {"db", "listen", "threads", "nats", "stream", "body-limit", "drain-ms", "admin-listen",
+       "port-file", "activation-changes", "activation-window-s", "webhook-ca-file",
+       "webhook-timeout-ms", "webhook-concurrency", "webhook-endpoint-concurrency"},
+      {"help", "no-publish", "no-edge-writes", "digest", "dump", "webhooks-allow-private",
+       "no-webhook-delivery"});
   if (flags.flag("help")) {
     std::cout << kUsage;
     return 0;
@@ -114,6 +125,24 @@ int main(int argc, char** argv) {
   api.set_edge_writes(&writes.stats().connected);
   primary::ExpiryScheduler expiries(ledger);
   expiries.start();
+  primary::DeliveryOptions delivery_options;
+  delivery_options.allow_private = options.allow_private_webhooks;
+  delivery_options.ca_file = flags.str("webhook-ca-file", "");
+  delivery_options.timeout = std::chrono::milliseconds(std::max<std::uint64_t>(
+      1, flags.u64("webhook-timeout-ms",
+                   static_cast<std::uint64_t>(delivery_options.timeout.count()))));
+  delivery_options.max_in_flight = flags.u64("webhook-concurrency", delivery_options.max_in_flight);
+  delivery_options.per_endpoint =
+      flags.u64("webhook-endpoint-concurrency", delivery_options.per_endpoint);
+  std::unique_ptr<primary::DeliveryWorker> deliveries;
+  try {
+    deliveries = std::make_unique<primary::DeliveryWorker>(**store, clock, delivery_options);
+  } catch (const std::exception& e) {
+    log::error("primary", "cannot load the webhook CA file",
+               {{"file", delivery_options.ca_file}, {"error", e.what()}});
+    return 2;
+  }
+  if (!flags.flag("no-webhook-delivery")) deliveries->start();
   if (!flags.flag("no-publish")) publisher.start();
   if (!flags.flag("no-edge-writes")) writes.start();
 
@@ -151,6 +180,31 @@ int main(int argc, char** argv) {
             static_cast<double>(writes.stats().requests.load()));
         add("le_primary_edge_writes_undecodable_total", "Edge write requests that did not decode.",
             MetricType::Counter, static_cast<double>(writes.stats().undecodable.load()));
+        const auto& d = deliveries->stats();
+        auto outcomes = metrics::family("le_primary_webhook_deliveries_total",
+                                        "Webhook delivery attempts by outcome (succeeded, "
+                                        "retrying: failed and rescheduled, failed: last attempt).",
+                                        MetricType::Counter);
+        for (auto [outcome, n] :
+             {std::pair{"succeeded", &d.succeeded}, std::pair{"retrying", &d.retrying},
+              std::pair{"failed", &d.failed}}) {
+          metrics::sample(outcomes, {{"outcome", outcome}}, static_cast<double>(n->load()));
+        }
+        out.push_back(std::move(outcomes));
+        const auto backlog = deliveries->backlog();
+        add("le_primary_webhook_queue_depth", "Webhook deliveries pending (queued or retrying).",
+            MetricType::Gauge, static_cast<double>(backlog.pending));
+        add("le_primary_webhook_oldest_pending_seconds",
+            "Age of the oldest pending webhook delivery (0 when none).", MetricType::Gauge,
+            backlog.pending == 0
+                ? 0.0
+                : std::max<double>(
+                      0, static_cast<double>(clock.now_ms() - backlog.oldest_created_ms) / 1000.0));
+        add("le_primary_webhook_in_flight", "Webhook delivery attempts under way.",
+            MetricType::Gauge, static_cast<double>(d.in_flight.load()));
+        add("le_primary_webhook_store_failures_total",
+            "Webhook delivery reads or writes the database refused.", MetricType::Counter,
+            static_cast<double>(d.store_failures.load()));
         metrics::collect_rocksdb(out, "le_primary", (*store)->records());
         metrics::collect_process(out, "le_primary", started);
       },
@@ -170,6 +224,7 @@ int main(int argc, char** argv) {
   api.set_ready(false);
   writes.stop();
   expiries.stop();
+  deliveries->stop();
   server.shutdown(drain);
   admin.shutdown(std::chrono::milliseconds(500));
   publisher.stop();

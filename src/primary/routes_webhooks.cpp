@@ -1,6 +1,9 @@
 // Webhook endpoints (spec "Webhooks"): register, list, get, update, delete, rotate the signing
 // secret — for the caller's account and mode. The secret is shown once, when created or rotated.
+// Each endpoint's deliveries can be listed (status, attempts, last status code, next attempt)
+// and one sent again (redeliver: due now, same delivery id, a fresh retry schedule).
 #include "core/time_format.h"
+#include "primary/deliveries.h"
 #include "primary/handlers.h"
 #include "primary/webhooks.h"
 
@@ -108,6 +111,22 @@ void add_webhook_routes(net::Router& router, const RouteContext& ctx) {
              guarded([ctx](const net::Request& req, net::Response& res) {
                const auto key = authenticate(ctx.ledger.store(), req);
                reply_webhook(res, 200, ctx.ledger.rotate_webhook_secret(key, req.params[0]), true);
+             }));
+  router.add(V::get, "/api/v1/webhooks/{}/deliveries",
+             guarded([ctx](const net::Request& req, net::Response& res) {
+               const auto key = authenticate(ctx.ledger.store(), req);
+               const auto page = page_request(req);
+               const std::string_view id = req.params[0];
+               const auto deliveries = ctx.ledger.deliveries(key, id, page.offset, page.limit);
+               reply_page(res, page, deliveries.total, deliveries.items,
+                          [id](JsonWriter& w, const Delivery& d) { w.raw(delivery_json(d, id)); });
+             }));
+  router.add(V::post, "/api/v1/webhooks/{}/deliveries/{}/redeliver",
+             guarded([ctx](const net::Request& req, net::Response& res) {
+               const auto key = authenticate(ctx.ledger.store(), req);
+               const auto d = ctx.ledger.redeliver(key, req.params[0], req.params[1]);
+               reply(res, 202, "delivery",
+                     [&](JsonWriter& w) { w.raw(delivery_json(d, req.params[0])); });
              }));
 }
 

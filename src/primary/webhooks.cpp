@@ -25,6 +25,8 @@ bool private_v4(const boost::asio::ip::address_v4& a) {
          (b[0] == 198 && (b[1] & 0xFE) == 18) || b[0] >= 224;  // benchmarking, multicast, reserved
 }
 
+}  // namespace
+
 bool private_address(const boost::asio::ip::address& a) {
   if (a.is_v4()) return private_v4(a.to_v4());
   const auto v6 = a.to_v6();
@@ -34,8 +36,6 @@ bool private_address(const boost::asio::ip::address& a) {
   return v6.is_loopback() || v6.is_unspecified() || v6.is_link_local() || v6.is_multicast() ||
          (b[0] & 0xFE) == 0xFC;  // unique local (includes fd00:ec2::254, a metadata address)
 }
-
-}  // namespace
 
 std::string_view to_string(WebhookEvent e) { return kEventNames[static_cast<int>(e)]; }
 
@@ -79,13 +79,15 @@ std::optional<WebhookEndpoint> decode_webhook(std::string_view json) {
   return w;
 }
 
-std::optional<std::string> webhook_url_problem(std::string_view url, bool allow_private) {
+std::optional<std::string> parse_webhook_url(std::string_view url, WebhookUrl& out) {
   if (url.size() > kMaxUrlBytes) return "is longer than 2048 bytes";
   std::string_view rest;
   if (boost::beast::iequals(url.substr(0, 8), "https://")) {
     rest = url.substr(8);
+    out.https = true;
   } else if (boost::beast::iequals(url.substr(0, 7), "http://")) {
     rest = url.substr(7);
+    out.https = false;
   } else {
     return "must be an http:// or https:// URL";
   }
@@ -94,7 +96,8 @@ std::optional<std::string> webhook_url_problem(std::string_view url, bool allow_
       return "must not contain spaces, control characters or backslashes";
     }
   }
-  const std::string_view authority = rest.substr(0, rest.find_first_of("/?#"));
+  const std::size_t authority_end = rest.find_first_of("/?#");
+  const std::string_view authority = rest.substr(0, authority_end);
   if (authority.find('@') != std::string_view::npos) return "must not contain user information";
   std::string_view host = authority;
   std::string_view port;
@@ -119,24 +122,39 @@ std::optional<std::string> webhook_url_problem(std::string_view url, bool allow_
   }
   if (host.empty() || host.size() > 253) return "has no valid host";
   boost::system::error_code ec;
-  const auto address = boost::asio::ip::make_address(host, ec);
-  if (!ec) {
-    if (!allow_private && private_address(address)) {
-      return "names a loopback, private, link-local or metadata address";
-    }
-    return std::nullopt;
-  }
-  for (char c : host) {
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.')) {
-      return "has no valid host";
+  boost::asio::ip::make_address(host, ec);
+  if (ec) {
+    for (char c : host) {
+      if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.')) {
+        return "has no valid host";
+      }
     }
   }
-  std::string lower(host);
+  out.host.assign(host);
+  out.port = port.empty() ? (out.https ? "443" : "80") : std::string(port);
+  std::string_view target =
+      authority_end == std::string_view::npos ? std::string_view() : rest.substr(authority_end);
+  target = target.substr(0, target.find('#'));
+  out.target.clear();
+  if (target.empty() || target.front() != '/') out.target.push_back('/');
+  out.target.append(target);
+  return std::nullopt;
+}
+
+std::optional<std::string> webhook_url_problem(std::string_view url, bool allow_private) {
+  WebhookUrl parts;
+  if (auto problem = parse_webhook_url(url, parts)) return problem;
+  if (allow_private) return std::nullopt;
+  constexpr const char* kPrivate = "names a loopback, private, link-local or metadata address";
+  boost::system::error_code ec;
+  const auto address = boost::asio::ip::make_address(parts.host, ec);
+  if (!ec) return private_address(address) ? std::optional<std::string>(kPrivate) : std::nullopt;
+  std::string lower(parts.host);
   for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   while (!lower.empty() && lower.back() == '.') lower.pop_back();
-  if (!allow_private && (lower == "localhost" || lower.ends_with(".localhost") ||
-                         lower.ends_with(".internal") || lower.ends_with(".local"))) {
-    return "names a loopback, private, link-local or metadata address";
+  if (lower == "localhost" || lower.ends_with(".localhost") || lower.ends_with(".internal") ||
+      lower.ends_with(".local")) {
+    return kPrivate;
   }
   return std::nullopt;
 }

@@ -11,6 +11,7 @@
 // Pure functions and value types; thread-safe.
 #pragma once
 
+#include <boost/asio/ip/address.hpp>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -52,7 +53,23 @@ struct WebhookEndpoint {
 std::string encode_webhook(const WebhookEndpoint& w);
 std::optional<WebhookEndpoint> decode_webhook(std::string_view json);
 
+// A URL's parts as a delivery needs them.
+struct WebhookUrl {
+  bool https = false;
+  std::string host;    // without brackets for an IPv6 literal
+  std::string port;    // "443" or "80" when the URL names none
+  std::string target;  // path and query ("/" when empty), never the fragment
+};
+// The parts of `url`, or why it cannot be an endpoint (a message naming the reason). Checks
+// the form only: see webhook_url_problem for the addresses it may name.
+std::optional<std::string> parse_webhook_url(std::string_view url, WebhookUrl& out);
+
 // Why `url` cannot be an endpoint (a message naming the reason), or nullopt when it can.
 std::optional<std::string> webhook_url_problem(std::string_view url, bool allow_private);
+
+// A loopback, private, link-local, unspecified, multicast, reserved or cloud-metadata address:
+// refused as a webhook receiver unless the operator allows private addresses (SSRF), both when
+// a URL is registered and for every address its host resolves to when a delivery is sent.
+bool private_address(const boost::asio::ip::address& a);
 
 }  // namespace le::primary
