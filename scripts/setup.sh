@@ -10,12 +10,15 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   wrk nginx-light
   python3-requests
+  python3-flask openssl  # the spec's Flask webhook verifier; certificates for https deliveries
   prometheus  # promtool: checks deploy/prometheus and the /metrics output in the tests
   clang-14 libclang-rt-14-dev  # libFuzzer and its sanitizer runtimes (fuzz/)
   clang-format-14  # the code's format, checked by scripts/test.sh
 )
 # The spec's JavaScript examples run under Node.js (global fetch); use the machine's if present.
 if ! command -v node >/dev/null 2>&1; then PACKAGES+=(nodejs); fi
+# The spec's Express webhook verifier runs on express from npm.
+if ! command -v npm >/dev/null 2>&1; then PACKAGES+=(npm); fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do
