@@ -93,96 +93,111 @@ std::vector<DeliveryWorker::Attempt> DeliveryWorker::dispatch_locked() {
   std::vector<Attempt> starts;
   if (stopping_) return starts;
   if (!loaded_) {
-    // Every endpoint with a due entry: one seek per endpoint.
-    std::string start;
-    for (;;) {
-      std::optional<std::string> found;
-      auto r = store_.records().scan_extra(idx(Cf::kDeliveryDue), {}, start,
-                                           [&](std::string_view key, std::string_view) {
-                                             if (key.size() > 17)
-                                               found = key.substr(0, key.size() - 17);
-                                             return !found;
-                                           });
-      if (!r) {
-        ++stats_.store_failures;
-        log::error("primary", "reading the webhook delivery queue failed",
-                   {{"error", r.error().message}});
-        return starts;
-      }
-      if (!found) break;
-      active_[*found] = 0;
-      start = *found + '\x01';
+    // Every pending delivery's due entry: one pass over the index at start.
+    auto r = store_.records().scan_extra(
+        idx(Cf::kDeliveryDue), {}, {}, [&](std::string_view key, std::string_view) {
+          if (key.size() <= 17) return true;
+          auto& q = queues_[std::string(key.substr(0, key.size() - 17))];
+          q.reload = false;
+          if (auto due = parse_due_key(key, key.size() - 16)) q.due.insert(*due);
+          return true;
+        });
+    if (!r) {
+      ++stats_.store_failures;
+      log::error("primary", "reading the webhook delivery queue failed",
+                 {{"error", r.error().message}});
+      return starts;
     }
     loaded_ = true;
   }
-  for (auto& k : store_.take_queued_endpoints()) active_[std::move(k)] = 0;
+  for (auto& note : store_.take_queued()) {
+    auto& q = queues_[note.endpoint_key];
+    if (note.due) {
+      q.due.emplace(note.due->at_ms, note.due->seq);
+    } else {
+      q.reload = true;
+    }
+  }
   const std::int64_t now = clock_.now_ms();
-  for (auto it = active_.begin(); it != active_.end() && in_flight_ < options_.max_in_flight;) {
+  for (auto it = queues_.begin(); it != queues_.end() && in_flight_ < options_.max_in_flight;) {
     const std::string& ep = it->first;
-    std::size_t& ep_in_flight = endpoint_in_flight_[ep];
-    if (it->second > now || ep_in_flight >= options_.per_endpoint) {
+    EndpointQueue& q = it->second;
+    if (q.due.empty() && !q.reload) {
+      it = q.in_flight == 0 ? queues_.erase(it) : std::next(it);
+      continue;
+    }
+    if (q.in_flight >= options_.per_endpoint || q.not_before > now ||
+        (!q.reload && q.due.begin()->first > now)) {
       ++it;
       continue;
     }
     auto raw = store_.records().get_extra(idx(Cf::kWebhooks), ep);
     if (!raw) {
       ++stats_.store_failures;
-      it->second = now + kStoreRetryMs;
+      q.not_before = now + kStoreRetryMs;
       ++it;
       continue;
     }
     std::optional<WebhookEndpoint> hook = *raw ? decode_webhook(**raw) : std::nullopt;
-    if (!hook || !hook->enabled) {
-      // Deleted (its deliveries went with it) or disabled (enabling it queues it again).
-      if (ep_in_flight == 0) {
-        endpoint_in_flight_.erase(ep);
-        it = active_.erase(it);
-      } else {
-        ++it;
-      }
+    if (!hook) {  // deleted, and its deliveries with it
+      q.due.clear();
+      q.reload = false;
+      it = q.in_flight == 0 ? queues_.erase(it) : std::next(it);
       continue;
     }
-    const std::string prefix = delivery_prefix(ep);
-    bool any = false;
-    std::optional<std::int64_t> next_due;
-    std::size_t visited = 0;
-    auto scanned = store_.records().scan_extra(
-        idx(Cf::kDeliveryDue), prefix, {}, [&](std::string_view key, std::string_view) {
-          any = true;
-          const auto due = parse_due_key(key, prefix.size());
-          if (!due) return true;
-          if (due->first > now) {
-            next_due = due->first;
-            return false;
-          }
-          if (++visited > kScanPerEndpoint) return false;
-          const auto [at, seq] = *due;
-          if (busy_.contains(busy_event(ep, seq))) return true;
-          auto row = store_.records().get_extra(idx(Cf::kDeliveries), delivery_key(ep, seq));
-          std::optional<Delivery> d = row && *row ? decode_delivery(**row) : std::nullopt;
-          if (!d) {
-            log::warn("primary", "a due webhook delivery has no readable record",
-                      {{"sequence", std::to_string(seq)}});
-            return true;
-          }
-          if (busy_.contains(busy_license(ep, d->license_id))) return true;
-          busy_.insert(busy_event(ep, seq));
-          busy_.insert(busy_license(ep, d->license_id));
-          ++ep_in_flight;
-          ++in_flight_;
-          starts.push_back(Attempt{ep, *hook, std::move(*d)});
-          return ep_in_flight < options_.per_endpoint && in_flight_ < options_.max_in_flight;
-        });
-    if (!scanned) {
-      ++stats_.store_failures;
-      it->second = now + kStoreRetryMs;
-    } else if (!any && ep_in_flight == 0) {
-      endpoint_in_flight_.erase(ep);
-      it = active_.erase(it);
+    if (!hook->enabled) {  // its deliveries wait; enabling it notes the endpoint again
+      ++it;
       continue;
-    } else {
-      // Nothing due before next_due; otherwise look again on the next pass.
-      it->second = next_due.value_or(0);
+    }
+    if (q.reload) {
+      const std::string prefix = delivery_prefix(ep);
+      std::set<std::pair<std::int64_t, std::uint64_t>> due;
+      auto r = store_.records().scan_extra(idx(Cf::kDeliveryDue), prefix, {},
+                                           [&](std::string_view key, std::string_view) {
+                                             if (auto d = parse_due_key(key, prefix.size())) {
+                                               due.insert(*d);
+                                             }
+                                             return true;
+                                           });
+      if (!r) {
+        ++stats_.store_failures;
+        q.not_before = now + kStoreRetryMs;
+        ++it;
+        continue;
+      }
+      q.due = std::move(due);
+      q.reload = false;
+    }
+    std::size_t visited = 0;
+    for (auto e = q.due.begin(); e != q.due.end() && e->first <= now;) {
+      if (++visited > kScanPerEndpoint) break;
+      const auto [at, seq] = *e;
+      if (busy_.contains(busy_event(ep, seq))) {
+        ++e;
+        continue;
+      }
+      auto row = store_.records().get_extra(idx(Cf::kDeliveries), delivery_key(ep, seq));
+      if (!row) {
+        ++stats_.store_failures;
+        q.not_before = now + kStoreRetryMs;
+        break;
+      }
+      std::optional<Delivery> d = *row ? decode_delivery(**row) : std::nullopt;
+      if (!d || d->status != DeliveryStatus::kPending || d->next_attempt_ms != at) {
+        e = q.due.erase(e);  // done, rescheduled or gone since this entry was noted
+        continue;
+      }
+      if (busy_.contains(busy_license(ep, d->license_id))) {
+        ++e;
+        continue;
+      }
+      busy_.insert(busy_event(ep, seq));
+      busy_.insert(busy_license(ep, d->license_id));
+      ++q.in_flight;
+      ++in_flight_;
+      starts.push_back(Attempt{ep, *hook, std::move(*d)});
+      ++e;
+      if (q.in_flight >= options_.per_endpoint || in_flight_ >= options_.max_in_flight) break;
     }
     ++it;
   }
@@ -233,6 +248,7 @@ asio::awaitable<void> DeliveryWorker::send(Attempt a) {
 void DeliveryWorker::finish(const Attempt& a, const std::optional<AttemptResult>& result) {
   const std::uint64_t seq = a.delivery.event_seq;
   bool recorded = false;
+  std::optional<std::int64_t> next_due;  // the delivery's new due entry, when still pending
   if (result) {
     // The outcome and the due entry in one Tx, applied to the stored delivery (a redelivery
     // may have changed it while the attempt was under way).
@@ -247,6 +263,7 @@ void DeliveryWorker::finish(const Attempt& a, const std::optional<AttemptResult>
       tx.index(Cf::kDeliveries, delivery_key(a.endpoint, seq), encode_delivery(*d));
       if (d->status == DeliveryStatus::kPending) {
         tx.index(Cf::kDeliveryDue, due_key(a.endpoint, d->next_attempt_ms, seq), std::string());
+        next_due = d->next_attempt_ms;
       }
       if (auto committed = tx.commit(); !committed) {
         ++stats_.store_failures;
@@ -275,11 +292,16 @@ void DeliveryWorker::finish(const Attempt& a, const std::optional<AttemptResult>
     std::lock_guard<std::mutex> g(mu_);
     busy_.erase(busy_event(a.endpoint, seq));
     busy_.erase(busy_license(a.endpoint, a.delivery.license_id));
-    --endpoint_in_flight_[a.endpoint];
     --in_flight_;
     ++attempts_;
-    auto& due = active_[a.endpoint];
-    due = recorded ? 0 : clock_.now_ms() + kStoreRetryMs;
+    auto& q = queues_[a.endpoint];
+    --q.in_flight;
+    if (recorded) {
+      q.due.erase({a.delivery.next_attempt_ms, seq});
+      if (next_due) q.due.emplace(*next_due, seq);
+    } else {
+      q.not_before = clock_.now_ms() + kStoreRetryMs;
+    }
     starts = dispatch_locked();
     if (in_flight_ == 0) idle_cv_.notify_all();
   }

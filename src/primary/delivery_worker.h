@@ -1,9 +1,11 @@
 // The webhook delivery worker: sends the deliveries queued in the primary's RocksDB
 // (deliveries.h) and records every attempt's outcome there.
 //
-// It keeps the endpoints that have pending deliveries (learned at start from the due index,
-// then from each commit that queues one) and, whenever something may have become due (a
-// commit, an attempt finishing, a poll tick), starts what it may:
+// It keeps the due entries of every endpoint in memory, in due order (read from the due index
+// once at start, then told of each entry a commit writes), so finding what is due never scans
+// the index's deleted entries; an entry is checked against the stored delivery before it is
+// sent. Whenever something may have become due (a commit, an attempt finishing, a poll tick)
+// it starts what it may:
 //   - at most `max_in_flight` attempts overall and `per_endpoint` per endpoint, so a slow or
 //     dead endpoint holds only its own slots and never delays another's deliveries;
 //   - per endpoint, due deliveries in order of due time then event; never two of one license to
@@ -109,9 +111,13 @@ class DeliveryWorker {
 
   std::mutex mu_;
   std::condition_variable idle_cv_;
-  // Endpoints with pending deliveries → the earliest due time known (0: look now).
-  std::map<std::string, std::int64_t> active_;
-  std::map<std::string, std::size_t> endpoint_in_flight_;
+  struct EndpointQueue {
+    std::set<std::pair<std::int64_t, std::uint64_t>> due;  // (due ms, event seq)
+    std::size_t in_flight = 0;
+    bool reload = true;           // read its due entries from the store before the next pass
+    std::int64_t not_before = 0;  // after a store failure: leave it until then
+  };
+  std::map<std::string, EndpointQueue> queues_;  // by endpoint key
   std::set<std::string> busy_;  // endpoint \0 event seq, and endpoint \1 license id, in flight
   std::size_t in_flight_ = 0;
   std::size_t attempts_ = 0;

@@ -174,7 +174,7 @@ void Ledger::record_webhook(PrimaryStore::Tx& tx, WebhookEvent event, const core
         d.next_attempt_ms = now_ms;
         tx.index(Cf::kDeliveries, delivery_key(key, seq), encode_delivery(d));
         tx.index(Cf::kDeliveryDue, due_key(key, now_ms, seq), std::string());
-        tx.queued_for(std::string(key));
+        tx.queued_for(std::string(key), QueuedDue{now_ms, seq});
         return true;
       }));
 }
@@ -222,7 +222,7 @@ Delivery Ledger::redeliver(const core::ApiKeyRecord& caller, std::string_view en
   d->done_ms = 0;
   tx.index(Cf::kDeliveries, delivery_key(key, *seq), encode_delivery(*d));
   tx.index(Cf::kDeliveryDue, due_key(key, now_ms, *seq), std::string());
-  tx.queued_for(key);
+  tx.queued_for(key, QueuedDue{now_ms, *seq});
   must(tx.commit());
   return *d;
 }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <set>
 #include <utility>
 
 #include "core/codec.h"
@@ -81,8 +82,8 @@ std::uint64_t PrimaryStore::Tx::record_event(
   return seq;
 }
 
-void PrimaryStore::Tx::queued_for(std::string endpoint_key) {
-  queued_.push_back(std::move(endpoint_key));
+void PrimaryStore::Tx::queued_for(std::string endpoint_key, std::optional<QueuedDue> due) {
+  queued_.push_back(Queued{std::move(endpoint_key), due});
 }
 
 void PrimaryStore::Tx::roll_back() {
@@ -117,21 +118,23 @@ Result<void> PrimaryStore::Tx::commit() {
   {
     std::lock_guard<std::mutex> g(store_.commit_mu_);
     ++store_.commits_;
-    for (auto& k : queued_) {
-      if (std::find(store_.queued_endpoints_.begin(), store_.queued_endpoints_.end(), k) ==
-          store_.queued_endpoints_.end()) {
-        store_.queued_endpoints_.push_back(std::move(k));
-      }
-    }
+    auto& notes = store_.queued_;
+    for (auto& q : queued_) notes.push_back(std::move(q));
     queued_.clear();
+    if (notes.size() > kMaxQueuedNotes) {
+      std::set<std::string> endpoints;
+      for (auto& q : notes) endpoints.insert(std::move(q.endpoint_key));
+      notes.clear();
+      for (const auto& e : endpoints) notes.push_back(Queued{e, std::nullopt});
+    }
   }
   store_.commit_cv_.notify_all();
   return {};
 }
 
-std::vector<std::string> PrimaryStore::take_queued_endpoints() {
+std::vector<Queued> PrimaryStore::take_queued() {
   std::lock_guard<std::mutex> g(commit_mu_);
-  return std::exchange(queued_endpoints_, {});
+  return std::exchange(queued_, {});
 }
 
 template <typename Rec, typename Get>

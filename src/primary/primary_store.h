@@ -59,6 +59,16 @@ struct OutboxEntry {
   std::string type;  // event type, e.g. "license.activated"
 };
 
+// A webhook delivery's due entry (deliveries.h): its time and event.
+struct QueuedDue {
+  std::int64_t at_ms = 0;
+  std::uint64_t seq = 0;
+};
+struct Queued {
+  std::string endpoint_key;
+  std::optional<QueuedDue> due;  // none: read the endpoint's due entries again
+};
+
 struct LicenseFilter {
   std::string account_id;
   core::Mode mode = core::Mode::kLive;
@@ -85,9 +95,10 @@ class PrimaryStore {
     // new) and an outbox event of `type` for it; returns the event's outbox seq.
     std::uint64_t put(core::ChangeEvent ev);
     void index(Cf cf, std::string key, std::optional<std::string> value);
-    // Notes that the endpoint with this key has deliveries due; after the commit the delivery
-    // worker learns it from take_queued_endpoints().
-    void queued_for(std::string endpoint_key);
+    // Notes a delivery due entry written in this Tx (or, without `due`, that the endpoint's
+    // due entries should be read again); after the commit the delivery worker learns it from
+    // take_queued().
+    void queued_for(std::string endpoint_key, std::optional<QueuedDue> due = std::nullopt);
     // Records a webhook event (spec "Webhooks") for the account's later delivery, committed
     // with the change; `payload(seq)` builds its JSON given its sequence number.
     std::uint64_t record_event(std::string_view account_id, core::Mode mode,
@@ -122,7 +133,7 @@ class PrimaryStore {
     std::uint64_t event_seq_;
     std::vector<core::ChangeEvent> events_;
     std::vector<store::ExtraWrite> extra_;
-    std::vector<std::string> queued_;
+    std::vector<Queued> queued_;
     bool events_recorded_ = false;
   };
   Tx begin() { return Tx(*this); }
@@ -155,8 +166,10 @@ class PrimaryStore {
   std::uint64_t outbox_seq() const { return outbox_seq_.load(std::memory_order_acquire); }
   // Wakes wait_for_commit() callers (shutdown).
   void notify();
-  // The endpoints committed Txs queued deliveries for since the last call (deduplicated).
-  std::vector<std::string> take_queued_endpoints();
+  // What committed Txs queued since the last call, in commit order. Bounded: past
+  // kMaxQueuedNotes (nobody taking them), they collapse into one re-read note per endpoint.
+  static constexpr std::size_t kMaxQueuedNotes = 1 << 16;
+  std::vector<Queued> take_queued();
 
  private:
   PrimaryStore() = default;
@@ -169,8 +182,8 @@ class PrimaryStore {
   std::atomic<std::uint64_t> event_seq_{0};   // likewise
   std::mutex commit_mu_;
   std::condition_variable commit_cv_;
-  std::uint64_t commits_ = 0;                  // guarded by commit_mu_
-  std::vector<std::string> queued_endpoints_;  // guarded by commit_mu_
+  std::uint64_t commits_ = 0;   // guarded by commit_mu_
+  std::vector<Queued> queued_;  // guarded by commit_mu_
 };
 
 }  // namespace le::primary
