@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "support/cluster.h"
+#include "support/webhook_receiver.h"
 
 namespace le::test {
 namespace {
@@ -216,6 +217,76 @@ TEST(WebhooksPrivateAllowed, LoopbackReceiversAreAcceptedWithTheFlag) {
   EXPECT_EQ(r.status, 201u) << r.body;
   r = cluster.api(V::post, "/api/v1/webhooks", R"({"url":"ftp://127.0.0.1/hook"})");
   EXPECT_EQ(r.status, 400u) << r.body;
+}
+
+// Deliveries through the API: listed with status, attempts, last status code and next attempt;
+// redelivered with the same id; unknown or malformed ids are 404s and change nothing.
+TEST(WebhookDeliveries, AreListedAndRedeliveredThroughTheApi) {
+  WebhookReceiver receiver;
+  receiver.answer(503);
+  Cluster cluster;
+  cluster.start_primary({"--no-publish", "--webhooks-allow-private"});
+  cluster.bootstrap();
+  auto r = cluster.api(V::post, "/api/v1/webhooks",
+                       R"({"url":")" + receiver.url() + R"(","events":["license.created"]})");
+  ASSERT_EQ(r.status, 201u) << r.body;
+  const std::string hook = json_str(r.body, "/webhook/id");
+  const std::string deliveries = "/api/v1/webhooks/" + hook + "/deliveries";
+  const auto lic = cluster.create_license();
+  cluster.api(V::post, "/api/v1/licenses/" + lic.id + "/suspend");  // not subscribed
+  ASSERT_TRUE(receiver.wait_for(1));
+  ASSERT_TRUE(eventually(
+      [&] { return json_int(cluster.api(V::get, deliveries).body, "/data/0/attempts") == 1; }));
+  r = cluster.api(V::get, deliveries);
+  EXPECT_EQ(json_int(r.body, "/pagination/total"), 1) << r.body;
+  const std::string id = json_str(r.body, "/data/0/id");
+  EXPECT_EQ(id, receiver.received()[0].delivery_id);
+  EXPECT_EQ(json_str(r.body, "/data/0/status"), "pending");
+  EXPECT_EQ(json_str(r.body, "/data/0/event"), "license.created");
+  EXPECT_EQ(json_str(r.body, "/data/0/licenseId"), lic.id);
+  EXPECT_EQ(json_int(r.body, "/data/0/lastStatusCode"), 503);
+  EXPECT_FALSE(json_str(r.body, "/data/0/nextAttemptAt").empty()) << r.body;
+
+  receiver.answer(200);
+  r = cluster.api(V::post, deliveries + "/" + id + "/redeliver");
+  EXPECT_EQ(r.status, 202u) << r.body;
+  EXPECT_EQ(json_str(r.body, "/delivery/id"), id);
+  ASSERT_TRUE(receiver.wait_for(2));
+  EXPECT_EQ(receiver.received()[1].delivery_id, id);
+  ASSERT_TRUE(eventually(
+      [&] { return json_str(cluster.api(V::get, deliveries).body, "/data/0/status") == "succeeded"; }));
+  r = cluster.api(V::get, deliveries);
+  EXPECT_EQ(json_int(r.body, "/data/0/lastStatusCode"), 200);
+  EXPECT_TRUE(json_str(r.body, "/data/0/nextAttemptAt").empty()) << "null once delivered";
+
+  // Unknown, malformed, hostile and oversized ids: 404 in the spec's format; paging checked.
+  const std::string before = cluster.api(V::get, deliveries).body;
+  for (const std::string& bad :
+       {std::string("whd_00000000000000ff12345678"), std::string("nonsense"), std::string("%00"),
+        std::string("whd_zzzzzzzzzzzzzzzz12345678"), std::string(4000, 'x'),
+        id.substr(0, id.size() - 1) + "0"}) {
+    r = cluster.api(V::post, deliveries + "/" + bad + "/redeliver");
+    EXPECT_EQ(r.status, 404u) << bad << " " << r.body;
+    EXPECT_EQ(json_str(r.body, "/code"), "NOT_FOUND") << r.body;
+  }
+  r = cluster.api(V::get, "/api/v1/webhooks/wh_nope/deliveries");
+  EXPECT_EQ(r.status, 404u) << r.body;
+  r = cluster.api(V::post, "/api/v1/webhooks/wh_nope/deliveries/" + id + "/redeliver");
+  EXPECT_EQ(r.status, 404u) << r.body;
+  for (const char* q : {"?limit=0", "?limit=abc", "?page=-1", "?offset=x"}) {
+    r = cluster.api(V::get, deliveries + q);
+    EXPECT_EQ(r.status, 400u) << q << " " << r.body;
+    EXPECT_EQ(json_str(r.body, "/code"), "VALIDATION_ERROR") << r.body;
+  }
+  EXPECT_EQ(cluster.api(V::get, deliveries).body, before);
+  EXPECT_EQ(receiver.count(), 2u);
+
+  // Another account's key sees no such endpoint.
+  cluster.bootstrap("other", "Other App");
+  r = cluster.api(V::get, deliveries);
+  EXPECT_EQ(r.status, 404u) << r.body;
+  r = cluster.api(V::post, deliveries + "/" + id + "/redeliver");
+  EXPECT_EQ(r.status, 404u) << r.body;
 }
 
 }  // namespace
