@@ -2,17 +2,20 @@
 # Brings up a local deployment — nats-server (JetStream), license-primary and one license-edge —
 # creates a demo account, product and license through the primary's API, shows the license
 # valid at the edge, activates a device through the edge (decided by the primary over NATS),
-# then suspends the license at the primary and shows the edge refuse it.
+# then suspends the license at the primary and shows the edge refuse it. A webhook receiver
+# (the spec's own Flask verifier) gets the license's events, signed, and checks them.
 #   scripts/run.sh         start (or restart) from empty state and run the demo
 #   scripts/run.sh stop    stop everything
 # Loopback only: edge 127.0.0.1:${LE_PORT:-8080}, primary :${LE_PRIMARY_PORT:-8090},
-# NATS :${LE_NATS_PORT:-4222}. State, logs and pids live under run/.
+# NATS :${LE_NATS_PORT:-4222}, webhook receiver :${LE_WEBHOOK_PORT:-8099}. State, logs and pids
+# live under run/.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 run="$root/run"
 edge_port="${LE_PORT:-8080}"
 primary_port="${LE_PRIMARY_PORT:-8090}"
 nats_port="${LE_NATS_PORT:-4222}"
+webhook_port="${LE_WEBHOOK_PORT:-8099}"
 admin_token_file="$run/admin-token"
 
 stop_one() {
@@ -25,7 +28,12 @@ stop_one() {
   fi
   rm -f "$pidfile"
 }
-stop() { stop_one license-edge; stop_one license-primary; stop_one nats-server; }
+stop() {
+  stop_one license-edge
+  stop_one license-primary
+  stop_one nats-server
+  stop_one webhook-receiver
+}
 
 if [[ "${1:-}" == "stop" ]]; then stop; exit 0; fi
 
@@ -51,7 +59,7 @@ for _ in $(seq 100); do (echo >"/dev/tcp/127.0.0.1/$nats_port") 2>/dev/null && b
 
 LE_ADMIN_TOKEN="$admin_token" "$root/build/src/primary/license-primary" --db "$run/primary-db" \
   --listen "127.0.0.1:$primary_port" --nats "nats://127.0.0.1:$nats_port" \
-  >>"$run/primary.log" 2>&1 </dev/null &
+  --webhooks-allow-private >>"$run/primary.log" 2>&1 </dev/null &
 echo $! >"$run/license-primary.pid"
 "$root/build/src/edge/license-edge" --db "$run/edge-db" --listen "127.0.0.1:$edge_port" \
   --nats "nats://127.0.0.1:$nats_port" >>"$run/edge.log" 2>&1 </dev/null &
@@ -78,6 +86,21 @@ echo "API key: $api_key"
 product="$(curl -fsS -X POST "$primary/api/v1/products" -H "Authorization: Bearer $api_key" \
   -H 'Content-Type: application/json' -d '{"name":"Acme App","platforms":["windows","mac"]}' |
   field '["product"]["id"]')"
+echo "== at the primary: a webhook endpoint, received by the spec's Flask verifier on :$webhook_port"
+webhook_json="$(curl -fsS -X POST "$primary/api/v1/webhooks" -H "Authorization: Bearer $api_key" \
+  -H 'Content-Type: application/json' \
+  -d "{\"url\":\"http://127.0.0.1:$webhook_port/webhooks/to\",\"events\":[\"license.created\",\"license.activated\",\"license.suspended\"]}")"
+webhook_id="$(echo "$webhook_json" | field '["webhook"]["id"]')"
+{
+  echo "import os"
+  echo "WEBHOOK_SECRET = os.environ['WEBHOOK_SECRET']"
+  cat "$root/tests/primary/spec_verifiers/flask_verifier.py"
+  echo "app.run(host='127.0.0.1', port=$webhook_port)"
+} >"$run/webhook_receiver.py"
+WEBHOOK_SECRET="$(echo "$webhook_json" | field '["webhook"]["secret"]')" PYTHONUNBUFFERED=1 \
+  python3 "$run/webhook_receiver.py" >>"$run/webhook-receiver.log" 2>&1 </dev/null &
+echo $! >"$run/webhook-receiver.pid"
+for _ in $(seq 100); do (echo >"/dev/tcp/127.0.0.1/$webhook_port") 2>/dev/null && break; sleep 0.1; done
 echo "== at the primary: a license"
 license_json="$(curl -fsS -X POST "$primary/api/v1/licenses" -H "Authorization: Bearer $api_key" \
   -H 'Content-Type: application/json' \
@@ -96,4 +119,8 @@ show "curl -s -X POST $primary/api/v1/licenses/$license_id/suspend -H 'Authoriza
 sleep 0.2
 echo "== at the edge: refused"
 show "curl -s -X POST $edge/api/v1/validate -H 'Content-Type: application/json' -d '{\"license_key\": \"$license_key\"}'"
+echo "== the webhook receiver verified the signed deliveries (run/webhook-receiver.log)"
+for _ in $(seq 50); do grep -q "Event: license.suspended" "$run/webhook-receiver.log" && break; sleep 0.1; done
+grep -E "Event:|POST /webhooks/to" "$run/webhook-receiver.log" | sed 's/^/  /'
+show "curl -s '$primary/api/v1/webhooks/$webhook_id/deliveries?limit=1' -H 'Authorization: Bearer $api_key'"
 echo "Stop it with: scripts/run.sh stop"
