@@ -147,10 +147,10 @@ TEST_F(Deliveries, AReceiverDownThenUpGetsTheDeliveryWithTheSameId) {
   expect_signed(receiver.received()[0], w);
 }
 
-// A socket that is listening but never accepts: connects complete, nothing is ever answered.
-class HangingReceiver {
+// A socket listening on a free loopback port; what answers (if anything) is up to the test.
+class RawListener {
  public:
-  HangingReceiver() {
+  RawListener() {
     fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     sockaddr_in a{};
     a.sin_family = AF_INET;
@@ -162,13 +162,16 @@ class HangingReceiver {
     }
     port_ = ntohs(a.sin_port);
   }
-  ~HangingReceiver() { ::close(fd_); }
+  ~RawListener() { ::close(fd_); }
+  int fd() const { return fd_; }
   std::string url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/hook"; }
 
  private:
   int fd_ = -1;
   unsigned short port_ = 0;
 };
+// Never accepts: connects complete (the kernel's backlog), nothing is ever answered.
+using HangingReceiver = RawListener;
 
 TEST_F(Deliveries, AHangingReceiverTimesOutWhileAnotherEndpointsDeliveriesGoOn) {
   HangingReceiver hanging;
@@ -202,17 +205,10 @@ TEST_F(Deliveries, AHangingReceiverTimesOutWhileAnotherEndpointsDeliveriesGoOn) 
 
 TEST_F(Deliveries, AHugeAnswerBodyIsNeverReadAndAnUnclosedConnectionDoesNotHoldTheAttempt) {
   // Answers 200 with a 1 GB Content-Length, sends a little of it, and keeps the connection open.
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-  ASSERT_EQ(::listen(fd, 8), 0);
-  ASSERT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len), 0);
+  RawListener listener;
   std::atomic<bool> done{false};
   std::thread server([&] {
-    const int c = ::accept(fd, nullptr, nullptr);
+    const int c = ::accept(listener.fd(), nullptr, nullptr);
     if (c < 0) return;
     char buf[4096];
     (void)!::read(c, buf, sizeof buf);
@@ -223,7 +219,7 @@ TEST_F(Deliveries, AHugeAnswerBodyIsNeverReadAndAnUnclosedConnectionDoesNotHoldT
     while (!done) std::this_thread::sleep_for(10ms);
     ::close(c);
   });
-  const auto w = endpoint("http://127.0.0.1:" + std::to_string(ntohs(a.sin_port)) + "/hook");
+  const auto w = endpoint(listener.url());
   DeliveryOptions options;
   options.timeout = 5s;
   auto& dw = worker(options);
@@ -236,7 +232,6 @@ TEST_F(Deliveries, AHugeAnswerBodyIsNeverReadAndAnUnclosedConnectionDoesNotHoldT
   EXPECT_EQ(d.last_status_code, 200);
   done = true;
   server.join();
-  ::close(fd);
 }
 
 TEST_F(Deliveries, ALicensesEventsArriveOneAtATimeInTheOrderTheyHappened) {
