@@ -1,0 +1,54 @@
+#include "core/receipt.h"
+
+#include "core/json_writer.h"
+
+namespace le::core {
+
+std::int64_t receipt_valid_until(std::int64_t iat, std::uint32_t grace_hours,
+                                 std::int64_t license_expires_at) {
+  const std::int64_t grace_end = iat + static_cast<std::int64_t>(grace_hours) * 3600;
+  return license_expires_at > 0 && license_expires_at < grace_end ? license_expires_at : grace_end;
+}
+
+std::string receipt_header(std::string_view certificate_der) {
+  std::string header;
+  JsonWriter w(header);
+  w.begin_object().field("alg", "EdDSA").field("typ", "JWT");
+  w.key("x5c").begin_array().value(base64(certificate_der)).end_array();
+  w.end_object();
+  return base64url(header);
+}
+
+std::string sign_receipt(const Ed25519Key& key, std::string_view header_b64,
+                         const ReceiptClaims& c) {
+  std::string claims;
+  JsonWriter w(claims);
+  w.begin_object()
+      .field("account", c.account)
+      .field("product", c.product)
+      .field("license", c.license)
+      .field("status", c.status)
+      .field("type", c.type);
+  w.key("expiresAt");
+  if (c.expires_at) {
+    w.value(*c.expires_at);
+  } else {
+    w.null();
+  }
+  if (!c.machine_id.empty()) w.field("machineId", c.machine_id);
+  if (!c.domain.empty()) w.field("domain", c.domain);
+  w.field("iat", c.iat).field("exp", c.valid_until).field("validUntil", c.valid_until);
+  if (!c.nonce.empty()) w.field("nonce", c.nonce);
+  w.field("replicaSeq", c.replica_seq).field("replicaLagMs", c.replica_lag_ms);
+  w.end_object();
+  std::string token(header_b64);
+  token.push_back('.');
+  token.append(base64url(claims));
+  const std::string signature = key.sign(token);
+  if (signature.empty()) return {};
+  token.push_back('.');
+  token.append(base64url(signature));
+  return token;
+}
+
+}  // namespace le::core
