@@ -1,5 +1,7 @@
 #include "core/receipt.h"
 
+#include <cctype>
+
 #include "core/json_writer.h"
 
 namespace le::core {
@@ -49,6 +51,26 @@ std::string sign_receipt(const Ed25519Key& key, std::string_view header_b64,
   token.push_back('.');
   token.append(base64url(signature));
   return token;
+}
+
+std::string encode_cert_request(const CertRequest& r) {
+  return r.edge_id + "\n" + base64url(r.public_raw);
+}
+
+std::optional<CertRequest> decode_cert_request(std::string_view text) {
+  const auto nl = text.find('\n');
+  if (nl == std::string_view::npos || nl == 0 || nl > kMaxEdgeIdBytes) return std::nullopt;
+  CertRequest r;
+  r.edge_id.assign(text.substr(0, nl));
+  for (char c : r.edge_id) {
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-')) {
+      return std::nullopt;
+    }
+  }
+  auto key = from_base64url(text.substr(nl + 1));
+  if (!key || key->size() != 32) return std::nullopt;
+  r.public_raw = std::move(*key);
+  return r;
 }
 
 }  // namespace le::core

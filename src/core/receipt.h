@@ -45,4 +45,16 @@ std::string receipt_header(std::string_view certificate_der);
 std::string sign_receipt(const Ed25519Key& key, std::string_view header_b64,
                          const ReceiptClaims& claims);
 
+// Edge → primary certificate requests over NATS request/reply, answered by one primary of the
+// queue group: the request is "<edge id>\n<base64url raw Ed25519 public key>", the reply the
+// certificate's DER (empty: refused).
+inline constexpr const char* kCertSubject = "lice.cert";
+inline constexpr std::size_t kMaxEdgeIdBytes = 64;
+struct CertRequest {
+  std::string edge_id;  // [A-Za-z0-9._-], 1..kMaxEdgeIdBytes
+  std::string public_raw;
+};
+std::string encode_cert_request(const CertRequest& r);
+std::optional<CertRequest> decode_cert_request(std::string_view text);
+
 }  // namespace le::core

@@ -18,6 +18,7 @@ namespace le::primary {
 struct RouteContext {
   Ledger& ledger;
   const ManagementOptions& options;
+  SigningKeys* signing_keys = nullptr;
 };
 
 // Wraps `body`: a Refusal it throws is answered in the spec's error format.
@@ -42,12 +43,13 @@ void reply_account_page(const PrimaryStore& store, const net::Request& req, net:
   reply_page(res, page, all.size(), items, write);
 }
 
-void add_account_routes(net::Router& router, const RouteContext& ctx);     // accounts, API keys
-void add_product_routes(net::Router& router, const RouteContext& ctx);     // products
-void add_license_routes(net::Router& router, const RouteContext& ctx);     // licenses
-void add_blacklist_routes(net::Router& router, const RouteContext& ctx);   // blacklist
-void add_activation_routes(net::Router& router, const RouteContext& ctx);  // (de)activate
-void add_event_routes(net::Router& router, const RouteContext& ctx);       // webhook events
-void add_webhook_routes(net::Router& router, const RouteContext& ctx);     // webhook endpoints
+void add_account_routes(net::Router& router, const RouteContext& ctx);      // accounts, API keys
+void add_product_routes(net::Router& router, const RouteContext& ctx);      // products
+void add_license_routes(net::Router& router, const RouteContext& ctx);      // licenses
+void add_blacklist_routes(net::Router& router, const RouteContext& ctx);    // blacklist
+void add_activation_routes(net::Router& router, const RouteContext& ctx);   // (de)activate
+void add_event_routes(net::Router& router, const RouteContext& ctx);        // webhook events
+void add_signing_key_routes(net::Router& router, const RouteContext& ctx);  // receipt roots
+void add_webhook_routes(net::Router& router, const RouteContext& ctx);      // webhook endpoints
 
 }  // namespace le::primary

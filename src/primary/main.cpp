@@ -10,6 +10,7 @@
 #include "core/clock.h"
 #include "metrics/admin.h"
 #include "net/server.h"
+#include "primary/cert_service.h"
 #include "primary/delivery_worker.h"
 #include "primary/expiry_scheduler.h"
 #include "primary/management_api.h"
@@ -35,6 +36,10 @@ constexpr const char* kUsage = R"(usage: license-primary --db DIR [flags]
   --webhook-endpoint-concurrency N
                            of those, at most N to one endpoint (default 4)
   --no-webhook-delivery    queue webhook deliveries but do not send them
+  --edge-cert-hours H      lifetime of the certificates edges get for their receipt keys
+                           (default 48, at most 168)
+  --root-overlap-hours H   a rotated-out root signing key stays published this long
+                           (default 888: the longest grace period, 30 days, plus 7)
   --no-edge-writes         do not answer the writes edges forward (activate, deactivate,
                            TKI first-use bindings) over NATS
   --activation-changes N   activations that take a slot, per license per window; beyond it
@@ -107,7 +112,19 @@ int main(int argc, char** argv) {
   if (options.admin_token.empty()) {
     log::warn("primary", "LE_ADMIN_TOKEN is not set: operator endpoints are disabled");
   }
+  primary::SigningOptions signing_options;
+  signing_options.certificate_seconds = 3600 * static_cast<std::int64_t>(std::clamp<std::uint64_t>(
+                                                   flags.u64("edge-cert-hours", 48), 1, 168));
+  signing_options.overlap_seconds = 3600 * static_cast<std::int64_t>(std::max<std::uint64_t>(
+                                               flags.u64("root-overlap-hours", 888), 1));
+  auto signing_keys = primary::SigningKeys::open(**store, clock.now_seconds(), signing_options);
+  if (!signing_keys) {
+    log::error("primary", "cannot open the root signing keys",
+               {{"error", signing_keys.error().message}});
+    return 1;
+  }
   primary::ManagementApi api(ledger, options);
+  api.set_signing_keys(signing_keys->get());
   net::Router router;
   api.register_routes(router);
   net::Server server(server_config, router);
@@ -122,6 +139,10 @@ int main(int argc, char** argv) {
   writes_nats.client_name = "license-primary-writes";
   writes_nats.send_asap = true;
   primary::WriteService writes(ledger, writes_nats);
+  nats::NatsOptions cert_nats = publisher_options.nats;
+  cert_nats.client_name = "license-primary-certificates";
+  cert_nats.send_asap = true;
+  primary::CertService certificates(**signing_keys, clock, cert_nats);
   api.set_edge_writes(&writes.stats().connected);
   primary::ExpiryScheduler expiries(ledger);
   expiries.start();
@@ -145,6 +166,7 @@ int main(int argc, char** argv) {
   if (!flags.flag("no-webhook-delivery")) deliveries->start();
   if (!flags.flag("no-publish")) publisher.start();
   if (!flags.flag("no-edge-writes")) writes.start();
+  certificates.start();
 
   const auto started = std::chrono::system_clock::now();
   metrics::HttpMetrics http_metrics(server_config.threads, router.route_paths(), "le_primary");
@@ -178,6 +200,12 @@ int main(int argc, char** argv) {
         add("le_primary_edge_writes_total",
             "Writes answered for edges (activate, deactivate, bind).", MetricType::Counter,
             static_cast<double>(writes.stats().requests.load()));
+        add("le_primary_edge_certificates_issued_total",
+            "Certificates issued to edges for their receipt keys.", MetricType::Counter,
+            static_cast<double>(certificates.stats().issued.load()));
+        add("le_primary_edge_certificates_refused_total",
+            "Edge certificate requests refused (malformed).", MetricType::Counter,
+            static_cast<double>(certificates.stats().refused.load()));
         add("le_primary_edge_writes_undecodable_total", "Edge write requests that did not decode.",
             MetricType::Counter, static_cast<double>(writes.stats().undecodable.load()));
         const auto& d = deliveries->stats();
@@ -223,6 +251,7 @@ int main(int argc, char** argv) {
   log::info("primary", "shutting down", {{"signal", std::to_string(sig)}});
   api.set_ready(false);
   writes.stop();
+  certificates.stop();
   expiries.stop();
   deliveries->stop();
   server.shutdown(drain);

@@ -18,6 +18,7 @@
 #include "net/http.h"
 #include "primary/ledger.h"
 #include "primary/publisher.h"
+#include "primary/signing_keys.h"
 
 namespace le::primary {
 
@@ -40,6 +41,9 @@ class ManagementApi {
   void set_publisher(const PublisherStats* stats) { publisher_ = stats; }
   // Whether edges' writes are being taken (shown by /readyz as "edgeWrites").
   void set_edge_writes(const std::atomic<bool>* subscribed) { edge_writes_ = subscribed; }
+  // The root signing keys behind GET /api/v1/signing-keys and their rotation; before
+  // register_routes().
+  void set_signing_keys(SigningKeys* keys) { signing_keys_ = keys; }
 
   static void write_protocol_error(const net::ErrorContext& ctx, net::ProtocolError e,
                                    net::Response& res);
@@ -52,6 +56,7 @@ class ManagementApi {
   std::atomic<bool> ready_{false};
   const PublisherStats* publisher_ = nullptr;
   const std::atomic<bool>* edge_writes_ = nullptr;
+  SigningKeys* signing_keys_ = nullptr;
 };
 
 }  // namespace le::primary

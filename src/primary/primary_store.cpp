@@ -27,9 +27,18 @@ std::string account_mode_prefix(std::string_view account, core::Mode mode) {
 }
 
 std::vector<std::string> primary_column_families() {
-  return {"outbox",           "primary_meta",       "license_ids",           "api_key_ids",
-          "account_licenses", "activation_changes", "webhook_events",        "webhooks",
-          "license_expiries", "webhook_deliveries", "webhook_deliveries_due"};
+  return {"outbox",
+          "primary_meta",
+          "license_ids",
+          "api_key_ids",
+          "account_licenses",
+          "activation_changes",
+          "webhook_events",
+          "webhooks",
+          "license_expiries",
+          "webhook_deliveries",
+          "webhook_deliveries_due",
+          "signing_keys"};
 }
 
 Result<std::unique_ptr<PrimaryStore>> PrimaryStore::open(const std::string& path,

@@ -45,6 +45,7 @@ enum class Cf : std::size_t {
   kExpiries = 8,           // expires_at (8 bytes BE) license id → key digest, until it passes
   kDeliveries = 9,         // webhook deliveries, per endpoint (deliveries.h)
   kDeliveryDue = 10,       // pending deliveries by next attempt, per endpoint (deliveries.h)
+  kSigningKeys = 11,       // root kid → created, retires_at, private key (signing_keys.h)
 };
 
 std::vector<std::string> primary_column_families();
