@@ -63,6 +63,12 @@ std::variant<ValidateRequest, ApiError> parse_validate_request(std::string_view 
       err = json::read_request_string(field.value, name, req.machine_id, kMaxFieldBytes);
     } else if (name == "domain") {
       err = json::read_request_string(field.value, name, req.domain, kMaxFieldBytes);
+    } else if (name == "offline") {
+      if (!json::read_bool(field.value, req.offline)) {
+        return ApiError::validation("Field 'offline' must be a boolean");
+      }
+    } else if (name == "nonce") {
+      err = json::read_request_string(field.value, name, req.nonce, kMaxNonceBytes);
     }
     // Unknown fields are ignored (forward compatibility); the parse validated them as JSON.
     if (err) return *err;
@@ -70,6 +76,19 @@ std::variant<ValidateRequest, ApiError> parse_validate_request(std::string_view 
   if (!key || key->empty()) return ApiError::missing_fields("Missing required field: license_key");
   req.license_key = *key;
   return req;
+}
+
+void append_offline_receipt(std::string& out, std::string_view token, std::int64_t issued_at,
+                            std::int64_t valid_until) {
+  if (out.empty() || out.back() != '}') return;
+  out.pop_back();
+  out.append(R"(,"offline":{"token":)");
+  JsonWriter::append_string(out, token);
+  out.append(R"(,"issuedAt":)");
+  append_quoted_iso8601(out, issued_at);
+  out.append(R"(,"validUntil":)");
+  append_quoted_iso8601(out, valid_until);
+  out.append("}}");
 }
 
 Credential classify_authorization(std::optional<std::string_view> header) {

@@ -17,6 +17,7 @@ namespace le::core {
 // Limits on request fields; anything longer is a VALIDATION_ERROR, not a lookup.
 inline constexpr std::size_t kMaxLicenseKeyBytes = 256;
 inline constexpr std::size_t kMaxFieldBytes = 512;
+inline constexpr std::size_t kMaxNonceBytes = 128;
 
 // Views into the parser's per-thread storage: valid until the next parse on this thread.
 struct ValidateRequest {
@@ -24,6 +25,9 @@ struct ValidateRequest {
   std::optional<std::string_view> product_id;
   std::optional<std::string_view> machine_id;
   std::optional<std::string_view> domain;
+  bool offline = false;  // asks for an offline receipt (core/receipt.h)
+  std::optional<std::string_view>
+      nonce;  // echoed in the receipt; no control characters, ≤ kMaxNonceBytes
 };
 
 std::variant<ValidateRequest, ApiError> parse_validate_request(std::string_view body);
@@ -85,6 +89,11 @@ LicenseStatus effective_status(const LicenseRecord& l, std::int64_t now);
 // the edge stores only its digest.
 void write_validate_response(std::string& out, const ValidateOutcome& o, std::string_view key,
                              std::int64_t now);
+
+// Adds "offline":{"token","issuedAt","validUntil"} to a 200 answer written by
+// write_validate_response.
+void append_offline_receipt(std::string& out, std::string_view token, std::int64_t issued_at,
+                            std::int64_t valid_until);
 
 // Serializes {"error":…,"code":…,"help":"/docs#errors"} into `out` (cleared first).
 void write_api_error(std::string& out, const ApiError& e);

@@ -219,6 +219,41 @@ TEST(ValidateParse, MessagesSayWhatIsWrong) {
   EXPECT_EQ(message(R"({"key":"K","x":1e})"), "Request body is not valid JSON");
 }
 
+// "offline" and "nonce" ask for a receipt; anything else in them is a 400, never a lookup.
+TEST(ValidateParse, OfflineAndNonceAreCheckedBeforeAnyLookup) {
+  auto message = [](const std::string& body) {
+    auto r = parse_validate_request(body);
+    if (std::holds_alternative<ApiError>(r)) {
+      EXPECT_EQ(std::get<ApiError>(r).http_status, 400u) << body;
+      return std::get<ApiError>(r).message;
+    }
+    return std::string("accepted");
+  };
+  EXPECT_EQ(message(R"({"key":"K","offline":"yes"})"), "Field 'offline' must be a boolean");
+  EXPECT_EQ(message(R"({"key":"K","offline":1})"), "Field 'offline' must be a boolean");
+  EXPECT_EQ(message(R"({"key":"K","offline":null})"), "Field 'offline' must be a boolean");
+  EXPECT_EQ(message(R"({"key":"K","offline":true,"nonce":")" + std::string(10240, 'n') + "\"}"),
+            "Field 'nonce' is too long");
+  EXPECT_EQ(message(R"({"key":"K","offline":true,"nonce":"a\u0000b"})"),
+            "Field 'nonce' contains control characters");
+  EXPECT_EQ(message(R"({"key":"K","offline":true,"nonce":"a\nb"})"),
+            "Field 'nonce' contains control characters");
+  EXPECT_EQ(message(R"({"key":"K","offline":true,"nonce":7})"), "Field 'nonce' must be a string");
+  auto ok = parse_validate_request(R"({"key":"K","offline":true,"nonce":"n-1"})");
+  ASSERT_TRUE(std::holds_alternative<ValidateRequest>(ok));
+  EXPECT_TRUE(std::get<ValidateRequest>(ok).offline);
+  EXPECT_EQ(std::get<ValidateRequest>(ok).nonce, "n-1");
+  auto plain = parse_validate_request(R"({"key":"K"})");
+  EXPECT_FALSE(std::get<ValidateRequest>(plain).offline);
+}
+
+TEST(ValidateResponse, AnOfflineReceiptIsAddedToTheAnswer) {
+  std::string out = R"({"valid":true,"code":"VALID"})";
+  append_offline_receipt(out, "a.b.c", 1'700'000'000, 1'700'259'200);
+  EXPECT_EQ(out, R"({"valid":true,"code":"VALID","offline":{"token":"a.b.c",)"
+                 R"("issuedAt":"2023-11-14T22:13:20Z","validUntil":"2023-11-17T22:13:20Z"}})");
+}
+
 TEST(JsonRead, OnlyOutOfRangeNumbersAreMarked) {
   std::string out;
   EXPECT_FALSE(json::mark_out_of_range_numbers(
