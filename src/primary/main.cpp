@@ -11,6 +11,7 @@
 #include "metrics/admin.h"
 #include "net/server.h"
 #include "primary/expiry_scheduler.h"
+#include "primary/failure_reports.h"
 #include "primary/management_api.h"
 #include "primary/primary_store.h"
 #include "primary/publisher.h"
@@ -32,6 +33,9 @@ constexpr const char* kUsage = R"(usage: license-primary --db DIR [flags]
   --activation-changes N   activations that take a slot, per license per window; beyond it
                            429 (default 10; 0 = unlimited); deactivations are never limited
   --activation-window-s S  that window in seconds (default 86400)
+  --failure-window-ms MS   failed validations edges report are summed per license over this
+                           window: one validation.failed event per license per window
+                           (default 60000)
   --body-limit BYTES       max request body bytes (default 1048576, for batch creation)
   --drain-ms MS            graceful shutdown deadline (default 5000)
   --port-file FILE         once serving, write "<port> <admin_port>" to FILE (for port 0)
@@ -46,10 +50,11 @@ Environment: LE_ADMIN_TOKEN enables the operator endpoints under /admin/v1.
 
 int main(int argc, char** argv) {
   using namespace le;
-  Flags flags(argc, argv,
-              {"db", "listen", "threads", "nats", "stream", "body-limit", "drain-ms",
-               "admin-listen", "port-file", "activation-changes", "activation-window-s"},
-              {"help", "no-publish", "no-edge-writes", "digest", "dump", "webhooks-allow-private"});
+  Flags flags(
+      argc, argv,
+      {"db", "listen", "threads", "nats", "stream", "body-limit", "drain-ms", "admin-listen",
+       "port-file", "activation-changes", "activation-window-s", "failure-window-ms"},
+      {"help", "no-publish", "no-edge-writes", "digest", "dump", "webhooks-allow-private"});
   if (flags.flag("help")) {
     std::cout << kUsage;
     return 0;
@@ -112,6 +117,13 @@ int main(int argc, char** argv) {
   writes_nats.send_asap = true;
   primary::WriteService writes(ledger, writes_nats);
   api.set_edge_writes(&writes.stats().connected);
+  primary::FailureReportOptions failure_options;
+  failure_options.nats = writes_nats;
+  failure_options.nats.client_name = "license-primary-failures";
+  failure_options.window =
+      std::chrono::milliseconds(std::max<std::uint64_t>(1, flags.u64("failure-window-ms", 60000)));
+  primary::FailureReports failures(ledger, failure_options);
+  failures.start();
   primary::ExpiryScheduler expiries(ledger);
   expiries.start();
   if (!flags.flag("no-publish")) publisher.start();
@@ -151,6 +163,7 @@ int main(int argc, char** argv) {
             static_cast<double>(writes.stats().requests.load()));
         add("le_primary_edge_writes_undecodable_total", "Edge write requests that did not decode.",
             MetricType::Counter, static_cast<double>(writes.stats().undecodable.load()));
+        failures.collect(out);
         metrics::collect_rocksdb(out, "le_primary", (*store)->records());
         metrics::collect_process(out, "le_primary", started);
       },
@@ -169,6 +182,7 @@ int main(int argc, char** argv) {
   log::info("primary", "shutting down", {{"signal", std::to_string(sig)}});
   api.set_ready(false);
   writes.stop();
+  failures.stop();  // records the open window
   expiries.stop();
   server.shutdown(drain);
   admin.shutdown(std::chrono::milliseconds(500));
