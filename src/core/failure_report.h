@@ -29,6 +29,7 @@
 #include <variant>
 #include <vector>
 
+#include "core/activation.h"
 #include "core/api_error.h"
 #include "core/change_event.h"
 #include "core/model.h"
@@ -69,7 +70,8 @@ inline constexpr std::size_t kMaxFailureReportBytes = 1 << 20;
 // The largest count a report carries and a tally holds (2^53 - 1: exact as a JSON number in
 // every client); sums saturate at it.
 inline constexpr std::uint64_t kMaxFailureCount = (std::uint64_t{1} << 53) - 1;
-inline constexpr std::size_t kMaxFailureMachineIdBytes = kMaxFieldBytes;
+// A longer machine id (or HWID) names no machine a license can hold (kMaxMachineIdBytes).
+inline constexpr std::size_t kMaxFailureMachineIdBytes = kMaxMachineIdBytes;
 
 struct FailureCount {
   Digest license{};  // SHA-256 of the license key

@@ -59,6 +59,8 @@ constexpr const char* kUsage = R"(usage: license-edge --db DIR [flags]
                            primary over --nats; without its answer by then: 503 (default 2000)
   --failure-report-ms MS   failed validations of existing licenses are counted per license and
                            reported to the primary over --nats this often (default 5000)
+  --failure-report-licenses N  licenses each I/O thread counts failures of between reports;
+                           failures of further ones are dropped (default 100000)
   --no-failure-reports     do not count nor report failed validations
   --dump                   print every record as change-stream JSON lines and exit
   --digest                 print the SHA-256 of every record in the replica and exit
@@ -98,6 +100,7 @@ int main(int argc, char** argv) {
                "port-file",
                "write-timeout-ms",
                "failure-report-ms",
+               "failure-report-licenses",
                "access-log-sample"},
               {"seed-only", "help", "no-rate-limit", "no-memory-view", "digest", "dump",
                "no-metrics", "no-failure-reports"});
@@ -226,6 +229,8 @@ int main(int argc, char** argv) {
       report_options.nats.client_name = "license-edge-reports";
       report_options.interval = std::chrono::milliseconds(
           std::max<std::uint64_t>(1, flags.u64("failure-report-ms", 5000)));
+      report_options.max_licenses_per_thread =
+          flags.u64("failure-report-licenses", report_options.max_licenses_per_thread);
       failures = std::make_unique<edge::FailureReporter>(server_config.threads, report_options);
       service.set_failure_reporter(failures.get());
       failures->start();
