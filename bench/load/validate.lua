@@ -2,11 +2,15 @@
 -- LE_LICENSES (default 1000000) keys exist; LE_UNKNOWN_PCT (default 10) percent of requests use
 -- a key that does not; LE_API_KEY, when set, is sent as a Bearer API key. With LE_XFF=1 each
 -- request carries a random client address in X-Forwarded-For (header text only: the traffic
--- itself goes to the target given to wrk), as public clients behind a CDN would.
+-- itself goes to the target given to wrk), as public clients behind a CDN would. LE_MACHINE_ID,
+-- when set, is sent as machine_id (bench/load/failures.sh: one no license holds).
 local n = tonumber(os.getenv("LE_LICENSES") or "1000000")
 local unknown_pct = tonumber(os.getenv("LE_UNKNOWN_PCT") or "10")
 local api_key = os.getenv("LE_API_KEY") or ""
 local xff = os.getenv("LE_XFF") == "1"
+local machine = os.getenv("LE_MACHINE_ID") or ""
+local tail = '"}'
+if machine ~= "" then tail = '","machine_id":"' .. machine .. '"}' end
 
 local headers = { ["Content-Type"] = "application/json" }
 if api_key ~= "" then headers["Authorization"] = "Bearer " .. api_key end
@@ -37,5 +41,5 @@ function request()
     headers["X-Forwarded-For"] = string.format("%d.%d.%d.%d", 11 + math.random(200),
                                                math.random(255), math.random(255), math.random(254))
   end
-  return wrk.format("POST", "/api/v1/validate", headers, '{"license_key":"' .. key_of(i) .. '"}')
+  return wrk.format("POST", "/api/v1/validate", headers, '{"license_key":"' .. key_of(i) .. tail)
 end

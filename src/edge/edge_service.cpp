@@ -2,6 +2,7 @@
 
 #include "common/log.h"
 #include "core/digest.h"
+#include "core/failure_report.h"
 #include "core/json_writer.h"
 #include "core/license_json.h"
 #include "core/tki.h"
@@ -301,10 +302,25 @@ void EdgeService::validate_limited(const net::Request& req, net::Response& res,
   auto license = t.cache.license(license_digest);
   if (!license) return answer_unavailable(res, license.error());
   auto decision = core::decide_validate(request, api_key, license->get(), now);
-  if (const auto* err = std::get_if<core::ApiError>(&decision)) return answer(res, *err);
+  if (const auto* err = std::get_if<core::ApiError>(&decision)) {
+    report_failure(req.worker, license_digest, core::failure_reason(*err), request.machine_id);
+    return answer(res, *err);
+  }
   const auto& outcome = std::get<core::ValidateOutcome>(decision);
   t.outcomes[static_cast<std::size_t>(outcome.code)].add();
+  if (!outcome.valid()) {
+    report_failure(req.worker, license_digest, core::failure_reason(outcome.code),
+                   request.machine_id);
+  }
   core::write_validate_response(res.body, outcome, request.license_key, now);
+}
+
+void EdgeService::report_failure(unsigned worker, const core::Digest& license,
+                                 std::optional<core::FailureReason> reason,
+                                 std::optional<std::string_view> machine_id) {
+  if (failures_ != nullptr && reason) {
+    failures_->count(worker, license, *reason, machine_id.value_or(std::string_view()));
+  }
 }
 
 // ---- writes through the primary ----------------------------------------------------------------
@@ -380,7 +396,7 @@ void EdgeService::activation_limited(const net::Request& req, net::Response& res
 }
 
 void EdgeService::bind_at_primary(const net::Request& req, net::Response& res,
-                                  core::WriteCommand cmd, std::string version) {
+                                  core::WriteCommand cmd, std::string version, std::string hwid) {
   auto& counts = threads_[req.worker]->writes[static_cast<std::size_t>(core::WriteOp::kBind)];
   const unsigned retry = options_.binding_retry_after_s;
   if (primary_ == nullptr) {
@@ -391,28 +407,36 @@ void EdgeService::bind_at_primary(const net::Request& req, net::Response& res,
     counts[static_cast<std::size_t>(WriteOutcome::kUnavailable)].add();
     answer_binding_unavailable(r, retry);
   });
-  primary_->send(cmd, [completion, &counts, retry,
-                       version = std::move(version)](std::optional<core::WriteReply> reply) {
-    completion->complete([reply = std::move(reply), &counts, retry, version](net::Response& r) {
-      auto count = [&](WriteOutcome o) { counts[static_cast<std::size_t>(o)].add(); };
-      if (reply && reply->tki) {
-        // Refused at the primary, in TKI's own words (e.g. "Max Amount of IP's reached!").
-        count(WriteOutcome::kRefused);
-        r.status = static_cast<unsigned>(core::http_status(*reply->tki));
-        core::write_tki_failure(r.body, *reply->tki);
-        return;
-      }
-      if (!reply || !reply->bind || !reply->license) {
-        count(WriteOutcome::kUnavailable);
-        return answer_binding_unavailable(r, retry);
-      }
-      count(WriteOutcome::kDone);
-      core::TkiRequest answered;
-      answered.version = version;
-      r.status = 200;
-      core::write_tki_success(r.body, answered,
-                              std::get<core::LicenseRecord>(reply->license->record));
-    });
+  // The answer is written on this request's I/O thread, which counts a refusal as its failure.
+  auto refused = [this, worker = req.worker, license = cmd.license, hwid = std::move(hwid)](
+                     core::TkiStatus status, const core::ChangeEvent* state) {
+    const auto* l = state ? std::get_if<core::LicenseRecord>(&state->record) : nullptr;
+    if (l != nullptr) report_failure(worker, license, core::failure_reason({status}, *l), hwid);
+  };
+  primary_->send(cmd, [completion, &counts, retry, version = std::move(version),
+                       refused = std::move(refused)](std::optional<core::WriteReply> reply) {
+    completion->complete(
+        [reply = std::move(reply), &counts, retry, version, refused](net::Response& r) {
+          auto count = [&](WriteOutcome o) { counts[static_cast<std::size_t>(o)].add(); };
+          if (reply && reply->tki) {
+            // Refused at the primary, in TKI's own words (e.g. "Max Amount of IP's reached!").
+            count(WriteOutcome::kRefused);
+            refused(*reply->tki, reply->license ? &*reply->license : nullptr);
+            r.status = static_cast<unsigned>(core::http_status(*reply->tki));
+            core::write_tki_failure(r.body, *reply->tki);
+            return;
+          }
+          if (!reply || !reply->bind || !reply->license) {
+            count(WriteOutcome::kUnavailable);
+            return answer_binding_unavailable(r, retry);
+          }
+          count(WriteOutcome::kDone);
+          core::TkiRequest answered;
+          answered.version = version;
+          r.status = 200;
+          core::write_tki_success(r.body, answered,
+                                  std::get<core::LicenseRecord>(reply->license->record));
+        });
   });
 }
 
@@ -502,7 +526,12 @@ void EdgeService::tki_auth(const net::Request& req, net::Response& res) {
     cmd.license = license->key_digest;
     if (d.bind_ip) cmd.ip.assign(request->ip);
     if (d.bind_hwid) cmd.hwid.assign(*request->hwid);
-    return bind_at_primary(req, res, std::move(cmd), std::string(request->version));
+    return bind_at_primary(req, res, std::move(cmd), std::string(request->version),
+                           std::string(request->hwid.value_or(std::string_view())));
+  }
+  if (license && request) {
+    report_failure(req.worker, license->key_digest, core::failure_reason(d, *license),
+                   request->hwid);
   }
   core::write_tki_failure(res.body, d.status);
   if (d.status == core::TkiStatus::kRateLimited) {

@@ -22,6 +22,7 @@
 #include "core/clock.h"
 #include "core/write_protocol.h"
 #include "edge/client_ip.h"
+#include "edge/failure_reporter.h"
 #include "edge/primary_client.h"
 #include "metrics/metrics.h"
 #include "net/http.h"
@@ -64,6 +65,8 @@ class EdgeService {
   void set_replication(const replication::ConsumerStats* stats) { replication_ = stats; }
   // Where activations, deactivations and TKI first-use bindings go; without it they answer 503.
   void set_primary(edge::PrimaryClient* client) { primary_ = client; }
+  // Where failed validations of existing licenses are counted; without it they are not.
+  void set_failure_reporter(FailureReporter* reporter) { failures_ = reporter; }
   bool ready() const {
     return ready_.load(std::memory_order_acquire) &&
            (replication_ == nullptr || replication_->caught_up.load(std::memory_order_acquire));
@@ -125,7 +128,11 @@ class EdgeService {
                           std::optional<ratelimit::Decision>& binding);
   // Sends a first-use binding to the primary and answers the TKI auth from its reply.
   void bind_at_primary(const net::Request& req, net::Response& res, core::WriteCommand cmd,
-                       std::string version);
+                       std::string version, std::string hwid);
+  // Counts a failed validation of an existing license (`reason` set) on thread `worker`.
+  void report_failure(unsigned worker, const core::Digest& license,
+                      std::optional<core::FailureReason> reason,
+                      std::optional<std::string_view> machine_id);
   std::chrono::milliseconds write_deadline() const;
   static void answer_primary_unavailable(net::Response& res);
   static void answer_binding_unavailable(net::Response& res, unsigned retry_after_s);
@@ -153,6 +160,7 @@ class EdgeService {
   std::atomic<bool> ready_{false};
   const replication::ConsumerStats* replication_ = nullptr;
   edge::PrimaryClient* primary_ = nullptr;
+  FailureReporter* failures_ = nullptr;
 };
 
 }  // namespace le::edge

@@ -57,6 +57,11 @@ constexpr const char* kUsage = R"(usage: license-edge --db DIR [flags]
   --stream NAME            JetStream stream (default LICENSING)
   --write-timeout-ms MS    activations, deactivations and TKI first-use bindings go to the
                            primary over --nats; without its answer by then: 503 (default 2000)
+  --failure-report-ms MS   failed validations of existing licenses are counted per license and
+                           reported to the primary over --nats this often (default 10000)
+  --failure-report-licenses N  licenses each I/O thread counts failures of between reports;
+                           failures of further ones are dropped (default 100000)
+  --no-failure-reports     do not count nor report failed validations
   --dump                   print every record as change-stream JSON lines and exit
   --digest                 print the SHA-256 of every record in the replica and exit
   --port-file FILE         once serving, write "<port> <admin_port>" to FILE (for port 0)
@@ -69,34 +74,36 @@ constexpr const char* kUsage = R"(usage: license-edge --db DIR [flags]
 
 int main(int argc, char** argv) {
   using namespace le;
-  Flags flags(
-      argc, argv,
-      {"db",
-       "listen",
-       "threads",
-       "seed",
-       "cache-licenses",
-       "block-cache-mb",
-       "memory-budget-mb",
-       "header-limit",
-       "body-limit",
-       "idle-timeout-ms",
-       "request-timeout-ms",
-       "drain-ms",
-       "public-ip-limit",
-       "public-license-limit",
-       "tki-ip-limit",
-       "rate-limit-slots-log2",
-       "fleet-size",
-       "trusted-proxies",
-       "client-ip-header",
-       "nats",
-       "stream",
-       "admin-listen",
-       "port-file",
-       "write-timeout-ms",
-       "access-log-sample"},
-      {"seed-only", "help", "no-rate-limit", "no-memory-view", "digest", "dump", "no-metrics"});
+  Flags flags(argc, argv,
+              {"db",
+               "listen",
+               "threads",
+               "seed",
+               "cache-licenses",
+               "block-cache-mb",
+               "memory-budget-mb",
+               "header-limit",
+               "body-limit",
+               "idle-timeout-ms",
+               "request-timeout-ms",
+               "drain-ms",
+               "public-ip-limit",
+               "public-license-limit",
+               "tki-ip-limit",
+               "rate-limit-slots-log2",
+               "fleet-size",
+               "trusted-proxies",
+               "client-ip-header",
+               "nats",
+               "stream",
+               "admin-listen",
+               "port-file",
+               "write-timeout-ms",
+               "failure-report-ms",
+               "failure-report-licenses",
+               "access-log-sample"},
+              {"seed-only", "help", "no-rate-limit", "no-memory-view", "digest", "dump",
+               "no-metrics", "no-failure-reports"});
   if (flags.flag("help")) {
     std::cout << kUsage;
     return 0;
@@ -198,6 +205,7 @@ int main(int argc, char** argv) {
   edge::EdgeService service(**replica, stamps, clock, edge_options);
   std::unique_ptr<replication::Consumer> consumer;
   std::unique_ptr<edge::PrimaryClient> primary;
+  std::unique_ptr<edge::FailureReporter> failures;
   if (flags.has("nats")) {
     replication::ConsumerOptions consumer_options;
     consumer_options.nats.url = flags.str("nats");
@@ -215,6 +223,18 @@ int main(int argc, char** argv) {
     primary = std::make_unique<edge::PrimaryClient>(**replica, stamps, primary_options);
     service.set_primary(primary.get());
     primary->start();
+    if (!flags.flag("no-failure-reports")) {
+      edge::FailureReporterOptions report_options;
+      report_options.nats = consumer_options.nats;
+      report_options.nats.client_name = "license-edge-reports";
+      report_options.interval = std::chrono::milliseconds(
+          std::max<std::uint64_t>(1, flags.u64("failure-report-ms", 10000)));
+      report_options.max_licenses_per_thread =
+          flags.u64("failure-report-licenses", report_options.max_licenses_per_thread);
+      failures = std::make_unique<edge::FailureReporter>(server_config.threads, report_options);
+      service.set_failure_reporter(failures.get());
+      failures->start();
+    }
   }
   net::Router router;
   service.register_routes(router);
@@ -283,6 +303,7 @@ int main(int argc, char** argv) {
                 "1 once the replica reached the stream head seen at start.",
                 s.caught_up.load() ? 1 : 0);
         }
+        if (failures) failures->collect(out);
         if (primary) {
           const auto& p = primary->stats();
           counter("le_edge_primary_requests_total", "Write requests sent to the primary.",
@@ -321,6 +342,7 @@ int main(int argc, char** argv) {
   admin.shutdown(std::chrono::milliseconds(500));
   // After the I/O threads stopped: nothing sends any more, pending writes are failed.
   if (primary) primary->stop();
+  if (failures) failures->stop();  // with a last report of what was counted
   if (consumer) consumer->stop();
   log::info("edge", "stopped");
   return 0;

@@ -23,6 +23,9 @@ inline constexpr const char* kStreamSubjects = "lic.>";
 // member of the primaries' queue group. Outside the stream's subjects.
 inline constexpr const char* kWriteSubjectPrefix = "licw.";
 inline constexpr const char* kWriteQueueGroup = "license-primary";
+// Edge → primary reports of failed validations (core/failure_report.h): core NATS publishes,
+// at most once, taken by one member of the same queue group. Outside the stream's subjects.
+inline constexpr const char* kFailureReportSubject = "licr.validation_failed";
 
 struct NatsOptions {
   std::string url = "nats://127.0.0.1:4222";

@@ -16,11 +16,13 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "core/clock.h"
+#include "core/failure_report.h"
 #include "core/model.h"
 #include "core/write_protocol.h"
 #include "primary/deliveries.h"
@@ -99,6 +101,15 @@ class Ledger {
   // per call), each in one Tx with the removal of its expiry index entry: exactly once, also for
   // licenses that expired while the primary was down. Returns how many it recorded.
   std::size_t expire_due(std::size_t max = 100);
+
+  // ---- failed validations edges report (ledger_failures.cpp)
+  // Records one validation.failed event per entry of `counts` (data: licenseId, machineId when
+  // one was seen, productId, count, reason), for the license with that key digest; an entry
+  // whose license does not exist (any more) is skipped. At most kValidationFailuresPerTx events
+  // per Tx, so other changes are not held up behind a large window. Returns how many it
+  // recorded.
+  static constexpr std::size_t kValidationFailuresPerTx = 256;
+  std::size_t record_validation_failures(std::span<const core::FailureCount> counts);
 
   // ---- webhook endpoints of the caller's account and mode (at most kMaxWebhooks)
   static constexpr std::size_t kMaxWebhooks = 20;

@@ -13,6 +13,7 @@
 #include "primary/cert_service.h"
 #include "primary/delivery_worker.h"
 #include "primary/expiry_scheduler.h"
+#include "primary/failure_reports.h"
 #include "primary/management_api.h"
 #include "primary/primary_store.h"
 #include "primary/publisher.h"
@@ -45,6 +46,9 @@ constexpr const char* kUsage = R"(usage: license-primary --db DIR [flags]
   --activation-changes N   activations that take a slot, per license per window; beyond it
                            429 (default 10; 0 = unlimited); deactivations are never limited
   --activation-window-s S  that window in seconds (default 86400)
+  --failure-window-ms MS   failed validations edges report are summed per license over this
+                           window: one validation.failed event per license per window
+                           (default 60000)
   --body-limit BYTES       max request body bytes (default 1048576, for batch creation)
   --drain-ms MS            graceful shutdown deadline (default 5000)
   --port-file FILE         once serving, write "<port> <admin_port>" to FILE (for port 0)
@@ -63,7 +67,8 @@ int main(int argc, char** argv) {
       argc, argv,
       {"db", "listen", "threads", "nats", "stream", "body-limit", "drain-ms", "admin-listen",
        "port-file", "activation-changes", "activation-window-s", "webhook-ca-file",
-       "webhook-timeout-ms", "webhook-concurrency", "webhook-endpoint-concurrency"},
+       "webhook-timeout-ms", "webhook-concurrency", "webhook-endpoint-concurrency",
+       "edge-cert-hours", "root-overlap-hours", "failure-window-ms"},
       {"help", "no-publish", "no-edge-writes", "digest", "dump", "webhooks-allow-private",
        "no-webhook-delivery"});
   if (flags.flag("help")) {
@@ -144,6 +149,13 @@ int main(int argc, char** argv) {
   cert_nats.send_asap = true;
   primary::CertService certificates(**signing_keys, clock, cert_nats);
   api.set_edge_writes(&writes.stats().connected);
+  primary::FailureReportOptions failure_options;
+  failure_options.nats = writes_nats;
+  failure_options.nats.client_name = "license-primary-failures";
+  failure_options.window =
+      std::chrono::milliseconds(std::max<std::uint64_t>(1, flags.u64("failure-window-ms", 60000)));
+  primary::FailureReports failures(ledger, failure_options);
+  failures.start();
   primary::ExpiryScheduler expiries(ledger);
   expiries.start();
   primary::DeliveryOptions delivery_options;
@@ -233,6 +245,7 @@ int main(int argc, char** argv) {
         add("le_primary_webhook_store_failures_total",
             "Webhook delivery reads or writes the database refused.", MetricType::Counter,
             static_cast<double>(d.store_failures.load()));
+        failures.collect(out);
         metrics::collect_rocksdb(out, "le_primary", (*store)->records());
         metrics::collect_process(out, "le_primary", started);
       },
@@ -252,6 +265,7 @@ int main(int argc, char** argv) {
   api.set_ready(false);
   writes.stop();
   certificates.stop();
+  failures.stop();  // records the open window
   expiries.stop();
   deliveries->stop();
   server.shutdown(drain);

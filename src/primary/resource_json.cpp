@@ -36,13 +36,21 @@ void write_blacklist(JsonWriter& w, const core::BlacklistEntry& b) {
 
 std::string webhook_event(std::uint64_t seq, std::string_view type, std::int64_t now,
                           const core::LicenseRecord& l, std::string_view machine_id) {
+  return webhook_event(seq, type, now, l, machine_id, {});
+}
+
+std::string webhook_event(std::uint64_t seq, std::string_view type, std::int64_t now,
+                          const core::LicenseRecord& l, std::string_view machine_id,
+                          const std::function<void(core::JsonWriter&)>& more) {
   std::string out;
   JsonWriter w(out);
   w.begin_object().field("id", "evt_" + std::to_string(seq)).field("event", type);
   w.field("timestamp", core::iso8601(now));
   w.key("data").begin_object().field("licenseId", l.id);
   if (!machine_id.empty()) w.field("machineId", machine_id);
-  w.field("productId", l.product_id).end_object();
+  w.field("productId", l.product_id);
+  if (more) more(w);
+  w.end_object();
   w.end_object();
   return out;
 }

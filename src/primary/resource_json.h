@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -25,6 +26,11 @@ void write_blacklist(core::JsonWriter& w, const core::BlacklistEntry& b);
 // machineId (activations; omitted when empty), productId}}.
 std::string webhook_event(std::uint64_t seq, std::string_view type, std::int64_t now,
                           const core::LicenseRecord& l, std::string_view machine_id);
+// The same with more fields in "data", after those, written by `more` (validation.failed:
+// count and reason).
+std::string webhook_event(std::uint64_t seq, std::string_view type, std::int64_t now,
+                          const core::LicenseRecord& l, std::string_view machine_id,
+                          const std::function<void(core::JsonWriter&)>& more);
 
 // {"<name>": …} with `inner` writing the value.
 template <typename F>

@@ -1,5 +1,6 @@
-// No heap allocation per request on the hot paths: validations (public and with an API key) and
-// TKI authentications through the real server over loopback, from the edge's in-memory view.
+// No heap allocation per request on the hot paths: validations (public and with an API key),
+// failed validations counted for the primary, and TKI authentications through the real server
+// over loopback, from the edge's in-memory view.
 // Every operator new in this process is counted; after a warm-up, 10,000 more requests must not
 // allocate (a handful of allocations not tied to requests, such as a timer's, are tolerated).
 #include <arpa/inet.h>
@@ -144,6 +145,9 @@ TEST(EdgeAllocations, NonePerRequestForValidationsAndTkiAuthentications) {
   edge_options.threads = 1;
   edge_options.rate_limit.enabled = false;
   EdgeService service(*replica, stamps, clock, edge_options);
+  FailureReporter reporter(1, {});
+  service.set_failure_reporter(&reporter);
+  core::FailureTally drained(1024);
   net::Router router;
   service.register_routes(router);
   net::ServerConfig config;
@@ -165,26 +169,44 @@ TEST(EdgeAllocations, NonePerRequestForValidationsAndTkiAuthentications) {
                             R"({"data":{"product":"MyProduct","version":"1.0.0","licensekey":")" +
                                 key + R"(","ip":"10.0.0.1","hwid":"hw-1"}})",
                             "tki-key"));
+    // MACHINE_NOT_ACTIVATED, with a machine id longer than a string keeps inline.
+    requests.push_back(
+        post("/api/v1/validate",
+             R"({"key":")" + key + R"(","machine_id":"device-not-activated-here"})"));
   }
   RawClient client(server.port());
   ASSERT_TRUE(client.ok());
-  // Each kind answers as it should (valid, valid, unknown key, TKI success).
+  // Each kind answers as it should (valid, valid, unknown key, TKI success, machine refused).
   ASSERT_EQ(client.exchange(requests[0]), 200u);
   ASSERT_EQ(client.exchange(requests[1]), 200u);
   ASSERT_EQ(client.exchange(requests[2]), 200u);  // {"valid":false,…}
   ASSERT_EQ(client.exchange(requests[3]), 200u);
-  for (int i = 0; i < 2000; ++i) ASSERT_NE(client.exchange(requests[i % requests.size()]), 0u);
+  ASSERT_EQ(client.exchange(requests[4]), 200u);  // {"valid":false,…}, counted
+  // Warm-up, with the failures' tallies drained (swapped and merged) as the reporter does.
+  for (int i = 0; i < 2500; ++i) {
+    ASSERT_NE(client.exchange(requests[i % requests.size()]), 0u);
+    if (i % 500 == 499) {
+      reporter.drain(drained);
+      drained.clear();
+    }
+  }
 
-  // 10,000 requests, 2,500 of each kind, counted per kind so a failure names its path.
+  // 12,500 requests, 2,500 of each kind, counted per kind so a failure names its path.
   constexpr int kPerKind = 2'500;
+  constexpr std::size_t kKinds = 5;
   const char* kinds[] = {"public validation", "API-key validation", "unknown key",
-                         "TKI authentication"};
-  for (std::size_t kind = 0; kind < 4; ++kind) {
+                         "TKI authentication", "failed validation"};
+  for (std::size_t kind = 0; kind < kKinds; ++kind) {
     int failed = 0;
     const std::uint64_t before = g_allocations.load();
     for (int i = 0; i < kPerKind; ++i) {
-      const auto& request = requests[(static_cast<std::size_t>(i) * 4 + kind) % requests.size()];
+      const auto& request =
+          requests[(static_cast<std::size_t>(i) * kKinds + kind) % requests.size()];
       failed += client.exchange(request) == 0 ? 1 : 0;
+      if (i % 500 == 499) {
+        reporter.drain(drained);
+        drained.clear();
+      }
     }
     const std::uint64_t allocations = g_allocations.load() - before;
     EXPECT_EQ(failed, 0) << kinds[kind];

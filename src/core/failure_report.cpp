@@ -1,0 +1,296 @@
+#include "core/failure_report.h"
+
+#include <algorithm>
+#include <array>
+#include <bit>
+#include <cstring>
+#include <random>
+
+#include "core/digest.h"
+#include "core/json_read.h"
+#include "core/json_writer.h"
+
+namespace le::core {
+namespace {
+
+namespace dom = simdjson::dom;
+
+constexpr std::array<std::string_view, kFailureReasonCount> kReasons = {
+    "EXPIRED",          "SUSPENDED",       "REVOKED",
+    "PRODUCT_MISMATCH", "DOMAIN_MISMATCH", "MACHINE_NOT_ACTIVATED"};
+
+std::uint64_t saturating_add(std::uint64_t a, std::uint64_t b) {
+  return std::min(kMaxFailureCount, a + std::min(b, kMaxFailureCount));
+}
+
+std::uint64_t mix(std::uint64_t x) {  // splitmix64's finalizer
+  x ^= x >> 30;
+  x *= 0xbf58476d1ce4e5b9ULL;
+  x ^= x >> 27;
+  x *= 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+
+// The fields of one entry, each named once, with how it is written and read: the encoder and
+// the decoder both walk this list. `required` fields must be present.
+struct EntryField {
+  std::string_view name;
+  bool required;
+  // Writes the field when it has a value (machineId: when not empty).
+  void (*write)(JsonWriter&, std::string_view name, const FailureCount&);
+  bool (*read)(dom::element, FailureCount&);
+};
+
+constexpr std::array<EntryField, 4> kEntryFields = {{
+    {"license", true,
+     [](JsonWriter& w, std::string_view name, const FailureCount& c) {
+       HexDigest hex;
+       w.field(name, to_hex(c.license, hex));
+     },
+     [](dom::element v, FailureCount& c) { return json::read_digest(v, c.license); }},
+    {"count", true,
+     [](JsonWriter& w, std::string_view name, const FailureCount& c) { w.field(name, c.count); },
+     [](dom::element v, FailureCount& c) {
+       return !v.get_uint64().get(c.count) && c.count >= 1 && c.count <= kMaxFailureCount;
+     }},
+    {"reason", true,
+     [](JsonWriter& w, std::string_view name, const FailureCount& c) {
+       w.field(name, to_string(c.reason));
+     },
+     [](dom::element v, FailureCount& c) {
+       std::string_view s;
+       auto r = v.get_string().get(s) ? std::nullopt : failure_reason_from_string(s);
+       if (r) c.reason = *r;
+       return r.has_value();
+     }},
+    {"machineId", false,
+     [](JsonWriter& w, std::string_view name, const FailureCount& c) {
+       if (!c.machine_id.empty()) w.field(name, c.machine_id);
+     },
+     [](dom::element v, FailureCount& c) {
+       std::string_view s;
+       if (v.get_string().get(s) || s.empty() || s.size() > kMaxFailureMachineIdBytes) {
+         return false;
+       }
+       c.machine_id.assign(s);
+       return true;
+     }},
+}};
+
+void write_entry(JsonWriter& w, const FailureCount& c) {
+  w.begin_object();
+  for (const auto& f : kEntryFields) f.write(w, f.name, c);
+  w.end_object();
+}
+
+std::optional<std::string> read_entry(dom::element v, FailureCount& c) {
+  dom::object obj;
+  if (v.get_object().get(obj)) return "an entry is not an object";
+  std::array<bool, kEntryFields.size()> seen{};
+  for (const auto field : obj) {
+    const auto f = std::find_if(kEntryFields.begin(), kEntryFields.end(),
+                                [&](const EntryField& e) { return e.name == field.key; });
+    if (f == kEntryFields.end()) continue;  // a later field: ignored
+    const auto i = static_cast<std::size_t>(f - kEntryFields.begin());
+    if (seen[i] || !f->read(field.value, c)) return "bad field '" + std::string(f->name) + "'";
+    seen[i] = true;
+  }
+  for (std::size_t i = 0; i < kEntryFields.size(); ++i) {
+    if (kEntryFields[i].required && !seen[i]) {
+      return "missing field '" + std::string(kEntryFields[i].name) + "'";
+    }
+  }
+  return std::nullopt;
+}
+
+constexpr std::string_view kOpen = R"({"failures":[)";
+constexpr std::string_view kClose = "]}";
+
+}  // namespace
+
+std::string_view to_string(FailureReason r) { return kReasons[static_cast<std::size_t>(r)]; }
+
+std::optional<FailureReason> failure_reason_from_string(std::string_view s) {
+  for (std::size_t i = 0; i < kReasons.size(); ++i) {
+    if (kReasons[i] == s) return static_cast<FailureReason>(i);
+  }
+  return std::nullopt;
+}
+
+std::optional<FailureReason> failure_reason(ValidationCode c) {
+  switch (c) {
+    case ValidationCode::kExpired:
+      return FailureReason::kExpired;
+    case ValidationCode::kSuspended:
+      return FailureReason::kSuspended;
+    case ValidationCode::kRevoked:
+      return FailureReason::kRevoked;
+    case ValidationCode::kProductMismatch:
+      return FailureReason::kProductMismatch;
+    case ValidationCode::kMachineNotActivated:
+      return FailureReason::kMachineNotActivated;
+    case ValidationCode::kValid:
+    case ValidationCode::kNotFound:
+      return std::nullopt;
+  }
+  return std::nullopt;
+}
+
+std::optional<FailureReason> failure_reason(const ApiError& e) {
+  if (e.code == ApiError::domain_mismatch().code) return FailureReason::kDomainMismatch;
+  return std::nullopt;
+}
+
+std::optional<FailureReason> failure_reason(const TkiDecision& d, const LicenseRecord& license) {
+  switch (d.status) {
+    case TkiStatus::kLicenseBlacklisted:
+      if (d.blacklist_hit != nullptr) return std::nullopt;
+      return license.status == LicenseStatus::kRevoked ? FailureReason::kRevoked
+                                                       : FailureReason::kSuspended;
+    case TkiStatus::kExpired:
+      return FailureReason::kExpired;
+    case TkiStatus::kProductNotFound:
+    case TkiStatus::kVersionNotFound:
+    case TkiStatus::kProductMismatch:
+      return FailureReason::kProductMismatch;
+    case TkiStatus::kMaxIps:
+    case TkiStatus::kMaxHwids:
+      return FailureReason::kMachineNotActivated;
+    default:
+      return std::nullopt;
+  }
+}
+
+// ---- FailureTally -------------------------------------------------------------------------------
+
+FailureTally::FailureTally(std::size_t max_licenses)
+    // The probe sequence depends on a per-tally random seed, so digests chosen to collide (by
+    // whoever can publish reports) do not line up in one table.
+    : max_(std::min<std::size_t>(max_licenses, UINT32_MAX / 4)),
+      seed_((static_cast<std::uint64_t>(std::random_device{}()) << 32) ^ std::random_device{}()) {}
+
+std::size_t FailureTally::slot_of(const Digest& license) const {
+  std::uint64_t h = seed_;
+  for (std::size_t i = 0; i < license.size(); i += 8) {
+    std::uint64_t word;
+    std::memcpy(&word, license.data() + i, 8);
+    h = mix(h ^ word);
+  }
+  return static_cast<std::size_t>(h) & (slots_.size() - 1);
+}
+
+void FailureTally::rehash(std::size_t slots) {
+  slots_.assign(slots, 0);
+  for (std::size_t i = 0; i < size_; ++i) {
+    std::size_t s = slot_of(entries_[i].license);
+    while (slots_[s] != 0) s = (s + 1) & (slots_.size() - 1);
+    slots_[s] = static_cast<std::uint32_t>(i + 1);
+  }
+}
+
+bool FailureTally::add(const Digest& license, std::uint64_t count, FailureReason reason,
+                       std::string_view machine_id) {
+  if (slots_.empty()) {
+    if (max_ == 0) return false;
+    rehash(64);
+  }
+  std::size_t s = slot_of(license);
+  while (slots_[s] != 0) {
+    FailureCount& e = entries_[slots_[s] - 1];
+    if (e.license == license) {
+      e.count = saturating_add(e.count, count);
+      e.reason = reason;
+      if (!machine_id.empty() && machine_id.size() <= kMaxFailureMachineIdBytes) {
+        e.machine_id.assign(machine_id);
+      }
+      total_ = saturating_add(total_, count);
+      return true;
+    }
+    s = (s + 1) & (slots_.size() - 1);
+  }
+  if (size_ >= max_) return false;
+  if (size_ == entries_.size()) entries_.emplace_back();
+  FailureCount& e = entries_[size_];
+  e.license = license;
+  e.count = std::min(count, kMaxFailureCount);
+  e.reason = reason;
+  if (machine_id.size() <= kMaxFailureMachineIdBytes) {
+    e.machine_id.assign(machine_id);
+  } else {
+    e.machine_id.clear();
+  }
+  slots_[s] = static_cast<std::uint32_t>(++size_);
+  total_ = saturating_add(total_, count);
+  if (size_ * 2 > slots_.size()) rehash(slots_.size() * 2);
+  return true;
+}
+
+void FailureTally::clear() {
+  if (size_ == 0) return;
+  std::fill(slots_.begin(), slots_.end(), 0);
+  size_ = 0;
+  total_ = 0;
+}
+
+void FailureTally::swap(FailureTally& other) noexcept {
+  std::swap(max_, other.max_);
+  std::swap(seed_, other.seed_);
+  entries_.swap(other.entries_);
+  std::swap(size_, other.size_);
+  std::swap(total_, other.total_);
+  slots_.swap(other.slots_);
+}
+
+// ---- the report ---------------------------------------------------------------------------------
+
+std::size_t encode_failure_report(std::span<const FailureCount> counts, std::size_t max_bytes,
+                                  std::string& out) {
+  out.clear();
+  if (counts.empty()) return 0;
+  max_bytes = std::min(max_bytes, kMaxFailureReportBytes);
+  out.append(kOpen);
+  std::size_t taken = 0;
+  for (const auto& c : counts) {
+    const std::size_t mark = out.size();
+    if (taken > 0) out.push_back(',');
+    JsonWriter w(out);
+    write_entry(w, c);
+    if (taken > 0 && out.size() + kClose.size() > max_bytes) {
+      out.resize(mark);  // the entry does not fit: it starts the next report
+      break;
+    }
+    ++taken;
+  }
+  out.append(kClose);
+  return taken;
+}
+
+std::variant<FailureReport, DecodeError> decode_failure_report(std::string_view json) {
+  if (json.size() > kMaxFailureReportBytes) return DecodeError{"report too large"};
+  thread_local json::Parser parser;
+  dom::element doc;
+  dom::object obj;
+  if (parser.parse(json, doc) || doc.get_object().get(obj)) {
+    return DecodeError{"not a JSON object"};
+  }
+  dom::array failures;
+  bool has_failures = false;
+  for (const auto field : obj) {
+    if (field.key != "failures") continue;
+    if (has_failures || field.value.get_array().get(failures)) {
+      return DecodeError{"bad field 'failures'"};
+    }
+    has_failures = true;
+  }
+  if (!has_failures) return DecodeError{"missing field 'failures'"};
+  FailureReport report;
+  report.failures.reserve(failures.size());
+  for (const dom::element v : failures) {
+    FailureCount c;
+    if (auto error = read_entry(v, c)) return DecodeError{std::move(*error)};
+    report.failures.push_back(std::move(c));
+  }
+  return report;
+}
+
+}  // namespace le::core
