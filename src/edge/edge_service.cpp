@@ -5,6 +5,7 @@
 #include "core/failure_report.h"
 #include "core/json_writer.h"
 #include "core/license_json.h"
+#include "core/time_format.h"
 #include "core/tki.h"
 #include "core/validate.h"
 
@@ -313,6 +314,52 @@ void EdgeService::validate_limited(const net::Request& req, net::Response& res,
                    request.machine_id);
   }
   core::write_validate_response(res.body, outcome, request.license_key, now);
+  if (request.offline && outcome.valid()) add_receipt(t, request, *outcome.license, now_ms, res);
+}
+
+void EdgeService::add_receipt(PerThread& t, const core::ValidateRequest& request,
+                              const core::LicenseRecord& l, std::int64_t now_ms,
+                              net::Response& res) {
+  const std::uint32_t grace_hours = core::kDefaultOfflineGraceHours;
+  if (receipts_ == nullptr || grace_hours == 0) return;
+  const std::int64_t now = now_ms / 1000;
+  if (options_.receipts_per_second != 0) {
+    if (t.receipt_second != now) {
+      t.receipt_second = now;
+      t.receipts_in_second = 0;
+    }
+    if (t.receipts_in_second >= options_.receipts_per_second) {
+      t.receipts_over_budget.add();
+      return;
+    }
+    ++t.receipts_in_second;
+  }
+  core::ReceiptClaims c;
+  c.account = l.account_id;
+  c.product = l.product_id;
+  c.license = l.id;
+  c.status = "active";
+  c.type = std::string(core::to_string(l.type));
+  if (l.expires_at != 0) c.expires_at = l.expires_at;
+  if (request.machine_id) c.machine_id = *request.machine_id;
+  if (request.domain) c.domain = *request.domain;
+  if (request.nonce) c.nonce = *request.nonce;
+  c.valid_until = core::receipt_valid_until(now, grace_hours, l.expires_at);
+  if (replication_ != nullptr) {
+    c.replica_seq = replication_->applied_seq.load(std::memory_order_relaxed);
+    const bool behind = c.replica_seq < replication_->head_seq.load(std::memory_order_relaxed);
+    const std::int64_t last = replication_->last_apply_ms.load(std::memory_order_relaxed);
+    c.replica_lag_ms = behind && last > 0 ? std::max<std::int64_t>(0, now_ms - last) : 0;
+  }
+  if (auto token = receipts_->sign(c)) {
+    core::append_offline_receipt(res.body, *token, c.iat, c.valid_until);
+  }
+}
+
+std::uint64_t EdgeService::receipts_over_budget() const {
+  std::uint64_t n = 0;
+  for (const auto& t : threads_) n += t->receipts_over_budget.get();
+  return n;
 }
 
 void EdgeService::report_failure(unsigned worker, const core::Digest& license,
@@ -554,6 +601,17 @@ void EdgeService::readyz(const net::Request&, net::Response& res) {
     w.field("streamSeq", replication_->head_seq.load());
     w.field("caughtUp", replication_->caught_up.load());
     w.field("natsConnected", replication_->connected.load());
+  }
+  if (receipts_ != nullptr) {
+    const auto r = receipts_->state();
+    w.key("receipts").begin_object().field("issuing", r.usable);
+    w.key("certificateNotAfter");
+    if (r.not_after != 0) {
+      w.value(core::iso8601(r.not_after));
+    } else {
+      w.null();
+    }
+    w.end_object();
   }
   w.end_object();
 }

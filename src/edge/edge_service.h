@@ -24,6 +24,7 @@
 #include "edge/client_ip.h"
 #include "edge/failure_reporter.h"
 #include "edge/primary_client.h"
+#include "edge/receipt_signer.h"
 #include "metrics/metrics.h"
 #include "net/http.h"
 #include "ratelimit/sliding_window.h"
@@ -51,6 +52,10 @@ struct EdgeOptions {
   cache::CacheCapacity cache;
   // Seconds a client is told to wait (Retry-After) when a first-use binding is needed.
   unsigned binding_retry_after_s = 5;
+  // Offline receipts signed per second per I/O thread at most; beyond it a VALID answer goes
+  // without one, so a flood of "offline":true costs bounded signing and plain validations keep
+  // their share. 0 = no limit.
+  std::uint32_t receipts_per_second = 2000;
 };
 
 class EdgeService {
@@ -67,6 +72,9 @@ class EdgeService {
   void set_primary(edge::PrimaryClient* client) { primary_ = client; }
   // Where failed validations of existing licenses are counted; without it they are not.
   void set_failure_reporter(FailureReporter* reporter) { failures_ = reporter; }
+  // Signs offline receipts for VALID answers that ask for one; without it none are given.
+  void set_receipts(ReceiptSigner* signer) { receipts_ = signer; }
+  std::uint64_t receipts_over_budget() const;
   bool ready() const {
     return ready_.load(std::memory_order_acquire) &&
            (replication_ == nullptr || replication_->caught_up.load(std::memory_order_acquire));
@@ -106,6 +114,10 @@ class EdgeService {
     // Read rarely (metrics, tests); the lock is only ever contended by such a reader.
     mutable std::mutex attempts_mu;
     std::unordered_map<std::string, std::uint64_t> attempts;
+    // Offline receipts signed in the current second, and those refused over the budget.
+    std::int64_t receipt_second = 0;
+    std::uint32_t receipts_in_second = 0;
+    metrics::Cell receipts_over_budget;
   };
 
   enum class WriteOutcome : std::uint8_t { kDone, kRefused, kUnavailable };
@@ -130,6 +142,10 @@ class EdgeService {
   void bind_at_primary(const net::Request& req, net::Response& res, core::WriteCommand cmd,
                        std::string version, std::string hwid);
   // Counts a failed validation of an existing license (`reason` set) on thread `worker`.
+  // Adds an offline receipt to the VALID answer in `res`, when a certificate is held and the
+  // thread's budget allows.
+  void add_receipt(PerThread& t, const core::ValidateRequest& request, const core::LicenseRecord& l,
+                   std::int64_t now_ms, net::Response& res);
   void report_failure(unsigned worker, const core::Digest& license,
                       std::optional<core::FailureReason> reason,
                       std::optional<std::string_view> machine_id);
@@ -161,6 +177,7 @@ class EdgeService {
   const replication::ConsumerStats* replication_ = nullptr;
   edge::PrimaryClient* primary_ = nullptr;
   FailureReporter* failures_ = nullptr;
+  ReceiptSigner* receipts_ = nullptr;
 };
 
 }  // namespace le::edge

@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <fstream>
 #include <iostream>
 #include <thread>
@@ -62,6 +63,10 @@ constexpr const char* kUsage = R"(usage: license-edge --db DIR [flags]
   --failure-report-licenses N  licenses each I/O thread counts failures of between reports;
                            failures of further ones are dropped (default 100000)
   --no-failure-reports     do not count nor report failed validations
+  --edge-id ID             this edge's name in its receipt certificate (default edge-<host>-<pid>)
+  --receipt-rate N         offline receipts signed per second per I/O thread at most; beyond
+                           it VALID answers go without one (default 2000; 0 = no limit)
+  --no-receipts            issue no offline receipts (no key, no certificate)
   --dump                   print every record as change-stream JSON lines and exit
   --digest                 print the SHA-256 of every record in the replica and exit
   --port-file FILE         once serving, write "<port> <admin_port>" to FILE (for port 0)
@@ -101,9 +106,11 @@ int main(int argc, char** argv) {
                "write-timeout-ms",
                "failure-report-ms",
                "failure-report-licenses",
+               "edge-id",
+               "receipt-rate",
                "access-log-sample"},
               {"seed-only", "help", "no-rate-limit", "no-memory-view", "digest", "dump",
-               "no-metrics", "no-failure-reports"});
+               "no-metrics", "no-failure-reports", "no-receipts"});
   if (flags.flag("help")) {
     std::cout << kUsage;
     return 0;
@@ -143,6 +150,8 @@ int main(int argc, char** argv) {
   rl.table.capacity_log2 = flags.u64("rate-limit-slots-log2", rl.table.capacity_log2);
   rl.fleet_size = static_cast<std::uint32_t>(flags.u64("fleet-size", 1));
   edge_options.client_ip_header = flags.str("client-ip-header", edge_options.client_ip_header);
+  edge_options.receipts_per_second =
+      static_cast<std::uint32_t>(flags.u64("receipt-rate", edge_options.receipts_per_second));
   if (!edge_options.trusted_proxies.parse(flags.str("trusted-proxies"))) {
     std::cerr << "license-edge: " << edge_options.trusted_proxies.error() << "\n";
     return 2;
@@ -206,6 +215,7 @@ int main(int argc, char** argv) {
   std::unique_ptr<replication::Consumer> consumer;
   std::unique_ptr<edge::PrimaryClient> primary;
   std::unique_ptr<edge::FailureReporter> failures;
+  std::unique_ptr<edge::ReceiptSigner> receipts;
   if (flags.has("nats")) {
     replication::ConsumerOptions consumer_options;
     consumer_options.nats.url = flags.str("nats");
@@ -234,6 +244,27 @@ int main(int argc, char** argv) {
       failures = std::make_unique<edge::FailureReporter>(server_config.threads, report_options);
       service.set_failure_reporter(failures.get());
       failures->start();
+    }
+    if (!flags.flag("no-receipts")) {
+      edge::ReceiptSignerOptions receipt_options;
+      receipt_options.nats = consumer_options.nats;
+      receipt_options.nats.client_name = "license-edge-receipts";
+      receipt_options.nats.send_asap = true;
+      char host[64] = {};
+      ::gethostname(host, sizeof host - 1);
+      std::string default_id = "edge-" + std::string(host) + "-" + std::to_string(::getpid());
+      for (auto& c : default_id) {
+        if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '.' && c != '_')
+          c = '-';
+      }
+      receipt_options.edge_id = flags.str("edge-id", default_id).substr(0, core::kMaxEdgeIdBytes);
+      receipts = edge::ReceiptSigner::create(clock, receipt_options);
+      if (!receipts) {
+        log::error("edge", "cannot make a receipt signing key: no offline receipts");
+      } else {
+        service.set_receipts(receipts.get());
+        receipts->start();
+      }
     }
   }
   net::Router router;
@@ -304,6 +335,28 @@ int main(int argc, char** argv) {
                 s.caught_up.load() ? 1 : 0);
         }
         if (failures) failures->collect(out);
+        if (receipts) {
+          const auto& r = receipts->stats();
+          const auto state = receipts->state();
+          counter("le_edge_receipts_signed_total", "Offline receipts signed.",
+                  static_cast<double>(r.signed_receipts.load()));
+          counter("le_edge_receipts_without_certificate_total",
+                  "VALID answers that asked for a receipt while no certificate was usable.",
+                  static_cast<double>(r.unsigned_no_certificate.load()));
+          counter("le_edge_receipts_over_budget_total",
+                  "VALID answers that asked for a receipt beyond --receipt-rate.",
+                  static_cast<double>(service.receipts_over_budget()));
+          gauge("le_edge_receipts_issuing", "1 while a usable receipt certificate is held.",
+                state.usable ? 1 : 0);
+          gauge("le_edge_receipt_certificate_expiry_seconds",
+                "Seconds until the receipt certificate held ends (0: none).",
+                state.not_after == 0 ? 0.0
+                                     : static_cast<double>(std::max<std::int64_t>(
+                                           0, state.not_after - clock.now_seconds())));
+          counter("le_edge_receipt_renewal_failures_total",
+                  "Certificate requests to the primary that failed.",
+                  static_cast<double>(r.renewal_failures.load()));
+        }
         if (primary) {
           const auto& p = primary->stats();
           counter("le_edge_primary_requests_total", "Write requests sent to the primary.",
@@ -343,6 +396,7 @@ int main(int argc, char** argv) {
   // After the I/O threads stopped: nothing sends any more, pending writes are failed.
   if (primary) primary->stop();
   if (failures) failures->stop();  // with a last report of what was counted
+  if (receipts) receipts->stop();
   if (consumer) consumer->stop();
   log::info("edge", "stopped");
   return 0;

@@ -37,8 +37,8 @@ constexpr const char* kUsage = R"(usage: license-primary --db DIR [flags]
   --webhook-endpoint-concurrency N
                            of those, at most N to one endpoint (default 4)
   --no-webhook-delivery    queue webhook deliveries but do not send them
-  --edge-cert-hours H      lifetime of the certificates edges get for their receipt keys
-                           (default 48, at most 168)
+  --edge-cert-seconds S    lifetime of the certificates edges get for their receipt keys
+                           (default 172800: 48 h; 10 to 604800)
   --root-overlap-hours H   a rotated-out root signing key stays published this long
                            (default 888: the longest grace period, 30 days, plus 7)
   --no-edge-writes         do not answer the writes edges forward (activate, deactivate,
@@ -68,7 +68,7 @@ int main(int argc, char** argv) {
       {"db", "listen", "threads", "nats", "stream", "body-limit", "drain-ms", "admin-listen",
        "port-file", "activation-changes", "activation-window-s", "webhook-ca-file",
        "webhook-timeout-ms", "webhook-concurrency", "webhook-endpoint-concurrency",
-       "edge-cert-hours", "root-overlap-hours", "failure-window-ms"},
+       "edge-cert-seconds", "root-overlap-hours", "failure-window-ms"},
       {"help", "no-publish", "no-edge-writes", "digest", "dump", "webhooks-allow-private",
        "no-webhook-delivery"});
   if (flags.flag("help")) {
@@ -118,8 +118,8 @@ int main(int argc, char** argv) {
     log::warn("primary", "LE_ADMIN_TOKEN is not set: operator endpoints are disabled");
   }
   primary::SigningOptions signing_options;
-  signing_options.certificate_seconds = 3600 * static_cast<std::int64_t>(std::clamp<std::uint64_t>(
-                                                   flags.u64("edge-cert-hours", 48), 1, 168));
+  signing_options.certificate_seconds = static_cast<std::int64_t>(
+      std::clamp<std::uint64_t>(flags.u64("edge-cert-seconds", 172800), 10, 604800));
   signing_options.overlap_seconds = 3600 * static_cast<std::int64_t>(std::max<std::uint64_t>(
                                                flags.u64("root-overlap-hours", 888), 1));
   auto signing_keys = primary::SigningKeys::open(**store, clock.now_seconds(), signing_options);
