@@ -26,7 +26,7 @@ void ReceiptSigner::stop() { worker_.stop(); }
 
 std::shared_ptr<const ReceiptSigner::Certificate> ReceiptSigner::usable(std::int64_t now) const {
   auto c = cert_.load(std::memory_order_acquire);
-  if (!c || now < c->not_before || now >= c->not_after - margin(c->not_after - c->not_before)) {
+  if (!c || now < c->not_before || now >= c->usable_until()) {
     return nullptr;
   }
   return c;
@@ -79,6 +79,7 @@ bool ReceiptSigner::renew(natsConnection* nc) {
   cert->header_b64 = core::receipt_header(der);
   cert->not_before = info->not_before;
   cert->not_after = info->not_after;
+  cert->installed_at = clock_.now_seconds();
   cert->issuer = info->issuer_cn;
   cert_.store(std::move(cert), std::memory_order_release);
   log::info("receipts", "certificate installed",
@@ -102,13 +103,13 @@ void ReceiptSigner::run() {
           auto c = cert_.load(std::memory_order_acquire);
           const std::int64_t now = clock_.now_seconds();
           std::chrono::milliseconds wait = options_.retry;
-          const bool due = !c || now >= c->not_before + (c->not_after - c->not_before) / 2;
+          const bool due = !c || now >= c->renew_at();
           if (due) {
             lock.unlock();
             const bool ok = renew(nats->connection());
             lock.lock();
             (ok ? stats_.renewals : stats_.renewal_failures).fetch_add(1);
-            if (ok) continue;
+            if (ok) continue;  // the new certificate is not due
           } else {
             const std::int64_t until_due = c->not_before + (c->not_after - c->not_before) / 2 - now;
             wait = std::min<std::chrono::milliseconds>(std::chrono::seconds(until_due),

@@ -1,9 +1,10 @@
 // The edge's side of offline receipts (core/receipt.h): an Ed25519 key made in memory at start
 // (never written anywhere), and a certificate for it from the primary (over NATS request/reply,
-// "lice.cert"), renewed when half its lifetime has passed. Receipts are signed only while the
-// certificate is valid with a margin to spare: an edge cut off from the primaries keeps issuing
-// them until its certificate nears its end, then validates without receipts (the VALID answer
-// simply has no "offline" part), and issues them again once a renewal gets through.
+// "lice.cert"), renewed when half its remaining lifetime (as received) has passed. Receipts are
+// signed only while the certificate is valid with a margin to spare: an edge cut off from the
+// primaries keeps issuing them until its certificate nears its end, then validates without receipts
+// (the VALID answer simply has no "offline" part), and issues them again once a renewal gets
+// through.
 //
 // Thread-safety: sign() and state() from any thread (the certificate is swapped atomically);
 // start()/stop() from one controlling thread.
@@ -71,7 +72,11 @@ class ReceiptSigner {
     std::string header_b64;  // receipt header with the certificate
     std::int64_t not_before = 0;
     std::int64_t not_after = 0;
+    std::int64_t installed_at = 0;  // the clock when received (not_before is backdated)
     std::string issuer;
+    // Renewed from here on; no receipt signed from usable_until on.
+    std::int64_t renew_at() const { return installed_at + (not_after - installed_at) / 2; }
+    std::int64_t usable_until() const { return not_after - margin(not_after - installed_at); }
   };
   ReceiptSigner(const core::Clock& clock, ReceiptSignerOptions options, core::Ed25519Key key);
   void run();
