@@ -88,6 +88,11 @@ store::Result<Ptr<core::AccountRecord>> RecordCache::account(std::string_view id
   return lookup(accounts_, store::KeySpace::kAccount, id, [&] { return replica_.account(id); });
 }
 
+store::Result<Ptr<core::ProductRecord>> RecordCache::product(std::string_view id) {
+  // In the same cache as by name: an id never equals a name index key (those hold a \0).
+  return lookup(products_, store::KeySpace::kProduct, id, [&] { return replica_.product(id); });
+}
+
 store::Result<Ptr<core::ProductRecord>> RecordCache::product_by_name(std::string_view account_id,
                                                                      std::string_view name) {
   // Keyed and stamped by the name index entry, which the applier rewrites on every product change.

@@ -162,6 +162,7 @@ class RecordCache {
   store::Result<Ptr<core::LicenseRecord>> license(const core::Digest& key_digest);
   store::Result<Ptr<core::ApiKeyRecord>> api_key(const core::Digest& digest);
   store::Result<Ptr<core::AccountRecord>> account(std::string_view id);
+  store::Result<Ptr<core::ProductRecord>> product(std::string_view id);
   store::Result<Ptr<core::ProductRecord>> product_by_name(std::string_view account_id,
                                                           std::string_view name);
   store::Result<Ptr<core::BlacklistEntry>> blacklist(std::string_view account_id,

@@ -108,6 +108,7 @@ void fields(IO& io, R& r) requires std::is_same_v<std::remove_const_t<R>, Produc
   io.field("platforms", r.platforms);
   io.field("tki_versions", r.tki_versions);
   io.field("metadata", RawObject{r.metadata_json});
+  io.field("offline_grace_hours", r.offline_grace_hours);
 }
 template <typename IO, typename R>
 void fields(IO& io, R& r) requires std::is_same_v<std::remove_const_t<R>, LicenseRecord> {
@@ -133,6 +134,7 @@ void fields(IO& io, R& r) requires std::is_same_v<std::remove_const_t<R>, Licens
   io.field("discord_tag", r.discord_tag);
   io.field("created_at", Time{r.created_at});
   io.field("email", r.email);
+  io.field("offline_grace_hours", r.offline_grace_hours);
 }
 template <typename IO, typename R>
 void fields(IO& io, R& r) requires std::is_same_v<std::remove_const_t<R>, BlacklistEntry> {
@@ -161,6 +163,7 @@ class JsonIn {
   bool read(std::string& v) { return json::read_string(value_, v); }
   bool read(bool& v) { return json::read_bool(value_, v); }
   bool read(std::uint32_t& v) { return json::read_u32(value_, v); }
+  bool read(std::int64_t& v) { return json::read_i64(value_, v); }
   bool read(std::vector<std::string>& v) { return json::read_string_array(value_, v); }
   bool read(Time<std::int64_t> t) { return read_time(value_, t.v); }
   bool read(Hex<Digest> h) { return json::read_digest(value_, h.v); }
@@ -238,6 +241,7 @@ class JsonOut {
   void write(const std::string& v) { w_.value(v); }
   void write(bool v) { w_.value(v); }
   void write(std::uint32_t v) { w_.value(v); }
+  void write(std::int64_t v) { w_.value(v); }
   void write(const std::vector<std::string>& v) {
     w_.begin_array();
     for (const auto& s : v) w_.value(s);

@@ -6,7 +6,8 @@
 namespace le::core {
 namespace {
 
-constexpr std::uint8_t kFormat = 2;
+constexpr std::uint8_t kFormat = 3;
+constexpr std::uint8_t kOldestFormat = 2;  // still read: fields added since take their defaults
 constexpr std::uint8_t kDeletedFlag = 1;
 // No field of a sane record comes near this; a larger length is corruption.
 constexpr std::uint64_t kMaxFieldBytes = 1 << 20;
@@ -46,6 +47,11 @@ class Writer {
   template <typename E>
   requires std::is_enum_v<E>
   void field(E v, std::uint8_t /*max*/) { u8(static_cast<std::uint8_t>(v)); }
+  // A field added in `format`: always written.
+  template <typename T>
+  void field_since(std::uint8_t /*format*/, const T& v, const T& /*fallback*/) {
+    field(v);
+  }
   void field(const std::vector<Activation>& v) {
     varint(v.size());
     for (const auto& a : v) {
@@ -64,6 +70,7 @@ class Reader {
   explicit Reader(std::string_view in) : in_(in) {}
   bool ok() const { return ok_; }
   bool at_end() const { return pos_ == in_.size(); }
+  std::uint8_t format = kFormat;  // of the record being read (read_header sets it)
 
   std::uint8_t u8() {
     if (!need(1)) return 0;
@@ -138,6 +145,15 @@ class Reader {
   template <typename E>
   requires std::is_enum_v<E>
   void field(E& v, std::uint8_t max) { v = enumeration<E>(max); }
+  // A field added in `since`: absent from older records, which take `fallback`.
+  template <typename T>
+  void field_since(std::uint8_t since, T& v, const T& fallback) {
+    if (format >= since) {
+      field(v);
+    } else {
+      v = fallback;
+    }
+  }
   void field(std::vector<Activation>& v) {
     v.resize(count());
     for (auto& a : v) {
@@ -164,7 +180,8 @@ void write_header(Writer& w, std::uint64_t version, bool deleted) {
 }
 
 bool read_header(Reader& r, StoredHeader& h) {
-  if (r.u8() != kFormat) return false;
+  r.format = r.u8();
+  if (r.format < kOldestFormat || r.format > kFormat) return false;
   std::uint8_t flags = r.u8();
   if (flags & ~kDeletedFlag) return false;
   h.deleted = flags & kDeletedFlag;
@@ -230,6 +247,7 @@ void product_fields(IO& io, R& p) {
   io.field(p.platforms);
   io.field(p.tki_versions);
   io.field(p.metadata_json);
+  io.field_since(3, p.offline_grace_hours, kDefaultOfflineGraceHours);
 }
 
 template <typename IO, typename R>
@@ -256,6 +274,7 @@ void license_fields(IO& io, R& l) {
   io.field(l.discord_tag);
   io.field(l.created_at);
   io.field(l.email);
+  io.field_since(3, l.offline_grace_hours, std::int64_t{-1});
 }
 
 template <typename IO, typename R>

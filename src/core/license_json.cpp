@@ -45,6 +45,12 @@ void write_license(JsonWriter& w, const LicenseRecord& l, std::int64_t now, std:
   w.field("staff", l.staff);
   w.field("discordId", l.discord_id).field("discordUsername", l.discord_username);
   w.field("discordTag", l.discord_tag);
+  w.key("offlineGraceHours");
+  if (l.offline_grace_hours >= 0) {
+    w.value(l.offline_grace_hours);
+  } else {
+    w.null();
+  }
   write_time_or_null(w, "createdAt", l.created_at);
   w.end_object();
 }

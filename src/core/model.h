@@ -67,6 +67,12 @@ struct ApiKeyRecord {
   bool operator==(const ApiKeyRecord&) const = default;
 };
 
+// The grace period (hours) an app may run offline on one receipt, unless its product or license
+// sets another; at most kMaxOfflineGraceHours (30 days): a rotated-out root key stays trusted
+// that long plus a certificate's lifetime.
+inline constexpr std::uint32_t kDefaultOfflineGraceHours = 72;
+inline constexpr std::uint32_t kMaxOfflineGraceHours = 720;
+
 struct ProductRecord {
   std::string id;  // prod_…
   std::string account_id;
@@ -74,6 +80,8 @@ struct ProductRecord {
   std::vector<std::string> platforms;
   std::vector<std::string> tki_versions;
   std::string metadata_json = "{}";  // a JSON object, kept as text
+  // How long an offline receipt for this product's licenses lasts (0: no receipts).
+  std::uint32_t offline_grace_hours = kDefaultOfflineGraceHours;
   std::uint64_t version = 0;
 
   bool operator==(const ProductRecord&) const = default;
@@ -111,6 +119,8 @@ struct LicenseRecord {
   std::string discord_tag;
   std::int64_t created_at = 0;
   std::string email;  // the customer's, as given at creation
+  // Overrides the product's offline grace period; -1: the product's.
+  std::int64_t offline_grace_hours = -1;
   std::uint64_t version = 0;
 
   bool operator==(const LicenseRecord&) const = default;

@@ -10,12 +10,10 @@
 #include <string>
 #include <string_view>
 
+#include "core/model.h"
 #include "core/signing.h"
 
 namespace le::core {
-
-// The default grace period (hours) an app may run offline on one receipt.
-inline constexpr std::uint32_t kDefaultOfflineGraceHours = 72;
 
 struct ReceiptClaims {
   std::string account;

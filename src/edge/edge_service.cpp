@@ -320,8 +320,15 @@ void EdgeService::validate_limited(const net::Request& req, net::Response& res,
 void EdgeService::add_receipt(PerThread& t, const core::ValidateRequest& request,
                               const core::LicenseRecord& l, std::int64_t now_ms,
                               net::Response& res) {
-  const std::uint32_t grace_hours = core::kDefaultOfflineGraceHours;
-  if (receipts_ == nullptr || grace_hours == 0) return;
+  if (receipts_ == nullptr) return;
+  // The license's grace period, else its product's.
+  std::int64_t grace_hours = l.offline_grace_hours;
+  if (grace_hours < 0) {
+    auto product = t.cache.product(l.product_id);
+    if (!product || !*product) return;  // unreadable or gone: no receipt, the answer stands
+    grace_hours = (*product)->offline_grace_hours;
+  }
+  if (grace_hours <= 0) return;
   const std::int64_t now = now_ms / 1000;
   if (options_.receipts_per_second != 0) {
     if (t.receipt_second != now) {
@@ -344,7 +351,11 @@ void EdgeService::add_receipt(PerThread& t, const core::ValidateRequest& request
   if (request.machine_id) c.machine_id = *request.machine_id;
   if (request.domain) c.domain = *request.domain;
   if (request.nonce) c.nonce = *request.nonce;
-  c.valid_until = core::receipt_valid_until(now, grace_hours, l.expires_at);
+  c.iat = now;
+  c.valid_until = core::receipt_valid_until(
+      now,
+      static_cast<std::uint32_t>(std::min<std::int64_t>(grace_hours, core::kMaxOfflineGraceHours)),
+      l.expires_at);
   if (replication_ != nullptr) {
     c.replica_seq = replication_->applied_seq.load(std::memory_order_relaxed);
     const bool behind = c.replica_seq < replication_->head_seq.load(std::memory_order_relaxed);

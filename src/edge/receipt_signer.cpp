@@ -39,7 +39,7 @@ std::optional<std::string> ReceiptSigner::sign(core::ReceiptClaims& claims) {
     stats_.unsigned_no_certificate.fetch_add(1, std::memory_order_relaxed);
     return std::nullopt;
   }
-  claims.iat = now;
+  if (claims.iat == 0) claims.iat = now;
   std::string token = core::sign_receipt(key_, c->header_b64, claims);
   if (token.empty()) return std::nullopt;
   stats_.signed_receipts.fetch_add(1, std::memory_order_relaxed);

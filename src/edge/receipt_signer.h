@@ -51,8 +51,8 @@ class ReceiptSigner {
   void start();
   void stop();
 
-  // The token for `claims` (iat set from the clock here), or nullopt when no usable certificate
-  // is held. `claims.valid_until` must already be set relative to the clock's now.
+  // The token for `claims` (iat, when 0, set from the clock here), or nullopt when no usable
+  // certificate is held. `claims.valid_until` must already be set.
   std::optional<std::string> sign(core::ReceiptClaims& claims);
 
   struct State {

@@ -12,6 +12,7 @@ void write_product(JsonWriter& w, const core::ProductRecord& p) {
   core::write_strings(w, "platforms", p.platforms);
   w.key("metadata").raw(p.metadata_json);
   core::write_strings(w, "tkiVersions", p.tki_versions);
+  w.field("offlineGraceHours", p.offline_grace_hours);
   w.end_object();
 }
 

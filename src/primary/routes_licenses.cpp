@@ -32,6 +32,10 @@ bool license_field(core::LicenseRecord& l, std::string_view k, dom::element v) {
     l.max_hwids = read_u32(v, k, 10'000);
   } else if (k == "staff") {
     l.staff = read_bool(v, k);
+  } else if (k == "offline_grace_hours") {  // null: the product's
+    l.offline_grace_hours =
+        v.is_null() ? std::int64_t{-1}
+                    : static_cast<std::int64_t>(read_u32(v, k, core::kMaxOfflineGraceHours));
   } else if (k == "discord_id") {
     l.discord_id = read_str(v, k, kMaxIdBytes);
   } else if (k == "discord_username") {

@@ -21,6 +21,8 @@ bool product_field(core::ProductRecord& p, std::string_view k, dom::element v) {
     p.metadata_json = read_metadata(v, k);
   } else if (k == "tki_versions") {
     p.tki_versions = read_strings(v, k, kMaxListItems, 64);
+  } else if (k == "offline_grace_hours") {
+    p.offline_grace_hours = read_u32(v, k, core::kMaxOfflineGraceHours);
   } else {
     return false;
   }

@@ -77,6 +77,43 @@ TEST(Codec, EveryTruncationIsRejected) {
   }
 }
 
+// Records written before the offline grace period existed (format 2) still decode, with the
+// defaults: the product's 72 hours, and a license taking its product's.
+TEST(Codec, FormatTwoRecordsDecodeWithTheGraceDefaults) {
+  ProductRecord p;
+  p.id = "prod_1";
+  p.name = "App";
+  p.version = 3;
+  std::string bytes = encode_record(p);
+  ASSERT_EQ(bytes.back(), '\x48');  // varint 72, the last field
+  bytes.pop_back();
+  bytes[0] = 2;
+  ProductRecord back;
+  StoredHeader h;
+  ASSERT_TRUE(decode_record(bytes, back, h));
+  EXPECT_EQ(back, p);
+  LicenseRecord l;
+  l.id = "lic_1";
+  l.version = 2;
+  bytes = encode_record(l);
+  ASSERT_EQ(bytes.back(), '\x01');  // zigzag -1, the last field
+  bytes.pop_back();
+  bytes[0] = 2;
+  LicenseRecord lback;
+  lback.offline_grace_hours = 5;
+  ASSERT_TRUE(decode_record(bytes, lback, h));
+  EXPECT_EQ(lback, l);
+  // Format 2 with the new field present is one byte too many; formats 1 and 4 are unknown.
+  bytes = encode_record(l);
+  bytes[0] = 2;
+  EXPECT_FALSE(decode_record(bytes, lback, h));
+  for (char f : {'\x01', '\x04'}) {
+    bytes = encode_record(l);
+    bytes[0] = f;
+    EXPECT_FALSE(decode_record(bytes, lback, h));
+  }
+}
+
 TEST(Codec, TrailingBytesAndBadEnumsAreRejected) {
   LicenseRecord out;
   StoredHeader h;
@@ -134,7 +171,7 @@ class RandomRecords {
 
   AccountRecord account() { return {str(), pick<Plan>(5), flag(), flag(), u64()}; }
   ApiKeyRecord api_key() { return {str(), digest(), str(), pick<Mode>(2), flag(), u64()}; }
-  ProductRecord product() { return {str(), str(), str(), strs(), strs(), str(), u64()}; }
+  ProductRecord product() { return {str(), str(), str(), strs(), strs(), str(), u32(), u64()}; }
   LicenseRecord license() {
     LicenseRecord l;
     l.id = str();
@@ -160,6 +197,7 @@ class RandomRecords {
     l.discord_tag = str();
     l.created_at = i64();
     l.email = str();
+    l.offline_grace_hours = i64();
     l.version = u64();
     return l;
   }

@@ -5,6 +5,8 @@
 // then again once the primary is back.
 #include <gtest/gtest.h>
 
+#include <ctime>
+
 #include "core/signing.h"
 #include "support/cluster.h"
 
@@ -122,6 +124,55 @@ TEST_F(Receipts, ALicenseThatIsNotValidHereGetsNone) {
     auto r = post_validate(edge_->port(), offline_body(key, extra));
     EXPECT_EQ(json_str(r.body, "/code"), code) << r.body;
     EXPECT_EQ(r.body.find("\"offline\""), std::string::npos) << r.body;
+  }
+}
+
+// The grace period: the product's (72 h unless set), a license's own when it has one (0: no
+// receipts), never past the license's expiry; set through the primary's API and replicated.
+TEST_F(Receipts, TheGracePeriodIsTheProductsOrTheLicensesAndEndsAtTheLicensesExpiry) {
+  start();
+  auto grace_of = [&](const std::string& key) -> std::int64_t {
+    auto r = post_validate(edge_->port(), offline_body(key));
+    const std::string token = json_str(r.body, "/offline/token");
+    if (token.empty()) return -1;
+    const Token t = split(token);
+    return json_int(t.claims, "/validUntil") - json_int(t.claims, "/iat");
+  };
+  auto r = cluster_.api(V::patch, "/api/v1/products/" + cluster_.product_id(),
+                        R"({"offline_grace_hours":2})");
+  ASSERT_EQ(r.status, 200u) << r.body;
+  EXPECT_EQ(json_int(r.body, "/product/offlineGraceHours"), 2);
+  const auto inherits = license();
+  ASSERT_TRUE(eventually([&] { return grace_of(inherits.key) == 2 * 3600; }));
+  const auto own = license(R"(,"offline_grace_hours":5)");
+  EXPECT_EQ(grace_of(own.key), 5 * 3600);
+  const auto none = license(R"(,"offline_grace_hours":0)");
+  EXPECT_EQ(grace_of(none.key), -1) << "0 hours: no receipt";
+  r = cluster_.api(V::patch, "/api/v1/licenses/" + own.id, R"({"offline_grace_hours":null})");
+  ASSERT_EQ(r.status, 200u) << r.body;
+  EXPECT_TRUE(eventually([&] { return grace_of(own.key) == 2 * 3600; }));
+  EXPECT_NE(
+      cluster_.api(V::get, "/api/v1/licenses/" + own.id).body.find("\"offlineGraceHours\":null"),
+      std::string::npos);
+  // Expiring in an hour: the receipt ends with the license.
+  const auto soon = license(R"(,"expires_at":")" + [] {
+    const std::time_t t = std::time(nullptr) + 3600;
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return std::string(buf);
+  }() + "\"");
+  const std::int64_t g = grace_of(soon.key);
+  EXPECT_GT(g, 3500);
+  EXPECT_LE(g, 3600);
+  for (const char* bad : {R"({"offline_grace_hours":-1})", R"({"offline_grace_hours":721})",
+                          R"({"offline_grace_hours":"72"})", R"({"offline_grace_hours":1.5})"}) {
+    r = cluster_.api(V::patch, "/api/v1/products/" + cluster_.product_id(), bad);
+    EXPECT_EQ(r.status, 400u) << bad << " " << r.body;
+    EXPECT_EQ(json_str(r.body, "/code"), "VALIDATION_ERROR") << r.body;
+    r = cluster_.api(V::patch, "/api/v1/licenses/" + own.id, bad);
+    EXPECT_EQ(r.status, 400u) << bad << " " << r.body;
   }
 }
 
