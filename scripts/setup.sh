@@ -11,6 +11,7 @@ PACKAGES=(
   wrk nginx-light
   python3-requests
   python3-flask openssl  # the spec's Flask webhook verifier; certificates for https deliveries
+  python3-cryptography  # the Python offline-receipt verifier (clients/)
   prometheus  # promtool: checks deploy/prometheus and the /metrics output in the tests
   clang-14 libclang-rt-14-dev  # libFuzzer and its sanitizer runtimes (fuzz/)
   clang-format-14  # the code's format, checked by scripts/test.sh

@@ -105,8 +105,11 @@ std::optional<std::string> SigningKeys::certify(std::string_view edge_public_raw
   std::lock_guard<std::mutex> g(mu_);
   if (roots_.empty() || edge_public_raw.size() != 32) return std::nullopt;
   const RootKey& root = roots_.back();
+  // The whole span, backdating included, stays within a week (clients refuse longer ones).
+  const std::int64_t lifetime =
+      std::min(options_.certificate_seconds, kMaxCertificateSeconds - kBackdate);
   std::string der = core::issue_certificate(root.key, root.kid, edge_public_raw, edge_id,
-                                            now - kBackdate, now + options_.certificate_seconds);
+                                            now - kBackdate, now + lifetime);
   if (der.empty()) return std::nullopt;
   return der;
 }

@@ -34,6 +34,8 @@ struct RootKey {
   std::int64_t retires_at = 0;  // 0: the active root
 };
 
+inline constexpr std::int64_t kMaxCertificateSeconds = 7 * 86400;
+
 struct SigningOptions {
   std::int64_t certificate_seconds = 48 * 3600;  // an edge certificate's lifetime (≤ 7 days)
   std::int64_t overlap_seconds = 37 * 86400;     // a rotated-out root stays trusted this long

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <ctime>
+#include <fstream>
 
 #include "core/signing.h"
 #include "support/cluster.h"
@@ -100,6 +101,60 @@ TEST_F(Receipts, AValidAnswerCarriesAReceiptChainedToThePublishedRoot) {
   // Without "offline": no receipt.
   r = post_validate(edge_->port(), R"({"license_key":")" + l.key + R"("})");
   EXPECT_EQ(r.body.find("\"offline\""), std::string::npos) << r.body;
+}
+
+// The three client verifiers (clients/): what each says of `token` against `jwks` at `now`.
+std::vector<std::string> client_verdicts(const TempDir& dir, const std::string& token,
+                                         const std::string& jwks, std::int64_t now,
+                                         const std::string& expected) {
+  const std::string token_file = dir.path("token"), jwks_file = dir.path("jwks.json");
+  std::ofstream(token_file) << token;
+  std::ofstream(jwks_file) << jwks;
+  const std::string args =
+      " " + token_file + " " + jwks_file + " " + std::to_string(now) + " '" + expected + "' 2>&1";
+  std::vector<std::string> out;
+  for (const std::string& cli :
+       {std::string(LE_RECEIPT_CLI),
+        "python3 " + std::string(LE_CLIENTS_DIR) + "/python/verify_receipt_cli.py",
+        "node " + std::string(LE_CLIENTS_DIR) + "/js/verify_receipt_cli.mjs"}) {
+    out.push_back(run_for_line(cli + args));
+  }
+  return out;
+}
+
+TEST_F(Receipts, TheClientVerifiersAcceptALiveReceiptAndFollowRootRotation) {
+  start();
+  const auto l = license();
+  auto r = post_validate(edge_->port(), offline_body(l.key, R"(,"nonce":"n-7","machine_id":"m1")"));
+  // Not activated on m1: no receipt. Without the machine: one.
+  EXPECT_EQ(r.body.find("\"offline\""), std::string::npos);
+  r = post_validate(edge_->port(), offline_body(l.key, R"(,"nonce":"n-7")"));
+  const std::string token = json_str(r.body, "/offline/token");
+  ASSERT_FALSE(token.empty()) << r.body;
+  const std::int64_t iat = json_int(split(token).claims, "/iat");
+  const std::string expected = R"({"account":"acme","product":")" + cluster_.product_id() +
+                               R"(","license":")" + l.id + R"(","nonce":"n-7"})";
+  std::string jwks = cluster_.call(V::get, "/api/v1/signing-keys", {}, {}).body;
+  for (const auto& v : client_verdicts(cluster_.dir(), token, jwks, iat + 10, expected)) {
+    EXPECT_EQ(v, "ok");
+  }
+  for (const auto& v : client_verdicts(cluster_.dir(), token, jwks, iat + 10,
+                                       R"({"account":"acme","product":"prod_other"})")) {
+    EXPECT_EQ(v, "product_mismatch");
+  }
+  // A new root: the old one stays published until its overlap ends; the receipt verifies until
+  // then and not after.
+  r = cluster_.admin(V::post, "/admin/v1/signing-keys/rotate");
+  ASSERT_EQ(r.status, 201u) << r.body;
+  jwks = cluster_.call(V::get, "/api/v1/signing-keys", {}, {}).body;
+  const std::int64_t retires = json_int(jwks, "/keys/1/exp");
+  ASSERT_GT(retires, iat) << jwks;
+  for (const auto& v : client_verdicts(cluster_.dir(), token, jwks, iat + 20, expected)) {
+    EXPECT_EQ(v, "ok") << "during the overlap";
+  }
+  for (const auto& v : client_verdicts(cluster_.dir(), token, jwks, retires + 1, expected)) {
+    EXPECT_EQ(v, "root_retired") << "after the overlap";
+  }
 }
 
 TEST_F(Receipts, ALicenseThatIsNotValidHereGetsNone) {
