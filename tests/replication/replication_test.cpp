@@ -183,19 +183,23 @@ TEST_F(Replication, UndecodableStreamMessageIsCountedSkippedAndReplicationGoesOn
   auto edge = cluster_.start_edge("edge");
   auto lic = cluster_.create_license();
   ASSERT_TRUE(edge_says(*edge, lic.key, "VALID"));
-  // Garbage published straight into the stream, as a broken or hostile publisher would.
+  // Garbage published straight into the stream, as a broken or hostile publisher would; each on
+  // its own subject (the stream keeps one message per subject, so a second one on a subject could
+  // replace the first before the edge reads it).
   {
     nats::NatsOptions o;
     o.url = cluster_.nats_url();
     std::string error;
     auto js = nats::JetStream::connect(o, error);
     ASSERT_TRUE(js) << error;
+    int n = 0;
     for (std::string body :
          {std::string("not json"), std::string(R"({"kind":"license","version":1})"),
           std::string(R"({"kind":"planet","type":"x","version":1,"deleted":false,"data":{}})")}) {
       jsErrCode jerr;
       jsPubAck* ack = nullptr;
-      ASSERT_EQ(js_Publish(&ack, js->context(), "lic.license.bogus", body.data(),
+      const std::string subject = "lic.license.bogus" + std::to_string(++n);
+      ASSERT_EQ(js_Publish(&ack, js->context(), subject.c_str(), body.data(),
                            static_cast<int>(body.size()), nullptr, &jerr),
                 NATS_OK);
       jsPubAck_Destroy(ack);
