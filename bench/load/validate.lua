@@ -3,7 +3,8 @@
 -- a key that does not; LE_API_KEY, when set, is sent as a Bearer API key. With LE_XFF=1 each
 -- request carries a random client address in X-Forwarded-For (header text only: the traffic
 -- itself goes to the target given to wrk), as public clients behind a CDN would. LE_MACHINE_ID,
--- when set, is sent as machine_id (bench/load/failures.sh: one no license holds).
+-- when set, is sent as machine_id (bench/load/failures.sh: one no license holds). LE_OFFLINE=1
+-- asks for an offline receipt with every request (bench/load/receipts.sh).
 local n = tonumber(os.getenv("LE_LICENSES") or "1000000")
 local unknown_pct = tonumber(os.getenv("LE_UNKNOWN_PCT") or "10")
 local api_key = os.getenv("LE_API_KEY") or ""
@@ -11,6 +12,7 @@ local xff = os.getenv("LE_XFF") == "1"
 local machine = os.getenv("LE_MACHINE_ID") or ""
 local tail = '"}'
 if machine ~= "" then tail = '","machine_id":"' .. machine .. '"}' end
+if os.getenv("LE_OFFLINE") == "1" then tail = string.sub(tail, 1, -2) .. ',"offline":true}' end
 
 local headers = { ["Content-Type"] = "application/json" }
 if api_key ~= "" then headers["Authorization"] = "Bearer " .. api_key end
