@@ -249,16 +249,16 @@ std::size_t encode_failure_report(std::span<const FailureCount> counts, std::siz
   if (counts.empty()) return 0;
   max_bytes = std::min(max_bytes, kMaxFailureReportBytes);
   out.append(kOpen);
-  std::string entry;
   std::size_t taken = 0;
   for (const auto& c : counts) {
-    entry.clear();
-    JsonWriter w(entry);
-    write_entry(w, c);
-    const std::size_t need = out.size() + (taken ? 1 : 0) + entry.size() + kClose.size();
-    if (taken > 0 && need > max_bytes) break;
+    const std::size_t mark = out.size();
     if (taken > 0) out.push_back(',');
-    out.append(entry);
+    JsonWriter w(out);
+    write_entry(w, c);
+    if (taken > 0 && out.size() + kClose.size() > max_bytes) {
+      out.resize(mark);  // the entry does not fit: it starts the next report
+      break;
+    }
     ++taken;
   }
   out.append(kClose);

@@ -7,9 +7,7 @@
 namespace le::edge {
 
 FailureReporter::FailureReporter(unsigned threads, FailureReporterOptions options)
-    : options_(std::move(options)),
-      // The threads' tallies together never hold more licenses than this: merging never drops.
-      merged_(std::max(1u, threads) * options_.max_licenses_per_thread) {
+    : options_(std::move(options)) {
   for (unsigned i = 0; i < std::max(1u, threads); ++i) {
     slots_.push_back(std::make_unique<Slot>(options_.max_licenses_per_thread));
   }
@@ -23,23 +21,25 @@ void FailureReporter::start() {
 
 void FailureReporter::stop() { worker_.stop(); }
 
-void FailureReporter::drain(core::FailureTally& into) {
-  std::lock_guard lock(drain_mu_);
-  drain_locked(into);
-}
-
-void FailureReporter::drain_locked(core::FailureTally& into) {
+void FailureReporter::take_tallies(const std::function<void(const core::FailureTally&)>& take) {
+  std::lock_guard lock(take_mu_);
   for (auto& slot : slots_) {
     {
-      std::lock_guard lock(slot->mu);
+      std::lock_guard slot_lock(slot->mu);
       slot->tally.swap(slot->spare);
     }
-    // The spare is this drain's alone now: its thread counts into the other tally.
-    for (const auto& c : slot->spare.counts()) {
-      if (!into.add(c)) merge_dropped_.fetch_add(c.count, std::memory_order_relaxed);
-    }
+    // The spare is the taker's alone now: its thread counts into the other tally.
+    if (!slot->spare.empty()) take(slot->spare);
     slot->spare.clear();
   }
+}
+
+void FailureReporter::drain(core::FailureTally& into) {
+  take_tallies([&](const core::FailureTally& t) {
+    for (const auto& c : t.counts()) {
+      if (!into.add(c)) merge_dropped_.fetch_add(c.count, std::memory_order_relaxed);
+    }
+  });
 }
 
 std::uint64_t FailureReporter::dropped() const {
@@ -49,31 +49,31 @@ std::uint64_t FailureReporter::dropped() const {
 }
 
 void FailureReporter::report(natsConnection* nc) {
-  std::lock_guard lock(drain_mu_);
-  drain_locked(merged_);
   const std::int64_t max_payload = natsConnection_GetMaxPayload(nc);
   const std::size_t max_bytes =
       max_payload > 0 ? std::min(options_.max_report_bytes, static_cast<std::size_t>(max_payload))
                       : options_.max_report_bytes;
-  std::span<const core::FailureCount> rest = merged_.counts();
   std::string error;
-  while (!rest.empty()) {
-    const std::size_t n = core::encode_failure_report(rest, max_bytes, buf_);
-    std::uint64_t failures = 0;
-    for (const auto& c : rest.first(n)) failures += c.count;
-    const natsStatus s = natsConnection_Publish(nc, nats::kFailureReportSubject, buf_.data(),
-                                                static_cast<int>(buf_.size()));
-    if (s == NATS_OK) {
-      stats_.reports.fetch_add(1, std::memory_order_relaxed);
-      stats_.reported.fetch_add(failures, std::memory_order_relaxed);
-    } else {
-      stats_.unsent.fetch_add(failures, std::memory_order_relaxed);
-      error = nats::status_text(s);
+  // Each thread's tally as it is: the primary sums a license's counts from several threads.
+  take_tallies([&](const core::FailureTally& tally) {
+    std::span<const core::FailureCount> rest = tally.counts();
+    while (!rest.empty()) {
+      const std::size_t n = core::encode_failure_report(rest, max_bytes, buf_);
+      std::uint64_t failures = 0;
+      for (const auto& c : rest.first(n)) failures += c.count;
+      const natsStatus s = natsConnection_Publish(nc, nats::kFailureReportSubject, buf_.data(),
+                                                  static_cast<int>(buf_.size()));
+      if (s == NATS_OK) {
+        stats_.reports.fetch_add(1, std::memory_order_relaxed);
+        stats_.reported.fetch_add(failures, std::memory_order_relaxed);
+      } else {
+        stats_.unsent.fetch_add(failures, std::memory_order_relaxed);
+        error = nats::status_text(s);
+      }
+      rest = rest.subspan(n);
     }
-    rest = rest.subspan(n);
-  }
+  });
   if (!error.empty()) log::warn("failure-reports", "report not sent", {{"error", error}});
-  merged_.clear();
 }
 
 void FailureReporter::run() {

@@ -2,10 +2,11 @@
 // (DESIGN §4 "Edge → primary reports"; what counts and the report's form: core/failure_report.h).
 //
 // An I/O thread counts a failure in its own tally (one per thread, coalescing per license);
-// a thread of the reporter's own, every `interval`, swaps each tally for an empty one, merges
-// them and publishes the result as a few NATS messages (core NATS, subject
-// nats::kFailureReportSubject, taken by one primary of the queue group). So a flood of
-// failures becomes one entry per license per interval, and validation never waits on NATS.
+// a thread of the reporter's own, every `interval`, swaps each tally for an empty one and
+// publishes it as a few NATS messages (core NATS, subject nats::kFailureReportSubject, taken by
+// one primary of the queue group, which sums what several threads and edges report). So a
+// flood of failures becomes one entry per license per thread and interval, and validation
+// never waits on NATS.
 //
 // The hot path: count() takes its thread's lock, which no other I/O thread takes; the reporter
 // takes it once per interval to swap the tally (a few pointers). Nothing is allocated once a
@@ -25,6 +26,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -40,7 +42,7 @@ namespace le::edge {
 
 struct FailureReporterOptions {
   nats::NatsOptions nats;
-  std::chrono::milliseconds interval{5000};
+  std::chrono::milliseconds interval{10'000};
   std::size_t max_licenses_per_thread = 100'000;
   std::size_t max_report_bytes = 512 * 1024;  // and at most the server's max_payload
 };
@@ -75,6 +77,8 @@ class FailureReporter {
   // Moves what the threads counted into `into` (merged per license); failures it has no room
   // for are counted as dropped.
   void drain(core::FailureTally& into);
+  // Swaps each thread's tally for an empty one and hands it to `take`, then clears it.
+  void take_tallies(const std::function<void(const core::FailureTally&)>& take);
   // Failures dropped because a tally was full, summed over threads.
   std::uint64_t dropped() const;
   const FailureReporterStats& stats() const { return stats_; }
@@ -90,18 +94,16 @@ class FailureReporter {
     metrics::Cell dropped;     // written by its I/O thread only (under mu)
   };
   void run();
-  void drain_locked(core::FailureTally& into);
-  // Drains the tallies and publishes them on `nc`.
+  // Publishes what the threads counted on `nc`.
   void report(natsConnection* nc);
 
   FailureReporterOptions options_;
   std::vector<std::unique_ptr<Slot>> slots_;
   FailureReporterStats stats_;
-  // One drain at a time (a Slot's spare is the drainer's); guards merged_ and buf_.
-  std::mutex drain_mu_;
-  core::FailureTally merged_;  // the threads' tallies merged, while a report is sent
-  std::string buf_;            // one message
-  std::atomic<std::uint64_t> merge_dropped_{0};
+  // One take at a time: a Slot's spare is the taker's. Guards buf_ (one message).
+  std::mutex take_mu_;
+  std::string buf_;
+  std::atomic<std::uint64_t> merge_dropped_{0};  // drain()'s
   nats::Worker worker_{"failure-reports"};
 };
 

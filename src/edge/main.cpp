@@ -58,7 +58,7 @@ constexpr const char* kUsage = R"(usage: license-edge --db DIR [flags]
   --write-timeout-ms MS    activations, deactivations and TKI first-use bindings go to the
                            primary over --nats; without its answer by then: 503 (default 2000)
   --failure-report-ms MS   failed validations of existing licenses are counted per license and
-                           reported to the primary over --nats this often (default 5000)
+                           reported to the primary over --nats this often (default 10000)
   --failure-report-licenses N  licenses each I/O thread counts failures of between reports;
                            failures of further ones are dropped (default 100000)
   --no-failure-reports     do not count nor report failed validations
@@ -228,7 +228,7 @@ int main(int argc, char** argv) {
       report_options.nats = consumer_options.nats;
       report_options.nats.client_name = "license-edge-reports";
       report_options.interval = std::chrono::milliseconds(
-          std::max<std::uint64_t>(1, flags.u64("failure-report-ms", 5000)));
+          std::max<std::uint64_t>(1, flags.u64("failure-report-ms", 10000)));
       report_options.max_licenses_per_thread =
           flags.u64("failure-report-licenses", report_options.max_licenses_per_thread);
       failures = std::make_unique<edge::FailureReporter>(server_config.threads, report_options);
