@@ -60,7 +60,7 @@ constexpr const char* kUsage = R"(usage: license-edge --db DIR [flags]
   --failure-report-ms MS   failed validations of existing licenses are counted per license and
                            reported to the primary over --nats this often (default 10000)
   --failure-report-licenses N  licenses each I/O thread counts failures of between reports;
-                           failures of further ones are dropped (default 100000)
+                           failures of further ones are dropped (default 32768)
   --no-failure-reports     do not count nor report failed validations
   --dump                   print every record as change-stream JSON lines and exit
   --digest                 print the SHA-256 of every record in the replica and exit
