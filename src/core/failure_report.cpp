@@ -23,6 +23,11 @@ std::uint64_t saturating_add(std::uint64_t a, std::uint64_t b) {
   return std::min(kMaxFailureCount, a + std::min(b, kMaxFailureCount));
 }
 
+// A slot of the tally's table: 0 when empty, else the entry's index + 1 in the low kIndexBits and
+// 8 more bits of the license's hash above them, so a probe reads an entry only when those match.
+constexpr unsigned kIndexBits = 24;
+constexpr std::uint32_t kIndexMask = (1u << kIndexBits) - 1;
+
 std::uint64_t mix(std::uint64_t x) {  // splitmix64's finalizer
   x ^= x >> 30;
   x *= 0xbf58476d1ce4e5b9ULL;
@@ -166,25 +171,27 @@ std::optional<FailureReason> failure_reason(const TkiDecision& d, const LicenseR
 FailureTally::FailureTally(std::size_t max_licenses)
     // The probe sequence depends on a per-tally random seed, so digests chosen to collide (by
     // whoever can publish reports) do not line up in one table.
-    : max_(std::min<std::size_t>(max_licenses, UINT32_MAX / 4)),
+    : max_(std::min<std::size_t>(max_licenses, kIndexMask - 1)),
       seed_((static_cast<std::uint64_t>(std::random_device{}()) << 32) ^ std::random_device{}()) {}
 
-std::size_t FailureTally::slot_of(const Digest& license) const {
+std::uint64_t FailureTally::hash(const Digest& license) const {
   std::uint64_t h = seed_;
   for (std::size_t i = 0; i < license.size(); i += 8) {
     std::uint64_t word;
     std::memcpy(&word, license.data() + i, 8);
     h = mix(h ^ word);
   }
-  return static_cast<std::size_t>(h) & (slots_.size() - 1);
+  return h;
 }
 
 void FailureTally::rehash(std::size_t slots) {
   slots_.assign(slots, 0);
   for (std::size_t i = 0; i < size_; ++i) {
-    std::size_t s = slot_of(entries_[i].license);
+    const std::uint64_t h = hash(entries_[i].license);
+    std::size_t s = static_cast<std::size_t>(h) & (slots_.size() - 1);
     while (slots_[s] != 0) s = (s + 1) & (slots_.size() - 1);
-    slots_[s] = static_cast<std::uint32_t>(i + 1);
+    slots_[s] =
+        static_cast<std::uint32_t>(h >> 56 << kIndexBits) | static_cast<std::uint32_t>(i + 1);
   }
 }
 
@@ -194,19 +201,20 @@ bool FailureTally::add(const Digest& license, std::uint64_t count, FailureReason
     if (max_ == 0) return false;
     rehash(64);
   }
-  std::size_t s = slot_of(license);
-  while (slots_[s] != 0) {
-    FailureCount& e = entries_[slots_[s] - 1];
-    if (e.license == license) {
-      e.count = saturating_add(e.count, count);
-      e.reason = reason;
-      if (!machine_id.empty() && machine_id.size() <= kMaxFailureMachineIdBytes) {
-        e.machine_id.assign(machine_id);
-      }
-      total_ = saturating_add(total_, count);
-      return true;
+  const std::uint64_t h = hash(license);
+  const auto tag = static_cast<std::uint32_t>(h >> 56 << kIndexBits);
+  std::size_t s = static_cast<std::size_t>(h) & (slots_.size() - 1);
+  for (std::uint32_t slot; (slot = slots_[s]) != 0; s = (s + 1) & (slots_.size() - 1)) {
+    if ((slot & ~kIndexMask) != tag) continue;
+    FailureCount& e = entries_[(slot & kIndexMask) - 1];
+    if (e.license != license) continue;
+    e.count = saturating_add(e.count, count);
+    e.reason = reason;
+    if (!machine_id.empty() && machine_id.size() <= kMaxFailureMachineIdBytes) {
+      e.machine_id.assign(machine_id);
     }
-    s = (s + 1) & (slots_.size() - 1);
+    total_ = saturating_add(total_, count);
+    return true;
   }
   if (size_ >= max_) return false;
   if (size_ == entries_.size()) entries_.emplace_back();
@@ -219,7 +227,7 @@ bool FailureTally::add(const Digest& license, std::uint64_t count, FailureReason
   } else {
     e.machine_id.clear();
   }
-  slots_[s] = static_cast<std::uint32_t>(++size_);
+  slots_[s] = tag | static_cast<std::uint32_t>(++size_);
   total_ = saturating_add(total_, count);
   if (size_ * 2 > slots_.size()) rehash(slots_.size() * 2);
   return true;

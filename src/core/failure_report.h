@@ -84,6 +84,7 @@ struct FailureCount {
 
 class FailureTally {
  public:
+  // At most 2^24 - 2 licenses, whatever `max_licenses` says.
   explicit FailureTally(std::size_t max_licenses);
 
   // Counts `count` failures of `license`, the last of them for `reason` on `machine_id` (empty:
@@ -107,7 +108,7 @@ class FailureTally {
   void swap(FailureTally& other) noexcept;
 
  private:
-  std::size_t slot_of(const Digest& license) const;
+  std::uint64_t hash(const Digest& license) const;
   void rehash(std::size_t slots);
 
   std::size_t max_;
@@ -116,7 +117,7 @@ class FailureTally {
   std::vector<FailureCount> entries_;
   std::size_t size_ = 0;
   std::uint64_t total_ = 0;
-  // Open addressing, linear probing, at most half full: 0 = empty, else entry index + 1.
+  // Open addressing, linear probing, at most half full (see kIndexBits in the .cpp).
   std::vector<std::uint32_t> slots_;
 };
 

@@ -43,7 +43,9 @@ namespace le::edge {
 struct FailureReporterOptions {
   nats::NatsOptions nats;
   std::chrono::milliseconds interval{10'000};
-  std::size_t max_licenses_per_thread = 100'000;
+  // Small enough that a full tally's table stays in a core's cache (a flood of distinct
+  // failing licenses probes it on every request), large enough for any honest burst.
+  std::size_t max_licenses_per_thread = 32'768;
   std::size_t max_report_bytes = 512 * 1024;  // and at most the server's max_payload
 };
 

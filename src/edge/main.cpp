@@ -61,7 +61,7 @@ constexpr const char* kUsage = R"(usage: license-edge --db DIR [flags]
   --failure-report-ms MS   failed validations of existing licenses are counted per license and
                            reported to the primary over --nats this often (default 10000)
   --failure-report-licenses N  licenses each I/O thread counts failures of between reports;
-                           failures of further ones are dropped (default 100000)
+                           failures of further ones are dropped (default 32768)
   --no-failure-reports     do not count nor report failed validations
   --edge-id ID             this edge's name in its receipt certificate (default edge-<host>-<pid>)
   --receipt-rate N         offline receipts signed per second per I/O thread at most; beyond

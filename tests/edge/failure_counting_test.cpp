@@ -4,6 +4,9 @@
 // reason and machine; a flood becomes one entry per license; a full tally drops and counts.
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <thread>
+
 #include "cache/record_cache.h"
 #include "core/clock.h"
 #include "edge/edge_service.h"
@@ -201,6 +204,45 @@ TEST_F(EdgeFailureCounting, AFullTallyDropsFurtherLicensesAndCountsThem) {
     // SUSP-2's five failures, each round: the drain made room for the next round's first two.
     EXPECT_EQ(reporter.dropped(), 5u * (round + 1));
   }
+}
+
+// I/O threads count while the reporter takes their tallies away, again and again: every failure
+// is in exactly one take, none lost or counted twice.
+TEST(FailureReporter, TakingTalliesWhileThreadsCountLosesNothing) {
+  constexpr unsigned kThreads = 3;
+  constexpr int kPerThread = 200'000;
+  FailureReporter reporter(kThreads, {});
+  std::vector<core::Digest> keys;
+  for (int i = 0; i < 1000; ++i) keys.push_back(core::sha256(std::to_string(i)));
+  std::atomic<unsigned> done{0};
+  std::vector<std::thread> threads;
+  for (unsigned w = 0; w < kThreads; ++w) {
+    threads.emplace_back([&, w] {
+      for (int i = 0; i < kPerThread; ++i) {
+        reporter.count(w, keys[i % keys.size()], core::FailureReason::kExpired, i % 2 ? "m" : "");
+      }
+      done.fetch_add(1);
+    });
+  }
+  std::uint64_t taken = 0;
+  std::size_t takes = 0;
+  auto take = [&] {
+    reporter.take_tallies([&](const core::FailureTally& t) {
+      for (const auto& c : t.counts()) taken += c.count;
+      EXPECT_EQ(t.total(), [&] {
+        std::uint64_t n = 0;
+        for (const auto& c : t.counts()) n += c.count;
+        return n;
+      }());
+      ++takes;
+    });
+  };
+  while (done.load() < kThreads) take();
+  for (auto& t : threads) t.join();
+  take();
+  EXPECT_EQ(taken, std::uint64_t{kThreads} * kPerThread);
+  EXPECT_EQ(reporter.dropped(), 0u);
+  EXPECT_GT(takes, kThreads);
 }
 
 TEST_F(EdgeFailureCounting, WithoutAReporterNothingIsCounted) {
