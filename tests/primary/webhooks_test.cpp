@@ -253,8 +253,9 @@ TEST(WebhookDeliveries, AreListedAndRedeliveredThroughTheApi) {
   EXPECT_EQ(json_str(r.body, "/delivery/id"), id);
   ASSERT_TRUE(receiver.wait_for(2));
   EXPECT_EQ(receiver.received()[1].delivery_id, id);
-  ASSERT_TRUE(eventually(
-      [&] { return json_str(cluster.api(V::get, deliveries).body, "/data/0/status") == "succeeded"; }));
+  ASSERT_TRUE(eventually([&] {
+    return json_str(cluster.api(V::get, deliveries).body, "/data/0/status") == "succeeded";
+  }));
   r = cluster.api(V::get, deliveries);
   EXPECT_EQ(json_int(r.body, "/data/0/lastStatusCode"), 200);
   EXPECT_TRUE(json_str(r.body, "/data/0/nextAttemptAt").empty()) << "null once delivered";
