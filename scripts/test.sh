@@ -2,7 +2,7 @@
 # Installs what is missing, builds, and runs the whole test suite (unit, integration, end-to-end,
 # fuzz) twice: on the Release build, then on an AddressSanitizer + UndefinedBehaviorSanitizer
 # build (build-asan/), and the lock-free structures' tests (rate limiter, record cache) and the
-# deferred responses once more under ThreadSanitizer (build-tsan/), and every libFuzzer target
+# deferred responses and webhook deliveries once more under ThreadSanitizer (build-tsan/), and every libFuzzer target
 # for a few seconds from its seed corpus (build-fuzz/, clang; bench/fuzz.sh runs them long).
 # LE_SKIP_SANITIZERS=1 runs the Release suite only.
 set -euo pipefail
@@ -26,7 +26,7 @@ if [[ "${LE_SKIP_SANITIZERS:-0}" != 1 ]]; then
 fi
 
 if [[ "${LE_SKIP_SANITIZERS:-0}" != 1 ]]; then
-  echo "== the rate limiter, record cache, memory view and deferred-response tests under ThreadSanitizer"
+  echo "== the rate limiter, record cache, memory view, deferred-response and webhook delivery tests under ThreadSanitizer"
   cmake -S "$root" -B "$root/build-tsan" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DLE_TSAN=ON -DLE_BUILD_BENCH=OFF -DLE_WERROR=OFF >/dev/null
   cmake --build "$root/build-tsan" -j "$jobs" --target ratelimit_test cache_test deferred_test store_test delivery_test
