@@ -80,11 +80,7 @@ void FailureReporter::run() {
   std::unique_ptr<nats::JetStream> nats;
   worker_.run_sessions(
       "NATS unavailable; failed validations wait at this edge",
-      [&] {
-        std::string error;
-        nats = nats::JetStream::connect(options_.nats, error);
-        return nats ? std::string() : error;
-      },
+      [&] { return nats::connect_session(options_.nats, nats); },
       [&] {
         // libnats reconnects the connection by itself: the session lasts until stop().
         std::unique_lock lock(worker_.mutex());

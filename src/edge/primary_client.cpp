@@ -61,9 +61,7 @@ void PrimaryClient::run() {
         lock.unlock();
         if (sub != nullptr) {
           // Let a reply being handled finish: after this no callback of ours runs.
-          natsSubscription_Drain(sub);
-          natsSubscription_WaitForDrainCompletion(sub, 2000);
-          natsSubscription_Destroy(sub);
+          nats::drain_subscription(sub);
         }
         nats.reset();
         stats_.connected.store(false);

@@ -91,11 +91,7 @@ void ReceiptSigner::run() {
   std::unique_ptr<nats::JetStream> nats;
   worker_.run_sessions(
       "NATS unavailable; receipts are signed while the certificate held lasts",
-      [&] {
-        std::string error;
-        nats = nats::JetStream::connect(options_.nats, error);
-        return nats ? std::string() : error;
-      },
+      [&] { return nats::connect_session(options_.nats, nats); },
       [&] {
         std::unique_lock lock(worker_.mutex());
         for (;;) {

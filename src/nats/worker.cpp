@@ -39,4 +39,31 @@ void Worker::run_sessions(std::string_view unavailable, const std::function<std:
   }
 }
 
+std::string connect_session(const NatsOptions& options, std::unique_ptr<JetStream>& into) {
+  std::string error;
+  into = JetStream::connect(options, error);
+  return into ? std::string() : error;
+}
+
+std::string connect_queue_session(const NatsOptions& options, std::unique_ptr<JetStream>& into,
+                                  natsSubscription*& sub, const char* subject, const char* group,
+                                  natsMsgHandler handler, void* closure) {
+  if (std::string error = connect_session(options, into); !error.empty()) return error;
+  natsStatus s =
+      natsConnection_QueueSubscribe(&sub, into->connection(), subject, group, handler, closure);
+  if (s == NATS_OK) s = natsConnection_Flush(into->connection());
+  if (s == NATS_OK) return std::string();
+  natsSubscription_Destroy(sub);
+  sub = nullptr;
+  into.reset();
+  return "subscribe: " + status_text(s);
+}
+
+void drain_subscription(natsSubscription*& sub) {
+  natsSubscription_Drain(sub);
+  natsSubscription_WaitForDrainCompletion(sub, 2000);
+  natsSubscription_Destroy(sub);
+  sub = nullptr;
+}
+
 }  // namespace le::nats

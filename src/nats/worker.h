@@ -12,6 +12,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -57,5 +58,17 @@ class Worker {
   Backoff backoff_;
   std::thread thread_;
 };
+
+// A `connect` for Worker::run_sessions: opens `into`. Empty when connected, else why not.
+std::string connect_session(const NatsOptions& options, std::unique_ptr<JetStream>& into);
+
+// The same, then subscribes `handler` to `subject` in queue group `group` and flushes, so the
+// server has the subscription before the session serves; on failure nothing is left open.
+std::string connect_queue_session(const NatsOptions& options, std::unique_ptr<JetStream>& into,
+                                  natsSubscription*& sub, const char* subject, const char* group,
+                                  natsMsgHandler handler, void* closure);
+
+// Stops taking messages on `sub`, lets those being handled finish (up to 2 s), and destroys it.
+void drain_subscription(natsSubscription*& sub);
 
 }  // namespace le::nats

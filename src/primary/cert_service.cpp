@@ -24,17 +24,8 @@ void CertService::run() {
   worker_.run_sessions(
       "NATS unavailable; edges cannot renew their receipt certificates",
       [&] {
-        std::string error;
-        nats = nats::JetStream::connect(nats_, error);
-        if (!nats) return error;
-        natsStatus s = natsConnection_QueueSubscribe(&sub, nats->connection(), core::kCertSubject,
-                                                     nats::kWriteQueueGroup, on_request, this);
-        if (s == NATS_OK) s = natsConnection_Flush(nats->connection());
-        if (s == NATS_OK) return std::string();
-        natsSubscription_Destroy(sub);
-        sub = nullptr;
-        nats.reset();
-        return "subscribe: " + nats::status_text(s);
+        return nats::connect_queue_session(nats_, nats, sub, core::kCertSubject,
+                                           nats::kWriteQueueGroup, on_request, this);
       },
       [&] {
         log::info("certificates", "answering edges' certificate requests",
@@ -44,10 +35,7 @@ void CertService::run() {
           while (worker_.wait_for(lock, std::chrono::milliseconds(500))) {
           }
         }
-        natsSubscription_Drain(sub);
-        natsSubscription_WaitForDrainCompletion(sub, 2000);
-        natsSubscription_Destroy(sub);
-        sub = nullptr;
+        nats::drain_subscription(sub);
       });
 }
 

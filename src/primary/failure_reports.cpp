@@ -115,18 +115,8 @@ void FailureReports::run() {
   worker_.run_sessions(
       "NATS unavailable; edges' failed validations cannot reach this primary",
       [&] {
-        std::string error;
-        nats = nats::JetStream::connect(options_.nats, error);
-        if (!nats) return error;
-        natsStatus s =
-            natsConnection_QueueSubscribe(&sub, nats->connection(), nats::kFailureReportSubject,
-                                          nats::kWriteQueueGroup, on_message, this);
-        if (s == NATS_OK) s = natsConnection_Flush(nats->connection());
-        if (s == NATS_OK) return std::string();
-        natsSubscription_Destroy(sub);
-        sub = nullptr;
-        nats.reset();
-        return "subscribe: " + nats::status_text(s);
+        return nats::connect_queue_session(options_.nats, nats, sub, nats::kFailureReportSubject,
+                                           nats::kWriteQueueGroup, on_message, this);
       },
       [&] {
         // libnats reconnects the connection by itself: the session lasts until stop().
@@ -143,10 +133,7 @@ void FailureReports::run() {
           } while (worker_.wait_for(lock, tick_));
         }
         // Let a report being taken finish before the last window is recorded.
-        natsSubscription_Drain(sub);
-        natsSubscription_WaitForDrainCompletion(sub, 2000);
-        natsSubscription_Destroy(sub);
-        sub = nullptr;
+        nats::drain_subscription(sub);
         nats.reset();
         stats_.connected.store(false);
       });

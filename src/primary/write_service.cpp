@@ -25,18 +25,9 @@ void WriteService::run() {
   worker_.run_sessions(
       "NATS unavailable; edges' writes cannot reach this primary",
       [&] {
-        std::string error;
-        nats = nats::JetStream::connect(nats_, error);
-        if (!nats) return error;
-        natsStatus s = natsConnection_QueueSubscribe(&sub, nats->connection(), subject.c_str(),
-                                                     nats::kWriteQueueGroup, on_request, this);
         // Once the server has the subscription, edges' requests reach this primary.
-        if (s == NATS_OK) s = natsConnection_Flush(nats->connection());
-        if (s == NATS_OK) return std::string();
-        natsSubscription_Destroy(sub);
-        sub = nullptr;
-        nats.reset();
-        return "subscribe: " + nats::status_text(s);
+        return nats::connect_queue_session(nats_, nats, sub, subject.c_str(),
+                                           nats::kWriteQueueGroup, on_request, this);
       },
       [&] {
         // libnats reconnects the connection by itself: the session lasts until stop().
@@ -48,10 +39,7 @@ void WriteService::run() {
           } while (worker_.wait_for(lock, std::chrono::milliseconds(500)));
         }
         // Stop taking requests, and let the ones being handled finish, before the API goes away.
-        natsSubscription_Drain(sub);
-        natsSubscription_WaitForDrainCompletion(sub, 2000);
-        natsSubscription_Destroy(sub);
-        sub = nullptr;
+        nats::drain_subscription(sub);
         stats_.connected.store(false);
       });
 }
