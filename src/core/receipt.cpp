@@ -12,6 +12,23 @@ std::int64_t receipt_valid_until(std::int64_t iat, std::uint32_t grace_hours,
   return license_expires_at > 0 && license_expires_at < grace_end ? license_expires_at : grace_end;
 }
 
+ReceiptClaims receipt_claims(const LicenseRecord& l, const ValidateRequest& request,
+                             std::int64_t now, std::uint32_t grace_hours) {
+  ReceiptClaims c;
+  c.account = l.account_id;
+  c.product = l.product_id;
+  c.license = l.id;
+  c.status = "active";
+  c.type = std::string(to_string(l.type));
+  if (l.expires_at != 0) c.expires_at = l.expires_at;
+  if (request.machine_id) c.machine_id = *request.machine_id;
+  if (request.domain) c.domain = *request.domain;
+  if (request.nonce) c.nonce = *request.nonce;
+  c.iat = now;
+  c.valid_until = receipt_valid_until(now, grace_hours, l.expires_at);
+  return c;
+}
+
 std::string receipt_header(std::string_view certificate_der) {
   std::string header;
   JsonWriter w(header);

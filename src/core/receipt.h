@@ -12,6 +12,7 @@
 
 #include "core/model.h"
 #include "core/signing.h"
+#include "core/validate.h"
 
 namespace le::core {
 
@@ -35,6 +36,11 @@ struct ReceiptClaims {
 // expiry when that comes first (0: never expires).
 std::int64_t receipt_valid_until(std::int64_t iat, std::uint32_t grace_hours,
                                  std::int64_t license_expires_at);
+
+// The claims of a receipt for the VALID answer to `request` about `l`, issued at `now` with a
+// grace period of `grace_hours` (the replica position left for the edge to fill in).
+ReceiptClaims receipt_claims(const LicenseRecord& l, const ValidateRequest& request,
+                             std::int64_t now, std::uint32_t grace_hours);
 
 // The header's base64url part for an edge certificate (DER): computed once per certificate.
 std::string receipt_header(std::string_view certificate_der);

@@ -341,21 +341,9 @@ void EdgeService::add_receipt(PerThread& t, const core::ValidateRequest& request
     }
     ++t.receipts_in_second;
   }
-  core::ReceiptClaims c;
-  c.account = l.account_id;
-  c.product = l.product_id;
-  c.license = l.id;
-  c.status = "active";
-  c.type = std::string(core::to_string(l.type));
-  if (l.expires_at != 0) c.expires_at = l.expires_at;
-  if (request.machine_id) c.machine_id = *request.machine_id;
-  if (request.domain) c.domain = *request.domain;
-  if (request.nonce) c.nonce = *request.nonce;
-  c.iat = now;
-  c.valid_until = core::receipt_valid_until(
-      now,
-      static_cast<std::uint32_t>(std::min<std::int64_t>(grace_hours, core::kMaxOfflineGraceHours)),
-      l.expires_at);
+  core::ReceiptClaims c = core::receipt_claims(
+      l, request, now,
+      static_cast<std::uint32_t>(std::min<std::int64_t>(grace_hours, core::kMaxOfflineGraceHours)));
   if (replication_ != nullptr) {
     c.replica_seq = replication_->applied_seq.load(std::memory_order_relaxed);
     const bool behind = c.replica_seq < replication_->head_seq.load(std::memory_order_relaxed);
