@@ -82,13 +82,15 @@ constexpr std::array<EntryField, 4> kEntryFields = {{
      }},
 }};
 
-void write_entry(JsonWriter& w, const FailureCount& c) {
+}  // namespace
+
+void write_failure_entry(JsonWriter& w, const FailureCount& c) {
   w.begin_object();
   for (const auto& f : kEntryFields) f.write(w, f.name, c);
   w.end_object();
 }
 
-std::optional<std::string> read_entry(dom::element v, FailureCount& c) {
+std::optional<std::string> read_failure_entry(dom::element v, FailureCount& c) {
   dom::object obj;
   if (v.get_object().get(obj)) return "an entry is not an object";
   std::array<bool, kEntryFields.size()> seen{};
@@ -107,11 +109,6 @@ std::optional<std::string> read_entry(dom::element v, FailureCount& c) {
   }
   return std::nullopt;
 }
-
-constexpr std::string_view kOpen = R"({"failures":[)";
-constexpr std::string_view kClose = "]}";
-
-}  // namespace
 
 std::string_view to_string(FailureReason r) { return kReasons[static_cast<std::size_t>(r)]; }
 
@@ -247,58 +244,6 @@ void FailureTally::swap(FailureTally& other) noexcept {
   std::swap(size_, other.size_);
   std::swap(total_, other.total_);
   slots_.swap(other.slots_);
-}
-
-// ---- the report ---------------------------------------------------------------------------------
-
-std::size_t encode_failure_report(std::span<const FailureCount> counts, std::size_t max_bytes,
-                                  std::string& out) {
-  out.clear();
-  if (counts.empty()) return 0;
-  max_bytes = std::min(max_bytes, kMaxFailureReportBytes);
-  out.append(kOpen);
-  std::size_t taken = 0;
-  for (const auto& c : counts) {
-    const std::size_t mark = out.size();
-    if (taken > 0) out.push_back(',');
-    JsonWriter w(out);
-    write_entry(w, c);
-    if (taken > 0 && out.size() + kClose.size() > max_bytes) {
-      out.resize(mark);  // the entry does not fit: it starts the next report
-      break;
-    }
-    ++taken;
-  }
-  out.append(kClose);
-  return taken;
-}
-
-std::variant<FailureReport, DecodeError> decode_failure_report(std::string_view json) {
-  if (json.size() > kMaxFailureReportBytes) return DecodeError{"report too large"};
-  thread_local json::Parser parser;
-  dom::element doc;
-  dom::object obj;
-  if (parser.parse(json, doc) || doc.get_object().get(obj)) {
-    return DecodeError{"not a JSON object"};
-  }
-  dom::array failures;
-  bool has_failures = false;
-  for (const auto field : obj) {
-    if (field.key != "failures") continue;
-    if (has_failures || field.value.get_array().get(failures)) {
-      return DecodeError{"bad field 'failures'"};
-    }
-    has_failures = true;
-  }
-  if (!has_failures) return DecodeError{"missing field 'failures'"};
-  FailureReport report;
-  report.failures.reserve(failures.size());
-  for (const dom::element v : failures) {
-    FailureCount c;
-    if (auto error = read_entry(v, c)) return DecodeError{std::move(*error)};
-    report.failures.push_back(std::move(c));
-  }
-  return report;
 }
 
 }  // namespace le::core

@@ -10,16 +10,15 @@
 // machine id seen. Its size is bounded; a license beyond the bound is refused (the caller
 // counts it as dropped), so hostile traffic cannot grow it without limit.
 //
-// The report, one NATS message (subject nats::kFailureReportSubject):
-//   {"failures":[{"license":"<hex SHA-256 of the key>","count":N,"reason":"SUSPENDED",
-//                 "machineId":"…"},…]}
-// "machineId" is omitted when no failure had one. Decoding validates every field and never
-// throws; a message over kMaxFailureReportBytes, a count of 0 or over kMaxFailureCount, an
-// unknown reason or a field given twice is a DecodeError. Fields it does not know are ignored.
+// They leave the edge as the "failures" of its reports (core/edge_report.h), one per license:
+//   {"license":"<hex SHA-256 of the key>","count":N,"reason":"SUSPENDED","machineId":"…"}
+// "machineId" is omitted when no failure had one. A count of 0 or over kMaxFailureCount, an
+// unknown reason or a field given twice does not read.
 //
-// Thread-safety: the functions are pure (the decoder keeps per-thread parser state); a
-// FailureTally is used by one thread at a time.
+// Thread-safety: the functions are pure; a FailureTally is used by one thread at a time.
 #pragma once
+
+#include <simdjson.h>
 
 #include <cstdint>
 #include <optional>
@@ -32,6 +31,7 @@
 #include "core/activation.h"
 #include "core/api_error.h"
 #include "core/change_event.h"
+#include "core/json_writer.h"
 #include "core/model.h"
 #include "core/tki.h"
 #include "core/validate.h"
@@ -65,8 +65,7 @@ std::optional<FailureReason> failure_reason(const ApiError& e);
 // entry (its hits are counted as blacklist attempts).
 std::optional<FailureReason> failure_reason(const TkiDecision& d, const LicenseRecord& license);
 
-// Bounds of a report and of its fields.
-inline constexpr std::size_t kMaxFailureReportBytes = 1 << 20;
+// Bounds of an entry's fields.
 // The largest count a report carries and a tally holds (2^53 - 1: exact as a JSON number in
 // every client); sums saturate at it.
 inline constexpr std::uint64_t kMaxFailureCount = (std::uint64_t{1} << 53) - 1;
@@ -121,15 +120,9 @@ class FailureTally {
   std::vector<std::uint32_t> slots_;
 };
 
-struct FailureReport {
-  std::vector<FailureCount> failures;
-};
-
-// Writes into `out` (cleared first) one report of as many of `counts`, from the first, as fit in
-// `max_bytes` (at most kMaxFailureReportBytes), at least one; returns how many it took (0 when
-// `counts` is empty).
-std::size_t encode_failure_report(std::span<const FailureCount> counts, std::size_t max_bytes,
-                                  std::string& out);
-std::variant<FailureReport, DecodeError> decode_failure_report(std::string_view json);
+// One entry of a report's "failures".
+void write_failure_entry(JsonWriter& w, const FailureCount& c);
+// Reads one entry into `c`; why not, when it does not read.
+std::optional<std::string> read_failure_entry(simdjson::dom::element v, FailureCount& c);
 
 }  // namespace le::core

@@ -38,4 +38,15 @@ std::optional<BlacklistKind> parse_blacklist_kind(std::string_view s) {
   return parse_enum<BlacklistKind>(s, kBlacklistNames);
 }
 
+bool valid_edge_id(std::string_view id) {
+  if (id.empty() || id.size() > kMaxEdgeIdBytes) return false;
+  for (char c : id) {
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+          c == '_' || c == '-')) {
+      return false;
+    }
+  }
+  return true;
+}
+
 }  // namespace le::core

@@ -162,6 +162,10 @@ std::string_view to_string(BlacklistKind k);
 
 std::optional<Mode> parse_mode(std::string_view s);
 
+// An edge's name (in certificates and reports): 1…kMaxEdgeIdBytes of [A-Za-z0-9._-].
+inline constexpr std::size_t kMaxEdgeIdBytes = 64;
+bool valid_edge_id(std::string_view id);
+
 // Tenant visibility, the one rule every read and write applies: an API key sees only its own
 // account's records, and of licenses only those of its own mode. Without a key (public
 // validation, where the license key itself is the credential) every license is visible.

@@ -76,14 +76,9 @@ std::string encode_cert_request(const CertRequest& r) {
 
 std::optional<CertRequest> decode_cert_request(std::string_view text) {
   const auto nl = text.find('\n');
-  if (nl == std::string_view::npos || nl == 0 || nl > kMaxEdgeIdBytes) return std::nullopt;
+  if (nl == std::string_view::npos || !valid_edge_id(text.substr(0, nl))) return std::nullopt;
   CertRequest r;
   r.edge_id.assign(text.substr(0, nl));
-  for (char c : r.edge_id) {
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-')) {
-      return std::nullopt;
-    }
-  }
   auto key = from_base64url(text.substr(nl + 1));
   if (!key || key->size() != 32) return std::nullopt;
   r.public_raw = std::move(*key);

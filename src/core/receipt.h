@@ -53,9 +53,8 @@ std::string sign_receipt(const Ed25519Key& key, std::string_view header_b64,
 // queue group: the request is "<edge id>\n<base64url raw Ed25519 public key>", the reply the
 // certificate's DER (empty: refused).
 inline constexpr const char* kCertSubject = "lice.cert";
-inline constexpr std::size_t kMaxEdgeIdBytes = 64;
 struct CertRequest {
-  std::string edge_id;  // [A-Za-z0-9._-], 1..kMaxEdgeIdBytes
+  std::string edge_id;  // valid_edge_id()
   std::string public_raw;
 };
 std::string encode_cert_request(const CertRequest& r);

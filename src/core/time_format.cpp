@@ -128,4 +128,17 @@ std::optional<std::int64_t> parse_iso8601(std::string_view s) {
          mi * 60 + se - offset;
 }
 
+std::string date_of_day(std::int32_t day) {
+  std::string s = iso8601(static_cast<std::int64_t>(day) * 86400);
+  s.resize(s.find('T'));
+  return s;
+}
+
+std::optional<std::int32_t> parse_date(std::string_view s) {
+  if (s.size() != 10) return std::nullopt;
+  auto t = parse_iso8601(s);
+  if (!t || *t < 0) return std::nullopt;
+  return utc_day(*t);
+}
+
 }  // namespace le::core

@@ -20,6 +20,38 @@ bool is_limited_path(std::string_view path) {
   return path == "/api/v1/validate" || path == "/api/v1/activate" || path == "/api/v1/deactivate";
 }
 
+// An address's bytes (4 or 16), to count distinct IPs without formatting them.
+class IpBytes {
+ public:
+  explicit IpBytes(const boost::asio::ip::address& a) {
+    if (a.is_v4()) {
+      const auto b = a.to_v4().to_bytes();
+      std::copy(b.begin(), b.end(), bytes_.begin());
+      size_ = b.size();
+    } else {
+      bytes_ = a.to_v6().to_bytes();
+      size_ = bytes_.size();
+    }
+  }
+  // The same for an address as text; one that does not parse is counted as its text.
+  static std::string_view of(std::string_view text, std::optional<IpBytes>& storage) {
+    // Parsed from a terminated copy on the stack: the string_view overload allocates.
+    char buf[64];
+    if (text.size() >= sizeof buf) return text;
+    std::copy(text.begin(), text.end(), buf);
+    buf[text.size()] = '\0';
+    boost::system::error_code ec;
+    const auto a = boost::asio::ip::make_address(static_cast<const char*>(buf), ec);
+    if (ec) return text;
+    return storage.emplace(a).view();
+  }
+  std::string_view view() const { return {reinterpret_cast<const char*>(bytes_.data()), size_}; }
+
+ private:
+  std::array<unsigned char, 16> bytes_{};
+  std::size_t size_ = 0;
+};
+
 std::string_view tki_protocol_message(net::ProtocolError e) {
   switch (e) {
     case net::ProtocolError::kNotFound:
@@ -303,12 +335,26 @@ void EdgeService::validate_limited(const net::Request& req, net::Response& res,
   auto license = t.cache.license(license_digest);
   if (!license) return answer_unavailable(res, license.error());
   auto decision = core::decide_validate(request, api_key, license->get(), now);
+  // Usage: for the license when the caller may see it, else (a key its account does not hold)
+  // for the caller's account alone; a public validation of an unknown key counts nowhere.
+  auto count_usage = [&](const core::LicenseRecord* l, core::UsageOutcome o) {
+    if (reporter_ == nullptr || !reporter_->usage()) return;
+    const bool seen = core::visible_to(api_key, l);
+    if (!seen && api_key == nullptr) return;
+    const IpBytes ip(client_of(req));
+    reporter_->count_validation(req.worker, seen ? l->account_id : api_key->account_id,
+                                seen ? l->mode : api_key->mode, seen ? l : nullptr, o, now_ms,
+                                request.machine_id.value_or(std::string_view()), ip.view());
+  };
   if (const auto* err = std::get_if<core::ApiError>(&decision)) {
     report_failure(req.worker, license_digest, core::failure_reason(*err), request.machine_id);
+    if (core::failure_reason(*err))
+      count_usage(license->get(), core::UsageOutcome::kDomainMismatch);
     return answer(res, *err);
   }
   const auto& outcome = std::get<core::ValidateOutcome>(decision);
   t.outcomes[static_cast<std::size_t>(outcome.code)].add();
+  count_usage(outcome.license, core::usage_outcome(outcome.code));
   if (!outcome.valid()) {
     report_failure(req.worker, license_digest, core::failure_reason(outcome.code),
                    request.machine_id);
@@ -364,8 +410,8 @@ std::uint64_t EdgeService::receipts_over_budget() const {
 void EdgeService::report_failure(unsigned worker, const core::Digest& license,
                                  std::optional<core::FailureReason> reason,
                                  std::optional<std::string_view> machine_id) {
-  if (failures_ != nullptr && reason) {
-    failures_->count(worker, license, *reason, machine_id.value_or(std::string_view()));
+  if (reporter_ != nullptr && reason) {
+    reporter_->count_failure(worker, license, *reason, machine_id.value_or(std::string_view()));
   }
 }
 
@@ -442,31 +488,55 @@ void EdgeService::activation_limited(const net::Request& req, net::Response& res
 }
 
 void EdgeService::bind_at_primary(const net::Request& req, net::Response& res,
-                                  core::WriteCommand cmd, std::string version, std::string hwid) {
+                                  core::WriteCommand cmd, PendingAuth auth) {
   auto& counts = threads_[req.worker]->writes[static_cast<std::size_t>(core::WriteOp::kBind)];
   const unsigned retry = options_.binding_retry_after_s;
   if (primary_ == nullptr) {
     counts[static_cast<std::size_t>(WriteOutcome::kUnavailable)].add();
     return answer_binding_unavailable(res, retry);
   }
-  auto completion = res.defer(write_deadline(), [&counts, retry](net::Response& r) {
+  // The answer is written on this request's I/O thread, which counts the attempt's outcome (and
+  // a refusal as its failure).
+  auto answered = std::make_shared<PendingAuth>(std::move(auth));
+  auto record = [this, worker = req.worker, answered](core::TkiStatus status) {
+    if (reporter_ == nullptr) return;
+    const PendingAuth& a = *answered;
+    AuthInput in;
+    in.at_ms = clock_.now_ms();
+    in.account = a.account.get();
+    in.mode = a.mode;
+    in.license = a.license.get();
+    in.product = a.product;
+    in.version = a.version;
+    in.ip = a.ip;
+    std::optional<IpBytes> ip;
+    in.ip_key = IpBytes::of(a.ip, ip);
+    in.hwid = a.hwid;
+    in.user_agent = a.user_agent;
+    in.status = status;
+    reporter_->count_auth(worker, in);
+  };
+  auto completion = res.defer(write_deadline(), [&counts, retry, record](net::Response& r) {
     counts[static_cast<std::size_t>(WriteOutcome::kUnavailable)].add();
+    record(core::TkiStatus::kBindingRequired);
     answer_binding_unavailable(r, retry);
   });
-  // The answer is written on this request's I/O thread, which counts a refusal as its failure.
-  auto refused = [this, worker = req.worker, license = cmd.license, hwid = std::move(hwid)](
+  auto refused = [this, worker = req.worker, license = cmd.license, answered](
                      core::TkiStatus status, const core::ChangeEvent* state) {
     const auto* l = state ? std::get_if<core::LicenseRecord>(&state->record) : nullptr;
-    if (l != nullptr) report_failure(worker, license, core::failure_reason({status}, *l), hwid);
+    if (l != nullptr) {
+      report_failure(worker, license, core::failure_reason({status}, *l), answered->hwid);
+    }
   };
-  primary_->send(cmd, [completion, &counts, retry, version = std::move(version),
+  primary_->send(cmd, [completion, &counts, retry, answered, record,
                        refused = std::move(refused)](std::optional<core::WriteReply> reply) {
     completion->complete(
-        [reply = std::move(reply), &counts, retry, version, refused](net::Response& r) {
+        [reply = std::move(reply), &counts, retry, answered, record, refused](net::Response& r) {
           auto count = [&](WriteOutcome o) { counts[static_cast<std::size_t>(o)].add(); };
           if (reply && reply->tki) {
             // Refused at the primary, in TKI's own words (e.g. "Max Amount of IP's reached!").
             count(WriteOutcome::kRefused);
+            record(*reply->tki);
             refused(*reply->tki, reply->license ? &*reply->license : nullptr);
             r.status = static_cast<unsigned>(core::http_status(*reply->tki));
             core::write_tki_failure(r.body, *reply->tki);
@@ -474,13 +544,15 @@ void EdgeService::bind_at_primary(const net::Request& req, net::Response& res,
           }
           if (!reply || !reply->bind || !reply->license) {
             count(WriteOutcome::kUnavailable);
+            record(core::TkiStatus::kBindingRequired);
             return answer_binding_unavailable(r, retry);
           }
           count(WriteOutcome::kDone);
-          core::TkiRequest answered;
-          answered.version = version;
+          record(core::TkiStatus::kSuccess);
+          core::TkiRequest answered_request;
+          answered_request.version = answered->version;
           r.status = 200;
-          core::write_tki_success(r.body, answered,
+          core::write_tki_success(r.body, answered_request,
                                   std::get<core::LicenseRecord>(reply->license->record));
         });
   });
@@ -556,8 +628,32 @@ void EdgeService::tki_auth(const net::Request& req, net::Response& res) {
   records.license_block = license_block.get();
 
   const core::TkiDecision d = core::decide_tki(request, records, now);
-  if (d.blacklist_hit != nullptr) count_attempt(t, *d.blacklist_hit);
+  // The license the attempt is recorded against: the key's account's, if it names one.
+  const core::LicenseRecord* own =
+      key && core::visible_to(key.get(), license.get()) ? license.get() : nullptr;
+  if (d.blacklist_hit != nullptr && reporter_ != nullptr) {
+    reporter_->count_blacklist_hit(req.worker, *d.blacklist_hit, clock_.now_ms());
+  }
   res.status = static_cast<unsigned>(core::http_status(d.status));
+  if (d.status != core::TkiStatus::kBindingRequired && reporter_ != nullptr && account) {
+    // The attempt, with what the request named (none of it when it did not parse).
+    std::optional<IpBytes> ip;
+    AuthInput in;
+    in.at_ms = clock_.now_ms();
+    in.account = account.get();
+    in.mode = key->mode;
+    in.license = own;
+    if (request) {
+      in.product = request->product;
+      in.version = request->version;
+      in.ip = request->ip;
+      in.ip_key = IpBytes::of(request->ip, ip);
+      in.hwid = request->hwid.value_or(std::string_view());
+    }
+    in.user_agent = req.header(field::user_agent).value_or(std::string_view());
+    in.status = d.status;
+    reporter_->count_auth(req.worker, in);
+  }
   if (d.status == core::TkiStatus::kSuccess) {
     core::write_tki_success(res.body, *request, *license);
     return;
@@ -572,8 +668,15 @@ void EdgeService::tki_auth(const net::Request& req, net::Response& res) {
     cmd.license = license->key_digest;
     if (d.bind_ip) cmd.ip.assign(request->ip);
     if (d.bind_hwid) cmd.hwid.assign(*request->hwid);
-    return bind_at_primary(req, res, std::move(cmd), std::string(request->version),
-                           std::string(request->hwid.value_or(std::string_view())));
+    PendingAuth auth{account,
+                     key->mode,
+                     own ? license : nullptr,
+                     std::string(request->product),
+                     std::string(request->version),
+                     std::string(request->ip),
+                     std::string(request->hwid.value_or(std::string_view())),
+                     std::string(req.header(field::user_agent).value_or(std::string_view()))};
+    return bind_at_primary(req, res, std::move(cmd), std::move(auth));
   }
   if (license && request) {
     report_failure(req.worker, license->key_digest, core::failure_reason(d, *license),
@@ -613,22 +716,6 @@ void EdgeService::readyz(const net::Request&, net::Response& res) {
     w.end_object();
   }
   w.end_object();
-}
-
-void EdgeService::count_attempt(PerThread& t, const core::BlacklistEntry& entry) {
-  std::lock_guard lock(t.attempts_mu);
-  ++t.attempts[entry.id];
-}
-
-std::uint64_t EdgeService::blacklist_attempts(std::string_view entry_id) const {
-  std::uint64_t total = 0;
-  for (const auto& t : threads_) {
-    std::lock_guard lock(t->attempts_mu);
-    if (auto it = t->attempts.find(std::string(entry_id)); it != t->attempts.end()) {
-      total += it->second;
-    }
-  }
-  return total;
 }
 
 cache::CacheStats EdgeService::cache_stats() const {

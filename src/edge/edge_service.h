@@ -2,7 +2,7 @@
 // per-thread record caches. Every decision is made by a pure function in core/.
 //
 // Thread-safety: handlers run on the server's I/O threads; each uses the PerThread state of the
-// worker index it is called with. set_ready()/ready() and blacklist_attempts() from any thread.
+// worker index it is called with. set_ready()/ready() from any thread.
 #pragma once
 
 #include <array>
@@ -22,9 +22,9 @@
 #include "core/clock.h"
 #include "core/write_protocol.h"
 #include "edge/client_ip.h"
-#include "edge/failure_reporter.h"
 #include "edge/primary_client.h"
 #include "edge/receipt_signer.h"
+#include "edge/reporter.h"
 #include "metrics/metrics.h"
 #include "net/http.h"
 #include "ratelimit/sliding_window.h"
@@ -70,8 +70,9 @@ class EdgeService {
   void set_replication(const replication::ConsumerStats* stats) { replication_ = stats; }
   // Where activations, deactivations and TKI first-use bindings go; without it they answer 503.
   void set_primary(edge::PrimaryClient* client) { primary_ = client; }
-  // Where failed validations of existing licenses are counted; without it they are not.
-  void set_failure_reporter(FailureReporter* reporter) { failures_ = reporter; }
+  // Where failed validations of existing licenses, usage, TKI attempts and blacklist hits are
+  // counted for the primary; without it they are not.
+  void set_reporter(Reporter* reporter) { reporter_ = reporter; }
   // Signs offline receipts for VALID answers that ask for one; without it none are given.
   void set_receipts(ReceiptSigner* signer) { receipts_ = signer; }
   std::uint64_t receipts_over_budget() const;
@@ -80,8 +81,6 @@ class EdgeService {
            (replication_ == nullptr || replication_->caught_up.load(std::memory_order_acquire));
   }
 
-  // Attempts refused by a blacklist entry at this edge, by entry id.
-  std::uint64_t blacklist_attempts(std::string_view entry_id) const;
   cache::CacheStats cache_stats() const;
   // Validation outcomes, rate-limit refusals and cache figures, summed over threads.
   void collect(metrics::Families& out) const;
@@ -111,9 +110,6 @@ class EdgeService {
     // Writes forwarded to the primary, by core::WriteOp and WriteOutcome; counted on the thread
     // that answers them (the request's).
     std::array<std::array<metrics::Cell, 3>, 3> writes;
-    // Read rarely (metrics, tests); the lock is only ever contended by such a reader.
-    mutable std::mutex attempts_mu;
-    std::unordered_map<std::string, std::uint64_t> attempts;
     // Offline receipts signed in the current second, and those refused over the budget.
     std::int64_t receipt_second = 0;
     std::uint32_t receipts_in_second = 0;
@@ -139,8 +135,15 @@ class EdgeService {
   void activation_limited(const net::Request& req, net::Response& res, core::WriteOp op,
                           std::optional<ratelimit::Decision>& binding);
   // Sends a first-use binding to the primary and answers the TKI auth from its reply.
+  // A TKI attempt's fields, owned, for an answer that comes later (a binding at the primary).
+  struct PendingAuth {
+    cache::Ptr<core::AccountRecord> account;
+    core::Mode mode = core::Mode::kLive;
+    cache::Ptr<core::LicenseRecord> license;  // the account's, or null
+    std::string product, version, ip, hwid, user_agent;
+  };
   void bind_at_primary(const net::Request& req, net::Response& res, core::WriteCommand cmd,
-                       std::string version, std::string hwid);
+                       PendingAuth auth);
   // Counts a failed validation of an existing license (`reason` set) on thread `worker`.
   // Adds an offline receipt to the VALID answer in `res`, when a certificate is held and the
   // thread's budget allows.
@@ -152,7 +155,6 @@ class EdgeService {
   std::chrono::milliseconds write_deadline() const;
   static void answer_primary_unavailable(net::Response& res);
   static void answer_binding_unavailable(net::Response& res, unsigned retry_after_s);
-  void count_attempt(PerThread& t, const core::BlacklistEntry& entry);
   boost::asio::ip::address client_of(const net::Request& req) const;
   // The client behind `peer`: the address `forwarded` names when `peer` is a trusted proxy.
   boost::asio::ip::address client_of(const boost::asio::ip::address& peer,
@@ -176,7 +178,7 @@ class EdgeService {
   std::atomic<bool> ready_{false};
   const replication::ConsumerStats* replication_ = nullptr;
   edge::PrimaryClient* primary_ = nullptr;
-  FailureReporter* failures_ = nullptr;
+  Reporter* reporter_ = nullptr;
   ReceiptSigner* receipts_ = nullptr;
 };
 

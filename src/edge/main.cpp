@@ -58,12 +58,17 @@ constexpr const char* kUsage = R"(usage: license-edge --db DIR [flags]
   --stream NAME            JetStream stream (default LICENSING)
   --write-timeout-ms MS    activations, deactivations and TKI first-use bindings go to the
                            primary over --nats; without its answer by then: 503 (default 2000)
-  --failure-report-ms MS   failed validations of existing licenses are counted per license and
-                           reported to the primary over --nats this often (default 10000)
-  --failure-report-licenses N  licenses each I/O thread counts failures of between reports;
-                           failures of further ones are dropped (default 32768)
-  --no-failure-reports     do not count nor report failed validations
-  --edge-id ID             this edge's name in its receipt certificate (default edge-<host>-<pid>)
+  --report-ms MS           usage, TKI auth attempts, blacklist hits and failed validations of
+                           existing licenses are counted per I/O thread and sent to the
+                           primary's reports stream over --nats this often (default 5000)
+  --report-licenses N      licenses (per day) each I/O thread counts usage and failures of
+                           between reports; further ones are dropped and counted (default 32768)
+  --report-buffer-bytes N  reports waiting for NATS kept at most; beyond it the oldest are
+                           dropped and counted (default 67108864)
+  --no-usage               count and report failed validations only
+  --no-reports             count and report nothing
+  --edge-id ID             this edge's name in its reports and receipt certificate
+                           (default edge-<host>-<port>)
   --receipt-rate N         offline receipts signed per second per I/O thread at most; beyond
                            it VALID answers go without one (default 2000; 0 = no limit)
   --no-receipts            issue no offline receipts (no key, no certificate)
@@ -104,13 +109,14 @@ int main(int argc, char** argv) {
                "admin-listen",
                "port-file",
                "write-timeout-ms",
-               "failure-report-ms",
-               "failure-report-licenses",
+               "report-ms",
+               "report-licenses",
+               "report-buffer-bytes",
                "edge-id",
                "receipt-rate",
                "access-log-sample"},
               {"seed-only", "help", "no-rate-limit", "no-memory-view", "digest", "dump",
-               "no-metrics", "no-failure-reports", "no-receipts"});
+               "no-metrics", "no-usage", "no-reports", "no-receipts"});
   if (flags.flag("help")) {
     std::cout << kUsage;
     return 0;
@@ -214,9 +220,20 @@ int main(int argc, char** argv) {
   edge::EdgeService service(**replica, stamps, clock, edge_options);
   std::unique_ptr<replication::Consumer> consumer;
   std::unique_ptr<edge::PrimaryClient> primary;
-  std::unique_ptr<edge::FailureReporter> failures;
+  std::unique_ptr<edge::Reporter> reporter;
   std::unique_ptr<edge::ReceiptSigner> receipts;
   if (flags.has("nats")) {
+    char host[64] = {};
+    ::gethostname(host, sizeof host - 1);
+    // Unique in the fleet (the primary tells edges' reports apart by it) and, with a fixed port,
+    // the same across restarts.
+    std::string edge_id = flags.str(
+        "edge-id", "edge-" + std::string(host) + "-" +
+                       std::to_string(server_config.port != 0 ? server_config.port : ::getpid()));
+    for (auto& c : edge_id) {
+      if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '.' && c != '_') c = '-';
+    }
+    edge_id = edge_id.substr(0, core::kMaxEdgeIdBytes);
     replication::ConsumerOptions consumer_options;
     consumer_options.nats.url = flags.str("nats");
     consumer_options.nats.stream = flags.str("stream", nats::kDefaultStream);
@@ -233,31 +250,28 @@ int main(int argc, char** argv) {
     primary = std::make_unique<edge::PrimaryClient>(**replica, stamps, primary_options);
     service.set_primary(primary.get());
     primary->start();
-    if (!flags.flag("no-failure-reports")) {
-      edge::FailureReporterOptions report_options;
+    if (!flags.flag("no-reports")) {
+      edge::ReporterOptions report_options;
       report_options.nats = consumer_options.nats;
       report_options.nats.client_name = "license-edge-reports";
-      report_options.interval = std::chrono::milliseconds(
-          std::max<std::uint64_t>(1, flags.u64("failure-report-ms", 10000)));
-      report_options.max_licenses_per_thread =
-          flags.u64("failure-report-licenses", report_options.max_licenses_per_thread);
-      failures = std::make_unique<edge::FailureReporter>(server_config.threads, report_options);
-      service.set_failure_reporter(failures.get());
-      failures->start();
+      report_options.edge_id = edge_id;
+      report_options.interval =
+          std::chrono::milliseconds(std::max<std::uint64_t>(1, flags.u64("report-ms", 5000)));
+      report_options.usage = !flags.flag("no-usage");
+      report_options.max_failures_per_thread = report_options.max_usage_per_thread =
+          flags.u64("report-licenses", report_options.max_usage_per_thread);
+      report_options.max_buffer_bytes =
+          flags.u64("report-buffer-bytes", report_options.max_buffer_bytes);
+      reporter = std::make_unique<edge::Reporter>(server_config.threads, report_options);
+      service.set_reporter(reporter.get());
+      reporter->start();
     }
     if (!flags.flag("no-receipts")) {
       edge::ReceiptSignerOptions receipt_options;
       receipt_options.nats = consumer_options.nats;
       receipt_options.nats.client_name = "license-edge-receipts";
       receipt_options.nats.send_asap = true;
-      char host[64] = {};
-      ::gethostname(host, sizeof host - 1);
-      std::string default_id = "edge-" + std::string(host) + "-" + std::to_string(::getpid());
-      for (auto& c : default_id) {
-        if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '.' && c != '_')
-          c = '-';
-      }
-      receipt_options.edge_id = flags.str("edge-id", default_id).substr(0, core::kMaxEdgeIdBytes);
+      receipt_options.edge_id = edge_id;
       receipts = edge::ReceiptSigner::create(clock, receipt_options);
       if (!receipts) {
         log::error("edge", "cannot make a receipt signing key: no offline receipts");
@@ -334,7 +348,7 @@ int main(int argc, char** argv) {
                 "1 once the replica reached the stream head seen at start.",
                 s.caught_up.load() ? 1 : 0);
         }
-        if (failures) failures->collect(out);
+        if (reporter) reporter->collect(out);
         if (receipts) {
           const auto& r = receipts->stats();
           const auto state = receipts->state();
@@ -395,7 +409,7 @@ int main(int argc, char** argv) {
   admin.shutdown(std::chrono::milliseconds(500));
   // After the I/O threads stopped: nothing sends any more, pending writes are failed.
   if (primary) primary->stop();
-  if (failures) failures->stop();  // with a last report of what was counted
+  if (reporter) reporter->stop();  // with a last report of what was counted
   if (receipts) receipts->stop();
   if (consumer) consumer->stop();
   log::info("edge", "stopped");

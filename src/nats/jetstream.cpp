@@ -45,15 +45,34 @@ JetStream::~JetStream() {
   }
 }
 
-std::string JetStream::ensure_stream() {
+namespace {
+
+// Creates the stream `cfg` names unless it exists. Empty on success.
+std::string ensure(jsCtx* js, jsStreamConfig& cfg) {
   jsStreamInfo* si = nullptr;
   jsErrCode jerr = static_cast<jsErrCode>(0);
-  natsStatus s = js_GetStreamInfo(&si, js_, options_.stream.c_str(), nullptr, &jerr);
+  natsStatus s = js_GetStreamInfo(&si, js, cfg.Name, nullptr, &jerr);
   if (s == NATS_OK) {
     jsStreamInfo_Destroy(si);
     return {};
   }
   if (s != NATS_NOT_FOUND) return "stream info: " + status_text(s);
+  s = js_AddStream(&si, js, &cfg, nullptr, &jerr);
+  if (s == NATS_OK) {
+    jsStreamInfo_Destroy(si);
+    return {};
+  }
+  return "create stream " + std::string(cfg.Name) + ": " + status_text(s) + " (" +
+         std::to_string(static_cast<int>(jerr)) + ") " + nats_GetLastError(nullptr);
+}
+
+std::int64_t nanos(std::chrono::seconds d) {
+  return static_cast<std::int64_t>(d.count()) * 1'000'000'000;
+}
+
+}  // namespace
+
+std::string JetStream::ensure_stream() {
   jsStreamConfig cfg;
   jsStreamConfig_Init(&cfg);
   const char* subjects[] = {kStreamSubjects};
@@ -62,14 +81,25 @@ std::string JetStream::ensure_stream() {
   cfg.SubjectsLen = 1;
   cfg.Storage = js_FileStorage;
   cfg.MaxMsgsPerSubject = 1;  // a compacted log: the latest state of every entity
-  cfg.Duplicates = static_cast<int64_t>(120) * 1'000'000'000;  // ns: Nats-Msg-Id window
-  s = js_AddStream(&si, js_, &cfg, nullptr, &jerr);
-  if (s == NATS_OK) {
-    jsStreamInfo_Destroy(si);
-    return {};
-  }
-  return "create stream " + options_.stream + ": " + status_text(s) + " (" +
-         std::to_string(static_cast<int>(jerr)) + ") " + nats_GetLastError(nullptr);
+  cfg.Duplicates = nanos(std::chrono::seconds(120));  // Nats-Msg-Id window
+  return ensure(js_, cfg);
+}
+
+std::string JetStream::ensure_report_stream(std::chrono::seconds max_age, std::int64_t max_bytes,
+                                            std::chrono::seconds duplicates) {
+  jsStreamConfig cfg;
+  jsStreamConfig_Init(&cfg);
+  const char* subjects[] = {kReportSubject};
+  cfg.Name = kReportStream;
+  cfg.Subjects = subjects;
+  cfg.SubjectsLen = 1;
+  cfg.Storage = js_FileStorage;
+  cfg.Retention = js_WorkQueuePolicy;  // a report goes once the primaries acknowledged it
+  cfg.MaxAge = nanos(max_age);
+  cfg.MaxBytes = max_bytes;
+  cfg.Discard = js_DiscardOld;
+  cfg.Duplicates = nanos(duplicates);
+  return ensure(js_, cfg);
 }
 
 std::optional<std::uint64_t> JetStream::last_seq(std::string& error) {

@@ -23,9 +23,11 @@ inline constexpr const char* kStreamSubjects = "lic.>";
 // member of the primaries' queue group. Outside the stream's subjects.
 inline constexpr const char* kWriteSubjectPrefix = "licw.";
 inline constexpr const char* kWriteQueueGroup = "license-primary";
-// Edge → primary reports of failed validations (core/failure_report.h): core NATS publishes,
-// at most once, taken by one member of the same queue group. Outside the stream's subjects.
-inline constexpr const char* kFailureReportSubject = "licr.validation_failed";
+// Edge → primary reports (core/edge_report.h): a stream of their own, apart from the change
+// stream, taken by the primaries' durable consumer and deleted once acknowledged.
+inline constexpr const char* kReportStream = "LICENSE_REPORTS";
+inline constexpr const char* kReportSubject = "licr.report";
+inline constexpr const char* kReportConsumer = "license-primary-reports";
 
 struct NatsOptions {
   std::string url = "nats://127.0.0.1:4222";
@@ -54,6 +56,11 @@ class JetStream {
 
   // Creates the stream if missing (MaxMsgsPerSubject = 1, file storage). Empty on success.
   std::string ensure_stream();
+  // Creates the reports stream if missing (work queue, file storage, messages kept up to
+  // `max_age` and `max_bytes`, publishes deduplicated by Nats-Msg-Id over `duplicates`). Empty
+  // on success.
+  std::string ensure_report_stream(std::chrono::seconds max_age, std::int64_t max_bytes,
+                                   std::chrono::seconds duplicates);
   // The stream's last sequence (0 when empty); nullopt and `error` set when unavailable.
   std::optional<std::uint64_t> last_seq(std::string& error);
 

@@ -60,14 +60,8 @@ void FailureReports::start() {
 
 void FailureReports::stop() { worker_.stop(); }
 
-void FailureReports::receive(std::string_view message) {
-  auto decoded = core::decode_failure_report(message);
-  if (auto* e = std::get_if<core::DecodeError>(&decoded)) {
-    stats_.undecodable.fetch_add(1);
-    log::warn("failure-reports", "undecodable report dropped", {{"error", e->message}});
-    return;
-  }
-  const auto& failures = std::get<core::FailureReport>(decoded).failures;
+void FailureReports::add(std::span<const core::FailureCount> failures) {
+  if (failures.empty()) return;
   std::uint64_t received = 0;
   for (const auto& c : failures) received = std::min(core::kMaxFailureCount, received + c.count);
   const std::int64_t now_ms = ledger_.clock().now_ms();
@@ -76,7 +70,6 @@ void FailureReports::receive(std::string_view message) {
     std::lock_guard lock(mu_);
     dropped = window_.add(failures, now_ms);
   }
-  stats_.reports.fetch_add(1);
   stats_.received.fetch_add(received);
   if (dropped != 0) stats_.dropped.fetch_add(dropped);
 }
@@ -103,40 +96,14 @@ std::size_t FailureReports::record(bool all) {
   return events;
 }
 
-void FailureReports::on_message(natsConnection*, natsSubscription*, natsMsg* msg, void* closure) {
-  static_cast<FailureReports*>(closure)->receive(
-      std::string_view(natsMsg_GetData(msg), static_cast<std::size_t>(natsMsg_GetDataLength(msg))));
-  natsMsg_Destroy(msg);
-}
-
 void FailureReports::run() {
-  std::unique_ptr<nats::JetStream> nats;
-  natsSubscription* sub = nullptr;
-  worker_.run_sessions(
-      "NATS unavailable; edges' failed validations cannot reach this primary",
-      [&] {
-        return nats::connect_queue_session(options_.nats, nats, sub, nats::kFailureReportSubject,
-                                           nats::kWriteQueueGroup, on_message, this);
-      },
-      [&] {
-        // libnats reconnects the connection by itself: the session lasts until stop().
-        log::info("failure-reports", "taking failed-validation reports",
-                  {{"subject", nats::kFailureReportSubject},
-                   {"window_ms", std::to_string(options_.window.count())}});
-        {
-          std::unique_lock lock(worker_.mutex());
-          do {
-            stats_.connected.store(nats->connected());
-            lock.unlock();
-            tick();
-            lock.lock();
-          } while (worker_.wait_for(lock, tick_));
-        }
-        // Let a report being taken finish before the last window is recorded.
-        nats::drain_subscription(sub);
-        nats.reset();
-        stats_.connected.store(false);
-      });
+  std::unique_lock lock(worker_.mutex());
+  do {
+    lock.unlock();
+    tick();
+    lock.lock();
+  } while (worker_.wait_for(lock, tick_));
+  lock.unlock();
   record(true);
 }
 
@@ -147,10 +114,6 @@ void FailureReports::collect(metrics::Families& out) const {
     metrics::sample(f, {}, static_cast<double>(v.load()));
     out.push_back(std::move(f));
   };
-  counter("le_primary_failure_reports_total", "Failed-validation reports taken from edges.",
-          stats_.reports);
-  counter("le_primary_failure_reports_undecodable_total",
-          "Failed-validation reports that did not decode (dropped).", stats_.undecodable);
   counter("le_primary_validation_failures_received_total",
           "Failed validations of existing licenses counted by the reports taken.", stats_.received);
   counter("le_primary_validation_failures_dropped_total",
@@ -158,11 +121,6 @@ void FailureReports::collect(metrics::Families& out) const {
           stats_.dropped);
   counter("le_primary_validation_failed_events_total", "validation.failed events recorded.",
           stats_.events);
-  auto connected =
-      metrics::family("le_primary_failure_reports_connected",
-                      "1 while subscribed to edges' failed-validation reports.", MetricType::Gauge);
-  metrics::sample(connected, {}, stats_.connected.load() ? 1 : 0);
-  out.push_back(std::move(connected));
 }
 
 }  // namespace le::primary

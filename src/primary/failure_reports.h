@@ -8,14 +8,12 @@
 // failing gets one event per window. A window holds at most max_licenses licenses: failures of
 // further licenses are dropped and counted, so memory is bounded whatever edges send.
 //
-// Reports arrive over core NATS (subject nats::kFailureReportSubject, one member of the
-// primaries' queue group takes each): at most once, so a report sent while no primary is
-// subscribed is lost. A report that does not decode is logged, counted and dropped. stop()
-// stops taking reports and records the open window at once: nothing received is lost.
+// The failures arrive in edges' reports (primary/report_consumer.h), each counted once. The open
+// window lives in memory: a primary that crashes loses it (its failures still count in usage).
+// stop() records the open window at once.
 //
-// Thread-safety: start()/stop() from one controlling thread; receive(), tick(), stats() and
-// collect() from any. Reports are taken on libnats' delivery thread, windows recorded on the
-// service's own.
+// Thread-safety: start()/stop() from one controlling thread; add(), tick(), stats() and
+// collect() from any. Windows are recorded on the service's own thread.
 #pragma once
 
 #include <atomic>
@@ -28,7 +26,6 @@
 
 #include "core/failure_report.h"
 #include "metrics/metrics.h"
-#include "nats/jetstream.h"
 #include "nats/worker.h"
 #include "primary/ledger.h"
 
@@ -58,18 +55,14 @@ class FailureWindow {
 };
 
 struct FailureReportOptions {
-  nats::NatsOptions nats;
   std::chrono::milliseconds window{60'000};
   std::size_t max_licenses = 250'000;  // per window
 };
 
 struct FailureReportStats {
-  std::atomic<std::uint64_t> reports{0};      // decoded
-  std::atomic<std::uint64_t> undecodable{0};  // dropped
-  std::atomic<std::uint64_t> received{0};     // failures the decoded reports counted
-  std::atomic<std::uint64_t> dropped{0};      // failures not recorded (window full, store error)
-  std::atomic<std::uint64_t> events{0};       // validation.failed events recorded
-  std::atomic<bool> connected{false};
+  std::atomic<std::uint64_t> received{0};  // failures the reports counted
+  std::atomic<std::uint64_t> dropped{0};   // failures not recorded (window full, store error)
+  std::atomic<std::uint64_t> events{0};    // validation.failed events recorded
 };
 
 class FailureReports {
@@ -79,25 +72,24 @@ class FailureReports {
   FailureReports(const FailureReports&) = delete;
   FailureReports& operator=(const FailureReports&) = delete;
 
-  // Subscribes in the background (retrying with backoff) and records each window as it closes.
+  // Records each window as it closes, on a thread of its own.
   void start();
-  // Stops taking reports, lets the one being taken finish, and records the open window.
+  // Records the open window and stops.
   void stop();
 
-  // One report, as a message's body arrives.
-  void receive(std::string_view message);
+  // The failures of one report.
+  void add(std::span<const core::FailureCount> failures);
   // Records the window's events if it has closed by the ledger's clock; the service's thread
   // calls it several times a window. Returns the events recorded.
   std::size_t tick() { return record(false); }
 
   const FailureReportStats& stats() const { return stats_; }
-  // le_primary_failure_reports_total, …_undecodable_total, …_connected, le_primary_validation_
-  // failures_{received,dropped}_total, le_primary_validation_failed_events_total.
+  // le_primary_validation_failures_{received,dropped}_total,
+  // le_primary_validation_failed_events_total.
   void collect(metrics::Families& out) const;
 
  private:
   void run();
-  static void on_message(natsConnection* nc, natsSubscription* sub, natsMsg* msg, void* closure);
   // Records the closed window, or (`all`) the open one.
   std::size_t record(bool all);
 

@@ -12,6 +12,7 @@
 #include "primary/management_api.h"
 #include "primary/request_fields.h"
 #include "primary/resource_json.h"
+#include "primary/usage_store.h"
 
 namespace le::primary {
 
@@ -19,6 +20,7 @@ struct RouteContext {
   Ledger& ledger;
   const ManagementOptions& options;
   SigningKeys* signing_keys = nullptr;
+  UsageStore* usage = nullptr;  // null: usage is not tracked (its routes answer 503)
 };
 
 // Wraps `body`: a Refusal it throws is answered in the spec's error format.
@@ -51,5 +53,6 @@ void add_activation_routes(net::Router& router, const RouteContext& ctx);   // (
 void add_event_routes(net::Router& router, const RouteContext& ctx);        // webhook events
 void add_signing_key_routes(net::Router& router, const RouteContext& ctx);  // receipt roots
 void add_webhook_routes(net::Router& router, const RouteContext& ctx);      // webhook endpoints
+void add_usage_routes(net::Router& router, const RouteContext& ctx);        // usage, auth logs
 
 }  // namespace le::primary

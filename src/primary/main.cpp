@@ -17,6 +17,8 @@
 #include "primary/management_api.h"
 #include "primary/primary_store.h"
 #include "primary/publisher.h"
+#include "primary/report_consumer.h"
+#include "primary/usage_store.h"
 #include "primary/write_service.h"
 #include "store/loader.h"
 
@@ -49,6 +51,16 @@ constexpr const char* kUsage = R"(usage: license-primary --db DIR [flags]
   --failure-window-ms MS   failed validations edges report are summed per license over this
                            window: one validation.failed event per license per window
                            (default 60000)
+  --usage-db DIR           usage, auth-log and blacklist-attempt database, from edges' reports
+                           (default <--db>-usage)
+  --usage-retention-days D days of daily usage and of auth-log records kept (default 90)
+  --auth-log-records N     auth-log records kept per account and mode, the newest (default 10000)
+  --key-sharing-threshold N
+                           a license seen on more distinct machines or IPs in a day is flagged
+                           for key sharing (default 10)
+  --report-stream-max-bytes N
+                           reports waiting for a primary kept at most (default 1073741824)
+  --no-reports             take no reports from edges (no usage, no validation.failed)
   --body-limit BYTES       max request body bytes (default 1048576, for batch creation)
   --drain-ms MS            graceful shutdown deadline (default 5000)
   --port-file FILE         once serving, write "<port> <admin_port>" to FILE (for port 0)
@@ -63,14 +75,32 @@ Environment: LE_ADMIN_TOKEN enables the operator endpoints under /admin/v1.
 
 int main(int argc, char** argv) {
   using namespace le;
-  Flags flags(
-      argc, argv,
-      {"db", "listen", "threads", "nats", "stream", "body-limit", "drain-ms", "admin-listen",
-       "port-file", "activation-changes", "activation-window-s", "webhook-ca-file",
-       "webhook-timeout-ms", "webhook-concurrency", "webhook-endpoint-concurrency",
-       "edge-cert-seconds", "root-overlap-hours", "failure-window-ms"},
-      {"help", "no-publish", "no-edge-writes", "digest", "dump", "webhooks-allow-private",
-       "no-webhook-delivery"});
+  Flags flags(argc, argv,
+              {"db",
+               "listen",
+               "threads",
+               "nats",
+               "stream",
+               "body-limit",
+               "drain-ms",
+               "admin-listen",
+               "port-file",
+               "activation-changes",
+               "activation-window-s",
+               "webhook-ca-file",
+               "webhook-timeout-ms",
+               "webhook-concurrency",
+               "webhook-endpoint-concurrency",
+               "edge-cert-seconds",
+               "root-overlap-hours",
+               "failure-window-ms",
+               "usage-db",
+               "usage-retention-days",
+               "auth-log-records",
+               "key-sharing-threshold",
+               "report-stream-max-bytes"},
+              {"help", "no-publish", "no-edge-writes", "digest", "dump", "webhooks-allow-private",
+               "no-webhook-delivery", "no-reports"});
   if (flags.flag("help")) {
     std::cout << kUsage;
     return 0;
@@ -128,8 +158,22 @@ int main(int argc, char** argv) {
                {{"error", signing_keys.error().message}});
     return 1;
   }
+  primary::UsageStoreOptions usage_options;
+  usage_options.path = flags.str("usage-db", db_path + "-usage");
+  usage_options.retention_days = static_cast<std::int32_t>(
+      std::clamp<std::uint64_t>(flags.u64("usage-retention-days", 90), 1, 3660));
+  usage_options.auth_logs_per_account = std::max<std::uint64_t>(
+      1, flags.u64("auth-log-records", usage_options.auth_logs_per_account));
+  usage_options.key_sharing_threshold =
+      flags.u64("key-sharing-threshold", usage_options.key_sharing_threshold);
+  auto usage = primary::UsageStore::open(usage_options, clock);
+  if (!usage) {
+    log::error("primary", "cannot open the usage database", {{"error", usage.error().message}});
+    return 1;
+  }
   primary::ManagementApi api(ledger, options);
   api.set_signing_keys(signing_keys->get());
+  api.set_usage(usage->get());
   net::Router router;
   api.register_routes(router);
   net::Server server(server_config, router);
@@ -150,12 +194,17 @@ int main(int argc, char** argv) {
   primary::CertService certificates(**signing_keys, clock, cert_nats);
   api.set_edge_writes(&writes.stats().connected);
   primary::FailureReportOptions failure_options;
-  failure_options.nats = writes_nats;
-  failure_options.nats.client_name = "license-primary-failures";
   failure_options.window =
       std::chrono::milliseconds(std::max<std::uint64_t>(1, flags.u64("failure-window-ms", 60000)));
   primary::FailureReports failures(ledger, failure_options);
   failures.start();
+  primary::ReportConsumerOptions report_options;
+  report_options.nats = publisher_options.nats;
+  report_options.nats.client_name = "license-primary-reports";
+  report_options.stream_max_bytes = static_cast<std::int64_t>(
+      std::max<std::uint64_t>(1 << 20, flags.u64("report-stream-max-bytes", 1ULL << 30)));
+  primary::ReportConsumer reports(**usage, &failures, report_options);
+  if (!flags.flag("no-reports")) reports.start();
   primary::ExpiryScheduler expiries(ledger);
   expiries.start();
   primary::DeliveryOptions delivery_options;
@@ -246,6 +295,7 @@ int main(int argc, char** argv) {
             "Webhook delivery reads or writes the database refused.", MetricType::Counter,
             static_cast<double>(d.store_failures.load()));
         failures.collect(out);
+        reports.collect(out);
         metrics::collect_rocksdb(out, "le_primary", (*store)->records());
         metrics::collect_process(out, "le_primary", started);
       },
@@ -265,6 +315,7 @@ int main(int argc, char** argv) {
   api.set_ready(false);
   writes.stop();
   certificates.stop();
+  reports.stop();
   failures.stop();  // records the open window
   expiries.stop();
   deliveries->stop();

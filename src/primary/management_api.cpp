@@ -77,7 +77,7 @@ void ManagementApi::register_routes(net::Router& router) {
   router.add(V::get, "/healthz",
              [](const net::Request&, net::Response& res) { res.body = R"({"status":"ok"})"; });
   router.add(V::get, "/readyz", [this](const net::Request&, net::Response& res) { readyz(res); });
-  const RouteContext ctx{ledger_, options_, signing_keys_};
+  const RouteContext ctx{ledger_, options_, signing_keys_, usage_};
   add_account_routes(router, ctx);
   add_product_routes(router, ctx);
   add_license_routes(router, ctx);
@@ -85,6 +85,7 @@ void ManagementApi::register_routes(net::Router& router) {
   add_activation_routes(router, ctx);
   add_event_routes(router, ctx);
   add_webhook_routes(router, ctx);
+  add_usage_routes(router, ctx);
   if (signing_keys_ != nullptr) add_signing_key_routes(router, ctx);
 }
 

@@ -19,6 +19,7 @@
 #include "primary/ledger.h"
 #include "primary/publisher.h"
 #include "primary/signing_keys.h"
+#include "primary/usage_store.h"
 
 namespace le::primary {
 
@@ -44,6 +45,8 @@ class ManagementApi {
   // The root signing keys behind GET /api/v1/signing-keys and their rotation; before
   // register_routes().
   void set_signing_keys(SigningKeys* keys) { signing_keys_ = keys; }
+  // Where usage, auth logs and blacklist attempts are read; without it those routes answer 503.
+  void set_usage(UsageStore* usage) { usage_ = usage; }
 
   static void write_protocol_error(const net::ErrorContext& ctx, net::ProtocolError e,
                                    net::Response& res);
@@ -57,6 +60,7 @@ class ManagementApi {
   const PublisherStats* publisher_ = nullptr;
   const std::atomic<bool>* edge_writes_ = nullptr;
   SigningKeys* signing_keys_ = nullptr;
+  UsageStore* usage_ = nullptr;
 };
 
 }  // namespace le::primary

@@ -30,9 +30,16 @@ void write_api_key(JsonWriter& w, const core::ApiKeyRecord& k, std::string_view 
   w.field("revoked", k.revoked).end_object();
 }
 
-void write_blacklist(JsonWriter& w, const core::BlacklistEntry& b) {
+void write_blacklist(JsonWriter& w, const core::BlacklistEntry& b, std::uint64_t attempts,
+                     std::int64_t last_attempt_ms) {
   w.begin_object().field("id", b.id).field("type", core::to_string(b.kind));
-  w.field("value", b.value).end_object();
+  w.field("value", b.value).field("attempts", attempts).key("lastAttemptAt");
+  if (last_attempt_ms > 0) {
+    w.value(core::iso8601(last_attempt_ms / 1000));
+  } else {
+    w.null();
+  }
+  w.end_object();
 }
 
 std::string webhook_event(std::uint64_t seq, std::string_view type, std::int64_t now,

@@ -20,7 +20,9 @@ void write_product(core::JsonWriter& w, const core::ProductRecord& p);
 void write_account(core::JsonWriter& w, const core::AccountRecord& a);
 // `key`: the plaintext, shown once when the key is issued.
 void write_api_key(core::JsonWriter& w, const core::ApiKeyRecord& k, std::string_view key = {});
-void write_blacklist(core::JsonWriter& w, const core::BlacklistEntry& b);
+// With the refused attempts edges counted against it (TKI "connection attempts are counted").
+void write_blacklist(core::JsonWriter& w, const core::BlacklistEntry& b, std::uint64_t attempts = 0,
+                     std::int64_t last_attempt_ms = 0);
 
 // The webhook event (spec "Webhooks") of a license: {"id","event","timestamp","data":{licenseId,
 // machineId (activations; omitted when empty), productId}}.

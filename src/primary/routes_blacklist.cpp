@@ -39,16 +39,26 @@ void add_blacklist_routes(net::Router& router, const RouteContext& ctx) {
           b.value = core::to_hex(core::sha256(b.value));  // the key is never stored
         }
         const auto added = ctx.ledger.add_blacklist(std::move(b));
-        reply(res, added.created ? 201 : 200, "entry",
-              [&](JsonWriter& w) { write_blacklist(w, added.entry); });
+        reply(res, added.created ? 201 : 200, "entry", [&](JsonWriter& w) {
+          const auto hits =
+              ctx.usage
+                  ? must(ctx.usage->blacklist_attempts(added.entry.account_id, added.entry.id))
+                  : BlacklistAttempts{};
+          write_blacklist(w, added.entry, hits.attempts, hits.last_ms);
+        });
       }));
-  router.add(V::get, "/api/v1/blacklist",
-             guarded([ctx](const net::Request& req, net::Response& res) {
-               const auto key = authenticate(ctx.ledger.store(), req);
-               reply_account_page<core::BlacklistEntry>(ctx.ledger.store(), req, res,
-                                                        store::KeySpace::kBlacklist, key.account_id,
-                                                        write_blacklist);
-             }));
+  router.add(
+      V::get, "/api/v1/blacklist", guarded([ctx](const net::Request& req, net::Response& res) {
+        const auto key = authenticate(ctx.ledger.store(), req);
+        reply_account_page<core::BlacklistEntry>(
+            ctx.ledger.store(), req, res, store::KeySpace::kBlacklist, key.account_id,
+            [&](JsonWriter& w, const core::BlacklistEntry& b) {
+              // Summed over every edge's reports.
+              const auto hits = ctx.usage ? must(ctx.usage->blacklist_attempts(b.account_id, b.id))
+                                          : BlacklistAttempts{};
+              write_blacklist(w, b, hits.attempts, hits.last_ms);
+            });
+      }));
   router.add(V::delete_, "/api/v1/blacklist/{}",
              guarded([ctx](const net::Request& req, net::Response& res) {
                const auto key = authenticate(ctx.ledger.store(), req);

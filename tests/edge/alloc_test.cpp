@@ -145,9 +145,13 @@ TEST(EdgeAllocations, NonePerRequestForValidationsAndTkiAuthentications) {
   edge_options.threads = 1;
   edge_options.rate_limit.enabled = false;
   EdgeService service(*replica, stamps, clock, edge_options);
-  FailureReporter reporter(1, {});
-  service.set_failure_reporter(&reporter);
-  core::FailureTally drained(1024);
+  Reporter reporter(1, {});
+  service.set_reporter(&reporter);
+  // Takes the threads' tallies away (swapped, read, cleared) as the reporter's flush does.
+  auto drain = [&] {
+    reporter.take([](const core::FailureTally&, const core::UsageTally&, const core::AuthLog&,
+                     const core::BlacklistHits&) {});
+  };
   net::Router router;
   service.register_routes(router);
   net::ServerConfig config;
@@ -182,13 +186,10 @@ TEST(EdgeAllocations, NonePerRequestForValidationsAndTkiAuthentications) {
   ASSERT_EQ(client.exchange(requests[2]), 200u);  // {"valid":false,…}
   ASSERT_EQ(client.exchange(requests[3]), 200u);
   ASSERT_EQ(client.exchange(requests[4]), 200u);  // {"valid":false,…}, counted
-  // Warm-up, with the failures' tallies drained (swapped and merged) as the reporter does.
+  // Warm-up, with the tallies (failures, usage, auth attempts) drained now and then.
   for (int i = 0; i < 2500; ++i) {
     ASSERT_NE(client.exchange(requests[i % requests.size()]), 0u);
-    if (i % 500 == 499) {
-      reporter.drain(drained);
-      drained.clear();
-    }
+    if (i % 500 == 499) drain();
   }
 
   // 12,500 requests, 2,500 of each kind, counted per kind so a failure names its path.
@@ -203,10 +204,7 @@ TEST(EdgeAllocations, NonePerRequestForValidationsAndTkiAuthentications) {
       const auto& request =
           requests[(static_cast<std::size_t>(i) * kKinds + kind) % requests.size()];
       failed += client.exchange(request) == 0 ? 1 : 0;
-      if (i % 500 == 499) {
-        reporter.drain(drained);
-        drained.clear();
-      }
+      if (i % 500 == 499) drain();
     }
     const std::uint64_t allocations = g_allocations.load() - before;
     EXPECT_EQ(failed, 0) << kinds[kind];

@@ -18,6 +18,14 @@ namespace {
 namespace http = boost::beast::http;
 constexpr std::int64_t kNowMs = test::kNow * 1000;
 
+// Moves the failures the threads counted into `into`.
+void drain(Reporter& reporter, core::FailureTally& into) {
+  reporter.take([&](const core::FailureTally& t, const core::UsageTally&, const core::AuthLog&,
+                    const core::BlacklistHits&) {
+    for (const auto& c : t.counts()) ASSERT_TRUE(into.add(c));
+  });
+}
+
 class EdgeFailureCounting : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -53,12 +61,12 @@ class EdgeFailureCounting : public ::testing::Test {
     ASSERT_TRUE(cache::apply_and_invalidate(*replica_, stamps_, events, 1));
   }
 
-  std::unique_ptr<EdgeService> service(FailureReporter* reporter, RateLimitOptions rl = {}) {
+  std::unique_ptr<EdgeService> service(Reporter* reporter, RateLimitOptions rl = {}) {
     EdgeOptions o;
     o.rate_limit = rl;
     o.rate_limit.table.capacity_log2 = 12;
     auto s = std::make_unique<EdgeService>(*replica_, stamps_, clock_, o);
-    s->set_failure_reporter(reporter);
+    s->set_reporter(reporter);
     return s;
   }
 
@@ -94,7 +102,7 @@ class EdgeFailureCounting : public ::testing::Test {
 };
 
 TEST_F(EdgeFailureCounting, RefusalsOfAnExistingLicenseAreCountedWithTheirReasonAndMachine) {
-  FailureReporter reporter(1, {});
+  Reporter reporter(1, {});
   auto s = service(&reporter, RateLimitOptions{.enabled = false});
   struct Case {
     std::string path, body, authorization;
@@ -144,7 +152,7 @@ TEST_F(EdgeFailureCounting, RefusalsOfAnExistingLicenseAreCountedWithTheirReason
     SCOPED_TRACE(c.path + " " + c.body + " " + c.authorization);
     EXPECT_EQ(call(*s, c.path, c.body, c.authorization), c.status);
     core::FailureTally counted(10);
-    reporter.drain(counted);
+    drain(reporter, counted);
     if (!c.reason) {
       EXPECT_TRUE(counted.empty());
       continue;
@@ -153,11 +161,11 @@ TEST_F(EdgeFailureCounting, RefusalsOfAnExistingLicenseAreCountedWithTheirReason
     EXPECT_EQ(counted.counts()[0],
               (core::FailureCount{core::sha256(c.license), 1, *c.reason, c.machine}));
   }
-  EXPECT_EQ(reporter.dropped(), 0u);
+  EXPECT_EQ(reporter.dropped_full(ReportKind::kFailures), 0u);
 }
 
 TEST_F(EdgeFailureCounting, AFloodIsOneEntryPerLicenseAndRateLimitedRequestsAreNotCounted) {
-  FailureReporter reporter(1, {});
+  Reporter reporter(1, {});
   RateLimitOptions rl;
   rl.public_per_license = 1'000;
   rl.public_per_ip = 100'000;
@@ -171,7 +179,7 @@ TEST_F(EdgeFailureCounting, AFloodIsOneEntryPerLicenseAndRateLimitedRequestsAreN
               200u);
   }
   core::FailureTally counted(10);
-  reporter.drain(counted);
+  drain(reporter, counted);
   ASSERT_EQ(counted.size(), 2u);
   EXPECT_EQ(counted.counts()[0], (core::FailureCount{core::sha256("SUSPENDED"), 1'000,
                                                      core::FailureReason::kSuspended, ""}));
@@ -180,14 +188,14 @@ TEST_F(EdgeFailureCounting, AFloodIsOneEntryPerLicenseAndRateLimitedRequestsAreN
                                 core::FailureReason::kMachineNotActivated, "m-6"}));
   // Drained: the next drain starts from nothing.
   counted.clear();
-  reporter.drain(counted);
+  drain(reporter, counted);
   EXPECT_TRUE(counted.empty());
 }
 
 TEST_F(EdgeFailureCounting, AFullTallyDropsFurtherLicensesAndCountsThem) {
-  FailureReporterOptions options;
-  options.max_licenses_per_thread = 2;
-  FailureReporter reporter(1, options);
+  ReporterOptions options;
+  options.max_failures_per_thread = 2;
+  Reporter reporter(1, options);
   auto s = service(&reporter, RateLimitOptions{.enabled = false});
   for (int round = 0; round < 2; ++round) {
     for (int i = 0; i < 3; ++i) {
@@ -196,22 +204,22 @@ TEST_F(EdgeFailureCounting, AFullTallyDropsFurtherLicensesAndCountsThem) {
       }
     }
     core::FailureTally counted(10);
-    reporter.drain(counted);
+    drain(reporter, counted);
     ASSERT_EQ(counted.size(), 2u);
     EXPECT_EQ(counted.counts()[0].license, core::sha256("SUSP-0"));
     EXPECT_EQ(counted.counts()[1].license, core::sha256("SUSP-1"));
     EXPECT_EQ(counted.total(), 10u);
     // SUSP-2's five failures, each round: the drain made room for the next round's first two.
-    EXPECT_EQ(reporter.dropped(), 5u * (round + 1));
+    EXPECT_EQ(reporter.dropped_full(ReportKind::kFailures), 5u * (round + 1));
   }
 }
 
 // I/O threads count while the reporter takes their tallies away, again and again: every failure
 // is in exactly one take, none lost or counted twice.
-TEST(FailureReporter, TakingTalliesWhileThreadsCountLosesNothing) {
+TEST(Reporter, TakingTalliesWhileThreadsCountLosesNothing) {
   constexpr unsigned kThreads = 3;
   constexpr int kPerThread = 200'000;
-  FailureReporter reporter(kThreads, {});
+  Reporter reporter(kThreads, {});
   std::vector<core::Digest> keys;
   for (int i = 0; i < 1000; ++i) keys.push_back(core::sha256(std::to_string(i)));
   std::atomic<unsigned> done{0};
@@ -219,7 +227,8 @@ TEST(FailureReporter, TakingTalliesWhileThreadsCountLosesNothing) {
   for (unsigned w = 0; w < kThreads; ++w) {
     threads.emplace_back([&, w] {
       for (int i = 0; i < kPerThread; ++i) {
-        reporter.count(w, keys[i % keys.size()], core::FailureReason::kExpired, i % 2 ? "m" : "");
+        reporter.count_failure(w, keys[i % keys.size()], core::FailureReason::kExpired,
+                               i % 2 ? "m" : "");
       }
       done.fetch_add(1);
     });
@@ -227,7 +236,8 @@ TEST(FailureReporter, TakingTalliesWhileThreadsCountLosesNothing) {
   std::uint64_t taken = 0;
   std::size_t takes = 0;
   auto take = [&] {
-    reporter.take_tallies([&](const core::FailureTally& t) {
+    reporter.take([&](const core::FailureTally& t, const core::UsageTally&, const core::AuthLog&,
+                      const core::BlacklistHits&) {
       for (const auto& c : t.counts()) taken += c.count;
       EXPECT_EQ(t.total(), [&] {
         std::uint64_t n = 0;
@@ -241,7 +251,7 @@ TEST(FailureReporter, TakingTalliesWhileThreadsCountLosesNothing) {
   for (auto& t : threads) t.join();
   take();
   EXPECT_EQ(taken, std::uint64_t{kThreads} * kPerThread);
-  EXPECT_EQ(reporter.dropped(), 0u);
+  EXPECT_EQ(reporter.dropped_full(ReportKind::kFailures), 0u);
   EXPECT_GT(takes, kThreads);
 }
 

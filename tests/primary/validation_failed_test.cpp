@@ -2,7 +2,7 @@
 // processes. Failed validations of an existing license at an edge (both protocols) reach the
 // primary in the edge's reports and become exactly one event per license per window, with the
 // window's count; successful validations and unknown keys report nothing, and neither does an
-// edge started with --no-failure-reports.
+// edge started with --no-reports.
 #include <gtest/gtest.h>
 
 #include "support/cluster.h"
@@ -42,8 +42,8 @@ class ValidationFailed : public ::testing::Test {
     cluster_.start_nats();
     cluster_.start_primary({"--failure-window-ms", std::to_string(kWindowMs)});
     cluster_.bootstrap();
-    ASSERT_TRUE(eventually(
-        [&] { return primary_metric("le_primary_failure_reports_connected") == 1; }, kDeadline));
+    ASSERT_TRUE(
+        eventually([&] { return primary_metric("le_primary_reports_connected") == 1; }, kDeadline));
   }
   double primary_metric(const std::string& series) {
     return scrape(cluster_.primary().admin_port(), series);
@@ -62,7 +62,7 @@ class ValidationFailed : public ::testing::Test {
           return json_int(body, "/publishedSeq") == json_int(body, "/outboxSeq");
         },
         kDeadline));
-    extra.insert(extra.end(), {"--failure-report-ms", "100"});
+    extra.insert(extra.end(), {"--report-ms", "100", "--edge-id", name});
     auto e = cluster_.start_edge(name, extra);
     EXPECT_TRUE(eventually([&] { return Cluster::edge_ready(e->port()); }, kDeadline));
     return e;
@@ -121,7 +121,7 @@ TEST_F(ValidationFailed, FailuresOfOneLicenseWithinAWindowAreOneEventWithTheirCo
   EXPECT_EQ(primary_metric("le_primary_validation_failures_received_total"), kFailures);
   EXPECT_EQ(primary_metric("le_primary_validation_failed_events_total"), 0);  // still open
   EXPECT_EQ(scrape(e->admin_port(), "le_edge_validation_failures_reported_total"), kFailures);
-  EXPECT_GE(scrape(e->admin_port(), "le_edge_failure_reports_total"), 1);
+  EXPECT_GE(scrape(e->admin_port(), "le_edge_reports_total"), 1);
 
   // The window closes: one event for the license, with the window's count.
   ASSERT_TRUE(eventually(
@@ -136,14 +136,15 @@ TEST_F(ValidationFailed, FailuresOfOneLicenseWithinAWindowAreOneEventWithTheirCo
   EXPECT_EQ(json_str(events[0], "/id").rfind("evt_", 0), 0u);
   EXPECT_FALSE(json_str(events[0], "/timestamp").empty());
   EXPECT_EQ(primary_metric("le_primary_validation_failures_dropped_total"), 0);
-  EXPECT_EQ(scrape(e->admin_port(), "le_edge_validation_failures_dropped_total{reason=\"full\"}"),
+  EXPECT_EQ(scrape(e->admin_port(),
+                   R"(le_edge_report_entries_dropped_total{kind="failures",reason="full"})"),
             0);
 }
 
 TEST_F(ValidationFailed, AnEdgeWithoutFailureReportsReportsNothing) {
   auto quiet_license = suspended_license();
   auto marker_license = suspended_license();
-  auto quiet = edge("quiet", {"--no-failure-reports"});
+  auto quiet = edge("quiet", {"--no-reports"});
   auto loud = edge("loud");
   for (int i = 0; i < 10; ++i) {
     ASSERT_EQ(Cluster::validate(quiet->port(), quiet_license.key), "SUSPENDED");
@@ -159,7 +160,7 @@ TEST_F(ValidationFailed, AnEdgeWithoutFailureReportsReportsNothing) {
   EXPECT_EQ(json_str(events[0], "/data/licenseId"), marker_license.id);
   EXPECT_EQ(json_int(events[0], "/data/count"), 1);
   EXPECT_EQ(primary_metric("le_primary_validation_failures_received_total"), 1);
-  EXPECT_EQ(scrape(quiet->admin_port(), "le_edge_failure_reports_total"), -1);  // not running
+  EXPECT_EQ(scrape(quiet->admin_port(), "le_edge_reports_total"), -1);  // not running
 }
 
 }  // namespace

@@ -1,0 +1,233 @@
+#include "core/usage.h"
+
+#include <simdjson.h>
+
+#include <algorithm>
+#include <random>
+
+namespace le::core {
+namespace {
+
+constexpr std::array<std::string_view, kUsageOutcomeCount> kOutcomes = {"VALID",
+                                                                        "NOT_FOUND",
+                                                                        "EXPIRED",
+                                                                        "SUSPENDED",
+                                                                        "REVOKED",
+                                                                        "PRODUCT_MISMATCH",
+                                                                        "MACHINE_NOT_ACTIVATED",
+                                                                        "DOMAIN_MISMATCH"};
+
+// By TkiStatus, in its order.
+constexpr std::array<std::string_view, kTkiOutcomeCount> kTkiOutcomes = {
+    "SUCCESS",           "MISSING_AUTHORIZATION",
+    "INVALID_API_KEY",   "IP_BLACKLISTED",
+    "HWID_BLACKLISTED",  "LICENSE_BLACKLISTED",
+    "MISSING_FIELDS",    "VERSION_NOT_FOUND",
+    "PRODUCT_MISMATCH",  "EXPIRED",
+    "MAX_IPS",           "MAX_HWIDS",
+    "LICENSE_NOT_FOUND", "PRODUCT_NOT_FOUND",
+    "RATE_LIMITED",      "BINDING_UNAVAILABLE"};
+static_assert(static_cast<std::size_t>(TkiStatus::kBindingRequired) + 1 == kTkiOutcomeCount);
+
+constexpr unsigned kIndexBits = 24;
+constexpr std::uint32_t kIndexMask = (1u << kIndexBits) - 1;
+
+std::uint64_t mix(std::uint64_t x) {  // splitmix64's finalizer
+  x ^= x >> 30;
+  x *= 0xbf58476d1ce4e5b9ULL;
+  x ^= x >> 27;
+  x *= 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+
+}  // namespace
+
+std::string_view to_string(UsageOutcome o) { return kOutcomes[static_cast<std::size_t>(o)]; }
+
+std::optional<UsageOutcome> usage_outcome_from_string(std::string_view s) {
+  for (std::size_t i = 0; i < kOutcomes.size(); ++i) {
+    if (kOutcomes[i] == s) return static_cast<UsageOutcome>(i);
+  }
+  return std::nullopt;
+}
+
+UsageOutcome usage_outcome(ValidationCode c) {
+  switch (c) {
+    case ValidationCode::kValid:
+      return UsageOutcome::kValid;
+    case ValidationCode::kNotFound:
+      return UsageOutcome::kNotFound;
+    case ValidationCode::kExpired:
+      return UsageOutcome::kExpired;
+    case ValidationCode::kSuspended:
+      return UsageOutcome::kSuspended;
+    case ValidationCode::kRevoked:
+      return UsageOutcome::kRevoked;
+    case ValidationCode::kProductMismatch:
+      return UsageOutcome::kProductMismatch;
+    case ValidationCode::kMachineNotActivated:
+      return UsageOutcome::kMachineNotActivated;
+  }
+  return UsageOutcome::kNotFound;
+}
+
+std::string_view tki_outcome_name(TkiStatus s) { return kTkiOutcomes[static_cast<std::size_t>(s)]; }
+
+std::optional<TkiStatus> tki_outcome_from_string(std::string_view s) {
+  for (std::size_t i = 0; i < kTkiOutcomes.size(); ++i) {
+    if (kTkiOutcomes[i] == s) return static_cast<TkiStatus>(i);
+  }
+  return std::nullopt;
+}
+
+void append_clean_text(std::string& out, std::string_view text, std::size_t max) {
+  if (!simdjson::validate_utf8(text.data(), text.size())) {
+    for (char c : text.substr(0, max)) out.push_back(c >= 0x20 && c < 0x7f ? c : '?');
+    return;
+  }
+  if (text.size() > max) {
+    std::size_t cut = max;
+    // Back up over continuation bytes (10xxxxxx) to the start of the cut character.
+    while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xc0) == 0x80) --cut;
+    text = text.substr(0, cut);
+  }
+  out.append(text);
+}
+
+// ---- UsageCount ---------------------------------------------------------------------------------
+
+void UsageCount::merge(const UsageCount& o) {
+  for (std::size_t i = 0; i < validations.size(); ++i) {
+    validations[i] = saturating_sum(validations[i], o.validations[i]);
+  }
+  for (std::size_t i = 0; i < auths.size(); ++i) auths[i] = saturating_sum(auths[i], o.auths[i]);
+  last_validated_ms = std::max(last_validated_ms, o.last_validated_ms);
+  if (product_id.empty()) product_id = o.product_id;
+  machines.merge(o.machines);
+  ips.merge(o.ips);
+  hwids.merge(o.hwids);
+}
+
+// ---- UsageTally ---------------------------------------------------------------------------------
+
+UsageTally::UsageTally(std::size_t max_entries)
+    : max_(std::min<std::size_t>(max_entries, kIndexMask - 1)),
+      seed_((static_cast<std::uint64_t>(std::random_device{}()) << 32) ^ std::random_device{}()) {}
+
+std::uint64_t UsageTally::hash(std::string_view account, Mode mode, std::string_view license,
+                               std::int32_t day) const {
+  std::uint64_t h = mix(seed_ ^ hll_hash(account));
+  h = mix(h ^ hll_hash(license));
+  return mix(h ^ (static_cast<std::uint64_t>(static_cast<std::uint32_t>(day)) << 8) ^
+             static_cast<std::uint64_t>(mode));
+}
+
+void UsageTally::rehash(std::size_t slots) {
+  slots_.assign(slots, 0);
+  for (std::size_t i = 0; i < size_; ++i) {
+    const UsageCount& e = entries_[i];
+    const std::uint64_t h = hash(e.account_id, e.mode, e.license_id, e.day);
+    std::size_t s = static_cast<std::size_t>(h) & (slots_.size() - 1);
+    while (slots_[s] != 0) s = (s + 1) & (slots_.size() - 1);
+    slots_[s] =
+        static_cast<std::uint32_t>(h >> 56 << kIndexBits) | static_cast<std::uint32_t>(i + 1);
+  }
+}
+
+UsageCount* UsageTally::entry(std::string_view account, Mode mode, std::string_view license,
+                              std::string_view product, std::int32_t day) {
+  if (account.size() > kMaxUsageIdBytes || license.size() > kMaxUsageIdBytes ||
+      product.size() > kMaxUsageIdBytes) {
+    return nullptr;
+  }
+  if (slots_.empty()) {
+    if (max_ == 0) return nullptr;
+    rehash(64);
+  }
+  const std::uint64_t h = hash(account, mode, license, day);
+  const auto tag = static_cast<std::uint32_t>(h >> 56 << kIndexBits);
+  std::size_t s = static_cast<std::size_t>(h) & (slots_.size() - 1);
+  for (std::uint32_t slot; (slot = slots_[s]) != 0; s = (s + 1) & (slots_.size() - 1)) {
+    if ((slot & ~kIndexMask) != tag) continue;
+    UsageCount& e = entries_[(slot & kIndexMask) - 1];
+    if (e.day == day && e.mode == mode && e.license_id == license && e.account_id == account) {
+      return &e;
+    }
+  }
+  if (size_ >= max_) return nullptr;
+  if (size_ == entries_.size()) entries_.emplace_back();
+  UsageCount& e = entries_[size_];
+  e.account_id.assign(account);
+  e.mode = mode;
+  e.license_id.assign(license);
+  e.product_id.assign(product);
+  e.day = day;
+  e.validations.fill(0);
+  e.auths.fill(0);
+  e.last_validated_ms = 0;
+  e.machines.clear();
+  e.ips.clear();
+  e.hwids.clear();
+  slots_[s] = tag | static_cast<std::uint32_t>(++size_);
+  if (size_ * 2 > slots_.size()) rehash(slots_.size() * 2);
+  return &e;
+}
+
+void UsageTally::clear() {
+  if (size_ == 0) return;
+  std::fill(slots_.begin(), slots_.end(), 0);
+  size_ = 0;
+}
+
+void UsageTally::swap(UsageTally& other) noexcept {
+  std::swap(max_, other.max_);
+  std::swap(seed_, other.seed_);
+  entries_.swap(other.entries_);
+  std::swap(size_, other.size_);
+  slots_.swap(other.slots_);
+}
+
+// ---- AuthLog ------------------------------------------------------------------------------------
+
+AuthAttempt* AuthLog::next() {
+  if (size_ >= max_) return nullptr;
+  if (size_ == records_.size()) records_.emplace_back();
+  return &records_[size_++];
+}
+
+void AuthLog::swap(AuthLog& other) noexcept {
+  std::swap(max_, other.max_);
+  records_.swap(other.records_);
+  std::swap(size_, other.size_);
+}
+
+// ---- BlacklistHits ------------------------------------------------------------------------------
+
+bool BlacklistHits::add(std::string_view account, std::string_view entry, std::int64_t at_ms) {
+  if (auto it = index_.find(entry); it != index_.end()) {
+    BlacklistHit& h = hits_[it->second];
+    h.attempts = saturating_sum(h.attempts, 1);
+    h.last_ms = std::max(h.last_ms, at_ms);
+    return true;
+  }
+  if (hits_.size() >= max_ || entry.size() > kMaxUsageIdBytes ||
+      account.size() > kMaxUsageIdBytes) {
+    return false;
+  }
+  index_.emplace(std::string(entry), hits_.size());
+  hits_.push_back({std::string(account), std::string(entry), 1, at_ms});
+  return true;
+}
+
+void BlacklistHits::clear() {
+  hits_.clear();
+  index_.clear();
+}
+
+void BlacklistHits::swap(BlacklistHits& other) noexcept {
+  std::swap(max_, other.max_);
+  hits_.swap(other.hits_);
+  index_.swap(other.index_);
+}
+
+}  // namespace le::core
