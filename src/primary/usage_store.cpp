@@ -372,22 +372,28 @@ Result<ApplyOutcome> UsageStore::apply(const core::EdgeReport& report) {
     batch.Put(cfs_[kDefault], slice(std::string(kAuthSeqPrefix) + prefix), store::be64(seq));
   }
 
-  // Blacklist hits: summed.
+  // Blacklist hits: summed (an entry may come several times, from several threads).
+  std::map<std::string, BlacklistAttempts> hits;
   for (const auto& h : report.blacklist) {
     std::string key = h.account_id;
     key.push_back('\0');
     key.append(h.entry_id);
-    BlacklistAttempts sum;
-    st = db_->Get({}, cfs_[kBlacklistHits], slice(key), &value);
-    if (st.ok() && value.size() == 16) {
-      sum.attempts = store::from_be64(std::string_view(value).substr(0, 8)).value_or(0);
-      sum.last_ms = static_cast<std::int64_t>(
-          store::from_be64(std::string_view(value).substr(8)).value_or(0));
-    } else if (!st.ok() && !st.IsNotFound()) {
-      return to_error(st, "read blacklist hits");
+    auto [hit, fresh] = hits.try_emplace(std::move(key));
+    BlacklistAttempts& sum = hit->second;
+    if (fresh) {
+      st = db_->Get({}, cfs_[kBlacklistHits], slice(hit->first), &value);
+      if (st.ok() && value.size() == 16) {
+        sum.attempts = store::from_be64(std::string_view(value).substr(0, 8)).value_or(0);
+        sum.last_ms = static_cast<std::int64_t>(
+            store::from_be64(std::string_view(value).substr(8)).value_or(0));
+      } else if (!st.ok() && !st.IsNotFound()) {
+        return to_error(st, "read blacklist hits");
+      }
     }
     sum.attempts = core::saturating_sum(sum.attempts, h.attempts);
     sum.last_ms = std::max(sum.last_ms, h.last_ms);
+  }
+  for (const auto& [key, sum] : hits) {
     std::string v = store::be64(sum.attempts);
     store::append_be64(v, static_cast<std::uint64_t>(sum.last_ms));
     batch.Put(cfs_[kBlacklistHits], slice(key), v);
