@@ -3,7 +3,7 @@
 -- a key that does not; LE_API_KEY, when set, is sent as a Bearer API key. With LE_XFF=1 each
 -- request carries a random client address in X-Forwarded-For (header text only: the traffic
 -- itself goes to the target given to wrk), as public clients behind a CDN would. LE_MACHINE_ID,
--- when set, is sent as machine_id (bench/load/failures.sh: one no license holds). LE_OFFLINE=1
+-- when set, is sent as machine_id (bench/load/reports.sh: one no license holds). LE_OFFLINE=1
 -- asks for an offline receipt with every request (bench/load/receipts.sh).
 local n = tonumber(os.getenv("LE_LICENSES") or "1000000")
 local unknown_pct = tonumber(os.getenv("LE_UNKNOWN_PCT") or "10")

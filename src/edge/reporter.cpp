@@ -60,6 +60,21 @@ void Reporter::count_failure(unsigned worker, const core::Digest& license,
   Slot& s = *slots_[worker];
   std::lock_guard lock(s.mu);
   if (!s.now.failures.add(license, 1, reason, machine_id)) drop(ReportKind::kFailures, s);
+  note_fill(s);
+}
+
+void Reporter::note_fill(Slot& s) const {
+  const bool filling = s.now.failures.size() * 4 >= options_.max_failures_per_thread * 3 ||
+                       s.now.usage.size() * 4 >= options_.max_usage_per_thread * 3 ||
+                       s.now.auths.size() * 4 >= options_.max_auths_per_thread * 3;
+  if (filling) s.filling.store(true, std::memory_order_relaxed);
+}
+
+bool Reporter::filling() const {
+  for (const auto& s : slots_) {
+    if (s->filling.load(std::memory_order_relaxed)) return true;
+  }
+  return false;
 }
 
 void Reporter::count_validation(unsigned worker, std::string_view account, core::Mode mode,
@@ -73,6 +88,7 @@ void Reporter::count_validation(unsigned worker, std::string_view account, core:
       account, mode, license ? std::string_view(license->id) : "",
       license ? std::string_view(license->product_id) : "", core::utc_day(now_ms / 1000));
   if (e == nullptr) return drop(ReportKind::kUsage, s);
+  note_fill(s);
   auto& n = e->validations[static_cast<std::size_t>(outcome)];
   n = core::saturating_sum(n, 1);
   e->last_validated_ms = std::max(e->last_validated_ms, now_ms);
@@ -100,6 +116,7 @@ void Reporter::count_auth(unsigned worker, const AuthInput& a) {
   }
   core::AuthAttempt* r = s.now.auths.next();
   if (r == nullptr) return drop(ReportKind::kAuths, s);
+  note_fill(s);
   r->at_ms = a.at_ms;
   r->account_id.assign(a.account->id);
   r->mode = a.mode;
@@ -142,6 +159,7 @@ void Reporter::take_locked(const TakeFn& take) {
     {
       std::lock_guard slot_lock(slot->mu);
       slot->now.swap(slot->spare);
+      slot->filling.store(false, std::memory_order_relaxed);
     }
     // The spare is the taker's alone now: its thread counts into the other tallies.
     if (!slot->spare.empty()) {
@@ -257,7 +275,11 @@ void Reporter::run() {
         // libnats reconnects the connection by itself: the session lasts until stop().
         std::unique_lock lock(worker_.mutex());
         stats_.connected.store(nats->connected());
-        while (worker_.wait_for(lock, options_.interval)) {
+        const auto look = std::min(options_.interval, std::chrono::milliseconds(250));
+        auto due = std::chrono::steady_clock::now() + options_.interval;
+        while (worker_.wait_for(lock, look)) {
+          if (std::chrono::steady_clock::now() < due && !filling()) continue;
+          due = std::chrono::steady_clock::now() + options_.interval;
           lock.unlock();
           flush();
           const bool connected = nats->connected();

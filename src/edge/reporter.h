@@ -9,6 +9,9 @@
 // does not fit is dropped and counted (le_edge_report_entries_dropped_total{reason="full"}), so
 // hostile traffic cannot grow the edge's memory.
 //
+// A tally three-quarters full is flushed early (the reporter looks four times a second), so a
+// burst of distinct licenses is dropped only when it fills a tally within a quarter second.
+//
 // Sending: every `interval` the reporter encodes what the threads counted into messages of at
 // most max_message_bytes, each numbered (edge id, boot, seq), and publishes them in order to the
 // JetStream reports stream (nats::kReportStream), each waiting for the stream's
@@ -150,6 +153,8 @@ class Reporter {
     Tallies now;
     Tallies spare;  // empty; swapped in for `now` (under mu), keeps its memory
     std::array<metrics::Cell, kReportKindCount> dropped;  // its I/O thread's (under mu)
+    // Whether a tally of `now` is three-quarters full: the reporter then flushes early.
+    std::atomic<bool> filling{false};
   };
   struct Pending {
     std::uint64_t seq = 0;
@@ -159,6 +164,9 @@ class Reporter {
   };
 
   void take_locked(const TakeFn& take);  // with flush_mu_ held
+  // After an entry was added to `s.now`: notes whether a tally is nearly full.
+  void note_fill(Slot& s) const;
+  bool filling() const;
   void run();
   // Publishes waiting messages in order until one fails; false when one did.
   bool send(nats::JetStream& js);

@@ -18,6 +18,34 @@ using core::JsonWriter;
 
 constexpr std::int32_t kMaxRangeDays = 366;
 
+// Query parameter `name`, percent-decoded (an IPv6 address arrives as 2001%3Adb8%3A%3A1);
+// nullopt when absent. A malformed escape is a 400.
+std::optional<std::string> query_text(const net::Request& req, std::string_view name) {
+  auto raw = req.query(name);
+  if (!raw) return std::nullopt;
+  auto hex = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  std::string out;
+  for (std::size_t i = 0; i < raw->size(); ++i) {
+    const char c = (*raw)[i];
+    if (c == '+') {
+      out.push_back(' ');
+    } else if (c != '%') {
+      out.push_back(c);
+    } else if (i + 2 < raw->size() && hex((*raw)[i + 1]) >= 0 && hex((*raw)[i + 2]) >= 0) {
+      out.push_back(static_cast<char>(hex((*raw)[i + 1]) * 16 + hex((*raw)[i + 2])));
+      i += 2;
+    } else {
+      bad_field(name, "has a malformed percent escape");
+    }
+  }
+  return out;
+}
+
 struct DayRange {
   std::int32_t from = 0;
   std::int32_t to = 0;
@@ -33,7 +61,7 @@ DayRange day_range(const net::Request& req, std::int32_t today) {
   };
   DayRange r;
   r.to = date("to").value_or(today);
-  r.from = date("from").value_or(r.to - 29);
+  r.from = date("from").value_or(std::max(0, r.to - 29));
   if (r.from > r.to) refuse({400, "VALIDATION_ERROR", "Field 'from' must not be after 'to'"});
   if (r.to - r.from + 1 > kMaxRangeDays) {
     refuse({400, "VALIDATION_ERROR", "A range covers at most 366 days"});
@@ -214,19 +242,19 @@ void add_usage_routes(net::Router& router, const RouteContext& ctx) {
                const auto key = authenticate(ctx.ledger.store(), req);
                UsageStore& usage = usage_of(ctx);
                AuthLogFilter filter;
-               if (auto l = req.query("license_id")) {
+               if (auto l = query_text(req, "license_id")) {
                  if (l->empty() || l->size() > kMaxIdBytes) {
                    bad_field("license_id", "must be a license id");
                  }
                  filter.license_id = std::string(*l);
                }
-               if (auto ip = req.query("ip")) {
+               if (auto ip = query_text(req, "ip")) {
                  if (ip->empty() || ip->size() > core::kMaxAuthTextBytes) {
                    bad_field("ip", "must be an IP address");
                  }
                  filter.ip = std::string(*ip);
                }
-               if (auto o = req.query("outcome")) {
+               if (auto o = query_text(req, "outcome")) {
                  if (*o != "success" && *o != "failed") {
                    bad_field("outcome", "must be one of: success, failed");
                  }

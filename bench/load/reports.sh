@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
-# What reporting failed validations costs an edge: two license-edge processes on copies of the
-# same generated replica (LE_LICENSES, default 1,000,000), both following a nats-server with a
-# license-primary taking their reports, one with failure reports (every LE_REPORT_MS, default
-# 10000) and one with --no-failure-reports, driven alternately with the same wrk traffic over
-# LE_ROUNDS rounds (default 5) of LE_DURATION (default 15s); medians, and the last line
-# `failure reports on/off throughput ratio: X.XX`.
-# The traffic fails validation for existing licenses: every request names a machine no license
-# holds (MACHINE_NOT_ACTIVATED), over random keys (LE_UNKNOWN_PCT, default 10, unknown), so
-# each thread's tally fills with distinct licenses up to its bound every interval; LE_LICENSES=1
-# LE_UNKNOWN_PCT=0 sends one license only (one tally entry). LE_EXTRA_FLAGS go to both edges.
+# What an edge's reports cost it (usage tracking, auth logs, failed validations): two
+# license-edge processes on copies of the same generated replica (LE_LICENSES, default
+# 1,000,000), both following a nats-server with a license-primary taking their reports, one
+# reporting (every LE_REPORT_MS, default 5000) and one with --no-reports, driven alternately
+# with the same wrk traffic over LE_ROUNDS rounds (default 5) of LE_DURATION (default 15s);
+# medians, CPU seconds per validation of each edge, and the last line
+# `reports on/off throughput ratio: X.XX`.
+# The traffic: random keys (LE_UNKNOWN_PCT, default 10, unknown), each validation a usage entry
+# of its license and day, so each thread's usage tally fills with distinct licenses every
+# interval. LE_MACHINE_ID=<id> names a machine no license holds: every validation of an existing
+# license then also fails (MACHINE_NOT_ACTIVATED) and is counted for validation.failed.
+# LE_LICENSES=1 LE_UNKNOWN_PCT=0 sends one license only (one tally entry). LE_EXTRA_FLAGS go to
+# both edges.
 # Traffic goes to 127.0.0.1 only; every wrk run is bounded by LE_DURATION.
 # On a shared machine a compiler running meanwhile skews one side: each round starts once no
 # process matches LE_QUIET_PATTERN (default "cc1plus|ninja"; empty: do not wait), and a round
@@ -21,9 +24,9 @@ connections="${LE_CONNECTIONS:-64}"
 threads="${LE_THREADS:-2}"
 wrk_threads="${LE_WRK_THREADS:-2}"
 rounds="${LE_ROUNDS:-5}"
-report_ms="${LE_REPORT_MS:-10000}"
+report_ms="${LE_REPORT_MS:-5000}"
 quiet_pattern="${LE_QUIET_PATTERN-cc1plus|ninja}"
-out="$root/bench/results/failures"
+out="$root/bench/results/reports"
 mkdir -p "$out"
 bin="$root/build"
 [[ "${LE_SKIP_BUILD:-0}" == 1 ]] || bash "$root/scripts/build.sh" >/dev/null
@@ -65,8 +68,8 @@ for name in on off; do
   cp -r "$replica" "$wdir/replica-$name"
   port[$name]=$(free_port)
   admin[$name]=$(free_port)
-  flags=(--failure-report-ms "$report_ms")
-  [[ "$name" == on ]] || flags=(--no-failure-reports)
+  flags=(--report-ms "$report_ms" --edge-id "bench-$name")
+  [[ "$name" == on ]] || flags=(--no-reports)
   "$bin/src/edge/license-edge" --db "$wdir/replica-$name" --listen "127.0.0.1:${port[$name]}" \
     --admin-listen "127.0.0.1:${admin[$name]}" --threads "$threads" --no-rate-limit \
     --nats "nats://127.0.0.1:$nats_port" "${flags[@]}" ${LE_EXTRA_FLAGS:-} 2>"$out/edge-$name.log" &
@@ -83,7 +86,7 @@ summarize() {  # wrk output -> "rps p50_ms p99_ms non2xx"
     END { printf "%.0f %.3f %.3f %d\n", rps, p50, p99, non2xx }' "$1"
 }
 drive() {  # name port duration
-  LE_LICENSES="$licenses" LE_MACHINE_ID="not-a-machine-of-this-license" \
+  LE_LICENSES="$licenses" LE_MACHINE_ID="${LE_MACHINE_ID:-}" \
     wrk -t"$wrk_threads" -c"$connections" -d"$3" --latency -s "$root/bench/load/validate.lua" \
     "http://127.0.0.1:$2" >"$out/wrk-$1.txt"
   summarize "$out/wrk-$1.txt"
@@ -144,19 +147,20 @@ cpu1[primary]=$(cpu_s "$primary_pid")
 
 {
   echo "licenses: $licenses  connections: $connections  duration: $duration x $rounds rounds (medians)  edge threads: $threads  wrk threads: $wrk_threads  report every: ${report_ms} ms"
-  echo "traffic: POST /api/v1/validate, random keys (${LE_UNKNOWN_PCT:-10}% unknown), machine_id held by no license"
+  echo "traffic: POST /api/v1/validate, random keys (${LE_UNKNOWN_PCT:-10}% unknown), machine_id: '${LE_MACHINE_ID:-}'"
   printf "%-24s %10s %10s %10s %8s\n" "edge" "req/s" "p50 ms" "p99 ms" "non-2xx"
   for name in on off; do
-    printf "%-24s %10.0f %10.3f %10.3f %8.0f\n" "failure reports $name" "$(median "$name" 2)" \
+    printf "%-24s %10.0f %10.3f %10.3f %8.0f\n" "reports $name" "$(median "$name" 2)" \
       "$(median "$name" 3)" "$(median "$name" 4)" "$(median "$name" 5)"
   done
   echo "per round (edge req/s p50 p99 non-2xx):"
   sed 's/^/  /' "$out/rounds.txt"
-  echo "edge with reports: $(scrape "${admin[on]}" le_edge_failure_reports_total) reports," \
+  echo "edge with reports: $(scrape "${admin[on]}" le_edge_reports_total) reports," \
     "$(scrape "${admin[on]}" le_edge_validation_failures_reported_total) failures reported," \
-    "$(scrape "${admin[on]}" 'le_edge_validation_failures_dropped_total{reason="full"}') dropped (tally full)," \
-    "$(scrape "${admin[on]}" 'le_edge_validation_failures_dropped_total{reason="unsent"}') unsent"
-  echo "primary: $(scrape "$primary_admin" le_primary_failure_reports_total) reports taken," \
+    "usage entries dropped: $(scrape "${admin[on]}" 'le_edge_report_entries_dropped_total{kind="usage",reason="full"}') (tally full)," \
+    "$(scrape "${admin[on]}" 'le_edge_report_entries_dropped_total{kind="usage",reason="buffer"}') (buffer)"
+  echo "primary: $(scrape "$primary_admin" 'le_primary_reports_total{result="applied"}') reports applied," \
+    "$(scrape "$primary_admin" le_primary_usage_entries_total) usage entries," \
     "$(scrape "$primary_admin" le_primary_validation_failures_received_total) failures received"
   echo "CPU seconds over the rounds (user + system):"
   for name in on off; do
@@ -168,6 +172,10 @@ cpu1[primary]=$(cpu_s "$primary_pid")
     awk -v n="$name" -v c0="${cpu0[$name]}" -v c1="${cpu1[$name]}" \
       'BEGIN { printf "  %-8s %8.2f s\n", n, c1 - c0 }'
   done
+  awk -v on0="${cpu0[on]}" -v on1="${cpu1[on]}" -v onr0="${req0[on]}" -v onr1="${req1[on]}" \
+    -v off0="${cpu0[off]}" -v off1="${cpu1[off]}" -v offr0="${req0[off]}" -v offr1="${req1[off]}" \
+    'BEGIN { printf "reports on/off CPU per validation ratio: %.3f\n",
+      ((on1 - on0) / (onr1 - onr0)) / ((off1 - off0) / (offr1 - offr0)) }'
   awk -v a="$(median on 2)" -v b="$(median off 2)" \
-    'BEGIN { printf "failure reports on/off throughput ratio: %.3f\n", a / b }'
+    'BEGIN { printf "reports on/off throughput ratio: %.3f\n", a / b }'
 } | tee "$out/summary.txt"
