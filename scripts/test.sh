@@ -26,12 +26,13 @@ if [[ "${LE_SKIP_SANITIZERS:-0}" != 1 ]]; then
 fi
 
 if [[ "${LE_SKIP_SANITIZERS:-0}" != 1 ]]; then
-  echo "== the rate limiter, record cache, memory view, deferred-response and webhook delivery tests under ThreadSanitizer"
+  echo "== the rate limiter, record cache, memory view, deferred-response, webhook delivery and edge report tests under ThreadSanitizer"
   cmake -S "$root" -B "$root/build-tsan" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DLE_TSAN=ON -DLE_BUILD_BENCH=OFF -DLE_WERROR=OFF >/dev/null
-  cmake --build "$root/build-tsan" -j "$jobs" --target ratelimit_test cache_test deferred_test store_test delivery_test
+  cmake --build "$root/build-tsan" -j "$jobs" --target ratelimit_test cache_test deferred_test store_test delivery_test \
+    edge_failure_counting_test
   (cd "$root/build-tsan" && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:suppressions=$root/tests/tsan.supp \
-    ctest -j "$jobs" --output-on-failure --timeout 900 -R '^(SlidingWindow|RecordCacheTest|Doorkeeper|Deferred|MemoryView|Deliveries)')
+    ctest -j "$jobs" --output-on-failure --timeout 900 -R '^(SlidingWindow|RecordCacheTest|Doorkeeper|Deferred|MemoryView|Deliveries|Reporter)')
 fi
 
 if [[ "${LE_SKIP_SANITIZERS:-0}" != 1 ]]; then
