@@ -23,19 +23,6 @@ std::uint64_t saturating_add(std::uint64_t a, std::uint64_t b) {
   return std::min(kMaxFailureCount, a + std::min(b, kMaxFailureCount));
 }
 
-// A slot of the tally's table: 0 when empty, else the entry's index + 1 in the low kIndexBits and
-// 8 more bits of the license's hash above them, so a probe reads an entry only when those match.
-constexpr unsigned kIndexBits = 24;
-constexpr std::uint32_t kIndexMask = (1u << kIndexBits) - 1;
-
-std::uint64_t mix(std::uint64_t x) {  // splitmix64's finalizer
-  x ^= x >> 30;
-  x *= 0xbf58476d1ce4e5b9ULL;
-  x ^= x >> 27;
-  x *= 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
-
 // The fields of one entry, each named once, with how it is written and read: the encoder and
 // the decoder both walk this list. `required` fields must be present.
 struct EntryField {
@@ -168,7 +155,7 @@ std::optional<FailureReason> failure_reason(const TkiDecision& d, const LicenseR
 FailureTally::FailureTally(std::size_t max_licenses)
     // The probe sequence depends on a per-tally random seed, so digests chosen to collide (by
     // whoever can publish reports) do not line up in one table.
-    : max_(std::min<std::size_t>(max_licenses, kIndexMask - 1)),
+    : max_(std::min(max_licenses, SlotIndex::kMaxEntries)),
       seed_((static_cast<std::uint64_t>(std::random_device{}()) << 32) ^ std::random_device{}()) {}
 
 std::uint64_t FailureTally::hash(const Digest& license) const {
@@ -176,35 +163,17 @@ std::uint64_t FailureTally::hash(const Digest& license) const {
   for (std::size_t i = 0; i < license.size(); i += 8) {
     std::uint64_t word;
     std::memcpy(&word, license.data() + i, 8);
-    h = mix(h ^ word);
+    h = mix64(h ^ word);
   }
   return h;
 }
 
-void FailureTally::rehash(std::size_t slots) {
-  slots_.assign(slots, 0);
-  for (std::size_t i = 0; i < size_; ++i) {
-    const std::uint64_t h = hash(entries_[i].license);
-    std::size_t s = static_cast<std::size_t>(h) & (slots_.size() - 1);
-    while (slots_[s] != 0) s = (s + 1) & (slots_.size() - 1);
-    slots_[s] =
-        static_cast<std::uint32_t>(h >> 56 << kIndexBits) | static_cast<std::uint32_t>(i + 1);
-  }
-}
-
 bool FailureTally::add(const Digest& license, std::uint64_t count, FailureReason reason,
                        std::string_view machine_id) {
-  if (slots_.empty()) {
-    if (max_ == 0) return false;
-    rehash(64);
-  }
-  const std::uint64_t h = hash(license);
-  const auto tag = static_cast<std::uint32_t>(h >> 56 << kIndexBits);
-  std::size_t s = static_cast<std::size_t>(h) & (slots_.size() - 1);
-  for (std::uint32_t slot; (slot = slots_[s]) != 0; s = (s + 1) & (slots_.size() - 1)) {
-    if ((slot & ~kIndexMask) != tag) continue;
-    FailureCount& e = entries_[(slot & kIndexMask) - 1];
-    if (e.license != license) continue;
+  if (max_ == 0) return false;
+  if (auto found = index_.find(hash(license),
+                               [&](std::size_t i) { return entries_[i].license == license; })) {
+    FailureCount& e = entries_[*found];
     e.count = saturating_add(e.count, count);
     e.reason = reason;
     if (!machine_id.empty() && machine_id.size() <= kMaxFailureMachineIdBytes) {
@@ -224,15 +193,14 @@ bool FailureTally::add(const Digest& license, std::uint64_t count, FailureReason
   } else {
     e.machine_id.clear();
   }
-  slots_[s] = tag | static_cast<std::uint32_t>(++size_);
+  index_.insert(size_++, [&](std::size_t i) { return hash(entries_[i].license); });
   total_ = saturating_add(total_, count);
-  if (size_ * 2 > slots_.size()) rehash(slots_.size() * 2);
   return true;
 }
 
 void FailureTally::clear() {
   if (size_ == 0) return;
-  std::fill(slots_.begin(), slots_.end(), 0);
+  index_.clear();
   size_ = 0;
   total_ = 0;
 }
@@ -243,7 +211,7 @@ void FailureTally::swap(FailureTally& other) noexcept {
   entries_.swap(other.entries_);
   std::swap(size_, other.size_);
   std::swap(total_, other.total_);
-  slots_.swap(other.slots_);
+  index_.swap(other.index_);
 }
 
 }  // namespace le::core

@@ -33,6 +33,7 @@
 #include "core/change_event.h"
 #include "core/json_writer.h"
 #include "core/model.h"
+#include "core/slot_index.h"
 #include "core/tki.h"
 #include "core/validate.h"
 
@@ -108,7 +109,6 @@ class FailureTally {
 
  private:
   std::uint64_t hash(const Digest& license) const;
-  void rehash(std::size_t slots);
 
   std::size_t max_;
   std::uint64_t seed_;
@@ -116,8 +116,7 @@ class FailureTally {
   std::vector<FailureCount> entries_;
   std::size_t size_ = 0;
   std::uint64_t total_ = 0;
-  // Open addressing, linear probing, at most half full (see kIndexBits in the .cpp).
-  std::vector<std::uint32_t> slots_;
+  SlotIndex index_;
 };
 
 // One entry of a report's "failures".

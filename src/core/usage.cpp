@@ -29,17 +29,6 @@ constexpr std::array<std::string_view, kTkiOutcomeCount> kTkiOutcomes = {
     "RATE_LIMITED",      "BINDING_UNAVAILABLE"};
 static_assert(static_cast<std::size_t>(TkiStatus::kBindingRequired) + 1 == kTkiOutcomeCount);
 
-constexpr unsigned kIndexBits = 24;
-constexpr std::uint32_t kIndexMask = (1u << kIndexBits) - 1;
-
-std::uint64_t mix(std::uint64_t x) {  // splitmix64's finalizer
-  x ^= x >> 30;
-  x *= 0xbf58476d1ce4e5b9ULL;
-  x ^= x >> 27;
-  x *= 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
-
 }  // namespace
 
 std::string_view to_string(UsageOutcome o) { return kOutcomes[static_cast<std::size_t>(o)]; }
@@ -111,27 +100,15 @@ void UsageCount::merge(const UsageCount& o) {
 // ---- UsageTally ---------------------------------------------------------------------------------
 
 UsageTally::UsageTally(std::size_t max_entries)
-    : max_(std::min<std::size_t>(max_entries, kIndexMask - 1)),
+    : max_(std::min(max_entries, SlotIndex::kMaxEntries)),
       seed_((static_cast<std::uint64_t>(std::random_device{}()) << 32) ^ std::random_device{}()) {}
 
 std::uint64_t UsageTally::hash(std::string_view account, Mode mode, std::string_view license,
                                std::int32_t day) const {
-  std::uint64_t h = mix(seed_ ^ hll_hash(account));
-  h = mix(h ^ hll_hash(license));
-  return mix(h ^ (static_cast<std::uint64_t>(static_cast<std::uint32_t>(day)) << 8) ^
-             static_cast<std::uint64_t>(mode));
-}
-
-void UsageTally::rehash(std::size_t slots) {
-  slots_.assign(slots, 0);
-  for (std::size_t i = 0; i < size_; ++i) {
-    const UsageCount& e = entries_[i];
-    const std::uint64_t h = hash(e.account_id, e.mode, e.license_id, e.day);
-    std::size_t s = static_cast<std::size_t>(h) & (slots_.size() - 1);
-    while (slots_[s] != 0) s = (s + 1) & (slots_.size() - 1);
-    slots_[s] =
-        static_cast<std::uint32_t>(h >> 56 << kIndexBits) | static_cast<std::uint32_t>(i + 1);
-  }
+  std::uint64_t h = mix64(seed_ ^ hll_hash(account));
+  h = mix64(h ^ hll_hash(license));
+  return mix64(h ^ (static_cast<std::uint64_t>(static_cast<std::uint32_t>(day)) << 8) ^
+               static_cast<std::uint64_t>(mode));
 }
 
 UsageCount* UsageTally::entry(std::string_view account, Mode mode, std::string_view license,
@@ -140,19 +117,12 @@ UsageCount* UsageTally::entry(std::string_view account, Mode mode, std::string_v
       product.size() > kMaxUsageIdBytes) {
     return nullptr;
   }
-  if (slots_.empty()) {
-    if (max_ == 0) return nullptr;
-    rehash(64);
-  }
-  const std::uint64_t h = hash(account, mode, license, day);
-  const auto tag = static_cast<std::uint32_t>(h >> 56 << kIndexBits);
-  std::size_t s = static_cast<std::size_t>(h) & (slots_.size() - 1);
-  for (std::uint32_t slot; (slot = slots_[s]) != 0; s = (s + 1) & (slots_.size() - 1)) {
-    if ((slot & ~kIndexMask) != tag) continue;
-    UsageCount& e = entries_[(slot & kIndexMask) - 1];
-    if (e.day == day && e.mode == mode && e.license_id == license && e.account_id == account) {
-      return &e;
-    }
+  if (max_ == 0) return nullptr;
+  if (auto found = index_.find(hash(account, mode, license, day), [&](std::size_t i) {
+        const UsageCount& e = entries_[i];
+        return e.day == day && e.mode == mode && e.license_id == license && e.account_id == account;
+      })) {
+    return &entries_[*found];
   }
   if (size_ >= max_) return nullptr;
   if (size_ == entries_.size()) entries_.emplace_back();
@@ -168,14 +138,16 @@ UsageCount* UsageTally::entry(std::string_view account, Mode mode, std::string_v
   e.machines.clear();
   e.ips.clear();
   e.hwids.clear();
-  slots_[s] = tag | static_cast<std::uint32_t>(++size_);
-  if (size_ * 2 > slots_.size()) rehash(slots_.size() * 2);
+  index_.insert(size_++, [&](std::size_t i) {
+    const UsageCount& c = entries_[i];
+    return hash(c.account_id, c.mode, c.license_id, c.day);
+  });
   return &e;
 }
 
 void UsageTally::clear() {
   if (size_ == 0) return;
-  std::fill(slots_.begin(), slots_.end(), 0);
+  index_.clear();
   size_ = 0;
 }
 
@@ -184,7 +156,7 @@ void UsageTally::swap(UsageTally& other) noexcept {
   std::swap(seed_, other.seed_);
   entries_.swap(other.entries_);
   std::swap(size_, other.size_);
-  slots_.swap(other.slots_);
+  index_.swap(other.index_);
 }
 
 // ---- AuthLog ------------------------------------------------------------------------------------

@@ -29,6 +29,7 @@
 
 #include "core/hll.h"
 #include "core/model.h"
+#include "core/slot_index.h"
 #include "core/tki.h"
 #include "core/validate.h"
 
@@ -108,13 +109,12 @@ class UsageTally {
  private:
   std::uint64_t hash(std::string_view account, Mode mode, std::string_view license,
                      std::int32_t day) const;
-  void rehash(std::size_t slots);
 
   std::size_t max_;
   std::uint64_t seed_;
   std::vector<UsageCount> entries_;  // [0, size_) in use; the rest keep their memory
   std::size_t size_ = 0;
-  std::vector<std::uint32_t> slots_;  // open addressing, at most half full
+  SlotIndex index_;
 };
 
 // One TKI authentication attempt (TKI "All authentication attempts are … stored").
