@@ -103,4 +103,27 @@ ip::address client_ip(const ip::address& peer, std::optional<std::string_view> f
   return current;
 }
 
+IpBytes::IpBytes(const boost::asio::ip::address& a) {
+  if (a.is_v4()) {
+    const auto b = a.to_v4().to_bytes();
+    std::copy(b.begin(), b.end(), bytes_.begin());
+    size_ = b.size();
+  } else {
+    bytes_ = a.to_v6().to_bytes();
+    size_ = bytes_.size();
+  }
+}
+
+std::string_view IpBytes::of(std::string_view text, std::optional<IpBytes>& storage) {
+  // Parsed from a terminated copy on the stack: the string_view overload allocates.
+  char buf[64];
+  if (text.size() >= sizeof buf) return text;
+  std::copy(text.begin(), text.end(), buf);
+  buf[text.size()] = '\0';
+  boost::system::error_code ec;
+  const auto a = ip::make_address(static_cast<const char*>(buf), ec);
+  if (ec) return text;
+  return storage.emplace(a).view();
+}
+
 }  // namespace le::edge

@@ -3,6 +3,7 @@
 // Thread-safety: a TrustedProxies is built at start-up and read-only afterwards.
 #pragma once
 
+#include <array>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/network_v4.hpp>
 #include <boost/asio/ip/network_v6.hpp>
@@ -35,5 +36,18 @@ class TrustedProxies {
 boost::asio::ip::address client_ip(const boost::asio::ip::address& peer,
                                    std::optional<std::string_view> forwarded,
                                    const TrustedProxies& trusted);
+
+// An address's bytes (4 or 16), to count distinct IPs without formatting them.
+class IpBytes {
+ public:
+  explicit IpBytes(const boost::asio::ip::address& a);
+  // The same for an address as text; one that does not parse is counted as its text.
+  static std::string_view of(std::string_view text, std::optional<IpBytes>& storage);
+  std::string_view view() const { return {reinterpret_cast<const char*>(bytes_.data()), size_}; }
+
+ private:
+  std::array<unsigned char, 16> bytes_{};
+  std::size_t size_ = 0;
+};
 
 }  // namespace le::edge

@@ -1,5 +1,6 @@
 // license-edge's request handlers: thin wiring of net → core decisions → response, over the
-// per-thread record caches. Every decision is made by a pure function in core/.
+// per-thread record caches. Every decision is made by a pure function in core/. TKI
+// authentication and its first-use bindings are in tki_auth.cpp.
 //
 // Thread-safety: handlers run on the server's I/O threads; each uses the PerThread state of the
 // worker index it is called with. set_ready()/ready() from any thread.
