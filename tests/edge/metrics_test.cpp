@@ -16,16 +16,6 @@ namespace {
 
 using V = http::verb;
 
-// The value of the sample whose name-and-labels text is exactly `series`; -1 when absent.
-double metric(const std::string& text, const std::string& series) {
-  std::size_t at = 0;
-  while ((at = text.find(series + " ", at)) != std::string::npos) {
-    if (at == 0 || text[at - 1] == '\n') return std::stod(text.substr(at + series.size() + 1));
-    at += series.size();
-  }
-  return -1;
-}
-
 TEST(EdgeMetrics, CountsAKnownMixOfRequestsExactly) {
   Cluster cluster;
   cluster.start_nats();

@@ -17,19 +17,6 @@ namespace {
 using V = http::verb;
 constexpr auto kDeadline = std::chrono::seconds(20);
 
-double metric(const std::string& text, const std::string& series) {
-  std::size_t at = 0;
-  while ((at = text.find(series + " ", at)) != std::string::npos) {
-    if (at == 0 || text[at - 1] == '\n') return std::stod(text.substr(at + series.size() + 1));
-    at += series.size();
-  }
-  return -1;
-}
-double scrape(unsigned short admin_port, const std::string& series) {
-  HttpClient c(admin_port);
-  return metric(c.request(V::get, "/metrics").body, series);
-}
-
 HttpReply post_json(unsigned short port, const std::string& target, const std::string& body,
                     const std::vector<std::pair<std::string, std::string>>& extra = {}) {
   HttpClient c(port);

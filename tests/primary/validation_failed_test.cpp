@@ -14,20 +14,6 @@ using V = http::verb;
 constexpr auto kWindowMs = 4000;
 constexpr auto kDeadline = std::chrono::seconds(20);
 
-// The value of the sample whose name-and-labels text is exactly `series`; -1 when absent.
-double metric(const std::string& text, const std::string& series) {
-  std::size_t at = 0;
-  while ((at = text.find(series + " ", at)) != std::string::npos) {
-    if (at == 0 || text[at - 1] == '\n') return std::stod(text.substr(at + series.size() + 1));
-    at += series.size();
-  }
-  return -1;
-}
-double scrape(unsigned short admin_port, const std::string& series) {
-  HttpClient c(admin_port);
-  return metric(c.request(V::get, "/metrics").body, series);
-}
-
 HttpReply post_json(unsigned short port, const std::string& target, const std::string& body,
                     const std::string& authorization = {}) {
   HttpClient c(port);

@@ -45,6 +45,22 @@ inline bool json_bool(const std::string& body, std::string_view pointer) {
   return v;
 }
 
+// The value of the sample whose name-and-labels text is exactly `series` in a Prometheus
+// exposition; -1 when absent.
+inline double metric(const std::string& text, const std::string& series) {
+  std::size_t at = 0;
+  while ((at = text.find(series + " ", at)) != std::string::npos) {
+    if (at == 0 || text[at - 1] == '\n') return std::stod(text.substr(at + series.size() + 1));
+    at += series.size();
+  }
+  return -1;
+}
+// The same, scraped from an admin listener's /metrics.
+inline double scrape(unsigned short admin_port, const std::string& series) {
+  HttpClient c(admin_port);
+  return metric(c.request(http::verb::get, "/metrics").body, series);
+}
+
 // Polls `pred` until true or the timeout; returns its last value.
 inline bool eventually(const std::function<bool()>& pred,
                        std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
