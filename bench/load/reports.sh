@@ -12,6 +12,13 @@
 # license then also fails (MACHINE_NOT_ACTIVATED) and is counted for validation.failed.
 # LE_LICENSES=1 LE_UNKNOWN_PCT=0 sends one license only (one tally entry). LE_EXTRA_FLAGS go to
 # both edges.
+# In a deployment the primary runs elsewhere; here it would share the two cores with the edges
+# and wrk, and apply the "on" rounds' reports during the "off" rounds as well. So by default it
+# is stopped (SIGSTOP) during the rounds — the reports wait in their JetStream stream, as they
+# would for a slow primary — then resumed, and the CPU it spends applying them all is reported.
+# LE_PRIMARY_DURING=1 keeps it running through the rounds.
+# Besides the ratio of the medians, the median of each round's on/off ratio (the two runs of a
+# round are next to each other in time, so a drift of this shared machine cancels out more).
 # Traffic goes to 127.0.0.1 only; every wrk run is bounded by LE_DURATION.
 # On a shared machine a compiler running meanwhile skews one side: each round starts once no
 # process matches LE_QUIET_PATTERN (default "cc1plus|ninja"; empty: do not wait), and a round
@@ -115,6 +122,8 @@ for name in on off; do
 done
 cpu0[nats]=$(cpu_s "$nats_pid")
 cpu0[primary]=$(cpu_s "$primary_pid")
+primary_during="${LE_PRIMARY_DURING:-0}"
+[[ "$primary_during" == 1 ]] || kill -STOP "$primary_pid"
 r=0
 tries=0
 while (( r < rounds && tries < 3 * rounds )); do
@@ -143,6 +152,15 @@ for name in on off; do
   req1[$name]=$(validations "${admin[$name]}")
 done
 cpu1[nats]=$(cpu_s "$nats_pid")
+applied() { scrape "$primary_admin" 'le_primary_reports_total{result="applied"}'; }
+if [[ "$primary_during" != 1 ]]; then
+  kill -CONT "$primary_pid"
+  published=$(scrape "${admin[on]}" le_edge_reports_total)
+  for _ in $(seq 1200); do  # at most 10 minutes
+    (( $(applied || echo 0) >= published )) && break
+    sleep 0.5
+  done
+fi
 cpu1[primary]=$(cpu_s "$primary_pid")
 
 {
@@ -159,7 +177,12 @@ cpu1[primary]=$(cpu_s "$primary_pid")
     "$(scrape "${admin[on]}" le_edge_validation_failures_reported_total) failures reported," \
     "usage entries dropped: $(scrape "${admin[on]}" 'le_edge_report_entries_dropped_total{kind="usage",reason="full"}') (tally full)," \
     "$(scrape "${admin[on]}" 'le_edge_report_entries_dropped_total{kind="usage",reason="buffer"}') (buffer)"
-  echo "primary: $(scrape "$primary_admin" 'le_primary_reports_total{result="applied"}') reports applied," \
+  if [[ "$primary_during" == 1 ]]; then
+    echo "primary: running during the rounds"
+  else
+    echo "primary: stopped during the rounds, then applied the waiting reports"
+  fi
+  echo "primary: $(applied) reports applied," \
     "$(scrape "$primary_admin" le_primary_usage_entries_total) usage entries," \
     "$(scrape "$primary_admin" le_primary_validation_failures_received_total) failures received"
   echo "CPU seconds over the rounds (user + system):"
@@ -176,6 +199,10 @@ cpu1[primary]=$(cpu_s "$primary_pid")
     -v off0="${cpu0[off]}" -v off1="${cpu1[off]}" -v offr0="${req0[off]}" -v offr1="${req1[off]}" \
     'BEGIN { printf "reports on/off CPU per validation ratio: %.3f\n",
       ((on1 - on0) / (onr1 - onr0)) / ((off1 - off0) / (offr1 - offr0)) }'
+  awk '$1 == "on" { on = $2 } $1 == "off" { off = $2 } NR % 2 == 0 { print on / off }' \
+    "$out/rounds.txt" | sort -g | awk '{ v[NR] = $1 } END {
+      printf "reports on/off throughput ratio, median of the rounds: %.3f\n",
+        (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
   awk -v a="$(median on 2)" -v b="$(median off 2)" \
     'BEGIN { printf "reports on/off throughput ratio: %.3f\n", a / b }'
 } | tee "$out/summary.txt"

@@ -96,6 +96,7 @@ bool read_outcomes(dom::element v, std::array<std::uint64_t, N>& out, NameOf&& n
 template <std::size_t N, typename NameOf>
 void write_outcomes(JsonWriter& w, std::string_view key, const std::array<std::uint64_t, N>& c,
                     NameOf&& name_of) {
+  if (std::all_of(c.begin(), c.end(), [](std::uint64_t n) { return n == 0; })) return;
   w.key(key).begin_object();
   for (std::size_t i = 0; i < N; ++i) {
     if (c[i] != 0) w.field(name_of(i), c[i]);
@@ -107,7 +108,11 @@ void write_sketch(JsonWriter& w, std::string_view key, const Hll& h, std::string
   if (h.empty()) return;
   scratch.clear();
   h.encode(scratch);
-  w.field(key, base64(scratch));
+  w.key(key).value_with([&](std::string& out) {
+    out.push_back('"');
+    append_base64(out, scratch);
+    out.push_back('"');
+  });
 }
 
 constexpr std::array<std::string_view, 11> kUsageFields = {
@@ -244,62 +249,61 @@ void ReportEncoder::begin(ReportHeader header) {
   bytes_ = 64 + header_.edge.size() + 40 + 60;
 }
 
-bool ReportEncoder::take(std::string& section) {
-  const std::size_t added = scratch_.size() + (section.empty() ? 0 : 1);
-  if (entries_ > 0 && bytes_ + added > max_bytes_) return false;
-  if (!section.empty()) section.push_back(',');
-  section.append(scratch_);
+template <typename Write>
+bool ReportEncoder::append(std::string& section, Write&& write) {
+  const std::size_t mark = section.size();
+  if (mark != 0) section.push_back(',');
+  JsonWriter w(section);
+  write(w);
+  const std::size_t added = section.size() - mark;
+  if (entries_ > 0 && bytes_ + added > max_bytes_) {
+    section.resize(mark);
+    return false;
+  }
   bytes_ += added;
   ++entries_;
   return true;
 }
 
 bool ReportEncoder::add(const FailureCount& c) {
-  scratch_.clear();
-  JsonWriter w(scratch_);
-  write_failure_entry(w, c);
-  return take(failures_);
+  return append(failures_, [&](JsonWriter& w) { write_failure_entry(w, c); });
 }
 
 bool ReportEncoder::add(const UsageCount& c) {
-  scratch_.clear();
-  std::string sketch;
-  JsonWriter w(scratch_);
-  w.begin_object().field("account", c.account_id).field("mode", to_string(c.mode));
-  w.field("day", static_cast<std::int64_t>(c.day));
-  if (!c.license_id.empty()) w.field("license", c.license_id);
-  if (!c.product_id.empty()) w.field("product", c.product_id);
-  write_outcomes(w, "validations", c.validations,
-                 [](std::size_t i) { return to_string(static_cast<UsageOutcome>(i)); });
-  write_outcomes(w, "auths", c.auths,
-                 [](std::size_t i) { return tki_outcome_name(static_cast<TkiStatus>(i)); });
-  if (c.last_validated_ms != 0) w.field("lastValidatedMs", c.last_validated_ms);
-  write_sketch(w, "machines", c.machines, sketch);
-  write_sketch(w, "ips", c.ips, sketch);
-  write_sketch(w, "hwids", c.hwids, sketch);
-  w.end_object();
-  return take(usage_);
+  return append(usage_, [&](JsonWriter& w) {
+    w.begin_object().field("account", c.account_id).field("mode", to_string(c.mode));
+    w.field("day", static_cast<std::int64_t>(c.day));
+    if (!c.license_id.empty()) w.field("license", c.license_id);
+    if (!c.product_id.empty()) w.field("product", c.product_id);
+    write_outcomes(w, "validations", c.validations,
+                   [](std::size_t i) { return to_string(static_cast<UsageOutcome>(i)); });
+    write_outcomes(w, "auths", c.auths,
+                   [](std::size_t i) { return tki_outcome_name(static_cast<TkiStatus>(i)); });
+    if (c.last_validated_ms != 0) w.field("lastValidatedMs", c.last_validated_ms);
+    write_sketch(w, "machines", c.machines, scratch_);
+    write_sketch(w, "ips", c.ips, scratch_);
+    write_sketch(w, "hwids", c.hwids, scratch_);
+    w.end_object();
+  });
 }
 
 bool ReportEncoder::add(const AuthAttempt& a) {
-  scratch_.clear();
-  JsonWriter w(scratch_);
-  w.begin_object().field("atMs", a.at_ms).field("account", a.account_id);
-  w.field("mode", to_string(a.mode)).field("outcome", tki_outcome_name(a.status));
-  if (!a.license_id.empty()) w.field("license", a.license_id);
-  w.field("product", a.product).field("version", a.version).field("ip", a.ip);
-  if (!a.hwid.empty()) w.field("hwid", a.hwid);
-  if (!a.user_agent.empty()) w.field("userAgent", a.user_agent);
-  w.end_object();
-  return take(auths_);
+  return append(auths_, [&](JsonWriter& w) {
+    w.begin_object().field("atMs", a.at_ms).field("account", a.account_id);
+    w.field("mode", to_string(a.mode)).field("outcome", tki_outcome_name(a.status));
+    if (!a.license_id.empty()) w.field("license", a.license_id);
+    w.field("product", a.product).field("version", a.version).field("ip", a.ip);
+    if (!a.hwid.empty()) w.field("hwid", a.hwid);
+    if (!a.user_agent.empty()) w.field("userAgent", a.user_agent);
+    w.end_object();
+  });
 }
 
 bool ReportEncoder::add(const BlacklistHit& h) {
-  scratch_.clear();
-  JsonWriter w(scratch_);
-  w.begin_object().field("account", h.account_id).field("entry", h.entry_id);
-  w.field("attempts", h.attempts).field("lastMs", h.last_ms).end_object();
-  return take(blacklist_);
+  return append(blacklist_, [&](JsonWriter& w) {
+    w.begin_object().field("account", h.account_id).field("entry", h.entry_id);
+    w.field("attempts", h.attempts).field("lastMs", h.last_ms).end_object();
+  });
 }
 
 void ReportEncoder::finish(std::string& out) {
@@ -310,7 +314,11 @@ void ReportEncoder::finish(std::string& out) {
   for (auto [name, section] : {std::pair{"failures", &failures_}, std::pair{"usage", &usage_},
                                std::pair{"auths", &auths_}, std::pair{"blacklist", &blacklist_}}) {
     if (section->empty()) continue;
-    w.key(name).raw("[" + *section + "]");
+    w.key(name).value_with([section](std::string& o) {
+      o.push_back('[');
+      o.append(*section);
+      o.push_back(']');
+    });
   }
   w.end_object();
   begin(ReportHeader{});

@@ -85,7 +85,10 @@ class ReportEncoder {
   void finish(std::string& out);
 
  private:
-  bool take(std::string& section);
+  // Writes an entry at the end of `section` with `write(JsonWriter&)`, and takes it back when
+  // the message would be too large.
+  template <typename Write>
+  bool append(std::string& section, Write&& write);
   std::size_t max_bytes_;
   ReportHeader header_;
   std::string failures_, usage_, auths_, blacklist_, scratch_;

@@ -136,12 +136,15 @@ void Hll::encode(std::string& out) const {
     out.append(reinterpret_cast<const char*>(registers_.data()), registers_.size());
     return;
   }
-  out.push_back('s');
+  const std::size_t start = out.size();
+  out.resize(start + 1 + 3 * sparse_.size());
+  char* o = out.data() + start;
+  *o++ = 's';
   for (std::uint32_t e : sparse_) {
     const std::uint32_t index = e >> 8;
-    out.push_back(static_cast<char>(index >> 8));
-    out.push_back(static_cast<char>(index & 0xff));
-    out.push_back(static_cast<char>(e & 0xff));
+    *o++ = static_cast<char>(index >> 8);
+    *o++ = static_cast<char>(index & 0xff);
+    *o++ = static_cast<char>(e & 0xff);
   }
 }
 

@@ -52,25 +52,38 @@ bool set_cn(X509_NAME* name, std::string_view cn) {
 constexpr char kB64Url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 constexpr char kB64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-std::string encode(std::string_view in, const char* alphabet, bool pad) {
-  std::string out;
-  out.reserve((in.size() + 2) / 3 * 4);
+void encode_to(std::string& out, std::string_view in, const char* alphabet, bool pad) {
+  const std::size_t start = out.size();
+  out.resize(start + (in.size() + 2) / 3 * 4);
+  char* o = out.data() + start;
   std::size_t i = 0;
   for (; i + 3 <= in.size(); i += 3) {
     const unsigned v = (static_cast<unsigned char>(in[i]) << 16) |
                        (static_cast<unsigned char>(in[i + 1]) << 8) |
                        static_cast<unsigned char>(in[i + 2]);
-    for (int s = 18; s >= 0; s -= 6) out.push_back(alphabet[(v >> s) & 63]);
+    *o++ = alphabet[(v >> 18) & 63];
+    *o++ = alphabet[(v >> 12) & 63];
+    *o++ = alphabet[(v >> 6) & 63];
+    *o++ = alphabet[v & 63];
   }
   const std::size_t rest = in.size() - i;
   if (rest > 0) {
     unsigned v = static_cast<unsigned char>(in[i]) << 16;
     if (rest == 2) v |= static_cast<unsigned char>(in[i + 1]) << 8;
-    out.push_back(alphabet[(v >> 18) & 63]);
-    out.push_back(alphabet[(v >> 12) & 63]);
-    if (rest == 2) out.push_back(alphabet[(v >> 6) & 63]);
-    if (pad) out.append(rest == 1 ? "==" : "=");
+    *o++ = alphabet[(v >> 18) & 63];
+    *o++ = alphabet[(v >> 12) & 63];
+    if (rest == 2) *o++ = alphabet[(v >> 6) & 63];
+    if (pad) {
+      *o++ = '=';
+      if (rest == 1) *o++ = '=';
+    }
   }
+  out.resize(static_cast<std::size_t>(o - out.data()));
+}
+
+std::string encode(std::string_view in, const char* alphabet, bool pad) {
+  std::string out;
+  encode_to(out, in, alphabet, pad);
   return out;
 }
 
@@ -196,6 +209,7 @@ std::optional<CertificateInfo> read_certificate(std::string_view der, const Ed25
 
 std::string base64url(std::string_view b) { return encode(b, kB64Url, false); }
 std::string base64(std::string_view b) { return encode(b, kB64, true); }
+void append_base64(std::string& out, std::string_view b) { encode_to(out, b, kB64, true); }
 std::optional<std::string> from_base64url(std::string_view t) { return decode(t, kB64Url, false); }
 std::optional<std::string> from_base64(std::string_view t) { return decode(t, kB64, true); }
 

@@ -63,6 +63,7 @@ std::optional<CertificateInfo> read_certificate(std::string_view der, const Ed25
 
 std::string base64url(std::string_view bytes);  // no padding
 std::string base64(std::string_view bytes);     // standard, padded
+void append_base64(std::string& out, std::string_view bytes);
 std::optional<std::string> from_base64url(std::string_view text);
 std::optional<std::string> from_base64(std::string_view text);
 

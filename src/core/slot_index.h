@@ -61,6 +61,13 @@ class SlotIndex {
     }
   }
 
+  // Starts loading the slot where a find() of `h` begins, so that find() later does not wait
+  // for memory (a tally of many distinct licenses misses the cache on nearly every probe).
+  void prefetch(std::uint64_t h) const {
+    if (!slots_.empty())
+      __builtin_prefetch(&slots_[static_cast<std::size_t>(h) & (slots_.size() - 1)]);
+  }
+
   // Empties the index, keeping its memory.
   void clear() { std::fill(slots_.begin(), slots_.end(), 0); }
   void swap(SlotIndex& other) noexcept {

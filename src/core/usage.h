@@ -99,6 +99,12 @@ class UsageTally {
   UsageCount* entry(std::string_view account, Mode mode, std::string_view license,
                     std::string_view product, std::int32_t day);
 
+  // Starts loading what entry() of that key reads first (SlotIndex::prefetch).
+  void prefetch(std::string_view account, Mode mode, std::string_view license,
+                std::int32_t day) const {
+    index_.prefetch(hash(account, mode, license, day));
+  }
+
   std::span<const UsageCount> counts() const { return {entries_.data(), size_}; }
   std::size_t size() const { return size_; }
   bool empty() const { return size_ == 0; }

@@ -302,11 +302,16 @@ void EdgeService::validate_limited(const net::Request& req, net::Response& res,
 
   auto license = t.cache.license(license_digest);
   if (!license) return answer_unavailable(res, license.error());
+  const bool usage = reporter_ != nullptr && reporter_->usage();
+  if (usage && *license && core::visible_to(api_key, license->get())) {
+    reporter_->prefetch_usage(req.worker, **license, now_ms);
+  }
   auto decision = core::decide_validate(request, api_key, license->get(), now);
   // Usage: for the license when the caller may see it, else (a key its account does not hold)
   // for the caller's account alone; a public validation of an unknown key counts nowhere.
+  // Counted after the answer is written, which gives prefetch_usage() its time.
   auto count_usage = [&](const core::LicenseRecord* l, core::UsageOutcome o) {
-    if (reporter_ == nullptr || !reporter_->usage()) return;
+    if (!usage) return;
     const bool seen = core::visible_to(api_key, l);
     if (!seen && api_key == nullptr) return;
     const IpBytes ip(client_of(req));
@@ -316,19 +321,20 @@ void EdgeService::validate_limited(const net::Request& req, net::Response& res,
   };
   if (const auto* err = std::get_if<core::ApiError>(&decision)) {
     report_failure(req.worker, license_digest, core::failure_reason(*err), request.machine_id);
+    answer(res, *err);
     if (core::failure_reason(*err))
       count_usage(license->get(), core::UsageOutcome::kDomainMismatch);
-    return answer(res, *err);
+    return;
   }
   const auto& outcome = std::get<core::ValidateOutcome>(decision);
   t.outcomes[static_cast<std::size_t>(outcome.code)].add();
-  count_usage(outcome.license, core::usage_outcome(outcome.code));
   if (!outcome.valid()) {
     report_failure(req.worker, license_digest, core::failure_reason(outcome.code),
                    request.machine_id);
   }
   core::write_validate_response(res.body, outcome, request.license_key, now);
   if (request.offline && outcome.valid()) add_receipt(t, request, *outcome.license, now_ms, res);
+  count_usage(outcome.license, core::usage_outcome(outcome.code));
 }
 
 void EdgeService::add_receipt(PerThread& t, const core::ValidateRequest& request,

@@ -97,6 +97,15 @@ void Reporter::count_validation(unsigned worker, std::string_view account, core:
   if (!ip_key.empty()) e->ips.add(ip_key);
 }
 
+void Reporter::prefetch_usage(unsigned worker, const core::LicenseRecord& license,
+                              std::int64_t now_ms) {
+  if (!options_.usage) return;
+  Slot& s = *slots_[worker];
+  std::lock_guard lock(s.mu);
+  s.now.usage.prefetch(license.account_id, license.mode, license.id,
+                       core::utc_day(now_ms / 1000));
+}
+
 void Reporter::count_auth(unsigned worker, const AuthInput& a) {
   if (!options_.usage || a.account == nullptr) return;
   Slot& s = *slots_[worker];
@@ -275,7 +284,7 @@ void Reporter::run() {
         // libnats reconnects the connection by itself: the session lasts until stop().
         std::unique_lock lock(worker_.mutex());
         stats_.connected.store(nats->connected());
-        const auto look = std::min(options_.interval, std::chrono::milliseconds(250));
+        const auto look = std::min(options_.interval, std::chrono::milliseconds(50));
         auto due = std::chrono::steady_clock::now() + options_.interval;
         while (worker_.wait_for(lock, look)) {
           if (std::chrono::steady_clock::now() < due && !filling()) continue;

@@ -9,8 +9,9 @@
 // does not fit is dropped and counted (le_edge_report_entries_dropped_total{reason="full"}), so
 // hostile traffic cannot grow the edge's memory.
 //
-// A tally three-quarters full is flushed early (the reporter looks four times a second), so a
-// burst of distinct licenses is dropped only when it fills a tally within a quarter second.
+// A tally three-quarters full is flushed early (the reporter looks every 50 ms, and between two
+// looks sends what it flushed), so a burst of distinct licenses is dropped only when it fills
+// the last quarter of a tally faster than a flush is sent.
 //
 // Sending: every `interval` the reporter encodes what the threads counted into messages of at
 // most max_message_bytes, each numbered (edge id, boot, seq), and publishes them in order to the
@@ -113,6 +114,9 @@ class Reporter {
   void count_validation(unsigned worker, std::string_view account, core::Mode mode,
                         const core::LicenseRecord* license, core::UsageOutcome outcome,
                         std::int64_t now_ms, std::string_view machine_id, std::string_view ip_key);
+  // Called once the license is known, well before count_validation() of it: starts loading
+  // its tally entry's memory meanwhile.
+  void prefetch_usage(unsigned worker, const core::LicenseRecord& license, std::int64_t now_ms);
   void count_auth(unsigned worker, const AuthInput& a);
   void count_blacklist_hit(unsigned worker, const core::BlacklistEntry& entry, std::int64_t now_ms);
 

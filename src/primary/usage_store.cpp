@@ -237,6 +237,10 @@ rocksdb::ColumnFamilyOptions column_options(const std::shared_ptr<rocksdb::Cache
   t.format_version = 5;
   o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(t));
   o.write_buffer_size = 16u << 20;
+  // A bloom filter over the memtable's keys: most rows a report touches are new (a license's
+  // first report of the day), and their reads then skip the skip-list search.
+  o.memtable_prefix_bloom_size_ratio = 0.05;
+  o.memtable_whole_key_filtering = true;
   const auto supported = rocksdb::GetSupportedCompressions();
   if (std::find(supported.begin(), supported.end(), rocksdb::kLZ4Compression) != supported.end()) {
     o.compression = rocksdb::kLZ4Compression;
@@ -323,26 +327,43 @@ Result<ApplyOutcome> UsageStore::apply(const core::EdgeReport& report) {
   }
 
   rocksdb::WriteBatch batch;
-  // Usage: merged with what the day holds (and with other entries of this report for it).
-  std::unordered_map<std::string, UsageDay> rows;
-  std::uint64_t newly_flagged = 0;
+  // Usage: merged with what the day holds (and with other entries of this report for it). The
+  // rows are read in one sorted MultiGet and written in key order: a memtable insert next to the
+  // previous one is the cheap case of its skip list.
+  std::vector<std::pair<std::string, const core::UsageCount*>> entries;
+  entries.reserve(report.usage.size());
   for (const auto& c : report.usage) {
-    std::string key = usage_key(c.account_id, c.mode, c.day, c.license_id);
-    auto [row, fresh] = rows.try_emplace(key);
-    UsageDay& d = row->second;
-    if (fresh) {
-      st = db_->Get({}, cfs_[kUsage], slice(key), &value);
-      if (st.ok()) {
-        if (!decode_row(value, d)) return StoreError{"corrupt usage row"};
-      } else if (!st.IsNotFound()) {
-        return to_error(st, "read usage");
+    entries.emplace_back(usage_key(c.account_id, c.mode, c.day, c.license_id), &c);
+  }
+  std::stable_sort(entries.begin(), entries.end(),
+                   [](const auto& x, const auto& y) { return x.first < y.first; });
+  std::vector<rocksdb::Slice> keys;
+  keys.reserve(entries.size());
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    if (i == 0 || entries[i].first != entries[i - 1].first) keys.push_back(slice(entries[i].first));
+  }
+  std::vector<rocksdb::PinnableSlice> values(keys.size());
+  std::vector<rocksdb::Status> statuses(keys.size());
+  db_->MultiGet({}, cfs_[kUsage], keys.size(), keys.data(), values.data(), statuses.data(),
+                /*sorted_input=*/true);
+  std::uint64_t newly_flagged = 0;
+  UsageDay d;
+  for (std::size_t i = 0, k = 0; i < entries.size(); ++i) {
+    const core::UsageCount& c = *entries[i].second;
+    if (i == 0 || entries[i].first != entries[i - 1].first) {
+      d = UsageDay{};
+      if (statuses[k].ok()) {
+        if (!decode_row(view(values[k]), d)) return StoreError{"corrupt usage row"};
+      } else if (!statuses[k].IsNotFound()) {
+        return to_error(statuses[k], "read usage");
       }
+      ++k;
     }
-    for (std::size_t i = 0; i < d.validations.size(); ++i) {
-      d.validations[i] = core::saturating_sum(d.validations[i], c.validations[i]);
+    for (std::size_t j = 0; j < d.validations.size(); ++j) {
+      d.validations[j] = core::saturating_sum(d.validations[j], c.validations[j]);
     }
-    for (std::size_t i = 0; i < d.auths.size(); ++i) {
-      d.auths[i] = core::saturating_sum(d.auths[i], c.auths[i]);
+    for (std::size_t j = 0; j < d.auths.size(); ++j) {
+      d.auths[j] = core::saturating_sum(d.auths[j], c.auths[j]);
     }
     d.last_validated_ms = std::max(d.last_validated_ms, c.last_validated_ms);
     if (d.product_id.empty()) d.product_id = c.product_id;
@@ -355,8 +376,10 @@ Result<ApplyOutcome> UsageStore::apply(const core::EdgeReport& report) {
       d.key_sharing = true;
       ++newly_flagged;
     }
+    if (i + 1 == entries.size() || entries[i + 1].first != entries[i].first) {
+      batch.Put(cfs_[kUsage], slice(entries[i].first), encode_row(d));
+    }
   }
-  for (const auto& [key, d] : rows) batch.Put(cfs_[kUsage], slice(key), encode_row(d));
 
   // Auth attempts: numbered per account and mode.
   std::map<std::string, std::uint64_t, std::less<>> heads;
