@@ -4,6 +4,7 @@
 #include <string>
 
 #include "core/json_read.h"
+#include "core/lease.h"
 #include "core/validate.h"
 
 namespace le::core {
@@ -60,11 +61,10 @@ std::variant<ActivationRequest, ApiError> parse_activation_request(std::string_v
   return req;
 }
 
-std::variant<ActivationResult, ApiError> activate(const ActivationRequest& req,
-                                                  const ApiKeyRecord* api_key,
-                                                  LicenseRecord* license, std::int64_t now) {
-  if (auto e = visible(api_key, license)) return *e;
-  switch (effective_status(*license, now)) {
+namespace {
+
+std::optional<ApiError> status_refusal(const LicenseRecord& l, std::int64_t now) {
+  switch (effective_status(l, now)) {
     case LicenseStatus::kExpired:
       return ApiError{403, "EXPIRED", "License has expired"};
     case LicenseStatus::kSuspended:
@@ -74,16 +74,82 @@ std::variant<ActivationResult, ApiError> activate(const ActivationRequest& req,
     case LicenseStatus::kActive:
       break;
   }
+  return std::nullopt;
+}
+
+ApiError limit_reached() {
+  return ApiError{403, "ACTIVATION_LIMIT_REACHED",
+                  "License has reached its maximum number of activations"};
+}
+
+// Floating: takes or extends the seat of `req.machine_id`.
+std::variant<ActivationResult, ApiError> take_seat(const ActivationRequest& req, LicenseRecord& l,
+                                                   std::int64_t now, std::uint32_t lease_s,
+                                                   bool known_only) {
+  auto& acts = l.activations;
+  std::erase_if(acts, [&](const Activation& a) {
+    return a.lease_expires_at != 0 && lease_release_at(a) + kLapsedKeepSeconds < now &&
+           a.machine_id != req.machine_id;
+  });
+  auto it = std::find_if(acts.begin(), acts.end(),
+                         [&](const Activation& a) { return a.machine_id == req.machine_id; });
+  if (it == acts.end() && known_only) {
+    return ApiError::not_found("Machine is not activated for this license");
+  }
+  if (it != acts.end() && holds_seat(l, *it, now)) {
+    if (it->lease_expires_at == 0) return ActivationResult::kAlreadyActivated;
+    it->lease_expires_at = std::max(it->lease_expires_at, now + std::int64_t{lease_s});
+    return ActivationResult::kLeaseExtended;
+  }
+  if (seats_held(l, now) >= l.max_activations) return limit_reached();
+  if (it != acts.end()) {
+    it->lease_expires_at = now + lease_s;
+    it->activated_at = now;
+    if (!req.label.empty()) it->label.assign(req.label);
+  } else {
+    acts.push_back(Activation{std::string(req.machine_id), std::string(req.label), now,
+                              now + std::int64_t{lease_s}});
+  }
+  return ActivationResult::kActivated;
+}
+
+}  // namespace
+
+std::variant<ActivationResult, ApiError> activate(const ActivationRequest& req,
+                                                  const ApiKeyRecord* api_key,
+                                                  LicenseRecord* license, std::int64_t now,
+                                                  std::uint32_t lease_s) {
+  if (auto e = visible(api_key, license)) return *e;
+  if (auto e = status_refusal(*license, now)) return *e;
+  if (is_floating(*license)) return take_seat(req, *license, now, lease_s, false);
   auto& acts = license->activations;
   auto it = std::find_if(acts.begin(), acts.end(),
                          [&](const Activation& a) { return a.machine_id == req.machine_id; });
   if (it != acts.end()) return ActivationResult::kAlreadyActivated;
-  if (acts.size() >= license->max_activations) {
-    return ApiError{403, "ACTIVATION_LIMIT_REACHED",
-                    "License has reached its maximum number of activations"};
-  }
+  if (acts.size() >= license->max_activations) return limit_reached();
   acts.push_back(Activation{std::string(req.machine_id), std::string(req.label), now});
   return ActivationResult::kActivated;
+}
+
+std::optional<ApiError> heartbeat_refusal(const ActivationRequest& req, const ApiKeyRecord* api_key,
+                                          const LicenseRecord* license, std::int64_t now) {
+  if (auto e = visible(api_key, license)) return e;
+  if (!is_floating(*license)) return ApiError::validation("License is not a floating license");
+  if (auto e = status_refusal(*license, now)) return e;
+  const auto& acts = license->activations;
+  if (std::none_of(acts.begin(), acts.end(),
+                   [&](const Activation& a) { return a.machine_id == req.machine_id; })) {
+    return ApiError::not_found("Machine is not activated for this license");
+  }
+  return std::nullopt;
+}
+
+std::variant<ActivationResult, ApiError> heartbeat(const ActivationRequest& req,
+                                                   const ApiKeyRecord* api_key,
+                                                   LicenseRecord* license, std::int64_t now,
+                                                   std::uint32_t lease_s) {
+  if (auto e = heartbeat_refusal(req, api_key, license, now)) return *e;
+  return take_seat(req, *license, now, lease_s, true);
 }
 
 std::variant<ActivationResult, ApiError> deactivate(const ActivationRequest& req,

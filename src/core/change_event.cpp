@@ -84,6 +84,7 @@ void fields(IO& io, A& a) requires std::is_same_v<std::remove_const_t<A>, Activa
   io.field("machine_id", a.machine_id);
   io.field("label", a.label);
   io.field("activated_at", Time{a.activated_at});
+  io.field("lease_expires_at", Time{a.lease_expires_at});
 }
 template <typename IO, typename R>
 void fields(IO& io, R& r) requires std::is_same_v<std::remove_const_t<R>, AccountRecord> {
@@ -109,6 +110,7 @@ void fields(IO& io, R& r) requires std::is_same_v<std::remove_const_t<R>, Produc
   io.field("tki_versions", r.tki_versions);
   io.field("metadata", RawObject{r.metadata_json});
   io.field("offline_grace_hours", r.offline_grace_hours);
+  io.field("lease_seconds", r.lease_seconds);
 }
 template <typename IO, typename R>
 void fields(IO& io, R& r) requires std::is_same_v<std::remove_const_t<R>, LicenseRecord> {
@@ -135,6 +137,7 @@ void fields(IO& io, R& r) requires std::is_same_v<std::remove_const_t<R>, Licens
   io.field("created_at", Time{r.created_at});
   io.field("email", r.email);
   io.field("offline_grace_hours", r.offline_grace_hours);
+  io.field("lease_seconds", r.lease_seconds);
 }
 template <typename IO, typename R>
 void fields(IO& io, R& r) requires std::is_same_v<std::remove_const_t<R>, BlacklistEntry> {

@@ -6,12 +6,21 @@
 namespace le::core {
 namespace {
 
-constexpr std::uint8_t kFormat = 3;
+constexpr std::uint8_t kFormat = 4;
 constexpr std::uint8_t kOldestFormat = 2;  // still read: fields added since take their defaults
 constexpr std::uint8_t kDeletedFlag = 1;
 // No field of a sane record comes near this; a larger length is corruption.
 constexpr std::uint64_t kMaxFieldBytes = 1 << 20;
 constexpr std::uint64_t kMaxListItems = 1 << 16;
+
+// The leases of a license's activations, stored after the fields of format 3 (appended, so
+// the activations' own encoding stays as it was).
+template <typename V>
+struct Leases {
+  V& activations;
+};
+template <typename V>
+Leases(V&) -> Leases<V>;
 
 class Writer {
  public:
@@ -59,6 +68,9 @@ class Writer {
       str(a.label);
       svarint(a.activated_at);
     }
+  }
+  void field(Leases<const std::vector<Activation>> l) {
+    for (const auto& a : l.activations) svarint(a.lease_expires_at);
   }
 
  private:
@@ -162,6 +174,18 @@ class Reader {
       a.activated_at = svarint();
     }
   }
+  // Each activation's lease, in the activations' order (format 4 on; 0 before).
+  void field(Leases<std::vector<Activation>> l) {
+    for (auto& a : l.activations) a.lease_expires_at = svarint();
+  }
+  void field_since(std::uint8_t since, Leases<std::vector<Activation>> l,
+                   Leases<std::vector<Activation>>) {
+    if (format >= since) {
+      field(l);
+    } else {
+      for (auto& a : l.activations) a.lease_expires_at = 0;
+    }
+  }
 
  private:
   bool need(std::uint64_t n) {
@@ -248,6 +272,7 @@ void product_fields(IO& io, R& p) {
   io.field(p.tki_versions);
   io.field(p.metadata_json);
   io.field_since(3, p.offline_grace_hours, kDefaultOfflineGraceHours);
+  io.field_since(4, p.lease_seconds, kDefaultLeaseSeconds);
 }
 
 template <typename IO, typename R>
@@ -275,6 +300,8 @@ void license_fields(IO& io, R& l) {
   io.field(l.created_at);
   io.field(l.email);
   io.field_since(3, l.offline_grace_hours, std::int64_t{-1});
+  io.field_since(4, l.lease_seconds, std::uint32_t{0});
+  io.field_since(4, Leases{l.activations}, Leases{l.activations});
 }
 
 template <typename IO, typename R>

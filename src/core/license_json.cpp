@@ -1,5 +1,6 @@
 #include "core/license_json.h"
 
+#include "core/lease.h"
 #include "core/time_format.h"
 #include "core/validate.h"
 
@@ -26,15 +27,18 @@ void write_license(JsonWriter& w, const LicenseRecord& l, std::int64_t now, std:
   w.field("productId", l.product_id).field("type", to_string(l.type));
   w.field("status", to_string(effective_status(l, now)));
   w.field("mode", to_string(l.mode));
-  w.field("activations", static_cast<std::uint64_t>(l.activations.size()));
+  w.field("activations", static_cast<std::uint64_t>(seats_held(l, now)));
   w.field("maxActivations", l.max_activations);
   w.key("machines").begin_array();
   for (const auto& a : l.activations) {
+    if (!holds_seat(l, a, now)) continue;  // a lapsed lease (core/lease.h)
     w.begin_object().field("machineId", a.machine_id).field("label", a.label);
     write_time_or_null(w, "activatedAt", a.activated_at);
+    if (a.lease_expires_at != 0) write_time_or_null(w, "leaseExpiresAt", a.lease_expires_at);
     w.end_object();
   }
   w.end_array();
+  if (is_floating(l) && l.lease_seconds != 0) w.field("leaseSeconds", l.lease_seconds);
   write_time_or_null(w, "expiresAt", l.expires_at);
   if (!l.email.empty()) w.field("email", l.email);
   w.key("metadata").raw(l.metadata_json);
@@ -61,8 +65,9 @@ void write_activation_response(std::string& out, ActivationResult result,
   out.clear();
   JsonWriter w(out);
   w.begin_object().field("success", true);
-  w.field("activated",
-          result == ActivationResult::kActivated || result == ActivationResult::kAlreadyActivated);
+  w.field("activated", result == ActivationResult::kActivated ||
+                           result == ActivationResult::kAlreadyActivated ||
+                           result == ActivationResult::kLeaseExtended);
   w.field("changed",
           result == ActivationResult::kActivated || result == ActivationResult::kDeactivated);
   w.field("machineId", machine_id);

@@ -73,6 +73,15 @@ struct ApiKeyRecord {
 inline constexpr std::uint32_t kDefaultOfflineGraceHours = 72;
 inline constexpr std::uint32_t kMaxOfflineGraceHours = 720;
 
+// Floating licenses (LicenseType::kFloating): max_activations is the number of concurrent
+// seats, and a seat is a lease that the client extends with heartbeats (core/lease.h). A lease
+// lasts lease_seconds (the license's, else its product's) after its last extension, plus
+// kLeaseDriftSeconds, which every server allows for late heartbeats and clocks apart.
+inline constexpr std::uint32_t kDefaultLeaseSeconds = 600;
+inline constexpr std::uint32_t kMinLeaseSeconds = 1;
+inline constexpr std::uint32_t kMaxLeaseSeconds = 30 * 86'400;
+inline constexpr std::int64_t kLeaseDriftSeconds = 30;
+
 struct ProductRecord {
   std::string id;  // prod_…
   std::string account_id;
@@ -82,6 +91,8 @@ struct ProductRecord {
   std::string metadata_json = "{}";  // a JSON object, kept as text
   // How long an offline receipt for this product's licenses lasts (0: no receipts).
   std::uint32_t offline_grace_hours = kDefaultOfflineGraceHours;
+  // How long a floating license's seat is held after its last heartbeat.
+  std::uint32_t lease_seconds = kDefaultLeaseSeconds;
   std::uint64_t version = 0;
 
   bool operator==(const ProductRecord&) const = default;
@@ -91,6 +102,9 @@ struct Activation {
   std::string machine_id;
   std::string label;
   std::int64_t activated_at = 0;  // unix seconds
+  // Floating licenses: when the seat's lease ends unless extended (unix seconds); 0: no lease
+  // (an activation made before the license was floating holds its seat until deactivated).
+  std::int64_t lease_expires_at = 0;
 
   bool operator==(const Activation&) const = default;
 };
@@ -121,6 +135,8 @@ struct LicenseRecord {
   std::string email;  // the customer's, as given at creation
   // Overrides the product's offline grace period; -1: the product's.
   std::int64_t offline_grace_hours = -1;
+  // Overrides the product's lease_seconds (floating licenses); 0: the product's.
+  std::uint32_t lease_seconds = 0;
   std::uint64_t version = 0;
 
   bool operator==(const LicenseRecord&) const = default;

@@ -6,6 +6,7 @@
 
 #include "core/json_read.h"
 #include "core/json_writer.h"
+#include "core/lease.h"
 #include "core/time_format.h"
 
 namespace le::core {
@@ -210,13 +211,19 @@ std::variant<ValidateOutcome, ApiError> decide_validate(const ValidateRequest& r
       !domain_allowed(*req.domain, license->allowed_domains)) {
     return ApiError::domain_mismatch();
   }
+  ValidateOutcome valid{ValidationCode::kValid, license};
   if (req.machine_id) {
-    const bool activated =
-        std::any_of(license->activations.begin(), license->activations.end(),
-                    [&](const Activation& a) { return a.machine_id == *req.machine_id; });
-    if (!activated) return ValidateOutcome{ValidationCode::kMachineNotActivated, license};
+    const auto& acts = license->activations;
+    auto it = std::find_if(acts.begin(), acts.end(),
+                           [&](const Activation& a) { return a.machine_id == *req.machine_id; });
+    // A floating seat counts only while its lease is live (core/lease.h): checked here, at
+    // request time, like expiry, without waiting for the primary's cull.
+    if (it == acts.end() || !holds_seat(*license, *it, now)) {
+      return ValidateOutcome{ValidationCode::kMachineNotActivated, license};
+    }
+    if (is_floating(*license)) valid.lease_expires_at = it->lease_expires_at;
   }
-  return ValidateOutcome{ValidationCode::kValid, license};
+  return valid;
 }
 
 void write_validate_response(std::string& out, const ValidateOutcome& o, std::string_view key,
@@ -234,7 +241,7 @@ void write_validate_response(std::string& out, const ValidateOutcome& o, std::st
     out.append(R"(,"status":")").append(to_string(effective_status(l, now)));
     out.append(R"(","type":")").append(to_string(l.type));
     char num[24];
-    auto r = std::to_chars(num, num + sizeof num, l.activations.size());
+    auto r = std::to_chars(num, num + sizeof num, seats_held(l, now));
     out.append(R"(","activations":)").append(num, r.ptr);
     r = std::to_chars(num, num + sizeof num, l.max_activations);
     out.append(R"(,"maxActivations":)").append(num, r.ptr);
@@ -260,6 +267,10 @@ void write_validate_response(std::string& out, const ValidateOutcome& o, std::st
     cached_second = now;
   }
   out.append(R"(,"validatedAt":)").append(cached_text, cached_len);
+  if (o.lease_expires_at != 0) {
+    out.append(R"(,"leaseExpiresAt":)");
+    append_quoted_iso8601(out, o.lease_expires_at);
+  }
   out.append(R"(,"code":")").append(to_string(o.code));
   out.append(R"(","detail":")").append(detail(o.code)).append(R"("})");
 }

@@ -67,6 +67,9 @@ std::string_view detail(ValidationCode c);
 struct ValidateOutcome {
   ValidationCode code = ValidationCode::kNotFound;
   const LicenseRecord* license = nullptr;  // set when the license exists for this caller
+  // Floating, validated with a machine_id: when its seat's lease ends (answered as
+  // leaseExpiresAt); 0 otherwise.
+  std::int64_t lease_expires_at = 0;
   bool valid() const { return code == ValidationCode::kValid; }
 };
 

@@ -14,8 +14,8 @@ namespace {
 namespace dom = simdjson::dom;
 
 constexpr std::array<std::string_view, 3> kOps = {"activate", "deactivate", "bind"};
-constexpr std::array<std::string_view, 4> kActivationResults = {"activated", "already_activated",
-                                                                "deactivated", "not_activated"};
+constexpr std::array<std::string_view, 5> kActivationResults = {
+    "activated", "already_activated", "deactivated", "not_activated", "lease_extended"};
 constexpr std::array<std::string_view, 2> kBindResults = {"bound", "already_bound"};
 // Codes a primary may refuse a write with; ApiError::code views these literals.
 constexpr std::array<std::string_view, 11> kErrorCodes = {"ACTIVATION_LIMIT_REACHED",
@@ -244,6 +244,12 @@ WriteAnswer write_activation_answer(std::string& body, const WriteReply& r,
   }
   if (error != nullptr) {
     write_api_error(body, *error);
+    if (error->code == "ACTIVATION_LIMIT_REACHED" && r.retry_after_s != 0) {
+      // A full pool of floating seats: when the soonest lease ends (core/lease.h).
+      body.pop_back();
+      body.append(",\"retryAfter\":").append(std::to_string(r.retry_after_s)).push_back('}');
+      return {static_cast<unsigned>(error->http_status), r.retry_after_s};
+    }
     return {static_cast<unsigned>(error->http_status), 0};
   }
   write_activation_response(body, *r.activation, machine_id,

@@ -67,7 +67,8 @@ std::string encode_write_reply(const WriteReply& r);
 
 // The HTTP answer to POST /api/v1/activate or /deactivate for the primary's outcome `r`, the
 // same wherever it is answered (edge or primary): the status, the body (written into `body`)
-// and, for the activation-change limit (429), the Retry-After seconds (0: no header). A reply
+// and, for the activation-change limit (429) and a full pool of floating seats (403, with
+// "retryAfter" in the body), the Retry-After seconds (0: no header). A reply
 // with neither an error nor the activation and the license is a server fault (500).
 struct WriteAnswer {
   unsigned status = 200;

@@ -5,6 +5,7 @@
 #include "common/log.h"
 #include "core/activation.h"
 #include "core/digest.h"
+#include "core/lease.h"
 #include "core/tki.h"
 #include "core/validate.h"
 #include "primary/ids.h"
@@ -358,20 +359,33 @@ core::WriteReply Ledger::activation_tx(const core::Digest& license_digest,
   auto tx = store_.begin();
   auto license = must(tx.records().license(license_digest));
   core::LicenseRecord* l = license ? &*license : nullptr;
+  std::uint32_t lease_s = core::kDefaultLeaseSeconds;
+  if (l != nullptr && core::is_floating(*l)) {
+    auto product = must(tx.records().product(l->product_id));
+    lease_s = core::lease_seconds(*l, product ? &*product : nullptr);
+  }
   auto outcome =
-      deactivate ? core::deactivate(req, caller, l) : core::activate(req, caller, l, now);
+      deactivate ? core::deactivate(req, caller, l) : core::activate(req, caller, l, now, lease_s);
   if (auto* e = std::get_if<ApiError>(&outcome)) {
     out.error = std::move(*e);
     // The caller may see the license (the refusal is about its state): send that state along.
     if (out.error->code != "NOT_FOUND") out.license = license_state(*l);
+    // A full pool of floating seats: how long until the soonest lease ends.
+    if (out.error->code == "ACTIVATION_LIMIT_REACHED") {
+      out.retry_after_s =
+          static_cast<std::uint32_t>(core::seconds_until_seat_frees(*l, now).value_or(0));
+    }
     return out;
   }
   const auto result = std::get<core::ActivationResult>(outcome);
   if (result == core::ActivationResult::kActivated ||
-      result == core::ActivationResult::kDeactivated) {
+      result == core::ActivationResult::kDeactivated ||
+      result == core::ActivationResult::kLeaseExtended) {
     // The limit is on taking slots (a machine-swapping loop); freeing one is always allowed and
-    // not counted, so a user at the limit can still release a seat.
-    if (options_.activation_changes != 0 && result == core::ActivationResult::kActivated) {
+    // not counted, so a user at the limit can still release a seat. A floating license's seats
+    // are meant to move between machines: its leases bound them instead.
+    if (options_.activation_changes != 0 && result == core::ActivationResult::kActivated &&
+        !core::is_floating(*l)) {
       auto changes = recent_changes(
           must(tx.records().get_extra(static_cast<std::size_t>(Cf::kActivationChanges), l->id)),
           now, options_.activation_window_s);
@@ -389,12 +403,17 @@ core::WriteReply Ledger::activation_tx(const core::Digest& license_digest,
       for (auto t : changes) store::append_be64(log, static_cast<std::uint64_t>(t));
       tx.index(Cf::kActivationChanges, l->id, std::move(log));
     }
-    const std::string type = deactivate ? "license.deactivated" : "license.activated";
+    const std::string type = deactivate ? "license.deactivated"
+                             : result == core::ActivationResult::kLeaseExtended
+                                 ? "license.updated"
+                                 : "license.activated";
     ++l->version;
     tx.put(change(type, *l));
-    record_webhook(tx,
-                   deactivate ? WebhookEvent::kLicenseDeactivated : WebhookEvent::kLicenseActivated,
-                   *l, machine_id);
+    if (result != core::ActivationResult::kLeaseExtended) {
+      record_webhook(
+          tx, deactivate ? WebhookEvent::kLicenseDeactivated : WebhookEvent::kLicenseActivated, *l,
+          machine_id);
+    }
     must(tx.commit());
   }
   out.activation = result;

@@ -48,6 +48,12 @@ std::uint32_t read_u32(dom::element v, std::string_view name, std::uint64_t max)
   return static_cast<std::uint32_t>(x);
 }
 
+std::uint32_t read_lease_seconds(dom::element v, std::string_view name) {
+  const std::uint32_t s = read_u32(v, name, core::kMaxLeaseSeconds);
+  if (s < core::kMinLeaseSeconds) bad_field(name, "must be at least 1");
+  return s;
+}
+
 std::int64_t read_expiry(dom::element v, std::string_view name) {
   if (v.is_null()) return 0;
   std::string_view s;

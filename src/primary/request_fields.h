@@ -38,6 +38,8 @@ std::string read_str(dom::element v, std::string_view name, std::size_t max,
                      bool allow_empty = true);
 bool read_bool(dom::element v, std::string_view name);
 std::uint32_t read_u32(dom::element v, std::string_view name, std::uint64_t max);
+// A floating license's lease length: kMinLeaseSeconds…kMaxLeaseSeconds.
+std::uint32_t read_lease_seconds(dom::element v, std::string_view name);
 // ISO 8601, or null (0: never expires).
 std::int64_t read_expiry(dom::element v, std::string_view name);
 // Non-empty strings, at most `max_items` of at most `max_len` bytes each.

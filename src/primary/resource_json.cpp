@@ -13,6 +13,7 @@ void write_product(JsonWriter& w, const core::ProductRecord& p) {
   w.key("metadata").raw(p.metadata_json);
   core::write_strings(w, "tkiVersions", p.tki_versions);
   w.field("offlineGraceHours", p.offline_grace_hours);
+  w.field("leaseSeconds", p.lease_seconds);
   w.end_object();
 }
 

@@ -36,6 +36,8 @@ bool license_field(core::LicenseRecord& l, std::string_view k, dom::element v) {
     l.offline_grace_hours =
         v.is_null() ? std::int64_t{-1}
                     : static_cast<std::int64_t>(read_u32(v, k, core::kMaxOfflineGraceHours));
+  } else if (k == "lease_seconds") {  // null: the product's
+    l.lease_seconds = v.is_null() ? 0 : read_lease_seconds(v, k);
   } else if (k == "discord_id") {
     l.discord_id = read_str(v, k, kMaxIdBytes);
   } else if (k == "discord_username") {

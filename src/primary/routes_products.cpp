@@ -23,6 +23,8 @@ bool product_field(core::ProductRecord& p, std::string_view k, dom::element v) {
     p.tki_versions = read_strings(v, k, kMaxListItems, 64);
   } else if (k == "offline_grace_hours") {
     p.offline_grace_hours = read_u32(v, k, core::kMaxOfflineGraceHours);
+  } else if (k == "lease_seconds") {
+    p.lease_seconds = read_lease_seconds(v, k);
   } else {
     return false;
   }

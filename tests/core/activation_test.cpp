@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <simdjson.h>
 
+#include "core/lease.h"
 #include "core/license_json.h"
 #include "core/write_protocol.h"
 #include "support/fixtures.h"
@@ -75,6 +76,80 @@ TEST(Activate, TakesASlotOnceAndStopsAtTheLimit) {
   ASSERT_EQ(l.activations.size(), 2u);
   EXPECT_EQ(l.activations[0].label, "A");
   EXPECT_EQ(l.activations[0].activated_at, kNow);
+}
+
+// Floating: seats are leases; only live ones count, a lapsed one frees its seat by itself.
+TEST(FloatingSeats, LeasesCountWhileLiveAndLapseAfterTtlPlusDrift) {
+  auto l = test::license("K");
+  l.type = LicenseType::kFloating;
+  l.max_activations = 2;
+  auto result = [&](auto r) { return std::get<ActivationResult>(r); };
+  EXPECT_EQ(result(activate(req("a"), nullptr, &l, kNow, 60)), ActivationResult::kActivated);
+  EXPECT_EQ(l.activations[0].lease_expires_at, kNow + 60);
+  EXPECT_EQ(result(activate(req("b"), nullptr, &l, kNow + 10, 60)), ActivationResult::kActivated);
+  // Full: the answer says the soonest seat frees at a's lease end plus drift.
+  auto full = activate(req("c"), nullptr, &l, kNow + 20, 60);
+  ASSERT_TRUE(std::holds_alternative<ApiError>(full));
+  EXPECT_EQ(std::get<ApiError>(full).code, "ACTIVATION_LIMIT_REACHED");
+  EXPECT_EQ(seconds_until_seat_frees(l, kNow + 20), 60 + kLeaseDriftSeconds - 20 + 1);
+  // Activating again extends the lease without taking a seat.
+  EXPECT_EQ(result(activate(req("a"), nullptr, &l, kNow + 30, 60)),
+            ActivationResult::kLeaseExtended);
+  EXPECT_EQ(l.activations[0].lease_expires_at, kNow + 90);
+  EXPECT_EQ(seats_held(l, kNow + 30), 2u);
+  // b lapses at kNow + 10 + 60 + drift: still held at that second, free the next.
+  const std::int64_t b_release = kNow + 70 + kLeaseDriftSeconds;
+  EXPECT_TRUE(holds_seat(l, l.activations[1], b_release));
+  EXPECT_FALSE(holds_seat(l, l.activations[1], b_release + 1));
+  EXPECT_EQ(seats_held(l, b_release + 1), 1u);
+  EXPECT_EQ(result(activate(req("c"), nullptr, &l, b_release + 1, 60)),
+            ActivationResult::kActivated);
+  // The lapsed b stays known: its heartbeat finds the pool full, then takes a freed seat.
+  auto refused = heartbeat(req("b"), nullptr, &l, b_release + 2, 60);
+  ASSERT_TRUE(std::holds_alternative<ApiError>(refused));
+  EXPECT_EQ(std::get<ApiError>(refused).code, "ACTIVATION_LIMIT_REACHED");
+  ASSERT_EQ(std::get<ActivationResult>(deactivate(req("c"), nullptr, &l)),
+            ActivationResult::kDeactivated);
+  EXPECT_EQ(result(heartbeat(req("b"), nullptr, &l, b_release + 3, 60)),
+            ActivationResult::kActivated);
+  EXPECT_EQ(l.activations[1].lease_expires_at, b_release + 63);
+  EXPECT_EQ(result(heartbeat(req("b"), nullptr, &l, b_release + 4, 60)),
+            ActivationResult::kLeaseExtended);
+}
+
+TEST(FloatingSeats, HeartbeatRefusals) {
+  auto l = test::license("K");
+  l.type = LicenseType::kFloating;
+  l.max_activations = 1;
+  auto code = [&](std::string_view machine, LicenseRecord* lic) {
+    auto r = heartbeat(req(machine), nullptr, lic, kNow, 60);
+    return std::holds_alternative<ApiError>(r) ? std::string(std::get<ApiError>(r).code) : "";
+  };
+  EXPECT_EQ(code("never-activated", &l), "NOT_FOUND");
+  EXPECT_EQ(code("m", nullptr), "NOT_FOUND");
+  auto perpetual = test::license("K");
+  perpetual.activations.push_back({"m", "", kNow});
+  EXPECT_EQ(code("m", &perpetual), "VALIDATION_ERROR");
+  l.activations.push_back({"m", "", kNow, kNow + 60});
+  l.status = LicenseStatus::kSuspended;
+  EXPECT_EQ(code("m", &l), "SUSPENDED");
+  l.status = LicenseStatus::kActive;
+  EXPECT_EQ(code("m", &l), "");
+}
+
+// Lapsed activations are dropped from the record a day after they lapse, on the next write.
+TEST(FloatingSeats, LongLapsedActivationsAreDropped) {
+  auto l = test::license("K");
+  l.type = LicenseType::kFloating;
+  l.max_activations = 3;
+  l.activations.push_back({"old", "", kNow, kNow + 60});
+  l.activations.push_back({"recent", "", kNow, kNow + kLapsedKeepSeconds});
+  const std::int64_t later = kNow + 60 + kLeaseDriftSeconds + kLapsedKeepSeconds + 1;
+  ASSERT_EQ(std::get<ActivationResult>(activate(req("new"), nullptr, &l, later, 60)),
+            ActivationResult::kActivated);
+  ASSERT_EQ(l.activations.size(), 2u);
+  EXPECT_EQ(l.activations[0].machine_id, "recent");
+  EXPECT_EQ(l.activations[1].machine_id, "new");
 }
 
 TEST(Activate, RefusesInvisibleAndInactiveLicenses) {

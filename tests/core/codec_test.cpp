@@ -79,38 +79,58 @@ TEST(Codec, EveryTruncationIsRejected) {
 
 // Records written before the offline grace period existed (format 2) still decode, with the
 // defaults: the product's 72 hours, and a license taking its product's.
-TEST(Codec, FormatTwoRecordsDecodeWithTheGraceDefaults) {
+// Older records decode with the defaults of the fields added since: format 3 added the offline
+// grace periods, format 4 the lease length and each activation's lease.
+TEST(Codec, OlderFormatsDecodeWithTheDefaultsOfLaterFields) {
   ProductRecord p;
   p.id = "prod_1";
   p.name = "App";
   p.version = 3;
   std::string bytes = encode_record(p);
-  ASSERT_EQ(bytes.back(), '\x48');  // varint 72, the last field
-  bytes.pop_back();
-  bytes[0] = 2;
-  ProductRecord back;
+  ASSERT_EQ(bytes.substr(bytes.size() - 3), std::string("\x48\xd8\x04"));  // 72, then 600
   StoredHeader h;
-  ASSERT_TRUE(decode_record(bytes, back, h));
-  EXPECT_EQ(back, p);
+  for (char format : {'\x03', '\x02'}) {
+    bytes.resize(bytes.size() - (format == '\x03' ? 2 : 1));
+    bytes[0] = format;
+    ProductRecord back;
+    back.lease_seconds = 7;
+    back.offline_grace_hours = 7;
+    ASSERT_TRUE(decode_record(bytes, back, h)) << int(format);
+    EXPECT_EQ(back, p);
+  }
   LicenseRecord l;
   l.id = "lic_1";
+  l.type = LicenseType::kFloating;
   l.version = 2;
+  l.activations = {{"m-1", "", 100, 0}, {"m-2", "", 200, 0}};
   bytes = encode_record(l);
-  ASSERT_EQ(bytes.back(), '\x01');  // zigzag -1, the last field
-  bytes.pop_back();
-  bytes[0] = 2;
-  LicenseRecord lback;
-  lback.offline_grace_hours = 5;
-  ASSERT_TRUE(decode_record(bytes, lback, h));
-  EXPECT_EQ(lback, l);
-  // Format 2 with the new field present is one byte too many; formats 1 and 4 are unknown.
+  // ... grace (zigzag -1), lease_seconds 0, the two leases (0, 0).
+  ASSERT_EQ(bytes.substr(bytes.size() - 4), std::string("\x01\x00\x00\x00", 4));
+  for (char format : {'\x03', '\x02'}) {
+    bytes.resize(bytes.size() - (format == '\x03' ? 3 : 1));
+    bytes[0] = format;
+    LicenseRecord back;
+    back.offline_grace_hours = 5;
+    back.lease_seconds = 5;
+    ASSERT_TRUE(decode_record(bytes, back, h)) << int(format);
+    EXPECT_EQ(back, l);
+  }
+  // Leases round-trip in format 4, in the activations' order.
+  l.activations[0].lease_expires_at = 1'700'000'600;
+  l.activations[1].lease_expires_at = 1'700'000'900;
+  l.lease_seconds = 300;
+  LicenseRecord back;
+  ASSERT_TRUE(decode_record(encode_record(l), back, h));
+  EXPECT_EQ(back, l);
+  // An older format with the newer fields present has bytes too many; formats 1 and 5 are
+  // unknown.
   bytes = encode_record(l);
-  bytes[0] = 2;
-  EXPECT_FALSE(decode_record(bytes, lback, h));
-  for (char f : {'\x01', '\x04'}) {
+  bytes[0] = 3;
+  EXPECT_FALSE(decode_record(bytes, back, h));
+  for (char f : {'\x01', '\x05'}) {
     bytes = encode_record(l);
     bytes[0] = f;
-    EXPECT_FALSE(decode_record(bytes, lback, h));
+    EXPECT_FALSE(decode_record(bytes, back, h));
   }
 }
 
@@ -171,7 +191,9 @@ class RandomRecords {
 
   AccountRecord account() { return {str(), pick<Plan>(5), flag(), flag(), u64()}; }
   ApiKeyRecord api_key() { return {str(), digest(), str(), pick<Mode>(2), flag(), u64()}; }
-  ProductRecord product() { return {str(), str(), str(), strs(), strs(), str(), u32(), u64()}; }
+  ProductRecord product() {
+    return {str(), str(), str(), strs(), strs(), str(), u32(), u32(), u64()};
+  }
   LicenseRecord license() {
     LicenseRecord l;
     l.id = str();
@@ -184,7 +206,7 @@ class RandomRecords {
     l.expires_at = i64();
     l.max_activations = u32();
     l.activations.resize(rng_() % 5);
-    for (auto& a : l.activations) a = {str(), str(), i64()};
+    for (auto& a : l.activations) a = {str(), str(), i64(), i64()};
     l.allowed_domains = strs();
     l.metadata_json = str();
     l.max_ips = u32();
@@ -198,6 +220,7 @@ class RandomRecords {
     l.created_at = i64();
     l.email = str();
     l.offline_grace_hours = i64();
+    l.lease_seconds = u32();
     l.version = u64();
     return l;
   }

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "core/json_read.h"
+#include "core/lease.h"
 #include "support/fixtures.h"
 
 namespace le::core {
@@ -313,6 +314,35 @@ TEST(ValidateResponse, MatchesTheSpecShapePlusCodeAndDetail) {
   write_validate_response(out, {ValidationCode::kNotFound, nullptr}, "K\"\n", 1705320000);
   EXPECT_EQ(out, R"({"valid":false,"validatedAt":"2024-01-15T12:00:00Z","code":"NOT_FOUND",)"
                  R"("detail":"License key not found"})");
+}
+
+// A floating seat is VALID only while its lease is live, and the answer says until when.
+TEST(ValidateFloating, ValidWhileTheLeaseIsLiveWithLeaseExpiresAt) {
+  LicenseRecord l = test::license("K");
+  l.type = LicenseType::kFloating;
+  l.max_activations = 3;
+  l.activations = {{"m1", "", kNow, kNow + 600}, {"m2", "", kNow, kNow - 100}};
+  ValidateRequest r = request("K");
+  r.machine_id = "m1";
+  auto d = decide_validate(r, nullptr, &l, kNow);
+  ASSERT_TRUE(std::holds_alternative<ValidateOutcome>(d));
+  EXPECT_EQ(std::get<ValidateOutcome>(d).code, ValidationCode::kValid);
+  EXPECT_EQ(std::get<ValidateOutcome>(d).lease_expires_at, kNow + 600);
+  std::string out;
+  write_validate_response(out, std::get<ValidateOutcome>(d), "K", kNow);
+  EXPECT_NE(out.find(R"("activations":1,)"), std::string::npos) << out;  // m2 lapsed
+  EXPECT_NE(out.find(R"("leaseExpiresAt":"2023-11-14T22:23:20Z")"), std::string::npos) << out;
+  // Past lease end + drift: not activated, at request time.
+  d = decide_validate(r, nullptr, &l, kNow + 600 + kLeaseDriftSeconds + 1);
+  EXPECT_EQ(std::get<ValidateOutcome>(d).code, ValidationCode::kMachineNotActivated);
+  r.machine_id = "m2";
+  d = decide_validate(r, nullptr, &l, kNow);
+  EXPECT_EQ(std::get<ValidateOutcome>(d).code, ValidationCode::kMachineNotActivated);
+  // No machine: the license is valid, no lease to show.
+  r.machine_id.reset();
+  d = decide_validate(r, nullptr, &l, kNow);
+  EXPECT_EQ(std::get<ValidateOutcome>(d).code, ValidationCode::kValid);
+  EXPECT_EQ(std::get<ValidateOutcome>(d).lease_expires_at, 0);
 }
 
 TEST(ApiErrorBody, HasErrorCodeAndHelp) {

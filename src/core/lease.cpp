@@ -1,0 +1,34 @@
+#include "core/lease.h"
+
+#include <algorithm>
+
+namespace le::core {
+
+std::uint32_t lease_seconds(const LicenseRecord& l, const ProductRecord* product) {
+  if (l.lease_seconds != 0) return l.lease_seconds;
+  if (product != nullptr && product->lease_seconds != 0) return product->lease_seconds;
+  return kDefaultLeaseSeconds;
+}
+
+bool holds_seat(const LicenseRecord& l, const Activation& a, std::int64_t now) {
+  return !is_floating(l) || a.lease_expires_at == 0 || now <= lease_release_at(a);
+}
+
+std::uint32_t seats_held(const LicenseRecord& l, std::int64_t now) {
+  return static_cast<std::uint32_t>(
+      std::count_if(l.activations.begin(), l.activations.end(),
+                    [&](const Activation& a) { return holds_seat(l, a, now); }));
+}
+
+std::optional<std::int64_t> seconds_until_seat_frees(const LicenseRecord& l, std::int64_t now) {
+  std::optional<std::int64_t> soonest;
+  if (!is_floating(l)) return soonest;
+  for (const auto& a : l.activations) {
+    if (a.lease_expires_at == 0 || !holds_seat(l, a, now)) continue;
+    const std::int64_t wait = std::max<std::int64_t>(1, lease_release_at(a) - now + 1);
+    if (!soonest || wait < *soonest) soonest = wait;
+  }
+  return soonest;
+}
+
+}  // namespace le::core
