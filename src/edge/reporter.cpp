@@ -102,8 +102,7 @@ void Reporter::prefetch_usage(unsigned worker, const core::LicenseRecord& licens
   if (!options_.usage) return;
   Slot& s = *slots_[worker];
   std::lock_guard lock(s.mu);
-  s.now.usage.prefetch(license.account_id, license.mode, license.id,
-                       core::utc_day(now_ms / 1000));
+  s.now.usage.prefetch(license.account_id, license.mode, license.id, core::utc_day(now_ms / 1000));
 }
 
 void Reporter::count_auth(unsigned worker, const AuthInput& a) {
