@@ -321,7 +321,10 @@ int main(int argc, char** argv) {
           gauge("le_replication_applied_seq", "Last stream sequence applied to the replica.",
                 applied);
           gauge("le_replication_stream_seq", "Highest stream sequence known to exist.", head);
-          gauge("le_replication_lag_events", "Stream events not yet applied.", head - applied);
+          gauge("le_replication_lag_events",
+                "Stream events known to exist and not yet applied (a lower bound while NATS is "
+                "lost: the head is the last one seen).",
+                head - applied);
           const std::int64_t last = s.last_apply_ms.load();
           gauge("le_replication_seconds_since_apply",
                 "Seconds since a batch was last applied (since start when none was).",

@@ -28,7 +28,7 @@ void PrimaryClient::run() {
       "NATS unavailable; activations and bindings answer 503",
       [this] {
         std::string error;
-        auto nats = JetStream::connect(options_.nats, error);
+        auto nats = JetStream::connect(options_.nats, error, {&stats_.connected, nullptr});
         if (!nats) return error;
         natsInbox* inbox = nullptr;
         natsSubscription* sub = nullptr;
@@ -47,11 +47,10 @@ void PrimaryClient::run() {
         return std::string();
       },
       [this] {
-        // libnats reconnects the connection by itself: the session lasts until stop(). Until
-        // then, fail writes whose time ran out.
+        // libnats reconnects the connection by itself (stats_.connected follows it): the
+        // session lasts until stop(). Until then, fail writes whose time ran out.
         std::unique_lock lock(mu_);
         do {
-          stats_.connected.store(nats_ != nullptr && nats_->connected());
           lock.unlock();
           fail_expired(false);
           lock.lock();

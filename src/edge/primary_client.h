@@ -46,7 +46,7 @@ struct PrimaryClientStats {
   std::atomic<std::uint64_t> replied{0};
   std::atomic<std::uint64_t> unreachable{0};  // not sent (NATS down) or not answered in time
   std::atomic<std::uint64_t> bad_replies{0};  // undecodable replies (answered as unreachable)
-  std::atomic<bool> connected{false};
+  std::atomic<bool> connected{false};         // the connection is up now (nats::ConnectionWatch)
 };
 
 class PrimaryClient {

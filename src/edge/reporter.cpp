@@ -278,11 +278,13 @@ void Reporter::run() {
   std::unique_ptr<nats::JetStream> nats;
   worker_.run_sessions(
       "NATS unavailable; reports wait at this edge",
-      [&] { return nats::connect_session(options_.nats, nats); },
       [&] {
-        // libnats reconnects the connection by itself: the session lasts until stop().
+        return nats::connect_session(options_.nats, nats, {&stats_.connected, nullptr});
+      },
+      [&] {
+        // libnats reconnects the connection by itself (stats_.connected follows it): the session
+        // lasts until stop().
         std::unique_lock lock(worker_.mutex());
-        stats_.connected.store(nats->connected());
         const auto look = std::min(options_.interval, std::chrono::milliseconds(50));
         auto due = std::chrono::steady_clock::now() + options_.interval;
         while (worker_.wait_for(lock, look)) {
@@ -290,9 +292,7 @@ void Reporter::run() {
           due = std::chrono::steady_clock::now() + options_.interval;
           lock.unlock();
           flush();
-          const bool connected = nats->connected();
-          stats_.connected.store(connected);
-          if (connected) send(*nats);
+          if (nats->connected()) send(*nats);
           lock.lock();
         }
         lock.unlock();

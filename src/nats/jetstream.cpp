@@ -1,14 +1,50 @@
 #include "nats/jetstream.h"
 
+#include <mutex>
 #include <thread>
+
+#include "common/log.h"
 
 namespace le::nats {
 
 std::string status_text(natsStatus s) { return natsStatus_GetText(s); }
 
-std::unique_ptr<JetStream> JetStream::connect(const NatsOptions& options, std::string& error) {
+// Shared by a JetStream and its connection's callbacks. libnats runs the callbacks on a thread
+// of its own, later than the events they report, possibly after the JetStream is gone: each
+// connection's callbacks hold a reference of their own (the closure), which the closed
+// callback, always the connection's last, releases.
+struct JetStream::Events {
+  std::mutex mu;
+  ConnectionWatch watch;  // under mu; empty once the JetStream has gone
+  bool closing = false;   // under mu: we close the connection, so its loss is not news
+  std::string client, url;
+  std::atomic<std::uint64_t> reconnects{0};
+
+  // Stores whether `nc` is connected now. Every change of the connection's status is followed
+  // by a callback that calls this, and each reads the status under `mu`: so the last store is
+  // the current status, whichever thread stores first.
+  void store_connected(natsConnection* nc) {
+    std::lock_guard lock(mu);
+    if (watch.connected != nullptr) {
+      watch.connected->store(natsConnection_Status(nc) == NATS_CONN_STATUS_CONNECTED,
+                             std::memory_order_release);
+    }
+  }
+  bool ours() {
+    std::lock_guard lock(mu);
+    return closing;
+  }
+};
+
+std::unique_ptr<JetStream> JetStream::connect(const NatsOptions& options, std::string& error,
+                                              ConnectionWatch watch) {
   std::unique_ptr<JetStream> j(new JetStream());
   j->options_ = options;
+  j->events_ = std::make_shared<Events>();
+  j->events_->watch = watch;
+  j->events_->client = options.client_name;
+  j->events_->url = options.url;
+  auto* closure = new std::shared_ptr<Events>(j->events_);
   natsOptions* opts = nullptr;
   natsStatus s = natsOptions_Create(&opts);
   if (s == NATS_OK) s = natsOptions_SetURL(opts, options.url.c_str());
@@ -21,8 +57,16 @@ std::unique_ptr<JetStream> JetStream::connect(const NatsOptions& options, std::s
   if (s == NATS_OK) s = natsOptions_SetPingInterval(opts, 1000);
   if (s == NATS_OK) s = natsOptions_SetMaxPingsOut(opts, 2);
   if (s == NATS_OK && options.send_asap) s = natsOptions_SetSendAsap(opts, true);
+  // The callbacks are libnats' only word of a loss or a reconnect: after a successful connect it
+  // reconnects by itself, and nothing we call fails while it does.
+  if (s == NATS_OK) s = natsOptions_SetDisconnectedCB(opts, on_disconnected, closure);
+  if (s == NATS_OK) s = natsOptions_SetReconnectedCB(opts, on_reconnected, closure);
+  if (s == NATS_OK) s = natsOptions_SetClosedCB(opts, on_closed, closure);
   if (s == NATS_OK) s = natsConnection_Connect(&j->nc_, opts);
   natsOptions_Destroy(opts);
+  // Without a connection no callback runs (a failed connect runs none): the closure is ours.
+  if (j->nc_ == nullptr) delete closure;
+  if (s == NATS_OK) j->events_->store_connected(j->nc_);
   if (s == NATS_OK) {
     jsOptions jo;
     jsOptions_Init(&jo);
@@ -39,10 +83,51 @@ std::unique_ptr<JetStream> JetStream::connect(const NatsOptions& options, std::s
 
 JetStream::~JetStream() {
   if (js_ != nullptr) jsCtx_Destroy(js_);
-  if (nc_ != nullptr) {
-    natsConnection_Close(nc_);
-    natsConnection_Destroy(nc_);
+  if (nc_ == nullptr) return;
+  {
+    std::lock_guard lock(events_->mu);
+    if (events_->watch.connected != nullptr) {
+      events_->watch.connected->store(false, std::memory_order_release);
+    }
+    events_->watch = {};
+    events_->closing = true;
   }
+  natsConnection_Close(nc_);
+  natsConnection_Destroy(nc_);
+}
+
+void JetStream::on_disconnected(natsConnection* nc, void* closure) {
+  Events& ev = **static_cast<std::shared_ptr<Events>*>(closure);
+  ev.store_connected(nc);
+  if (!ev.ours()) {
+    log::warn("nats", "connection lost; reconnecting", {{"client", ev.client}, {"url", ev.url}});
+  }
+}
+
+void JetStream::on_reconnected(natsConnection* nc, void* closure) {
+  Events& ev = **static_cast<std::shared_ptr<Events>*>(closure);
+  const std::uint64_t n = ev.reconnects.fetch_add(1, std::memory_order_relaxed) + 1;
+  {
+    std::lock_guard lock(ev.mu);
+    if (ev.watch.reconnects != nullptr) ev.watch.reconnects->fetch_add(1);
+  }
+  ev.store_connected(nc);
+  log::info("nats", "reconnected",
+            {{"client", ev.client}, {"url", ev.url}, {"reconnects", std::to_string(n)}});
+}
+
+void JetStream::on_closed(natsConnection*, void* closure) {
+  auto* events = static_cast<std::shared_ptr<Events>*>(closure);
+  Events& ev = **events;
+  {
+    std::lock_guard lock(ev.mu);
+    if (ev.watch.connected != nullptr) ev.watch.connected->store(false, std::memory_order_release);
+    if (!ev.closing) {
+      log::error("nats", "connection closed by the client library; no more reconnects",
+                 {{"client", ev.client}, {"url", ev.url}});
+    }
+  }
+  delete events;  // the connection's last callback
 }
 
 namespace {

@@ -2,8 +2,15 @@
 // reconnects, the stream's definition (subjects lic.>, one message kept per subject), and the
 // stream's head.
 //
+// A connection reports its own health: libnats' disconnected, reconnected and closed callbacks
+// log each loss (warning) and each reconnect (info), and keep the owner's ConnectionWatch up to
+// date, so what /readyz and /metrics say follows the real connection during an outage, not
+// only the owner's sessions (which go on across libnats' reconnects).
+//
 // Thread-safety: a JetStream object is used by one thread; libnats' own threads handle I/O and
-// reconnects underneath.
+// reconnects underneath, and run the callbacks. The destructor clears the watch's `connected`
+// and detaches the watch: no callback touches it after that, so the watched atomics may go
+// right after the JetStream.
 #pragma once
 
 #include <nats/nats.h>
@@ -41,11 +48,22 @@ struct NatsOptions {
 
 std::string status_text(natsStatus s);
 
+// Where a connection's owner wants its health kept, typically atomics in the owner's stats that
+// /readyz and /metrics read. Either may be null. `connected` is true while the connection is up
+// (set at connect, cleared on each loss and at close, set again on each reconnect);
+// `reconnects` is increased by one on each of libnats' reconnects.
+struct ConnectionWatch {
+  std::atomic<bool>* connected = nullptr;
+  std::atomic<std::uint64_t>* reconnects = nullptr;
+};
+
 class JetStream {
  public:
   // Connects once (no retry here: callers loop with backoff). After a successful connect,
-  // libnats reconnects by itself, forever. nullptr and `error` set on failure.
-  static std::unique_ptr<JetStream> connect(const NatsOptions& options, std::string& error);
+  // libnats reconnects by itself, forever, and `watch` follows the connection's state until
+  // this object is destroyed. nullptr and `error` set on failure.
+  static std::unique_ptr<JetStream> connect(const NatsOptions& options, std::string& error,
+                                            ConnectionWatch watch = {});
   ~JetStream();
   JetStream(const JetStream&) = delete;
   JetStream& operator=(const JetStream&) = delete;
@@ -68,9 +86,16 @@ class JetStream {
 
  private:
   JetStream() = default;
+  // What the connection callbacks share with this object (jetstream.cpp).
+  struct Events;
+  static void on_disconnected(natsConnection* nc, void* closure);
+  static void on_reconnected(natsConnection* nc, void* closure);
+  static void on_closed(natsConnection* nc, void* closure);
+
   NatsOptions options_;
   natsConnection* nc_ = nullptr;
   jsCtx* js_ = nullptr;
+  std::shared_ptr<Events> events_;
 };
 
 // Sleeps with exponential backoff (capped) unless `stop` is set; returns false when stopping.

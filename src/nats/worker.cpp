@@ -39,9 +39,10 @@ void Worker::run_sessions(std::string_view unavailable, const std::function<std:
   }
 }
 
-std::string connect_session(const NatsOptions& options, std::unique_ptr<JetStream>& into) {
+std::string connect_session(const NatsOptions& options, std::unique_ptr<JetStream>& into,
+                            ConnectionWatch watch) {
   std::string error;
-  into = JetStream::connect(options, error);
+  into = JetStream::connect(options, error, watch);
   return into ? std::string() : error;
 }
 

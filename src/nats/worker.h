@@ -59,8 +59,10 @@ class Worker {
   std::thread thread_;
 };
 
-// A `connect` for Worker::run_sessions: opens `into`. Empty when connected, else why not.
-std::string connect_session(const NatsOptions& options, std::unique_ptr<JetStream>& into);
+// A `connect` for Worker::run_sessions: opens `into`, its health kept in `watch`. Empty when
+// connected, else why not.
+std::string connect_session(const NatsOptions& options, std::unique_ptr<JetStream>& into,
+                            ConnectionWatch watch = {});
 
 // The same, then subscribes `handler` to `subject` in queue group `group` and flushes, so the
 // server has the subscription before the session serves; on failure nothing is left open.

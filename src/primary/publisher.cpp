@@ -48,12 +48,12 @@ void Publisher::run() {
       "NATS unavailable; changes wait in the outbox",
       [&] {
         std::string error;
-        js = nats::JetStream::connect(options_.nats, error);
+        js = nats::JetStream::connect(options_.nats, error, {&stats_.connected, nullptr});
         if (js) error = js->ensure_stream();
+        if (!error.empty()) js.reset();  // not a session: connected goes back to false
         return error;
       },
       [&] {
-        stats_.connected.store(true);
         log::info("publisher", "publishing the outbox", {{"stream", options_.nats.stream}});
         for (;;) {
           const std::string error = drain(*js);

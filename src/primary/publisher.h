@@ -7,6 +7,10 @@
 // per subject is always the newest version: a failed send followed by a later successful one
 // can never leave an older state as the subject's last message.
 //
+// `connected` follows the connection itself, through libnats' callbacks (a
+// nats::ConnectionWatch): it turns false as soon as the server is lost, while libnats
+// reconnects under the running session, and changes wait in the outbox until it is back.
+//
 // Thread-safety: start()/stop() from one controlling thread; stats from any thread.
 #pragma once
 
@@ -29,7 +33,7 @@ struct PublisherStats {
   std::atomic<std::uint64_t> published{0};   // messages acknowledged by JetStream
   std::atomic<std::uint64_t> failures{0};    // batches that had to be retried
   std::atomic<std::uint64_t> outbox_seq{0};  // last outbox row published
-  std::atomic<bool> connected{false};
+  std::atomic<bool> connected{false};        // the connection is up now
 };
 
 class Publisher {

@@ -66,13 +66,12 @@ void Consumer::run() {
       "cannot connect to NATS; serving the replica as it is",
       [&] {
         std::string error;
-        js = JetStream::connect(options_.nats, error);
+        js = JetStream::connect(options_.nats, error, {&stats_.connected, &stats_.reconnects});
         return error;
       },
       [&] {
         if (!first) stats_.reconnects.fetch_add(1);
         first = false;
-        stats_.connected.store(true);
         const std::string error = follow(*js);
         stats_.connected.store(false);
         js.reset();

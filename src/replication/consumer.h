@@ -6,6 +6,14 @@
 // lost connection is retried with backoff while the edge keeps serving its replica. A message
 // that does not decode is logged, counted and skipped; replication goes on.
 //
+// Connection health: libnats reconnects a lost connection by itself, under a session that goes
+// on, so `connected` and `reconnects` are kept by the connection's callbacks (a
+// nats::ConnectionWatch): `connected` is false from the moment the server is lost until it is
+// back.
+// While disconnected the edge cannot learn the stream's head: `head_seq` keeps the last one
+// known (the lag is then a lower bound) and `last_apply_ms` stays where it was, so the time
+// since the last apply keeps growing.
+//
 // Readiness: caught_up() turns true once the replica has reached the stream's last sequence as
 // observed after connecting, and stays true (a later outage does not make a served replica
 // unready).
@@ -43,8 +51,9 @@ struct ConsumerStats {
   std::atomic<std::uint64_t> undecodable{0};
   std::atomic<std::uint64_t> batches{0};
   std::atomic<std::int64_t> last_apply_ms{0};  // unix ms of the last applied batch
+  // libnats' reconnects, and new connections after a session broke.
   std::atomic<std::uint64_t> reconnects{0};
-  std::atomic<bool> connected{false};
+  std::atomic<bool> connected{false};  // the connection is up now
   std::atomic<bool> caught_up{false};
 };
 
