@@ -8,6 +8,7 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 jobs="${LE_JOBS:-2}"
+export CCACHE_DIR="${CCACHE_DIR:-$HOME/.cache/ccache}" CCACHE_BASEDIR="$root" CCACHE_NOHASHDIR=1
 bash "$root/scripts/build.sh"
 echo "== our C++ is formatted as .clang-format says"
 (cd "$root" && git ls-files '*.cpp' '*.h' | grep -E '^(src|tests|fuzz|bench)/' |

@@ -311,9 +311,10 @@ void ReportEncoder::finish(std::string& out) {
   JsonWriter w(out);
   w.begin_object().field("edge", header_.edge).field("boot", header_.boot);
   w.field("seq", header_.seq);
-  for (auto [name, section] : {std::pair{"failures", &failures_}, std::pair{"usage", &usage_},
-                               std::pair{"auths", &auths_}, std::pair{"blacklist", &blacklist_}}) {
-    if (section->empty()) continue;
+  for (auto [name, part] : {std::pair{"failures", &failures_}, std::pair{"usage", &usage_},
+                            std::pair{"auths", &auths_}, std::pair{"blacklist", &blacklist_}}) {
+    if (part->empty()) continue;
+    const std::string* section = part;  // a lambda cannot capture a structured binding in C++17
     w.key(name).value_with([section](std::string& o) {
       o.push_back('[');
       o.append(*section);
