@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <string_view>
 
 #include "core/model.h"
 
@@ -41,5 +42,24 @@ std::optional<std::int64_t> seconds_until_seat_frees(const LicenseRecord& l, std
 inline std::int64_t lease_release_at(const Activation& a) {
   return a.lease_expires_at + kLeaseDriftSeconds;
 }
+
+// The activation of `machine_id` in `l`, or nullptr.
+const Activation* find_activation(const LicenseRecord& l, std::string_view machine_id);
+Activation* find_activation(LicenseRecord& l, std::string_view machine_id);
+
+// The lease of `machine_id` an edge may extend by itself at `now`, answering the heartbeat from
+// its replica and sending the extension to the primary in a batch: `l` is floating and active
+// and the lease has not reached its end. Within the drift (or lapsed) the primary decides: an
+// extension the edge sends reaches the primary well within the drift, while the seat is still
+// held there, so the edge's answer is never one the primary refuses for a lapse. nullptr: ask
+// the primary.
+const Activation* extendable_at_edge(const LicenseRecord& l, std::string_view machine_id,
+                                     std::int64_t now);
+
+// Applies an extension an edge answered at `at`: the lease of `machine_id` becomes at least
+// min(at, now) + lease_s. Refused (false, nothing changed) unless `l` is floating and active and
+// the machine holds its seat at `now`: a lapsed seat may have gone to another machine.
+bool extend_lease(LicenseRecord& l, std::string_view machine_id, std::int64_t at, std::int64_t now,
+                  std::uint32_t lease_s);
 
 }  // namespace le::core

@@ -71,6 +71,11 @@ void write_activation_response(std::string& out, ActivationResult result,
   w.field("changed",
           result == ActivationResult::kActivated || result == ActivationResult::kDeactivated);
   w.field("machineId", machine_id);
+  // A floating seat: until when it is held unless a heartbeat extends it (core/lease.h).
+  if (const Activation* a = find_activation(l, machine_id);
+      a != nullptr && a->lease_expires_at != 0 && result != ActivationResult::kDeactivated) {
+    write_time_or_null(w, "leaseExpiresAt", a->lease_expires_at);
+  }
   w.key("license");
   write_license(w, l, now);
   w.end_object();

@@ -13,7 +13,7 @@ namespace {
 
 namespace dom = simdjson::dom;
 
-constexpr std::array<std::string_view, 3> kOps = {"activate", "deactivate", "bind"};
+constexpr std::array<std::string_view, 4> kOps = {"activate", "deactivate", "bind", "heartbeat"};
 constexpr std::array<std::string_view, 5> kActivationResults = {
     "activated", "already_activated", "deactivated", "not_activated", "lease_extended"};
 constexpr std::array<std::string_view, 2> kBindResults = {"bound", "already_bound"};
@@ -227,6 +227,91 @@ std::variant<WriteReply, DecodeError> decode_write_reply(std::string_view json) 
   }
   const int outcomes = int(r.ok()) + int(r.error.has_value()) + int(r.tki.has_value());
   if (outcomes != 1) return DecodeError{"a reply carries exactly one of result, error, tki"};
+  return r;
+}
+
+// ---- lease extensions
+// ----------------------------------------------------------------------------
+
+std::string encode_lease_extensions(const LeaseExtensions& b) {
+  std::string out;
+  JsonWriter w(out);
+  w.begin_object().field("edge", b.edge).key("extensions").begin_array();
+  for (const auto& e : b.items) {
+    w.begin_object().field("license", to_hex(e.license)).field("machineId", e.machine_id);
+    w.field("at", e.at).end_object();
+  }
+  w.end_array().end_object();
+  return out;
+}
+
+std::variant<LeaseExtensions, DecodeError> decode_lease_extensions(std::string_view json) {
+  dom::object obj;
+  if (!parse_object(json, obj)) return DecodeError{"not a JSON object"};
+  LeaseExtensions b;
+  bool has_items = false;
+  for (const auto field : obj) {
+    const std::string_view k = field.key;
+    if (k == "edge") {
+      if (!read_text(field.value, b.edge)) return DecodeError{"bad field 'edge'"};
+    } else if (k == "extensions") {
+      dom::array items;
+      if (field.value.get_array().get(items) || items.size() > kMaxLeaseExtensions) {
+        return DecodeError{"bad field 'extensions'"};
+      }
+      has_items = true;
+      b.items.reserve(items.size());
+      for (const dom::element item : items) {
+        dom::object o;
+        if (item.get_object().get(o)) return DecodeError{"an extension is not an object"};
+        LeaseExtension e;
+        bool has_license = false, has_at = false;
+        for (const auto f : o) {
+          const std::string_view ek = f.key;
+          bool ok = true;
+          if (ek == "license") {
+            ok = has_license = read_digest(f.value, e.license);
+          } else if (ek == "machineId") {
+            ok = read_text(f.value, e.machine_id) && !e.machine_id.empty() &&
+                 e.machine_id.size() <= kMaxMachineIdBytes;
+          } else if (ek == "at") {
+            ok = has_at = json::read_i64(f.value, e.at) && e.at > 0;
+          }
+          if (!ok) return DecodeError{"bad extension field '" + std::string(ek) + "'"};
+        }
+        if (!has_license || !has_at || e.machine_id.empty()) {
+          return DecodeError{"an extension needs license, machineId and at"};
+        }
+        b.items.push_back(std::move(e));
+      }
+    }
+  }
+  if (!has_items) return DecodeError{"missing extensions"};
+  return b;
+}
+
+std::string encode_extend_reply(const ExtendReply& r) {
+  std::string out;
+  JsonWriter w(out);
+  w.begin_object().field("extended", r.extended).field("refused", r.refused).end_object();
+  return out;
+}
+
+std::variant<ExtendReply, DecodeError> decode_extend_reply(std::string_view json) {
+  dom::object obj;
+  if (!parse_object(json, obj)) return DecodeError{"not a JSON object"};
+  ExtendReply r;
+  int seen = 0;
+  for (const auto field : obj) {
+    const std::string_view k = field.key;
+    if (k == "extended" || k == "refused") {
+      if (!json::read_u32(field.value, k == "extended" ? r.extended : r.refused)) {
+        return DecodeError{"bad field '" + std::string(k) + "'"};
+      }
+      ++seen;
+    }
+  }
+  if (seen != 2) return DecodeError{"missing extended or refused"};
   return r;
 }
 

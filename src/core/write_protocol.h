@@ -10,6 +10,13 @@
 //   reply    {"result":"activated"|…|null,"error":{"status":403,"code":"…","message":"…"}|null,
 //             "tki":<TkiStatus>|null,"retryAfter":0,"license":<change event>|null}
 //
+// Lease extensions (floating seats, core/lease.h) travel in batches on their own subject,
+// "licw.extend": an edge answers heartbeats of live leases itself and sends what it extended
+// about once a second; the primary applies a batch in one transaction.
+//
+//   request  {"edge":"…","extensions":[{"license":"<hex>","machineId":"…","at":<unix s>},…]}
+//   reply    {"extended":<n>,"refused":<n>}
+//
 // Decoders validate every field and never throw. Thread-safety: per-thread parser state only.
 #pragma once
 
@@ -18,6 +25,7 @@
 #include <string>
 #include <string_view>
 #include <variant>
+#include <vector>
 
 #include "core/activation.h"
 #include "core/api_error.h"
@@ -28,9 +36,10 @@
 
 namespace le::core {
 
-enum class WriteOp : std::uint8_t { kActivate, kDeactivate, kBind };
+enum class WriteOp : std::uint8_t { kActivate, kDeactivate, kBind, kHeartbeat };
+inline constexpr std::size_t kWriteOpCount = 4;
 
-// "activate", "deactivate", "bind": also the last token of the request subject.
+// "activate", "deactivate", "bind", "heartbeat": also the last token of the request subject.
 std::string_view to_string(WriteOp op);
 std::optional<WriteOp> write_op_from_string(std::string_view s);
 
@@ -41,7 +50,7 @@ struct WriteCommand {
   std::optional<Digest> api_key;
   Mode mode = Mode::kLive;
   Digest license{};
-  std::string machine_id;  // activate / deactivate
+  std::string machine_id;  // activate / deactivate / heartbeat
   std::string label;       // activate
   std::string ip;          // bind: the IP to bind, empty for none
   std::string hwid;        // bind: the HWID to bind, empty for none
@@ -77,5 +86,29 @@ struct WriteAnswer {
 WriteAnswer write_activation_answer(std::string& body, const WriteReply& r,
                                     std::string_view machine_id, std::int64_t now);
 std::variant<WriteReply, DecodeError> decode_write_reply(std::string_view json);
+
+// ---- lease extensions
+inline constexpr std::string_view kExtendSubjectToken = "extend";
+inline constexpr std::size_t kMaxLeaseExtensions = 4096;  // per batch
+
+struct LeaseExtension {
+  Digest license{};
+  std::string machine_id;
+  std::int64_t at = 0;  // when the edge answered the heartbeat (unix seconds)
+  bool operator==(const LeaseExtension&) const = default;
+};
+struct LeaseExtensions {
+  std::string edge;  // the sending edge's id (logs)
+  std::vector<LeaseExtension> items;
+};
+struct ExtendReply {
+  std::uint32_t extended = 0;
+  std::uint32_t refused = 0;  // the lease had lapsed, or the machine, license or seat is gone
+};
+
+std::string encode_lease_extensions(const LeaseExtensions& b);
+std::variant<LeaseExtensions, DecodeError> decode_lease_extensions(std::string_view json);
+std::string encode_extend_reply(const ExtendReply& r);
+std::variant<ExtendReply, DecodeError> decode_extend_reply(std::string_view json);
 
 }  // namespace le::core

@@ -4,6 +4,7 @@
 #include "core/digest.h"
 #include "core/failure_report.h"
 #include "core/json_writer.h"
+#include "core/lease.h"
 #include "core/license_json.h"
 #include "core/time_format.h"
 #include "core/tki.h"
@@ -17,7 +18,8 @@ using net::http::field;
 bool is_tki_path(std::string_view path) { return path.starts_with("/api/license/"); }
 // Routes whose every answer carries X-RateLimit-* (README "Limits").
 bool is_limited_path(std::string_view path) {
-  return path == "/api/v1/validate" || path == "/api/v1/activate" || path == "/api/v1/deactivate";
+  return path == "/api/v1/validate" || path == "/api/v1/activate" || path == "/api/v1/deactivate" ||
+         path == "/api/v1/heartbeat";
 }
 
 std::string_view tki_protocol_message(net::ProtocolError e) {
@@ -61,6 +63,9 @@ void EdgeService::register_routes(net::Router& router) {
   });
   router.add(verb::post, "/api/v1/deactivate", [this](const net::Request& q, net::Response& r) {
     activation(q, r, core::WriteOp::kDeactivate);
+  });
+  router.add(verb::post, "/api/v1/heartbeat", [this](const net::Request& q, net::Response& r) {
+    activation(q, r, core::WriteOp::kHeartbeat);
   });
   router.add(verb::get, "/healthz",
              [this](const net::Request& q, net::Response& r) { healthz(q, r); });
@@ -174,7 +179,7 @@ void EdgeService::collect(metrics::Families& out) const {
                                 "Writes forwarded to the primary, by operation and outcome.",
                                 MetricType::Counter);
   constexpr std::array<const char*, 3> kOutcomes = {"done", "refused", "unavailable"};
-  for (std::size_t op = 0; op < 3; ++op) {
+  for (std::size_t op = 0; op < core::kWriteOpCount; ++op) {
     for (std::size_t o = 0; o < kOutcomes.size(); ++o) {
       std::uint64_t n = 0;
       for (const auto& t : threads_) n += t->writes[op][o].get();
@@ -185,6 +190,18 @@ void EdgeService::collect(metrics::Families& out) const {
     }
   }
   out.push_back(std::move(writes));
+  auto heartbeats = metrics::family(
+      "le_edge_heartbeats_total",
+      "Heartbeats of floating seats, by where they were answered (edge: from the replica, the "
+      "extension sent in a batch; primary: forwarded).",
+      MetricType::Counter);
+  for (std::size_t i = 0; i < 2; ++i) {
+    std::uint64_t n = 0;
+    for (const auto& t : threads_) n += t->heartbeats[i].get();
+    metrics::sample(heartbeats, {{"answered", i == 0 ? "edge" : "primary"}},
+                    static_cast<double>(n));
+  }
+  out.push_back(std::move(heartbeats));
   const cache::CacheStats cs = cache_stats();
   auto hits = metrics::family("le_edge_cache_hits_total",
                               "Record lookups served from a thread's cache.", MetricType::Counter);
@@ -422,6 +439,10 @@ void EdgeService::activation_limited(const net::Request& req, net::Response& res
   if (const auto* err = std::get_if<core::ApiError>(&parsed)) return answer(res, *err);
   const auto& request = std::get<core::ActivationRequest>(parsed);
   PerThread* t = threads_[req.worker].get();
+  if (op == core::WriteOp::kHeartbeat) {
+    if (heartbeat_at_edge(*t, caller->key.get(), request, res)) return;
+    t->heartbeats[1].add();
+  }
   auto& counts = t->writes[static_cast<std::size_t>(op)];
   if (primary_ == nullptr) {
     counts[static_cast<std::size_t>(WriteOutcome::kUnavailable)].add();
@@ -459,6 +480,39 @@ void EdgeService::activation_limited(const net::Request& req, net::Response& res
       if (a.retry_after_s != 0) r.add_header("Retry-After", std::to_string(a.retry_after_s));
     });
   });
+}
+
+bool EdgeService::heartbeat_at_edge(PerThread& t, const core::ApiKeyRecord* api_key,
+                                    const core::ActivationRequest& request, net::Response& res) {
+  const std::int64_t now = clock_.now_seconds();
+  auto license = t.cache.license(core::sha256(request.license_key));
+  if (!license) {
+    answer_unavailable(res, license.error());
+    return true;
+  }
+  const core::LicenseRecord* l = license->get();
+  if (auto e = core::heartbeat_refusal(request, api_key, l, now)) {
+    // A machine the replica does not know yet may have been activated at another edge a moment
+    // ago: the primary knows.
+    if (core::visible_to(api_key, l) && e->code == "NOT_FOUND") return false;
+    answer(res, *e);
+    return true;
+  }
+  if (primary_ == nullptr || !primary_->connected()) return false;
+  if (core::extendable_at_edge(*l, request.machine_id, now) == nullptr) return false;
+  auto product = t.cache.product(l->product_id);
+  if (!product) {
+    answer_unavailable(res, product.error());
+    return true;
+  }
+  core::LicenseRecord answered = *l;
+  core::extend_lease(answered, request.machine_id, now, now,
+                     core::lease_seconds(*l, product->get()));
+  primary_->extend_lease({l->key_digest, std::string(request.machine_id), now});
+  core::write_activation_response(res.body, core::ActivationResult::kLeaseExtended,
+                                  request.machine_id, answered, now);
+  t.heartbeats[0].add();
+  return true;
 }
 
 void EdgeService::healthz(const net::Request&, net::Response& res) {

@@ -89,6 +89,9 @@ class EdgeService {
   void validate(const net::Request& req, net::Response& res);
   void tki_auth(const net::Request& req, net::Response& res);
   // POST /api/v1/activate, /api/v1/deactivate: forwarded to the primary (see PrimaryClient).
+  // POST /api/v1/heartbeat (floating seats): answered here while the machine's lease is live in
+  // the replica and NATS is up, the extension sent to the primary in the next batch; otherwise
+  // forwarded like an activation (a lapsed lease takes a seat again there).
   void activation(const net::Request& req, net::Response& res, core::WriteOp op);
   void healthz(const net::Request& req, net::Response& res);
   void readyz(const net::Request& req, net::Response& res);
@@ -110,7 +113,9 @@ class EdgeService {
     std::array<metrics::Cell, 4> rate_limited;  // by kRateLimitKinds
     // Writes forwarded to the primary, by core::WriteOp and WriteOutcome; counted on the thread
     // that answers them (the request's).
-    std::array<std::array<metrics::Cell, 3>, 3> writes;
+    std::array<std::array<metrics::Cell, 3>, core::kWriteOpCount> writes;
+    // Heartbeats answered here from the replica [0] and forwarded to the primary [1].
+    std::array<metrics::Cell, 2> heartbeats;
     // Offline receipts signed in the current second, and those refused over the budget.
     std::int64_t receipt_second = 0;
     std::uint32_t receipts_in_second = 0;
@@ -135,6 +140,9 @@ class EdgeService {
                                const std::optional<ratelimit::Decision>& binding);
   void activation_limited(const net::Request& req, net::Response& res, core::WriteOp op,
                           std::optional<ratelimit::Decision>& binding);
+  // Answers a heartbeat from the replica when it can (true: `res` is written).
+  bool heartbeat_at_edge(PerThread& t, const core::ApiKeyRecord* api_key,
+                         const core::ActivationRequest& request, net::Response& res);
   // Sends a first-use binding to the primary and answers the TKI auth from its reply.
   // A TKI attempt's fields, owned, for an answer that comes later (a binding at the primary).
   struct PendingAuth {

@@ -58,6 +58,8 @@ constexpr const char* kUsage = R"(usage: license-edge --db DIR [flags]
   --stream NAME            JetStream stream (default LICENSING)
   --write-timeout-ms MS    activations, deactivations and TKI first-use bindings go to the
                            primary over --nats; without its answer by then: 503 (default 2000)
+  --lease-batch-ms MS      heartbeats of live floating seats are answered here and their lease
+                           extensions sent to the primary together this often (default 1000)
   --report-ms MS           usage, TKI auth attempts, blacklist hits and failed validations of
                            existing licenses are counted per I/O thread and sent to the
                            primary's reports stream over --nats this often (default 5000)
@@ -109,6 +111,7 @@ int main(int argc, char** argv) {
                "admin-listen",
                "port-file",
                "write-timeout-ms",
+               "lease-batch-ms",
                "report-ms",
                "report-licenses",
                "report-buffer-bytes",
@@ -247,6 +250,9 @@ int main(int argc, char** argv) {
     primary_options.nats.send_asap = true;
     primary_options.timeout =
         std::chrono::milliseconds(std::max<std::uint64_t>(1, flags.u64("write-timeout-ms", 2000)));
+    primary_options.lease_batch =
+        std::chrono::milliseconds(std::max<std::uint64_t>(10, flags.u64("lease-batch-ms", 1000)));
+    primary_options.edge_id = edge_id;
     primary = std::make_unique<edge::PrimaryClient>(**replica, stamps, primary_options);
     service.set_primary(primary.get());
     primary->start();
@@ -350,6 +356,23 @@ int main(int argc, char** argv) {
           gauge("le_replication_caught_up",
                 "1 once the replica reached the stream head seen at start.",
                 s.caught_up.load() ? 1 : 0);
+        }
+        if (primary) {
+          const auto& p = primary->stats();
+          auto ext = metrics::family(
+              "le_edge_lease_extensions_total",
+              "Lease extensions of heartbeats answered here, by outcome (sent: in a batch the "
+              "primary answered; refused: by the primary, the seat had lapsed or is gone; "
+              "dropped: the queue was full while the primary was away).",
+              MetricType::Counter);
+          for (auto [outcome, n] :
+               {std::pair{"sent", &p.extensions_sent}, std::pair{"refused", &p.extensions_refused},
+                std::pair{"dropped", &p.extensions_dropped}}) {
+            metrics::sample(ext, {{"outcome", outcome}}, static_cast<double>(n->load()));
+          }
+          out.push_back(std::move(ext));
+          gauge("le_edge_lease_extensions_queued", "Lease extensions waiting for the next batch.",
+                static_cast<double>(p.extensions_queued.load()));
         }
         if (reporter) reporter->collect(out);
         if (receipts) {

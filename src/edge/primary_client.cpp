@@ -1,6 +1,8 @@
 #include "edge/primary_client.h"
 
+#include <algorithm>
 #include <charconv>
+#include <iterator>
 #include <vector>
 
 #include "cache/record_cache.h"
@@ -53,8 +55,13 @@ void PrimaryClient::run() {
         do {
           lock.unlock();
           fail_expired(false);
+          if (std::chrono::steady_clock::now() >= next_flush_) {
+            next_flush_ = std::chrono::steady_clock::now() + options_.lease_batch;
+            flush_extensions();
+          }
           lock.lock();
-        } while (worker_.wait_for(lock, std::chrono::milliseconds(50)));
+        } while (worker_.wait_for(lock, std::min<std::chrono::milliseconds>(
+                                            std::chrono::milliseconds(50), options_.lease_batch)));
         natsSubscription* sub = sub_;
         auto nats = std::move(nats_);
         lock.unlock();
@@ -79,7 +86,7 @@ void PrimaryClient::send(const core::WriteCommand& cmd, Done done) {
       id = next_id_++;
       const std::string reply = inbox_ + std::to_string(id);
       pending_.emplace(
-          id, Pending{std::chrono::steady_clock::now() + options_.timeout, std::move(done)});
+          id, Pending{std::chrono::steady_clock::now() + options_.timeout, std::move(done), {}});
       s = natsConnection_PublishRequest(nats_->connection(), subject.c_str(), reply.c_str(),
                                         body.data(), static_cast<int>(body.size()));
       if (s != NATS_OK) {
@@ -96,32 +103,97 @@ void PrimaryClient::send(const core::WriteCommand& cmd, Done done) {
   stats_.sent.fetch_add(1);
 }
 
-std::optional<PrimaryClient::Done> PrimaryClient::take(std::uint64_t id) {
+void PrimaryClient::extend_lease(core::LeaseExtension e) {
+  std::lock_guard lock(ext_mu_);
+  if (queued_.size() >= kMaxQueuedExtensions) {
+    queued_.erase(queued_.begin());
+    stats_.extensions_dropped.fetch_add(1, std::memory_order_relaxed);
+  }
+  queued_.push_back(std::move(e));
+  stats_.extensions_queued.store(queued_.size(), std::memory_order_relaxed);
+}
+
+void PrimaryClient::requeue(std::vector<core::LeaseExtension> items) {
+  std::lock_guard lock(ext_mu_);
+  // The failed batch is older than what was queued since: it goes first.
+  items.insert(items.end(), std::make_move_iterator(queued_.begin()),
+               std::make_move_iterator(queued_.end()));
+  if (items.size() > kMaxQueuedExtensions) {
+    const std::size_t over = items.size() - kMaxQueuedExtensions;
+    items.erase(items.begin(), items.begin() + static_cast<std::ptrdiff_t>(over));
+    stats_.extensions_dropped.fetch_add(over, std::memory_order_relaxed);
+  }
+  queued_ = std::move(items);
+  stats_.extensions_queued.store(queued_.size(), std::memory_order_relaxed);
+}
+
+void PrimaryClient::flush_extensions() {
+  std::vector<core::LeaseExtension> all;
+  {
+    std::lock_guard lock(ext_mu_);
+    if (queued_.empty()) return;
+    all.swap(queued_);
+    stats_.extensions_queued.store(0, std::memory_order_relaxed);
+  }
+  for (std::size_t from = 0; from < all.size(); from += core::kMaxLeaseExtensions) {
+    const std::size_t to = std::min(all.size(), from + core::kMaxLeaseExtensions);
+    core::LeaseExtensions batch;
+    batch.edge = options_.edge_id;
+    batch.items.assign(std::make_move_iterator(all.begin() + static_cast<std::ptrdiff_t>(from)),
+                       std::make_move_iterator(all.begin() + static_cast<std::ptrdiff_t>(to)));
+    const std::string body = core::encode_lease_extensions(batch);
+    const std::string subject =
+        std::string(nats::kWriteSubjectPrefix) + std::string(core::kExtendSubjectToken);
+    natsStatus s = NATS_CONNECTION_CLOSED;
+    {
+      std::lock_guard lock(mu_);
+      if (!worker_.stopping() && nats_ != nullptr && nats_->connected()) {
+        const std::uint64_t id = next_id_++;
+        // "x<id>": an extension batch's reply (a write's is "<id>").
+        const std::string reply = inbox_ + "x" + std::to_string(id);
+        s = natsConnection_PublishRequest(nats_->connection(), subject.c_str(), reply.c_str(),
+                                          body.data(), static_cast<int>(body.size()));
+        if (s == NATS_OK) {
+          pending_.emplace(id, Pending{std::chrono::steady_clock::now() + options_.timeout,
+                                       {},
+                                       std::move(batch.items)});
+        }
+      }
+    }
+    if (s != NATS_OK) requeue(std::move(batch.items));
+  }
+}
+
+std::optional<PrimaryClient::Pending> PrimaryClient::take(std::uint64_t id) {
   std::lock_guard lock(mu_);
   auto it = pending_.find(id);
   if (it == pending_.end()) return std::nullopt;
-  Done d = std::move(it->second.done);
+  Pending p = std::move(it->second);
   pending_.erase(it);
-  return d;
+  return p;
 }
 
 void PrimaryClient::fail_expired(bool all) {
-  std::vector<Done> expired;
+  std::vector<Pending> expired;
   {
     std::lock_guard lock(mu_);
     const auto now = std::chrono::steady_clock::now();
     for (auto it = pending_.begin(); it != pending_.end();) {
       if (all || it->second.deadline <= now) {
-        expired.push_back(std::move(it->second.done));
+        expired.push_back(std::move(it->second));
         it = pending_.erase(it);
       } else {
         ++it;
       }
     }
   }
-  for (auto& d : expired) {
+  for (auto& p : expired) {
+    if (!p.done) {
+      requeue(std::move(p.extended));
+      continue;
+    }
     stats_.unreachable.fetch_add(1);
-    d(std::nullopt);
+    p.done(std::nullopt);
   }
 }
 
@@ -132,14 +204,32 @@ void PrimaryClient::on_reply(natsConnection*, natsSubscription*, natsMsg* msg, v
 
 void PrimaryClient::handle_reply(natsMsg* msg) {
   const std::string_view subject = natsMsg_GetSubject(msg);
-  const std::string_view token = subject.substr(subject.rfind('.') + 1);
+  std::string_view token = subject.substr(subject.rfind('.') + 1);
+  const bool extension = !token.empty() && token.front() == 'x';
+  if (extension) token.remove_prefix(1);
   std::uint64_t id = 0;
   std::from_chars(token.data(), token.data() + token.size(), id);
+  if (extension) {
+    auto p = take(id);
+    if (!p) return;  // timed out: queued again already
+    const std::string_view data(natsMsg_GetData(msg),
+                                static_cast<std::size_t>(natsMsg_GetDataLength(msg)));
+    auto decoded = core::decode_extend_reply(data);
+    if (natsMsg_IsNoResponders(msg) || std::holds_alternative<core::DecodeError>(decoded)) {
+      if (!natsMsg_IsNoResponders(msg)) stats_.bad_replies.fetch_add(1);
+      requeue(std::move(p->extended));
+      return;
+    }
+    const auto& r = std::get<core::ExtendReply>(decoded);
+    stats_.extensions_sent.fetch_add(p->extended.size());
+    stats_.extensions_refused.fetch_add(r.refused);
+    return;
+  }
   if (natsMsg_IsNoResponders(msg)) {
     // The server's own answer: no primary is subscribed. Fail now rather than at the timeout.
-    if (auto done = take(id)) {
+    if (auto p = take(id)) {
       stats_.unreachable.fetch_add(1);
-      (*done)(std::nullopt);
+      p->done(std::nullopt);
     }
     return;
   }
@@ -159,15 +249,15 @@ void PrimaryClient::handle_reply(natsMsg* msg) {
                  {{"error", applied.error().message}});
     }
   }
-  auto done = take(id);
-  if (!done) return;  // answered as unreachable already (timeout)
+  auto p = take(id);
+  if (!p || !p->done) return;  // answered as unreachable already (timeout)
   if (reply == nullptr) {
     stats_.unreachable.fetch_add(1);
-    (*done)(std::nullopt);
+    p->done(std::nullopt);
     return;
   }
   stats_.replied.fetch_add(1);
-  (*done)(std::move(*reply));
+  p->done(std::move(*reply));
 }
 
 }  // namespace le::edge

@@ -10,6 +10,12 @@
 // reply within the timeout: when it passes; stop()).
 // Replies are matched to requests through one wildcard inbox subscription.
 //
+// Lease extensions (floating seats: heartbeats the edge answered from its replica, core/lease.h)
+// are queued by extend_lease() and sent together every lease_batch on "licw.extend", one
+// request per batch; a batch that fails (NATS down, no primary, no reply in time) is queued
+// again, since extending twice changes nothing. At most kMaxQueuedExtensions wait; beyond that
+// the oldest are dropped and counted (their holders' next heartbeat extends again).
+//
 // Thread-safety: send() from any thread; start()/stop() from one controlling thread.
 #pragma once
 
@@ -24,6 +30,7 @@
 #include <string>
 #include <thread>
 #include <unordered_map>
+#include <vector>
 
 #include "cache/invalidation.h"
 #include "core/write_protocol.h"
@@ -38,7 +45,9 @@ using nats::NatsOptions;
 
 struct PrimaryClientOptions {
   NatsOptions nats;
-  std::chrono::milliseconds timeout{2000};  // a write not answered by then fails
+  std::chrono::milliseconds timeout{2000};      // a write not answered by then fails
+  std::chrono::milliseconds lease_batch{1000};  // lease extensions are sent this often
+  std::string edge_id;                          // named in extension batches (the primary's logs)
 };
 
 struct PrimaryClientStats {
@@ -47,6 +56,12 @@ struct PrimaryClientStats {
   std::atomic<std::uint64_t> unreachable{0};  // not sent (NATS down) or not answered in time
   std::atomic<std::uint64_t> bad_replies{0};  // undecodable replies (answered as unreachable)
   std::atomic<bool> connected{false};         // the connection is up now (nats::ConnectionWatch)
+  // Lease extensions: sent in a batch the primary answered; refused there (the seat had lapsed
+  // or is gone); dropped here (the queue was full); waiting now.
+  std::atomic<std::uint64_t> extensions_sent{0};
+  std::atomic<std::uint64_t> extensions_refused{0};
+  std::atomic<std::uint64_t> extensions_dropped{0};
+  std::atomic<std::uint64_t> extensions_queued{0};
 };
 
 class PrimaryClient {
@@ -65,6 +80,12 @@ class PrimaryClient {
   void stop();
 
   void send(const core::WriteCommand& cmd, Done done);
+  // Queues an extension for the next batch. Never blocks on NATS.
+  void extend_lease(core::LeaseExtension e);
+  static constexpr std::size_t kMaxQueuedExtensions = 1 << 18;
+
+  // The connection to NATS is up (the primary may still be away: then writes fail fast).
+  bool connected() const { return stats_.connected.load(std::memory_order_relaxed); }
 
   const PrimaryClientStats& stats() const { return stats_; }
   std::chrono::milliseconds timeout() const { return options_.timeout; }
@@ -72,13 +93,18 @@ class PrimaryClient {
  private:
   struct Pending {
     std::chrono::steady_clock::time_point deadline;
-    Done done;
+    Done done;                                   // a write
+    std::vector<core::LeaseExtension> extended;  // or an extension batch (done empty)
   };
   void run();
   static void on_reply(natsConnection* nc, natsSubscription* sub, natsMsg* msg, void* closure);
   void handle_reply(natsMsg* msg);
-  std::optional<Done> take(std::uint64_t id);
+  std::optional<Pending> take(std::uint64_t id);
   void fail_expired(bool all);
+  // Sends the queued extensions, in batches of at most core::kMaxLeaseExtensions.
+  void flush_extensions();
+  // Puts a failed batch back at the front of the queue (bounded).
+  void requeue(std::vector<core::LeaseExtension> items);
 
   store::RecordStore& replica_;
   cache::InvalidationStamps& stamps_;
@@ -94,6 +120,10 @@ class PrimaryClient {
   std::uint64_t next_id_ = 1;
   std::unordered_map<std::uint64_t, Pending> pending_;
   natsSubscription* sub_ = nullptr;
+
+  std::mutex ext_mu_;  // guards queued_ (never held with mu_ taken after it)
+  std::vector<core::LeaseExtension> queued_;
+  std::chrono::steady_clock::time_point next_flush_{};
 };
 
 }  // namespace le::edge

@@ -32,6 +32,15 @@ void ExpiryScheduler::run() {
     } catch (const Refusal& r) {
       log::warn("expiry", "recording expiries failed; retrying", {{"error", r.what()}});
     }
+    try {
+      for (;;) {
+        const auto c = ledger_.cull_leases(256);
+        culled_.fetch_add(c.recorded);
+        if (c.read < 256) break;
+      }
+    } catch (const Refusal& r) {
+      log::warn("expiry", "releasing lapsed leases failed; retrying", {{"error", r.what()}});
+    }
     lock.lock();
     cv_.wait_for(lock, tick_, [this] { return stopping_; });
   }

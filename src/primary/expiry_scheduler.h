@@ -1,11 +1,13 @@
-// Notices licenses whose expiry passes: a thread that asks the Ledger twice a second to record
-// license.expired for every license due (Ledger::expire_due reads the expiry index up to now,
-// so a tick costs what is due, not a pass over the licenses). A store failure is logged and
-// tried again on the next tick.
+// Notices licenses whose expiry passes and floating seats whose lease lapsed: a thread that asks
+// the Ledger twice a second to record license.expired for every license due
+// (Ledger::expire_due) and license.deactivated for every lease released (Ledger::cull_leases).
+// Both read an index up to now, so a tick costs what is due, not a pass over the licenses. A
+// store failure is logged and tried again on the next tick.
 //
 // Thread-safety: start()/stop() from one controlling thread.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
@@ -26,6 +28,8 @@ class ExpiryScheduler {
 
   void start();
   void stop();
+  // Leases culled since start (le_primary_leases_culled_total).
+  std::uint64_t leases_culled() const { return culled_.load(); }
 
  private:
   void run();
@@ -36,6 +40,7 @@ class ExpiryScheduler {
   std::condition_variable cv_;
   bool stopping_ = false;
   std::thread thread_;
+  std::atomic<std::uint64_t> culled_{0};
 };
 
 }  // namespace le::primary

@@ -329,8 +329,7 @@ core::WriteReply Ledger::execute(const core::WriteCommand& cmd) {
         return out;
       }
     }
-    return activation_tx(cmd.license, cmd.machine_id, cmd.label, key ? &*key : nullptr,
-                         cmd.op == core::WriteOp::kDeactivate);
+    return activation_tx(cmd.license, cmd.machine_id, cmd.label, key ? &*key : nullptr, cmd.op);
   } catch (const Refusal& r) {
     core::WriteReply out;
     out.error = r.error();
@@ -340,9 +339,9 @@ core::WriteReply Ledger::execute(const core::WriteCommand& cmd) {
 
 core::WriteReply Ledger::change_activation(const core::Digest& license, std::string_view machine_id,
                                            std::string_view label, const core::ApiKeyRecord* caller,
-                                           bool deactivate) {
+                                           core::WriteOp op) {
   try {
-    return activation_tx(license, machine_id, label, caller, deactivate);
+    return activation_tx(license, machine_id, label, caller, op);
   } catch (const Refusal& r) {
     core::WriteReply out;
     out.error = r.error();
@@ -352,7 +351,8 @@ core::WriteReply Ledger::change_activation(const core::Digest& license, std::str
 
 core::WriteReply Ledger::activation_tx(const core::Digest& license_digest,
                                        std::string_view machine_id, std::string_view label,
-                                       const core::ApiKeyRecord* caller, bool deactivate) {
+                                       const core::ApiKeyRecord* caller, core::WriteOp op) {
+  const bool deactivate = op == core::WriteOp::kDeactivate;
   core::WriteReply out;
   const std::int64_t now = clock_.now_seconds();
   const core::ActivationRequest req{{}, machine_id, label};
@@ -364,8 +364,10 @@ core::WriteReply Ledger::activation_tx(const core::Digest& license_digest,
     auto product = must(tx.records().product(l->product_id));
     lease_s = core::lease_seconds(*l, product ? &*product : nullptr);
   }
-  auto outcome =
-      deactivate ? core::deactivate(req, caller, l) : core::activate(req, caller, l, now, lease_s);
+  const core::LicenseRecord before = l != nullptr ? *l : core::LicenseRecord{};
+  auto outcome = deactivate                        ? core::deactivate(req, caller, l)
+                 : op == core::WriteOp::kHeartbeat ? core::heartbeat(req, caller, l, now, lease_s)
+                                                   : core::activate(req, caller, l, now, lease_s);
   if (auto* e = std::get_if<ApiError>(&outcome)) {
     out.error = std::move(*e);
     // The caller may see the license (the refusal is about its state): send that state along.
@@ -409,6 +411,7 @@ core::WriteReply Ledger::activation_tx(const core::Digest& license_digest,
                                  : "license.activated";
     ++l->version;
     tx.put(change(type, *l));
+    index_leases(tx, before, *l);
     if (result != core::ActivationResult::kLeaseExtended) {
       record_webhook(
           tx, deactivate ? WebhookEvent::kLicenseDeactivated : WebhookEvent::kLicenseActivated, *l,

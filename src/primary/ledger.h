@@ -102,6 +102,22 @@ class Ledger {
   // licenses that expired while the primary was down. Returns how many it recorded.
   std::size_t expire_due(std::size_t max = 100);
 
+  // ---- floating seats' leases (ledger_leases.cpp; rules in core/lease.h)
+  // Applies a batch of lease extensions edges answered (at most kExtensionsPerTx licenses per
+  // Tx): each lease that still holds its seat is extended (core::extend_lease), the rest are
+  // refused and counted. One license.updated change per license extended, no webhook.
+  static constexpr std::size_t kExtensionsPerTx = 256;
+  core::ExtendReply extend_leases(std::span<const core::LeaseExtension> items);
+  // Records license.deactivated (webhook data.reason "lease_expired") for every lease whose seat
+  // was released by now (lease end + drift) and not extended or re-taken meanwhile, at most
+  // `max` leases per call, one Tx per license: read from the lease index, so exactly once, also
+  // for leases that lapsed while the primary was down.
+  struct Culled {
+    std::size_t read = 0;      // index entries taken (== max: more may be due)
+    std::size_t recorded = 0;  // leases recorded as released
+  };
+  Culled cull_leases(std::size_t max = 256);
+
   // ---- failed validations edges report (ledger_failures.cpp)
   // Records one validation.failed event per entry of `counts` (data: licenseId, machineId when
   // one was seen, productId, count, reason), for the license with that key digest; an entry
@@ -148,16 +164,20 @@ class Ledger {
   // ---- activations and bindings: the refusal is in the reply; these throw nothing
   // A write an edge forwards (activate, deactivate, TKI binding).
   core::WriteReply execute(const core::WriteCommand& cmd);
-  // Activates or deactivates `machine_id` on the license with key digest `license`, for a
-  // caller authenticated by `caller` (nullptr: the license key is the credential).
+  // Activates, deactivates or (a floating license's) heartbeats `machine_id` on the license with
+  // key digest `license`, for a caller authenticated by `caller` (nullptr: the license key is
+  // the credential). `op` is not kBind.
   core::WriteReply change_activation(const core::Digest& license, std::string_view machine_id,
                                      std::string_view label, const core::ApiKeyRecord* caller,
-                                     bool deactivate);
+                                     core::WriteOp op);
 
  private:
   core::WriteReply activation_tx(const core::Digest& license, std::string_view machine_id,
                                  std::string_view label, const core::ApiKeyRecord* caller,
-                                 bool deactivate);
+                                 core::WriteOp op);
+  // Stages the lease index changes (Cf::kLeases) of a license going from `before` to `after`.
+  static void index_leases(PrimaryStore::Tx& tx, const core::LicenseRecord& before,
+                           const core::LicenseRecord& after);
   core::WriteReply bind(const core::WriteCommand& cmd);
 
   PrimaryStore& store_;

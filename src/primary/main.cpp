@@ -259,14 +259,28 @@ int main(int argc, char** argv) {
         add("le_nats_connected", "1 while connected to NATS.", MetricType::Gauge,
             s.connected.load() ? 1 : 0);
         add("le_primary_edge_writes_total",
-            "Writes answered for edges (activate, deactivate, bind).", MetricType::Counter,
-            static_cast<double>(writes.stats().requests.load()));
+            "Writes answered for edges (activate, deactivate, heartbeat, bind, lease extension "
+            "batches).",
+            MetricType::Counter, static_cast<double>(writes.stats().requests.load()));
         add("le_primary_edge_certificates_issued_total",
             "Certificates issued to edges for their receipt keys.", MetricType::Counter,
             static_cast<double>(certificates.stats().issued.load()));
         add("le_primary_edge_certificates_refused_total",
             "Edge certificate requests refused (malformed).", MetricType::Counter,
             static_cast<double>(certificates.stats().refused.load()));
+        add("le_primary_leases_culled_total",
+            "Floating seats released because their lease lapsed (license.deactivated).",
+            MetricType::Counter, static_cast<double>(expiries.leases_culled()));
+        auto extensions = metrics::family(
+            "le_primary_lease_extensions_total",
+            "Lease extensions edges sent in batches, by outcome (refused: the seat had lapsed or "
+            "is gone).",
+            MetricType::Counter);
+        metrics::sample(extensions, {{"outcome", "extended"}},
+                        static_cast<double>(writes.stats().leases_extended.load()));
+        metrics::sample(extensions, {{"outcome", "refused"}},
+                        static_cast<double>(writes.stats().leases_refused.load()));
+        out.push_back(std::move(extensions));
         add("le_primary_edge_writes_undecodable_total", "Edge write requests that did not decode.",
             MetricType::Counter, static_cast<double>(writes.stats().undecodable.load()));
         const auto& d = deliveries->stats();

@@ -38,7 +38,8 @@ std::vector<std::string> primary_column_families() {
           "license_expiries",
           "webhook_deliveries",
           "webhook_deliveries_due",
-          "signing_keys"};
+          "signing_keys",
+          "lease_releases"};
 }
 
 Result<std::unique_ptr<PrimaryStore>> PrimaryStore::open(const std::string& path,

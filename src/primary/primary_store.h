@@ -46,6 +46,7 @@ enum class Cf : std::size_t {
   kDeliveries = 9,         // webhook deliveries, per endpoint (deliveries.h)
   kDeliveryDue = 10,       // pending deliveries by next attempt, per endpoint (deliveries.h)
   kSigningKeys = 11,       // root kid → created, retires_at, private key (signing_keys.h)
+  kLeases = 12,            // lease release time (8 bytes BE) license id \0 machine → key digest
 };
 
 std::vector<std::string> primary_column_families();

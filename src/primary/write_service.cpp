@@ -4,6 +4,7 @@
 
 #include "common/log.h"
 #include "core/write_protocol.h"
+#include "primary/refusal.h"
 
 namespace le::primary {
 
@@ -55,6 +56,17 @@ void WriteService::handle(natsConnection* nc, natsMsg* msg) {
   const std::string_view subject = natsMsg_GetSubject(msg);
   const std::string_view body(natsMsg_GetData(msg),
                               static_cast<std::size_t>(natsMsg_GetDataLength(msg)));
+  if (subject.substr(subject.rfind('.') + 1) == core::kExtendSubjectToken) {
+    const std::string out = extend(body);
+    if (natsStatus s =
+            natsConnection_Publish(nc, reply_to, out.data(), static_cast<int>(out.size()));
+        s != NATS_OK) {
+      // The edge sends the batch again; extending twice changes nothing.
+      log::warn("writes", "extension reply not sent", {{"error", nats::status_text(s)}});
+    }
+    stats_.requests.fetch_add(1);
+    return;
+  }
   auto decoded = core::decode_write_command(body);
   core::WriteReply reply;
   auto* cmd = std::get_if<core::WriteCommand>(&decoded);
@@ -78,6 +90,27 @@ void WriteService::handle(natsConnection* nc, natsMsg* msg) {
     log::warn("writes", "reply not sent", {{"error", nats::status_text(s)}});
   }
   stats_.requests.fetch_add(1);
+}
+
+std::string WriteService::extend(std::string_view body) {
+  auto decoded = core::decode_lease_extensions(body);
+  if (auto* e = std::get_if<core::DecodeError>(&decoded)) {
+    stats_.undecodable.fetch_add(1);
+    log::warn("writes", "undecodable lease extensions refused", {{"error", e->message}});
+    return core::encode_extend_reply({});
+  }
+  const auto& batch = std::get<core::LeaseExtensions>(decoded);
+  core::ExtendReply reply;
+  try {
+    reply = ledger_.extend_leases(batch.items);
+  } catch (const Refusal& r) {
+    // A store failure: nothing counted as extended; the leases' holders heartbeat again.
+    log::warn("writes", "lease extensions failed", {{"error", r.what()}});
+    reply.refused = static_cast<std::uint32_t>(batch.items.size());
+  }
+  stats_.leases_extended.fetch_add(reply.extended);
+  stats_.leases_refused.fetch_add(reply.refused);
+  return core::encode_extend_reply(reply);
 }
 
 }  // namespace le::primary

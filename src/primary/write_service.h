@@ -1,6 +1,8 @@
-// Answers the writes edges forward over NATS request/reply (DESIGN §4): activate, deactivate
-// and TKI first-use bindings, as members of the primaries' queue group on "licw.*". Each request
-// is one Ledger::execute() (one Tx); the reply carries the license's state after it.
+// Answers the writes edges forward over NATS request/reply (DESIGN §4): activate, deactivate,
+// heartbeat and TKI first-use bindings, as members of the primaries' queue group on "licw.*".
+// Each request is one Ledger::execute() (one Tx); the reply carries the license's state after
+// it. "licw.extend" carries a batch of lease extensions edges answered themselves
+// (Ledger::extend_leases); its reply counts what was extended and refused.
 //
 // A request that does not decode gets a VALIDATION_ERROR reply and is counted. Connects in the
 // background with backoff; after the first connection libnats reconnects and resubscribes.
@@ -22,8 +24,10 @@
 namespace le::primary {
 
 struct WriteServiceStats {
-  std::atomic<std::uint64_t> requests{0};     // answered, by any outcome
-  std::atomic<std::uint64_t> undecodable{0};  // answered VALIDATION_ERROR without acting
+  std::atomic<std::uint64_t> requests{0};         // answered, by any outcome
+  std::atomic<std::uint64_t> undecodable{0};      // answered VALIDATION_ERROR without acting
+  std::atomic<std::uint64_t> leases_extended{0};  // from edges' extension batches
+  std::atomic<std::uint64_t> leases_refused{0};   // lapsed, or the seat, machine or license gone
   std::atomic<bool> connected{false};
 };
 
@@ -42,6 +46,7 @@ class WriteService {
   void run();
   static void on_request(natsConnection* nc, natsSubscription* sub, natsMsg* msg, void* closure);
   void handle(natsConnection* nc, natsMsg* msg);
+  std::string extend(std::string_view body);
 
   Ledger& ledger_;
   nats::NatsOptions nats_;

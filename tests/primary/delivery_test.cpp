@@ -243,8 +243,10 @@ TEST_F(Deliveries, ALicensesEventsArriveOneAtATimeInTheOrderTheyHappened) {
   const auto digest = core::sha256(key);
   for (int i = 0; i < 10; ++i) {
     const std::string machine = "m" + std::to_string(i);
-    ASSERT_FALSE(ledger_->change_activation(digest, machine, {}, nullptr, false).error);
-    ASSERT_FALSE(ledger_->change_activation(digest, machine, {}, nullptr, true).error);
+    ASSERT_FALSE(
+        ledger_->change_activation(digest, machine, {}, nullptr, core::WriteOp::kActivate).error);
+    ASSERT_FALSE(
+        ledger_->change_activation(digest, machine, {}, nullptr, core::WriteOp::kDeactivate).error);
   }
   DeliveryOptions options;
   options.per_endpoint = 4;
