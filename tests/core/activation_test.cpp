@@ -137,6 +137,42 @@ TEST(FloatingSeats, HeartbeatRefusals) {
   EXPECT_EQ(code("m", &l), "");
 }
 
+// What an edge may answer itself, and what an extension it sent does at the primary.
+TEST(FloatingSeats, EdgeAnswersLiveLeasesAndThePrimaryExtendsOnlyHeldSeats) {
+  auto l = test::license("K");
+  l.type = LicenseType::kFloating;
+  l.max_activations = 2;
+  l.activations.push_back({"m", "", kNow, kNow + 60});
+  l.activations.push_back({"perpetual", "", kNow, 0});
+  EXPECT_NE(extendable_at_edge(l, "m", kNow + 60), nullptr);
+  // Within the drift the primary decides (the seat may lapse there before a batch arrives).
+  EXPECT_EQ(extendable_at_edge(l, "m", kNow + 61), nullptr);
+  EXPECT_EQ(extendable_at_edge(l, "perpetual", kNow), nullptr);
+  EXPECT_EQ(extendable_at_edge(l, "unknown", kNow), nullptr);
+  auto suspended = l;
+  suspended.status = LicenseStatus::kSuspended;
+  EXPECT_EQ(extendable_at_edge(suspended, "m", kNow), nullptr);
+  auto locked = l;
+  locked.type = LicenseType::kPerpetual;
+  EXPECT_EQ(extendable_at_edge(locked, "m", kNow), nullptr);
+
+  // At the primary: min(at, now) + lease, never shorter, only while the seat is held.
+  EXPECT_TRUE(extend_lease(l, "m", kNow + 10, kNow + 20, 60));
+  EXPECT_EQ(l.activations[0].lease_expires_at, kNow + 70);
+  EXPECT_TRUE(extend_lease(l, "m", kNow + 500, kNow + 30, 60));
+  EXPECT_EQ(l.activations[0].lease_expires_at, kNow + 90);
+  EXPECT_TRUE(extend_lease(l, "m", kNow, kNow + 40, 60));
+  EXPECT_EQ(l.activations[0].lease_expires_at, kNow + 90);
+  EXPECT_TRUE(extend_lease(l, "m", kNow + 120, kNow + 90 + kLeaseDriftSeconds, 60));
+  const auto before = l;
+  const std::int64_t lapsed = l.activations[0].lease_expires_at + kLeaseDriftSeconds + 1;
+  EXPECT_FALSE(extend_lease(l, "m", lapsed, lapsed, 60));
+  EXPECT_FALSE(extend_lease(l, "perpetual", kNow, kNow, 60));
+  EXPECT_FALSE(extend_lease(l, "unknown", kNow, kNow, 60));
+  EXPECT_FALSE(extend_lease(suspended, "m", kNow, kNow, 60));
+  EXPECT_EQ(l, before);
+}
+
 // Lapsed activations are dropped from the record a day after they lapse, on the next write.
 TEST(FloatingSeats, LongLapsedActivationsAreDropped) {
   auto l = test::license("K");

@@ -133,5 +133,68 @@ TEST(WriteProtocol, MalformedAndHostileInputIsADecodeError) {
   }
 }
 
+TEST(WriteProtocol, HeartbeatIsAnOperation) {
+  WriteCommand c;
+  c.op = WriteOp::kHeartbeat;
+  c.license = sha256("KEY");
+  c.machine_id = "m";
+  auto d = decode_write_command(encode_write_command(c));
+  ASSERT_TRUE(std::holds_alternative<WriteCommand>(d));
+  EXPECT_EQ(std::get<WriteCommand>(d).op, WriteOp::kHeartbeat);
+  EXPECT_EQ(to_string(WriteOp::kHeartbeat), "heartbeat");
+  c.machine_id.clear();
+  EXPECT_TRUE(std::holds_alternative<DecodeError>(decode_write_command(encode_write_command(c))));
+}
+
+TEST(WriteProtocol, LeaseExtensionBatchesRoundTrip) {
+  LeaseExtensions b;
+  b.edge = "edge-1";
+  b.items = {{sha256("A"), "machine \"1\"", test::kNow}, {sha256("B"), "m2", test::kNow + 1}};
+  auto d = decode_lease_extensions(encode_lease_extensions(b));
+  ASSERT_TRUE(std::holds_alternative<LeaseExtensions>(d)) << std::get<DecodeError>(d).message;
+  EXPECT_EQ(std::get<LeaseExtensions>(d).edge, "edge-1");
+  EXPECT_EQ(std::get<LeaseExtensions>(d).items, b.items);
+  auto r = decode_extend_reply(encode_extend_reply({7, 2}));
+  ASSERT_TRUE(std::holds_alternative<ExtendReply>(r));
+  EXPECT_EQ(std::get<ExtendReply>(r).extended, 7u);
+  EXPECT_EQ(std::get<ExtendReply>(r).refused, 2u);
+}
+
+TEST(WriteProtocol, MalformedLeaseExtensionsAreRefused) {
+  const std::string hex = to_hex(sha256("A"));
+  const std::string ok = R"({"license":")" + hex + R"(","machineId":"m","at":1700000000})";
+  std::string too_many = R"({"extensions":[)";
+  for (std::size_t i = 0; i <= kMaxLeaseExtensions; ++i) too_many += (i ? "," : "") + ok;
+  too_many += "]}";
+  const std::vector<std::string> bad = {
+      "",
+      "[]",
+      "{}",
+      R"({"extensions":{}})",
+      R"({"extensions":[1]})",
+      R"({"extensions":[{"machineId":"m","at":1}]})",
+      R"({"extensions":[{"license":")" + hex + R"(","at":1}]})",
+      R"({"extensions":[{"license":")" + hex + R"(","machineId":"m"}]})",
+      R"({"extensions":[{"license":")" + hex + R"(","machineId":"","at":1}]})",
+      R"({"extensions":[{"license":")" + hex + R"(","machineId":"m","at":-5}]})",
+      R"({"extensions":[{"license":")" + hex + R"(","machineId":"m","at":"now"}]})",
+      R"({"extensions":[{"license":"zz","machineId":"m","at":1}]})",
+      R"({"extensions":[{"license":")" + hex + R"(","machineId":")" + std::string(300, 'm') +
+          R"(","at":1}]})",
+      R"({"edge":7,"extensions":[]})",
+      too_many,
+  };
+  for (const auto& json : bad) {
+    EXPECT_TRUE(std::holds_alternative<DecodeError>(decode_lease_extensions(json)))
+        << json.substr(0, 120);
+  }
+  EXPECT_TRUE(std::holds_alternative<LeaseExtensions>(
+      decode_lease_extensions(R"({"extensions":[)" + ok + "]}")));
+  for (const auto* reply : {"", "{}", R"({"extended":1})", R"({"extended":-1,"refused":0})",
+                            R"({"extended":"1","refused":0})"}) {
+    EXPECT_TRUE(std::holds_alternative<DecodeError>(decode_extend_reply(reply))) << reply;
+  }
+}
+
 }  // namespace
 }  // namespace le::core
