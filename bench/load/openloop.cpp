@@ -3,6 +3,8 @@
 // free keep-alive connection (one request in flight per connection, nothing pipelined), or waits
 // for one, and its latency runs from its due time to its complete response, so a stalled server
 // is charged for the requests it kept from being sent (coordinated omission corrected).
+// With --bodies, request i POSTs line i mod N of a file of N JSON bodies (many distinct clients:
+// bench/load/heartbeats.sh sends each simulated device's heartbeat).
 // Prints one line: sent ok non2xx errors achieved_rps p50_ms p99_ms p999_ms max_ms
 #include <algorithm>
 #include <boost/asio/connect.hpp>
@@ -36,7 +38,8 @@ namespace http = boost::beast::http;
 using tcp = asio::ip::tcp;
 using Clock = std::chrono::steady_clock;
 
-constexpr const char* kUsage = R"(usage: le-openloop --port P --rate R --duration S [flags]
+constexpr const char* kUsage =
+    R"(usage: le-openloop --port P --rate R (--duration S | --count N) [flags]
   --host HOST          target address (default 127.0.0.1)
   --port P             target port
   --rate R             requests per second offered, on a fixed schedule
@@ -48,6 +51,9 @@ constexpr const char* kUsage = R"(usage: le-openloop --port P --rate R --duratio
                        that does not
   --path PATH          request path (default / , or /api/v1/validate with --licenses)
   --body-file F        POST this file's contents as JSON to --path (otherwise GET)
+  --bodies F           POST request i with line i mod N of this file (N non-empty lines, one
+                       JSON body each) to --path, round-robin over the lines
+  --count N            exactly N requests, over N / rate seconds (instead of --duration)
   --api-key K          send "Authorization: Bearer K"
   --xff                a random client address in X-Forwarded-For on each request
   --timeout S          after the schedule ends, wait this long for answers (default 5)
@@ -67,6 +73,7 @@ struct Options {
   unsigned threads = 1;
   std::string path;
   std::optional<std::string> body;  // fixed body (POST)
+  std::vector<std::string> bodies;  // round-robin bodies (POST)
   std::uint64_t licenses = 0;       // > 0: random validate bodies
   unsigned unknown_pct = 10;
   std::string api_key;
@@ -116,7 +123,7 @@ class Worker {
     const unsigned conns = o.connections / o.threads + (index < o.connections % o.threads ? 1 : 0);
     for (unsigned k = 0; k < conns; ++k) conns_.push_back(std::make_unique<Conn>(io_));
     head_ = "HTTP/1.1\r\nHost: " + o.host + ":" + o.port + "\r\n";
-    if (o.licenses > 0 || o.body) head_ += "Content-Type: application/json\r\n";
+    if (posts()) head_ += "Content-Type: application/json\r\n";
     if (!o.api_key.empty()) head_ += "Authorization: Bearer " + o.api_key + "\r\n";
   }
 
@@ -150,6 +157,7 @@ class Worker {
     std::uint64_t in_flight = 0;  // local index of the request being answered
   };
 
+  bool posts() const { return o_.licenses > 0 || o_.body || !o_.bodies.empty(); }
   static Clock::duration seconds(double s) {
     return std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(s));
   }
@@ -205,7 +213,7 @@ class Worker {
 
   void send(Conn* c, std::uint64_t j) {
     c->in_flight = j;
-    build_request(c->request);
+    build_request(c->request, index_ + j * o_.threads);
     ++sent_;
     asio::async_write(c->socket, asio::buffer(c->request),
                       [this, c](boost::system::error_code ec, std::size_t) {
@@ -252,23 +260,26 @@ class Worker {
     if (ok_ + non2xx_ + failed_ == local_total_) io_.stop();
   }
 
-  void build_request(std::string& out) {
+  // Request `i` of the whole schedule (all threads).
+  void build_request(std::string& out, std::uint64_t i) {
     out.clear();
     std::string body;
     if (o_.licenses > 0) {
-      std::uint64_t i;
+      std::uint64_t key;
       if (std::uniform_int_distribution<unsigned>(1, 100)(rng_) <= o_.unknown_pct) {
-        i = o_.licenses + std::uniform_int_distribution<std::uint64_t>(1, o_.licenses)(rng_);
+        key = o_.licenses + std::uniform_int_distribution<std::uint64_t>(1, o_.licenses)(rng_);
       } else {
-        i = std::uniform_int_distribution<std::uint64_t>(0, o_.licenses - 1)(rng_);
+        key = std::uniform_int_distribution<std::uint64_t>(0, o_.licenses - 1)(rng_);
       }
       body = R"({"license_key":")";
-      append_key(body, i);
+      append_key(body, key);
       body += R"("})";
     } else if (o_.body) {
       body = *o_.body;
+    } else if (!o_.bodies.empty()) {
+      body = o_.bodies[i % o_.bodies.size()];
     }
-    const bool post = o_.licenses > 0 || o_.body;
+    const bool post = posts();
     out.append(post ? "POST " : "GET ").append(o_.path).append(" ").append(head_);
     if (o_.xff) {
       auto r = [&](unsigned n) { return std::uniform_int_distribution<unsigned>(1, n)(rng_); };
@@ -300,7 +311,7 @@ class Worker {
 int main(int argc, char** argv) {
   le::Flags flags(argc, argv,
                   {"host", "port", "rate", "duration", "connections", "threads", "licenses", "path",
-                   "body-file", "api-key", "unknown-pct", "timeout", "seed"},
+                   "body-file", "bodies", "count", "api-key", "unknown-pct", "timeout", "seed"},
                   {"xff"});
   Options o;
   o.host = flags.str("host", o.host);
@@ -324,15 +335,36 @@ int main(int argc, char** argv) {
     if (!in.is_open()) problem = "cannot read --body-file " + flags.str("body-file");
     o.body = s.str();
   }
+  if (problem.empty() && flags.has("bodies")) {
+    std::ifstream in(flags.str("bodies"), std::ios::binary);
+    if (!in.is_open()) problem = "cannot read --bodies " + flags.str("bodies");
+    for (std::string line; std::getline(in, line);) {
+      if (!line.empty() && line.back() == '\r') line.pop_back();
+      if (!line.empty()) o.bodies.push_back(std::move(line));
+    }
+    if (problem.empty() && o.bodies.empty())
+      problem = "--bodies " + flags.str("bodies") + " is empty";
+  }
+  const bool counted = flags.has("count");
+  const std::uint64_t count = flags.u64("count", 0);
+  if (problem.empty() && counted) {
+    if (count == 0 || o.rate <= 0) {
+      problem = "--count must be at least 1, with --rate";
+    } else if (flags.has("duration")) {
+      problem = "--count and --duration exclude each other";
+    } else {
+      o.duration_s = static_cast<double>(count) / o.rate;
+    }
+  }
   if (problem.empty()) {
     if (o.port.empty() || o.rate <= 0 || o.duration_s <= 0)
-      problem = "--port, --rate and --duration are required";
+      problem = "--port, --rate and --duration (or --count) are required";
     else if (o.timeout_s < 0)
       problem = "malformed --timeout";
     else if (o.threads == 0 || o.connections < o.threads)
       problem = "--threads must be 1..connections";
-    else if (o.licenses > 0 && o.body)
-      problem = "--licenses and --body-file exclude each other";
+    else if ((o.licenses > 0) + o.body.has_value() + !o.bodies.empty() > 1)
+      problem = "--licenses, --body-file and --bodies exclude each other";
     else if (o.unknown_pct > 100)
       problem = "--unknown-pct must be 0..100";
     else if (o.rate * o.duration_s > 1e9)
@@ -342,7 +374,7 @@ int main(int argc, char** argv) {
     std::cerr << "le-openloop: " << problem << "\n" << kUsage;
     return 2;
   }
-  o.total = static_cast<std::uint64_t>(std::floor(o.rate * o.duration_s));
+  o.total = counted ? count : static_cast<std::uint64_t>(std::floor(o.rate * o.duration_s));
 
   asio::io_context resolve_io;
   boost::system::error_code ec;
