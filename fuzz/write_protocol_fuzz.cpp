@@ -1,7 +1,8 @@
 // The NATS write protocol between edges and primaries, both directions (the first byte picks
-// command or reply): what decodes honours the protocol's rules and re-encodes to a message that
-// decodes to the same encoding. A decoded reply maps to an HTTP answer: 200 exactly for an
-// activation with the license's state, else the reply's own refusal or a 500.
+// command, reply, lease extension batch or its reply): what decodes honours the protocol's rules
+// and re-encodes to a message that decodes to the same encoding. A decoded reply maps to an HTTP
+// answer: 200 exactly for an activation with the license's state, else the reply's own refusal
+// or a 500; Retry-After only with a 429 or a full pool of floating seats.
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -57,7 +58,22 @@ void check_reply(const WriteReply& reply) {
   } else if (!success) {
     FUZZ_CHECK(answer.status == 500);
   }
-  if (answer.status != 429) FUZZ_CHECK(answer.retry_after_s == 0);
+  if (answer.status != 429) {
+    const bool full_pool = reply.error && reply.error->code == "ACTIVATION_LIMIT_REACHED";
+    FUZZ_CHECK(answer.retry_after_s == (full_pool ? reply.retry_after_s : 0));
+  }
+}
+
+void check_extensions(const LeaseExtensions& b) {
+  FUZZ_CHECK(b.items.size() <= kMaxLeaseExtensions);
+  for (const auto& e : b.items) {
+    FUZZ_CHECK(!e.machine_id.empty() && e.machine_id.size() <= kMaxMachineIdBytes && e.at > 0);
+  }
+  const std::string once = encode_lease_extensions(b);
+  auto again = decode_lease_extensions(once);
+  FUZZ_CHECK(std::holds_alternative<LeaseExtensions>(again));
+  FUZZ_CHECK(std::get<LeaseExtensions>(again).items == b.items);
+  FUZZ_CHECK(encode_lease_extensions(std::get<LeaseExtensions>(again)) == once);
 }
 
 }  // namespace
@@ -65,7 +81,17 @@ void check_reply(const WriteReply& reply) {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size == 0) return 0;
   const std::string_view in(reinterpret_cast<const char*>(data) + 1, size - 1);
-  if (data[0] % 2 == 0) {
+  if (data[0] % 4 == 2) {
+    auto b = decode_lease_extensions(in);
+    if (auto* batch = std::get_if<LeaseExtensions>(&b)) check_extensions(*batch);
+    auto r = decode_extend_reply(in);
+    if (auto* reply = std::get_if<ExtendReply>(&r)) {
+      auto again = decode_extend_reply(encode_extend_reply(*reply));
+      FUZZ_CHECK(std::holds_alternative<ExtendReply>(again));
+      FUZZ_CHECK(std::get<ExtendReply>(again).extended == reply->extended &&
+                 std::get<ExtendReply>(again).refused == reply->refused);
+    }
+  } else if (data[0] % 2 == 0) {
     auto c = decode_write_command(in);
     if (auto* cmd = std::get_if<WriteCommand>(&c)) {
       check_command(*cmd);
