@@ -1,6 +1,7 @@
 #include "edge/edge_service.h"
 
 #include "common/log.h"
+#include "core/api_version.h"
 #include "core/digest.h"
 #include "core/failure_report.h"
 #include "core/json_writer.h"
@@ -38,6 +39,8 @@ std::string_view tki_protocol_message(net::ProtocolError e) {
       return "Request Timeout";
     case net::ProtocolError::kInternal:
       return "Internal Server Error";
+    case net::ProtocolError::kBadApiVersion:
+      return "Invalid X-API-Version";
   }
   return "Bad Request";
 }
@@ -71,6 +74,8 @@ void EdgeService::register_routes(net::Router& router) {
              [this](const net::Request& q, net::Response& r) { healthz(q, r); });
   router.add(verb::get, "/readyz",
              [this](const net::Request& q, net::Response& r) { readyz(q, r); });
+  router.set_versioning(
+      {core::kApiVersionHeader, core::kCurrentApiVersion, &core::select_api_version});
   router.set_error_writer([this](const net::ErrorContext& ctx, net::ProtocolError e,
                                  net::Response& r) { write_protocol_error(ctx, e, r); });
 }
@@ -97,7 +102,9 @@ void EdgeService::write_protocol_error(const net::ErrorContext& ctx, net::Protoc
     w.end_object();
     return;
   }
-  core::write_api_error(res.body, core::ApiError::for_protocol_status(res.status));
+  core::write_api_error(res.body, e == net::ProtocolError::kBadApiVersion
+                                      ? core::bad_api_version()
+                                      : core::ApiError::for_protocol_status(res.status));
   // The rate-limited routes carry their limit on every answer, these included. The request was
   // not read far enough to know an API key, so it counts against the client IP's limit; it is
   // answered with its own error either way.

@@ -21,6 +21,8 @@ unsigned status_of(ProtocolError e) {
       return 408;
     case ProtocolError::kInternal:
       return 500;
+    case ProtocolError::kBadApiVersion:
+      return 400;
   }
   return 400;
 }
@@ -118,6 +120,14 @@ std::string_view target_of_request_line(std::string_view raw) {
 int Router::dispatch(const Request& req, Response& res) const {
   std::array<std::string_view, 2> params{};
   const ErrorContext ctx{req.path, req.peer, req.worker, req.fields};
+  if (versioning_.select != nullptr) {
+    const auto version = versioning_.select(req.header(versioning_.header));
+    res.add_header(versioning_.header, std::string(version.value_or(versioning_.current)));
+    if (!version) {
+      write_error(ctx, ProtocolError::kBadApiVersion, res);
+      return -1;
+    }
+  }
   if (const Route* found = find(req.path, params)) {
     const Route& r = *found;
     const int index = static_cast<int>(found - routes_.data());
@@ -156,6 +166,14 @@ std::vector<std::string> Router::route_paths() const {
 
 void Router::write_error(const ErrorContext& ctx, ProtocolError e, Response& res) const {
   res.status = status_of(e);
+  if (versioning_.select != nullptr) {
+    // Errors the server finds before dispatch (413, 431, …) name the version too.
+    const auto extra = res.extra_headers();
+    if (std::none_of(extra.begin(), extra.end(),
+                     [&](const auto& h) { return h.first == versioning_.header; })) {
+      res.add_header(versioning_.header, std::string(versioning_.current));
+    }
+  }
   if (error_writer_) {
     error_writer_(ctx, e, res);
     res.status = status_of(e);

@@ -128,7 +128,7 @@ class Response {
   bool deferred() const { return deferred_; }
 
  private:
-  std::array<std::pair<std::string_view, std::string>, 6> extra_;
+  std::array<std::pair<std::string_view, std::string>, 10> extra_;
   std::size_t extra_count_ = 0;
   Deferrer* deferrer_ = nullptr;
   bool deferred_ = false;
@@ -143,6 +143,7 @@ enum class ProtocolError {
   kBadRequest,        // 400: malformed HTTP
   kRequestTimeout,    // 408: request not completed in time
   kInternal,          // 500: a handler threw
+  kBadApiVersion,     // 400: the version header names no version (Router::set_versioning)
 };
 
 unsigned status_of(ProtocolError e);
@@ -187,6 +188,17 @@ class Router {
   void add(http::verb method, std::string path, Handler handler);
   void set_error_writer(ErrorWriter w) { error_writer_ = std::move(w); }
 
+  // API versions: `select` maps the request's `header` (nullopt: not sent) to the version that
+  // serves it, or to nullopt for a value naming none — answered kBadApiVersion. Every answer
+  // written through the router, errors included, then carries `header` with the version
+  // (`current` where the request's is unknown).
+  struct Versioning {
+    std::string_view header;  // literals
+    std::string_view current;
+    std::optional<std::string_view> (*select)(std::optional<std::string_view>) = nullptr;
+  };
+  void set_versioning(Versioning v) { versioning_ = v; }
+
   // Returns the index of the matched route, or -1.
   // HEAD is served by the route's GET handler (the server sends no body for it).
   int dispatch(const Request& req, Response& res) const;
@@ -205,6 +217,7 @@ class Router {
   const Route* find(std::string_view path, std::array<std::string_view, 2>& params) const;
   std::vector<Route> routes_;  // a handful of routes: a linear scan beats hashing
   ErrorWriter error_writer_;
+  Versioning versioning_;
 };
 
 }  // namespace le::net

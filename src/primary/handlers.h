@@ -32,6 +32,11 @@ core::ApiKeyRecord authenticate(const PrimaryStore& store, const net::Request& r
 // The operator token for /admin/v1 (403 otherwise, and while no token is configured).
 void check_admin(const ManagementOptions& options, const net::Request& req);
 
+// Adds Deprecation, Sunset and Link for the deprecated use (core::kDeprecations) of `parameter`
+// (empty: the route itself) of `method` `path`.
+void mark_deprecated(net::Response& res, std::string_view method, std::string_view path,
+                     std::string_view parameter);
+
 // One page of an account's records of one key space (products, blacklist entries).
 template <typename Rec, typename Write>
 void reply_account_page(const PrimaryStore& store, const net::Request& req, net::Response& res,

@@ -1,5 +1,6 @@
 #include "primary/management_api.h"
 
+#include "core/api_version.h"
 #include "core/digest.h"
 #include "core/json_writer.h"
 #include "core/validate.h"
@@ -51,9 +52,21 @@ void check_admin(const ManagementOptions& options, const net::Request& req) {
 ManagementApi::ManagementApi(Ledger& ledger, ManagementOptions options)
     : ledger_(ledger), options_(std::move(options)) {}
 
+void mark_deprecated(net::Response& res, std::string_view method, std::string_view path,
+                     std::string_view parameter) {
+  for (const auto& d : core::kDeprecations) {
+    if (d.method != method || d.path != path || d.parameter != parameter) continue;
+    res.add_header("Deprecation", core::deprecation_header(d));
+    res.add_header("Sunset", core::sunset_header(d));
+    res.add_header("Link", core::deprecation_link_header(d));
+  }
+}
+
 void ManagementApi::write_protocol_error(const net::ErrorContext&, net::ProtocolError e,
                                          net::Response& res) {
-  answer(res, ApiError::for_protocol_status(net::status_of(e)));
+  answer(res, e == net::ProtocolError::kBadApiVersion
+                  ? core::bad_api_version()
+                  : ApiError::for_protocol_status(net::status_of(e)));
 }
 
 void ManagementApi::readyz(net::Response& res) const {
@@ -74,6 +87,8 @@ void ManagementApi::readyz(net::Response& res) const {
 void ManagementApi::register_routes(net::Router& router) {
   using V = net::http::verb;
   router.set_error_writer(&ManagementApi::write_protocol_error);
+  router.set_versioning(
+      {core::kApiVersionHeader, core::kCurrentApiVersion, &core::select_api_version});
   router.add(V::get, "/healthz",
              [](const net::Request&, net::Response& res) { res.body = R"({"status":"ok"})"; });
   router.add(V::get, "/readyz", [this](const net::Request&, net::Response& res) { readyz(res); });

@@ -132,6 +132,37 @@ TEST_F(EdgeE2E, SpecCurlQuickStartValidates) {
   EXPECT_EQ(r.headers[http::field::content_type], "application/json");
 }
 
+// X-API-Version: every answer names the version that served it (errors included); a pinned date
+// is served by the newest version released by then; anything else is 400 in the protocol's
+// error format, TKI's included, and validates nothing.
+TEST_F(EdgeE2E, ApiVersionIsNamedOnEveryAnswerAndAnUnknownOneIs400) {
+  HttpClient c(port());
+  const std::string body = R"({"key": "XXXX-XXXX-XXXX-XXXX"})";
+  auto plain = c.post("/api/v1/validate", body);
+  EXPECT_EQ(plain.status, 200u);
+  EXPECT_EQ(plain.headers["X-API-Version"], "2026-01-01");
+  auto pinned = c.post("/api/v1/validate", body, {{"X-API-Version", "2026-06-30"}});
+  EXPECT_EQ(pinned.status, 200u);
+  EXPECT_EQ(pinned.headers["X-API-Version"], "2026-01-01");
+  EXPECT_EQ(c.request(http::verb::get, "/api/v1/nowhere").headers["X-API-Version"], "2026-01-01");
+  EXPECT_EQ(c.request(http::verb::get, "/api/v1/validate").headers["X-API-Version"], "2026-01-01");
+  for (const char* bad : {"garbage", "2025-12-31", "2026-02-30", "", "2026-01-01T00:00:00Z",
+                          "99999999999999999999", "../../etc/passwd"}) {
+    auto r = c.post("/api/v1/validate", body, {{"X-API-Version", bad}});
+    EXPECT_EQ(r.status, 400u) << bad;
+    EXPECT_EQ(r.headers["X-API-Version"], "2026-01-01");
+    auto j = json_of(parser_, r);
+    EXPECT_EQ(str(j, "code"), "VALIDATION_ERROR") << r.body;
+    EXPECT_NE(r.body.find("X-API-Version"), std::string::npos) << r.body;
+    EXPECT_EQ(r.body.find("\"valid\""), std::string::npos) << r.body;
+  }
+  auto tki = c.post("/api/license/auth", R"({"license_key":"x"})", {{"X-API-Version", "nope"}});
+  EXPECT_EQ(tki.status, 400u);
+  auto j = json_of(parser_, tki);
+  EXPECT_EQ(str(j, "status_overview"), "failed") << tki.body;
+  EXPECT_EQ(str(j, "message"), "Invalid X-API-Version");
+}
+
 TEST_F(EdgeE2E, SpecJavaScriptAndPythonBodiesValidate) {
   HttpClient c(port());
   const std::vector<std::string> bodies = {

@@ -76,5 +76,60 @@ TEST(Request, QueryParametersAreFoundByExactName) {
   EXPECT_FALSE(req.query("page"));
 }
 
+// Versions: every answer names the version that served it, 404 and errors included; a header
+// naming no version is the error writer's kBadApiVersion and reaches no handler.
+TEST(Router, VersioningNamesTheVersionOnEveryAnswerAndRefusesAnUnknownOne) {
+  Routed r;
+  std::vector<ProtocolError> errors;
+  r.router.set_error_writer([&](const ErrorContext&, ProtocolError e, Response& res) {
+    errors.push_back(e);
+    res.body = "err";
+  });
+  r.router.set_versioning(
+      {"X-API-Version", "2026-01-01",
+       [](std::optional<std::string_view> h) -> std::optional<std::string_view> {
+         if (!h) return "2026-01-01";
+         if (*h >= "2026-01-01" && *h <= "2099") return "2026-01-01";
+         return std::nullopt;
+       }});
+  auto go = [&](http::verb m, std::string_view path, const char* version) {
+    r.hit.clear();
+    http::fields f;
+    if (version != nullptr) f.set("X-API-Version", version);
+    Request req;
+    req.method = m;
+    req.path = path;
+    req.fields = HeaderFields(&f);
+    std::string body;
+    Response res(body);
+    r.router.dispatch(req, res);
+    std::string named;
+    for (const auto& [name, value] : res.extra_headers()) {
+      if (name == "X-API-Version") named += value + ";";
+    }
+    return std::pair{res.status, named};
+  };
+  EXPECT_EQ(go(http::verb::get, "/api/v1/licenses", nullptr),
+            std::pair(200u, std::string("2026-01-01;")));
+  EXPECT_EQ(r.hit, "list");
+  EXPECT_EQ(go(http::verb::get, "/api/v1/licenses", "2026-06-01"),
+            std::pair(200u, std::string("2026-01-01;")));
+  EXPECT_EQ(go(http::verb::get, "/nowhere", nullptr), std::pair(404u, std::string("2026-01-01;")));
+  EXPECT_EQ(go(http::verb::delete_, "/api/v1/licenses", nullptr),
+            std::pair(405u, std::string("2026-01-01;")));
+  EXPECT_EQ(go(http::verb::get, "/api/v1/licenses", "garbage"),
+            std::pair(400u, std::string("2026-01-01;")));
+  EXPECT_EQ(r.hit, "") << "a refused version reaches no handler";
+  ASSERT_FALSE(errors.empty());
+  EXPECT_EQ(errors.back(), ProtocolError::kBadApiVersion);
+  // An error the server writes before dispatch names the current version once.
+  std::string body;
+  Response res(body);
+  r.router.write_error(ErrorContext{}, ProtocolError::kBodyTooLarge, res);
+  EXPECT_EQ(res.status, 413u);
+  ASSERT_EQ(res.extra_headers().size(), 1u);
+  EXPECT_EQ(res.extra_headers()[0].second, "2026-01-01");
+}
+
 }  // namespace
 }  // namespace le::net

@@ -223,6 +223,40 @@ TEST_F(ManagementLimited, OnlyActivationsCountAndASeatCanAlwaysBeFreed) {
       json_int(cluster_.api(V::get, "/api/v1/licenses/" + lic.id).body, "/license/activations"), 0);
 }
 
+// X-API-Version at the primary: named on every answer; an unknown one is 400 and changes
+// nothing; the event list's deprecated `after` cursor answers with Deprecation, Sunset and Link,
+// its page / limit / offset without them.
+TEST_F(Management, ApiVersionsAndTheDeprecatedEventCursor) {
+  HttpClient c(cluster_.primary_port());
+  const std::vector<std::pair<std::string, std::string>> auth = {
+      {"Authorization", "Bearer " + cluster_.api_key()}};
+  auto with = [&](std::vector<std::pair<std::string, std::string>> more) {
+    more.insert(more.begin(), auth.begin(), auth.end());
+    return more;
+  };
+  const auto plain = c.request(V::get, "/api/v1/events?page=1&limit=10", {}, auth);
+  EXPECT_EQ(plain.status, 200u) << plain.body;
+  EXPECT_EQ(plain.headers["X-API-Version"], "2026-01-01");
+  EXPECT_EQ(plain.headers.count("Deprecation"), 0u);
+  EXPECT_EQ(plain.headers.count("Sunset"), 0u);
+  const auto cursor = c.request(V::get, "/api/v1/events?after=0", {}, auth);
+  EXPECT_EQ(cursor.status, 200u) << cursor.body;
+  EXPECT_EQ(cursor.headers["Deprecation"], "@1795478400");
+  EXPECT_EQ(cursor.headers["Sunset"], "Mon, 01 Mar 2027 00:00:00 GMT");
+  EXPECT_NE(cursor.headers["Link"].find("rel=\"deprecation\""), std::string::npos);
+  EXPECT_EQ(c.request(V::get, "/api/v1/nowhere", {}, auth).headers["X-API-Version"], "2026-01-01");
+  const std::string before = cluster_.api(V::get, "/api/v1/licenses").body;
+  for (const char* bad : {"garbage", "2025-12-31", "2026-13-01", "latest"}) {
+    const auto r =
+        c.request(V::post, "/api/v1/licenses", R"({"product_id":"nope","type":"perpetual"})",
+                  with({{"X-API-Version", bad}, {"Content-Type", "application/json"}}));
+    expect_error(r, 400, "VALIDATION_ERROR");
+    EXPECT_NE(json_str(r.body, "/error").find("X-API-Version"), std::string::npos) << r.body;
+    EXPECT_EQ(r.headers["X-API-Version"], "2026-01-01");
+  }
+  EXPECT_EQ(cluster_.api(V::get, "/api/v1/licenses").body, before);
+}
+
 TEST_F(Management, BadInputGetsSpecErrorsAndChangesNothing) {
   auto lic = cluster_.create_license();
   cluster_.stop_primary();

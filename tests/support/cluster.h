@@ -176,6 +176,7 @@ class Cluster {
     product_id_ = json_str(r.body, "/product/id");
   }
   const std::string& api_key() const { return api_key_; }
+  unsigned short primary_port() const { return primary_port_; }
   const std::string& api_key_id() const { return api_key_id_; }
   const std::string& product_id() const { return product_id_; }
 
