@@ -3,10 +3,12 @@
 #include <simdjson.h>
 
 #include "bench_data.h"
+#include "core/api_version.h"
 #include "core/receipt.h"
 #include "core/signing.h"
 #include "core/tki.h"
 #include "core/validate.h"
+#include "net/http.h"
 
 namespace le::bench {
 namespace {
@@ -20,6 +22,36 @@ void BM_ParseValidateRequest(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_ParseValidateRequest);
+
+// The router's share of a validation, with API versions (a header read, the version named in
+// the answer) and without: arg 1 / 0. The client sends no X-API-Version, as most do, or one
+// (arg 2).
+void BM_RouterDispatch(benchmark::State& state) {
+  net::Router router;
+  router.add(net::http::verb::post, "/api/v1/validate",
+             [](const net::Request&, net::Response& res) { res.status = 200; });
+  router.add(net::http::verb::post, "/api/v1/activate", [](const net::Request&, net::Response&) {});
+  if (state.range(0) != 0) {
+    router.set_versioning(
+        {core::kApiVersionHeader, core::kCurrentApiVersion, &core::select_api_version});
+  }
+  net::http::fields fields;
+  fields.set(net::http::field::host, "edge.example.com");
+  fields.set(net::http::field::content_type, "application/json");
+  fields.set(net::http::field::user_agent, "MyApp/1.0");
+  if (state.range(0) == 2) fields.set("X-API-Version", "2026-01-01");
+  net::Request req;
+  req.method = net::http::verb::post;
+  req.path = "/api/v1/validate";
+  req.fields = net::HeaderFields(&fields);
+  std::string body;
+  for (auto _ : state) {
+    net::Response res(body);
+    benchmark::DoNotOptimize(router.dispatch(req, res));
+    benchmark::DoNotOptimize(res.extra_headers().size());
+  }
+}
+BENCHMARK(BM_RouterDispatch)->Arg(0)->Arg(1)->Arg(2);
 
 void BM_ParseTkiRequest(benchmark::State& state) {
   const std::string body =

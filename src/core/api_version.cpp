@@ -8,6 +8,9 @@ namespace le::core {
 
 std::optional<std::string_view> select_api_version(std::optional<std::string_view> header) {
   if (!header) return kCurrentApiVersion;
+  for (const std::string_view v : kApiVersions) {
+    if (*header == v) return v;  // a pinned release, as clients send it: no date to parse
+  }
   const auto day = parse_date(*header);
   if (!day) return std::nullopt;
   // Dates as YYYY-MM-DD compare as strings; the newest released on or before the day.
