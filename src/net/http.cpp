@@ -128,6 +128,7 @@ int Router::dispatch(const Request& req, Response& res) const {
       return -1;
     }
   }
+  if (admission_ && !admission_(req, res)) return -1;
   if (const Route* found = find(req.path, params)) {
     const Route& r = *found;
     const int index = static_cast<int>(found - routes_.data());

@@ -199,6 +199,12 @@ class Router {
   };
   void set_versioning(Versioning v) { versioning_ = v; }
 
+  // Runs before every dispatch, after the version check, so its headers are on every answer —
+  // 404 and 405 included. Returns false when it has written the answer itself (a 429): then no
+  // route runs.
+  using Admission = std::function<bool(const Request&, Response&)>;
+  void set_admission(Admission a) { admission_ = std::move(a); }
+
   // Returns the index of the matched route, or -1.
   // HEAD is served by the route's GET handler (the server sends no body for it).
   int dispatch(const Request& req, Response& res) const;
@@ -218,6 +224,7 @@ class Router {
   std::vector<Route> routes_;  // a handful of routes: a linear scan beats hashing
   ErrorWriter error_writer_;
   Versioning versioning_;
+  Admission admission_;
 };
 
 }  // namespace le::net

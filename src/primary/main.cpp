@@ -31,6 +31,8 @@ constexpr const char* kUsage = R"(usage: license-primary --db DIR [flags]
   --nats URL               NATS server to publish to (default nats://127.0.0.1:4222)
   --stream NAME            JetStream stream (default LICENSING)
   --no-publish             keep changes in the outbox (do not publish them)
+  --no-rate-limit          do not limit requests by plan (spec "Rate Limits")
+  --public-ip-limit N      requests/min per client address without a valid API key (default 600)
   --webhooks-allow-private accept webhook URLs naming loopback, private or link-local addresses,
                            and deliver to them
   --webhook-ca-file FILE   also trust these CA certificates for https webhook receivers
@@ -98,9 +100,10 @@ int main(int argc, char** argv) {
                "usage-retention-days",
                "auth-log-records",
                "key-sharing-threshold",
-               "report-stream-max-bytes"},
-              {"help", "no-publish", "no-edge-writes", "digest", "dump", "webhooks-allow-private",
-               "no-webhook-delivery", "no-reports"});
+               "report-stream-max-bytes",
+               "public-ip-limit"},
+              {"help", "no-publish", "no-rate-limit", "no-edge-writes", "digest", "dump",
+               "webhooks-allow-private", "no-webhook-delivery", "no-reports"});
   if (flags.flag("help")) {
     std::cout << kUsage;
     return 0;
@@ -144,6 +147,9 @@ int main(int argc, char** argv) {
   primary::ManagementOptions options;
   if (const char* token = std::getenv("LE_ADMIN_TOKEN")) options.admin_token = token;
   options.allow_private_webhooks = flags.flag("webhooks-allow-private");
+  options.rate_limit = !flags.flag("no-rate-limit");
+  options.public_per_ip =
+      static_cast<std::uint32_t>(flags.u64("public-ip-limit", options.public_per_ip));
   if (options.admin_token.empty()) {
     log::warn("primary", "LE_ADMIN_TOKEN is not set: operator endpoints are disabled");
   }

@@ -50,7 +50,52 @@ void check_admin(const ManagementOptions& options, const net::Request& req) {
 }
 
 ManagementApi::ManagementApi(Ledger& ledger, ManagementOptions options)
-    : ledger_(ledger), options_(std::move(options)) {}
+    : ledger_(ledger),
+      options_(std::move(options)),
+      // API keys and client addresses of one primary: 2^16 slots (1 MiB) hold them.
+      limiter_(ratelimit::SlidingWindowLimiter::Options{16, 60'000, 16}) {}
+
+bool ManagementApi::admit(const net::Request& req, net::Response& res) {
+  if (!options_.rate_limit || req.path.starts_with("/admin/") || req.path == "/healthz" ||
+      req.path == "/readyz") {
+    return true;
+  }
+  // The caller's plan, when it names a valid API key; anything else counts against its address
+  // (a bad key among them: guessing keys is limited too). The route authenticates again.
+  std::uint64_t key = 0;
+  std::uint32_t limit = options_.public_per_ip;
+  const auto cred = core::classify_authorization(req.header(net::http::field::authorization));
+  if (const auto* bearer = std::get_if<core::BearerKey>(&cred)) {
+    const auto digest = core::sha256(bearer->key);
+    auto found = ledger_.store().records().api_key(digest);
+    if (found && *found &&
+        std::holds_alternative<const core::ApiKeyRecord*>(core::check_api_key(*bearer, &**found))) {
+      if (auto account = ledger_.store().records().account((*found)->account_id);
+          account && *account) {
+        key = ratelimit::limiter_key('k', digest.data(), digest.size());
+        limit = core::requests_per_minute((*account)->plan);
+      }
+    }
+  }
+  if (key == 0) {
+    if (req.peer.is_v4()) {
+      const auto b = req.peer.to_v4().to_bytes();
+      key = ratelimit::limiter_key('i', b.data(), b.size());
+    } else {
+      const auto b = req.peer.to_v6().to_bytes();
+      key = ratelimit::limiter_key('i', b.data(), b.size());
+    }
+  }
+  const auto d = limiter_.check(key, limit, ledger_.clock().now_ms());
+  res.add_header("X-RateLimit-Limit", std::to_string(d.limit));
+  res.add_header("X-RateLimit-Remaining", std::to_string(d.remaining));
+  res.add_header("X-RateLimit-Reset", std::to_string(d.reset_unix_s));
+  if (d.allowed) return true;
+  res.status = 429;
+  core::write_rate_limited(res.body, d.retry_after_s);
+  res.add_header("Retry-After", std::to_string(d.retry_after_s));
+  return false;
+}
 
 void mark_deprecated(net::Response& res, std::string_view method, std::string_view path,
                      std::string_view parameter) {
@@ -89,6 +134,8 @@ void ManagementApi::register_routes(net::Router& router) {
   router.set_error_writer(&ManagementApi::write_protocol_error);
   router.set_versioning(
       {core::kApiVersionHeader, core::kCurrentApiVersion, &core::select_api_version});
+  router.set_admission(
+      [this](const net::Request& req, net::Response& res) { return admit(req, res); });
   router.add(V::get, "/healthz",
              [](const net::Request&, net::Response& res) { res.body = R"({"status":"ok"})"; });
   router.add(V::get, "/readyz", [this](const net::Request&, net::Response& res) { readyz(res); });

@@ -20,6 +20,7 @@
 #include "primary/publisher.h"
 #include "primary/signing_keys.h"
 #include "primary/usage_store.h"
+#include "ratelimit/sliding_window.h"
 
 namespace le::primary {
 
@@ -30,6 +31,11 @@ struct ManagementOptions {
   std::size_t max_batch = 1000;
   // Webhook URLs may name loopback, private and link-local addresses (tests, a local demo).
   bool allow_private_webhooks = false;
+  // Plan limits (spec "Rate Limits"): every request under an API key counts against its
+  // account's plan per sliding minute; one without a valid key against its client address
+  // (`public_per_ip`). Operator routes (/admin/v1) and health are not limited.
+  bool rate_limit = true;
+  std::uint32_t public_per_ip = 600;
 };
 
 class ManagementApi {
@@ -48,6 +54,10 @@ class ManagementApi {
   // Where usage, auth logs and blacklist attempts are read; without it those routes answer 503.
   void set_usage(UsageStore* usage) { usage_ = usage; }
 
+  // The plan limit of the request's caller (Router::set_admission): X-RateLimit-* on the answer,
+  // false with the 429 written when it is over.
+  bool admit(const net::Request& req, net::Response& res);
+
   static void write_protocol_error(const net::ErrorContext& ctx, net::ProtocolError e,
                                    net::Response& res);
 
@@ -56,6 +66,7 @@ class ManagementApi {
 
   Ledger& ledger_;
   ManagementOptions options_;
+  ratelimit::SlidingWindowLimiter limiter_;
   std::atomic<bool> ready_{false};
   const PublisherStats* publisher_ = nullptr;
   const std::atomic<bool>* edge_writes_ = nullptr;

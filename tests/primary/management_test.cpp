@@ -257,6 +257,58 @@ TEST_F(Management, ApiVersionsAndTheDeprecatedEventCursor) {
   EXPECT_EQ(cluster_.api(V::get, "/api/v1/licenses").body, before);
 }
 
+// Plan limits at the primary (spec "Rate Limits"): a Builder key gets 10 requests per sliding
+// minute on any endpoint, then the spec's 429 with retryAfter and Retry-After; every answer
+// carries X-RateLimit-*, 404 and 405 included; another account's key and the operator's routes
+// are not held up by it.
+TEST_F(Management, PlanLimitsHoldPerApiKeyOnEveryEndpoint) {
+  ASSERT_EQ(
+      cluster_.admin(V::post, "/admin/v1/accounts", R"({"id":"small","plan":"builder"})").status,
+      201u);
+  const auto issued =
+      cluster_.admin(V::post, "/admin/v1/accounts/small/api-keys", R"({"mode":"live"})");
+  ASSERT_EQ(issued.status, 201u) << issued.body;
+  const std::string key = json_str(issued.body, "/apiKey/key");
+  auto as_builder = [&](V method, const std::string& target) {
+    return cluster_.call(method, target, {}, key);
+  };
+  // Ten answers of any kind: a list, a 404 route, a 405, a missing license.
+  const std::vector<std::pair<V, std::string>> calls = {
+      {V::get, "/api/v1/licenses"},   {V::get, "/api/v1/nowhere"},
+      {V::delete_, "/api/v1/events"}, {V::get, "/api/v1/licenses/lic_none"},
+      {V::get, "/api/v1/products"},   {V::get, "/api/v1/events"},
+      {V::get, "/api/v1/licenses"},   {V::get, "/api/v1/nowhere/else"},
+      {V::get, "/api/v1/products"},   {V::get, "/api/v1/licenses"},
+  };
+  const std::vector<unsigned> statuses = {200, 404, 405, 404, 200, 200, 200, 404, 200, 200};
+  for (std::size_t i = 0; i < calls.size(); ++i) {
+    const auto r = as_builder(calls[i].first, calls[i].second);
+    EXPECT_EQ(r.status, statuses[i]) << calls[i].second << ": " << r.body;
+    EXPECT_EQ(r.headers["X-RateLimit-Limit"], "10") << calls[i].second;
+    EXPECT_EQ(r.headers["X-RateLimit-Remaining"], std::to_string(9 - i)) << calls[i].second;
+    EXPECT_GT(std::stoll(std::string(r.headers["X-RateLimit-Reset"])), 1'700'000'000);
+  }
+  for (const auto& [method, target] : {std::pair{V::get, std::string("/api/v1/licenses")},
+                                       std::pair{V::get, std::string("/api/v1/nowhere")}}) {
+    const auto r = as_builder(method, target);
+    EXPECT_EQ(r.status, 429u) << r.body;
+    EXPECT_EQ(json_str(r.body, "/code"), "RATE_LIMITED");
+    EXPECT_EQ(json_str(r.body, "/error"), "Rate limit exceeded");
+    const auto retry = json_int(r.body, "/retryAfter");
+    EXPECT_GE(retry, 1);
+    EXPECT_LE(retry, 60);
+    EXPECT_EQ(r.headers["Retry-After"], std::to_string(retry));
+    EXPECT_EQ(r.headers["X-RateLimit-Remaining"], "0");
+  }
+  // The enterprise key of another account, and the operator, go on.
+  const auto other = cluster_.api(V::get, "/api/v1/licenses");
+  EXPECT_EQ(other.status, 200u);
+  EXPECT_EQ(other.headers["X-RateLimit-Limit"], "50000");
+  EXPECT_EQ(
+      cluster_.admin(V::post, "/admin/v1/accounts/small/api-keys", R"({"mode":"test"})").status,
+      201u);
+}
+
 TEST_F(Management, BadInputGetsSpecErrorsAndChangesNothing) {
   auto lic = cluster_.create_license();
   cluster_.stop_primary();
