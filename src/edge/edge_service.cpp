@@ -108,7 +108,9 @@ void EdgeService::write_protocol_error(const net::ErrorContext& ctx, net::Protoc
   // The rate-limited routes carry their limit on every answer, these included. The request was
   // not read far enough to know an API key, so it counts against the client IP's limit; it is
   // answered with its own error either way.
-  if (options_.rate_limit.enabled && ctx.worker < threads_.size() && is_limited_path(ctx.path)) {
+  // Any other API path (a 404 or 405 under /api/) is answered with the client IP's limit too.
+  if (options_.rate_limit.enabled && ctx.worker < threads_.size() &&
+      (is_limited_path(ctx.path) || ctx.path.starts_with("/api/"))) {
     const auto forwarded = ctx.fields.find(options_.client_ip_header);
     const auto d = limit_ip(ctx.worker, 'i', client_of(ctx.peer, forwarded),
                             options_.rate_limit.public_per_ip, clock_.now_ms());

@@ -114,6 +114,31 @@ TEST_F(EdgeRateLimitTest, PublicValidationsAreLimitedPerIpAndPerLicense) {
   EXPECT_EQ(r.headers["X-RateLimit-Limit"], "4");
 }
 
+// A 404 or 405 anywhere under /api/ counts against the client IP and says so, like the routes.
+TEST_F(EdgeRateLimitTest, NotFoundAndMethodNotAllowedCarryTheLimit) {
+  RateLimitOptions rl;
+  rl.public_per_ip = 5;
+  auto s = service(rl);
+  http::fields fields;
+  for (const auto& [path, e] :
+       {std::pair{"/api/v1/nowhere", net::ProtocolError::kNotFound},
+        std::pair{"/api/v1/validate", net::ProtocolError::kMethodNotAllowed},
+        std::pair{"/api/v2/anything", net::ProtocolError::kNotFound}}) {
+    net::ErrorContext ctx{path, boost::asio::ip::make_address("203.0.113.7"), 0, &fields};
+    std::string out;
+    net::Response res(out);
+    s->write_protocol_error(ctx, e, res);
+    std::map<std::string, std::string, std::less<>> headers;
+    for (const auto& [k, v] : res.extra_headers()) headers[std::string(k)] = v;
+    EXPECT_EQ(headers["X-RateLimit-Limit"], "5") << path;
+    EXPECT_FALSE(headers["X-RateLimit-Remaining"].empty()) << path;
+  }
+  // Those three counted: two validations left for this address.
+  EXPECT_EQ(validate(*s, "LIC-0", "203.0.113.7").status, 200u);
+  EXPECT_EQ(validate(*s, "LIC-1", "203.0.113.7").status, 200u);
+  EXPECT_EQ(validate(*s, "LIC-2", "203.0.113.7").status, 429u);
+}
+
 TEST_F(EdgeRateLimitTest, BadApiKeysAreLimitedPerIp) {
   RateLimitOptions rl;
   rl.public_per_ip = 2;
