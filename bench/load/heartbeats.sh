@@ -40,19 +40,9 @@ mkdir -p "$out"
 bin="$root/build"
 [[ "${LE_SKIP_BUILD:-0}" == 1 ]] || bash "$root/scripts/build.sh" >/dev/null
 
-wdir="$(mktemp -d)"
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$wdir"
-}
-trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_http() { for _ in $(seq 600); do curl -fsS "$1" >/dev/null 2>&1 && return 0; sleep 0.05; done; return 1; }
+# shellcheck source=bench/load/lib.sh
+source "$root/bench/load/lib.sh"
 secs() { local v="$1"; v="${v%s}"; echo "$v"; }
-# CPU seconds a process has used (user + system).
-cpu_s() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$1/stat"; }
 # The sum of a metric's samples whose labels contain $3 (or all), at admin port $1.
 metric() {
   curl -fsS "http://127.0.0.1:$1/metrics" | awk -v n="$2" -v l="${3:-}" '
@@ -62,7 +52,6 @@ metric() {
 edges_metric() {  # the same, summed over both edges
   echo $(( $(metric "${admin[a]}" "$1" "$2") + $(metric "${admin[b]}" "$1" "$2") ))
 }
-busy() { [[ -n "$quiet_pattern" ]] && pgrep -f "$quiet_pattern" >/dev/null; }
 
 # ---- the deployment
 nats_port=$(free_port)

@@ -45,16 +45,8 @@ if [[ ! -f "$replica/.complete" ]]; then
   touch "$replica/.complete"
 fi
 
-wdir="$(mktemp -d)"
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$wdir"
-}
-trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_http() { for _ in $(seq 600); do curl -fsS "$1" >/dev/null 2>&1 && return 0; sleep 0.05; done; return 1; }
+# shellcheck source=bench/load/lib.sh
+source "$root/bench/load/lib.sh"
 
 nats_port=$(free_port)
 nats-server -js -a 127.0.0.1 -p "$nats_port" -sd "$wdir/nats" 2>"$out/nats.log" &
@@ -103,14 +95,11 @@ median() {  # target column
     awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 scrape() { curl -fsS "http://127.0.0.1:$1/metrics" | awk -v s="$2" '$1 == s { print $2 }'; }
-# CPU seconds a process has used (user + system).
-cpu_s() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$1/stat"; }
 validations() {  # validations an edge answered
   curl -fsS "http://127.0.0.1:$1/metrics" |
     awk '/^le_edge_http_requests_total\{route="\/api\/v1\/validate"/ { n += $2 } END { printf "%.0f", n }'
 }
 
-busy() { [[ -n "$quiet_pattern" ]] && pgrep -f "$quiet_pattern" >/dev/null; }
 watch_busy() { while sleep 0.5; do busy && touch "$wdir/busy"; done; }
 
 for name in on off; do drive "warm-$name" "${port[$name]}" "${LE_WARMUP:-10s}" >/dev/null; done
