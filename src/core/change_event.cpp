@@ -37,7 +37,13 @@ struct RawObject {  // a JSON object kept as text; null leaves the record's defa
   T& v;
 };
 template <typename T>
+struct RawArray {  // a JSON array kept as text; null leaves the record's default
+  T& v;
+};
+template <typename T>
 Time(T&) -> Time<T>;
+template <typename T>
+RawArray(T&) -> RawArray<T>;
 template <typename T>
 Hex(T&) -> Hex<T>;
 template <typename T>
@@ -111,6 +117,7 @@ void fields(IO& io, R& r) requires std::is_same_v<std::remove_const_t<R>, Produc
   io.field("metadata", RawObject{r.metadata_json});
   io.field("offline_grace_hours", r.offline_grace_hours);
   io.field("lease_seconds", r.lease_seconds);
+  io.field("plans", RawArray{r.plans_json});
 }
 template <typename IO, typename R>
 void fields(IO& io, R& r) requires std::is_same_v<std::remove_const_t<R>, LicenseRecord> {
@@ -172,6 +179,9 @@ class JsonIn {
   bool read(Hex<Digest> h) { return json::read_digest(value_, h.v); }
   bool read(RawObject<std::string> o) {
     return json::is_null(value_) || json::read_object_text(value_, o.v);
+  }
+  bool read(RawArray<std::string> a) {
+    return json::is_null(value_) || json::read_array_text(value_, a.v);
   }
   template <typename E>
   bool read(E& v) requires std::is_enum_v<E> {
@@ -259,6 +269,7 @@ class JsonOut {
   }
   void write(Hex<const Digest> h) { w_.value(to_hex(h.v)); }
   void write(RawObject<const std::string> o) { w_.raw(o.v); }
+  void write(RawArray<const std::string> a) { w_.raw(a.v); }
   template <typename E>
   void write(E v) requires std::is_enum_v<E> {
     w_.value(to_string(v));

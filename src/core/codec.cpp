@@ -6,7 +6,7 @@
 namespace le::core {
 namespace {
 
-constexpr std::uint8_t kFormat = 4;
+constexpr std::uint8_t kFormat = 5;
 constexpr std::uint8_t kOldestFormat = 2;  // still read: fields added since take their defaults
 constexpr std::uint8_t kDeletedFlag = 1;
 // No field of a sane record comes near this; a larger length is corruption.
@@ -273,6 +273,7 @@ void product_fields(IO& io, R& p) {
   io.field(p.metadata_json);
   io.field_since(3, p.offline_grace_hours, kDefaultOfflineGraceHours);
   io.field_since(4, p.lease_seconds, kDefaultLeaseSeconds);
+  io.field_since(5, p.plans_json, std::string("[]"));
 }
 
 template <typename IO, typename R>

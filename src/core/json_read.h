@@ -93,6 +93,11 @@ inline bool read_object_text(dom::element v, std::string& out) {
   out = simdjson::minify(v);
   return true;
 }
+inline bool read_array_text(dom::element v, std::string& out) {
+  if (!v.is_array()) return false;
+  out = simdjson::minify(v);
+  return true;
+}
 
 // The answer to a body the parser refused, the same for every request parser.
 ApiError body_error(simdjson::error_code e);

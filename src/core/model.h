@@ -93,6 +93,9 @@ struct ProductRecord {
   std::uint32_t offline_grace_hours = kDefaultOfflineGraceHours;
   // How long a floating license's seat is held after its last heartbeat.
   std::uint32_t lease_seconds = kDefaultLeaseSeconds;
+  // Pricing tiers (spec "plans"): a JSON array kept as canonical text, checked when written
+  // (primary/plans.h); licenses are created from them by plan id.
+  std::string plans_json = "[]";
   std::uint64_t version = 0;
 
   bool operator==(const ProductRecord&) const = default;

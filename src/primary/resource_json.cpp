@@ -14,6 +14,7 @@ void write_product(JsonWriter& w, const core::ProductRecord& p) {
   core::write_strings(w, "tkiVersions", p.tki_versions);
   w.field("offlineGraceHours", p.offline_grace_hours);
   w.field("leaseSeconds", p.lease_seconds);
+  w.key("plans").raw(p.plans_json);
   w.end_object();
 }
 

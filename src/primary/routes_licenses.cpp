@@ -1,7 +1,10 @@
 // Licenses (spec "Licenses"): create (one or a batch), list with filters, get, update, suspend,
-// revoke, reinstate, delete — within the caller's account and mode.
+// revoke, reinstate, delete — within the caller's account and mode. The portal's license routes
+// (spec "Stripe Integration", "Pagination"): POST /api/v1/portal/licenses creates a license from
+// a product's plan for a customer; GET lists as /api/v1/licenses does.
 #include "core/license_json.h"
 #include "primary/handlers.h"
+#include "primary/plans.h"
 
 namespace le::primary {
 namespace {
@@ -125,6 +128,78 @@ void reply_license(net::Response& res, const core::LicenseRecord& l, std::int64_
   reply(res, 200, "license", [&](JsonWriter& w) { core::write_license(w, l, now); });
 }
 
+// An email address as far as a server can tell: one '@' between a non-empty local part and a
+// domain with a dot, no spaces or control characters, at most 254 bytes.
+std::string read_email(dom::element v, std::string_view name) {
+  std::string s = read_str(v, name, 254, false);
+  const auto at = s.find('@');
+  const bool ok = at != std::string::npos && at > 0 && s.find('@', at + 1) == std::string::npos &&
+                  s.find('.', at + 2) != std::string::npos && s.back() != '.' &&
+                  s.find(' ') == std::string::npos;
+  if (!ok) bad_field(name, "must be an email address");
+  return s;
+}
+
+// The caller's product by id, else by name; 404 when neither.
+core::ProductRecord product_by_id_or_name(const RouteContext& ctx, const core::ApiKeyRecord& key,
+                                          const std::string& ref) {
+  const auto& db = ctx.ledger.store().records();
+  auto p = must(db.product(ref));
+  if (!p || !core::visible_to(key, *p)) p = must(db.product_by_name(key.account_id, ref));
+  if (!p || !core::visible_to(key, *p)) refuse(ApiError::not_found("Product not found"));
+  return std::move(*p);
+}
+
+// POST /api/v1/portal/licenses: {product, plan, customer_email, metadata?}.
+void create_from_plan(const RouteContext& ctx, const net::Request& req, net::Response& res) {
+  const auto key = authenticate(ctx.ledger.store(), req);
+  const std::int64_t now = ctx.ledger.clock().now_seconds();
+  std::string product_ref, plan_id, email, metadata = "{}";
+  for (auto field : body_object(req)) {
+    const std::string_view k = field.key;
+    if (k == "product") {
+      product_ref = read_str(field.value, k, kMaxNameBytes, false);
+    } else if (k == "plan") {
+      plan_id = read_id(field.value, k);
+    } else if (k == "customer_email") {
+      email = read_email(field.value, k);
+    } else if (k == "metadata") {
+      metadata = read_metadata(field.value, k);
+    } else {
+      unknown_field(k);
+    }
+  }
+  std::string missing;
+  for (auto [name, value] : {std::pair{"product", &product_ref}, std::pair{"plan", &plan_id},
+                             std::pair{"customer_email", &email}}) {
+    if (value->empty()) missing.append(missing.empty() ? "" : ", ").append(name);
+  }
+  if (!missing.empty()) {
+    refuse(ApiError::missing_fields((missing.find(',') == std::string::npos
+                                         ? "Missing required field: "
+                                         : "Missing required fields: ") +
+                                    missing));
+  }
+  const auto product = product_by_id_or_name(ctx, key, product_ref);
+  const auto plans = decode_plans(product.plans_json);
+  const ProductPlan* plan = nullptr;
+  for (const auto& p : plans) {
+    if (p.id == plan_id) plan = &p;
+  }
+  if (plan == nullptr) bad_field("plan", "names no plan of product '" + product.name + "'");
+  std::vector<core::LicenseRecord> one{license_from_plan(*plan, now)};
+  one[0].product_id = product.id;
+  one[0].email = email;
+  one[0].metadata_json = metadata;
+  const auto keys = ctx.ledger.create_licenses(key, one);
+  res.status = 201;
+  res.body.clear();
+  JsonWriter w(res.body);
+  w.begin_object().key("license");
+  core::write_license(w, one[0], now, keys[0]);
+  w.field("plan", plan->id).end_object();
+}
+
 }  // namespace
 
 void add_license_routes(net::Router& router, const RouteContext& ctx) {
@@ -153,17 +228,23 @@ void add_license_routes(net::Router& router, const RouteContext& ctx) {
                  w.end_array();
                });
              }));
-  router.add(
-      V::get, "/api/v1/licenses", guarded([ctx](const net::Request& req, net::Response& res) {
-        const auto key = authenticate(ctx.ledger.store(), req);
-        const std::int64_t now = ctx.ledger.clock().now_seconds();
-        const auto page = page_request(req);
-        const auto filter = filter_from(req, key, now);
-        auto result = must(ctx.ledger.store().list_licenses(filter, page.offset, page.limit));
-        reply_page(
-            res, page, result.total, result.items,
-            [&](JsonWriter& w, const core::LicenseRecord& l) { core::write_license(w, l, now); });
-      }));
+  for (const char* path : {"/api/v1/licenses", "/api/v1/portal/licenses"}) {
+    router.add(
+        V::get, path, guarded([ctx](const net::Request& req, net::Response& res) {
+          const auto key = authenticate(ctx.ledger.store(), req);
+          const std::int64_t now = ctx.ledger.clock().now_seconds();
+          const auto page = page_request(req);
+          const auto filter = filter_from(req, key, now);
+          auto result = must(ctx.ledger.store().list_licenses(filter, page.offset, page.limit));
+          reply_page(
+              res, page, result.total, result.items,
+              [&](JsonWriter& w, const core::LicenseRecord& l) { core::write_license(w, l, now); });
+        }));
+  }
+  router.add(V::post, "/api/v1/portal/licenses",
+             guarded([ctx](const net::Request& req, net::Response& res) {
+               create_from_plan(ctx, req, res);
+             }));
   router.add(V::get, "/api/v1/licenses/{}",
              guarded([ctx](const net::Request& req, net::Response& res) {
                const auto key = authenticate(ctx.ledger.store(), req);

@@ -1,5 +1,6 @@
 // Products (spec "Products"): create, list, get, update, delete, within the caller's account.
 #include "primary/handlers.h"
+#include "primary/plans.h"
 
 namespace le::primary {
 namespace {
@@ -25,6 +26,8 @@ bool product_field(core::ProductRecord& p, std::string_view k, dom::element v) {
     p.offline_grace_hours = read_u32(v, k, core::kMaxOfflineGraceHours);
   } else if (k == "lease_seconds") {
     p.lease_seconds = read_lease_seconds(v, k);
+  } else if (k == "plans") {
+    p.plans_json = read_plans(v, k);
   } else {
     return false;
   }

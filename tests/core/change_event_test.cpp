@@ -14,9 +14,13 @@ TEST(ChangeEvent, EncodeDecodeRoundTripsEveryKind) {
   l.activations = {{"m", "label \"quoted\"", test::kNow}};
   l.metadata_json = R"({"x":"y"})";
   l.version = 3;
+  auto product = test::product();
+  product.plans_json =
+      R"([{"id":"pro","type":"subscription","max_activations":3,"duration_days":365,)"
+      R"("offline_grace_hours":null,"metadata":{"tier":2}}])";
   std::vector<ChangeEvent> events = {
       test::event(test::account(), 1), test::event(test::api_key("to_live_a"), 2),
-      test::event(test::product(), 3), test::event(l, 4),
+      test::event(product, 3), test::event(l, 4),
       test::event(test::blacklist("bl_1", BlacklistKind::kLicense, to_hex(sha256("K"))), 5, true)};
   for (const auto& ev : events) {
     auto json = encode_change_event(ev, true);

@@ -80,21 +80,23 @@ TEST(Codec, EveryTruncationIsRejected) {
 // Records written before the offline grace period existed (format 2) still decode, with the
 // defaults: the product's 72 hours, and a license taking its product's.
 // Older records decode with the defaults of the fields added since: format 3 added the offline
-// grace periods, format 4 the lease length and each activation's lease.
+// grace periods, format 4 the lease length and each activation's lease, format 5 products' plans.
 TEST(Codec, OlderFormatsDecodeWithTheDefaultsOfLaterFields) {
   ProductRecord p;
   p.id = "prod_1";
   p.name = "App";
   p.version = 3;
   std::string bytes = encode_record(p);
-  ASSERT_EQ(bytes.substr(bytes.size() - 3), std::string("\x48\xd8\x04"));  // 72, then 600
+  // 72, then 600, then the plans "[]".
+  ASSERT_EQ(bytes.substr(bytes.size() - 6), std::string("\x48\xd8\x04\x02[]"));
   StoredHeader h;
-  for (char format : {'\x03', '\x02'}) {
-    bytes.resize(bytes.size() - (format == '\x03' ? 2 : 1));
+  for (char format : {'\x04', '\x03', '\x02'}) {
+    bytes.resize(bytes.size() - (format == '\x04' ? 3 : format == '\x03' ? 2 : 1));
     bytes[0] = format;
     ProductRecord back;
     back.lease_seconds = 7;
     back.offline_grace_hours = 7;
+    back.plans_json = R"([{"id":"x"}])";
     ASSERT_TRUE(decode_record(bytes, back, h)) << int(format);
     EXPECT_EQ(back, p);
   }
@@ -122,12 +124,12 @@ TEST(Codec, OlderFormatsDecodeWithTheDefaultsOfLaterFields) {
   LicenseRecord back;
   ASSERT_TRUE(decode_record(encode_record(l), back, h));
   EXPECT_EQ(back, l);
-  // An older format with the newer fields present has bytes too many; formats 1 and 5 are
+  // An older format with the newer fields present has bytes too many; formats 1 and 6 are
   // unknown.
   bytes = encode_record(l);
   bytes[0] = 3;
   EXPECT_FALSE(decode_record(bytes, back, h));
-  for (char f : {'\x01', '\x05'}) {
+  for (char f : {'\x01', '\x06'}) {
     bytes = encode_record(l);
     bytes[0] = f;
     EXPECT_FALSE(decode_record(bytes, back, h));
@@ -192,7 +194,7 @@ class RandomRecords {
   AccountRecord account() { return {str(), pick<Plan>(5), flag(), flag(), u64()}; }
   ApiKeyRecord api_key() { return {str(), digest(), str(), pick<Mode>(2), flag(), u64()}; }
   ProductRecord product() {
-    return {str(), str(), str(), strs(), strs(), str(), u32(), u32(), u64()};
+    return {str(), str(), str(), strs(), strs(), str(), u32(), u32(), str(), u64()};
   }
   LicenseRecord license() {
     LicenseRecord l;

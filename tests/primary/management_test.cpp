@@ -5,8 +5,10 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <ctime>
 #include <thread>
 
+#include "core/time_format.h"
 #include "support/cluster.h"
 
 namespace le::test {
@@ -309,6 +311,121 @@ TEST_F(Management, PlanLimitsHoldPerApiKeyOnEveryEndpoint) {
   EXPECT_EQ(
       cluster_.admin(V::post, "/admin/v1/accounts/small/api-keys", R"({"mode":"test"})").status,
       201u);
+}
+
+// Products have plans; the portal creates a license from one with the spec's Stripe example
+// body, and lists licenses with the spec's pagination.
+TEST_F(Management, PortalLicensesFromAProductsPlan) {
+  const std::string plans =
+      R"({"plans":[{"id":"pro","type":"subscription","max_activations":3,"duration_days":365,)"
+      R"("metadata":{"tier":"pro"}},{"id":"site","type":"floating","max_activations":25,)"
+      R"("duration_days":0,"offline_grace_hours":24}]})";
+  const auto updated = cluster_.api(V::patch, "/api/v1/products/" + cluster_.product_id(), plans);
+  ASSERT_EQ(updated.status, 200u) << updated.body;
+  EXPECT_EQ(json_str(updated.body, "/product/plans/0/id"), "pro");
+  EXPECT_EQ(json_int(updated.body, "/product/plans/1/offline_grace_hours"), 24);
+  // The spec's Stripe example, as its handler sends it.
+  const auto created = cluster_.api(V::post, "/api/v1/portal/licenses", R"({
+        "product": ")" + cluster_.product_id() + R"(",
+        "plan": "pro",
+        "customer_email": "buyer@example.com",
+        "metadata": {"stripeCustomerId": "cus_123", "stripeSubscriptionId": "sub_456"}})");
+  ASSERT_EQ(created.status, 201u) << created.body;
+  EXPECT_EQ(json_str(created.body, "/plan"), "pro");
+  EXPECT_EQ(json_str(created.body, "/license/type"), "subscription");
+  EXPECT_EQ(json_int(created.body, "/license/maxActivations"), 3);
+  EXPECT_FALSE(json_str(created.body, "/license/key").empty());
+  EXPECT_EQ(json_str(created.body, "/license/metadata/stripeCustomerId"), "cus_123");
+  const auto expires = core::parse_iso8601(json_str(created.body, "/license/expiresAt"));
+  ASSERT_TRUE(expires.has_value()) << created.body;
+  EXPECT_NEAR(static_cast<double>(*expires - std::time(nullptr)), 365.0 * 86400, 120);
+  const std::string id = json_str(created.body, "/license/id");
+  const auto got = cluster_.api(V::get, "/api/v1/licenses/" + id);
+  EXPECT_EQ(json_str(got.body, "/license/email"), "buyer@example.com") << got.body;
+  // By product name, the other plan: floating, no expiry.
+  const auto by_name =
+      cluster_.api(V::post, "/api/v1/portal/licenses",
+                   R"({"product":"Acme App","plan":"site","customer_email":"it@example.org"})");
+  ASSERT_EQ(by_name.status, 201u) << by_name.body;
+  EXPECT_EQ(json_str(by_name.body, "/license/type"), "floating");
+  EXPECT_EQ(json_int(by_name.body, "/license/maxActivations"), 25);
+  // The spec's pagination example's shape: page 2 of 1-item pages.
+  const auto page = cluster_.api(V::get, "/api/v1/portal/licenses?page=2&limit=1");
+  ASSERT_EQ(page.status, 200u) << page.body;
+  EXPECT_EQ(json_int(page.body, "/pagination/page"), 2);
+  EXPECT_EQ(json_int(page.body, "/pagination/limit"), 1);
+  EXPECT_EQ(json_int(page.body, "/pagination/total"), 2);
+  EXPECT_EQ(json_int(page.body, "/pagination/totalPages"), 2);
+  EXPECT_FALSE(json_bool(page.body, "/pagination/hasMore"));
+  EXPECT_EQ(json_str(page.body, "/data/0/id"), json_str(by_name.body, "/license/id"));
+
+  // Bad input: the spec's 4xx, and no license or product changes.
+  ASSERT_EQ(
+      cluster_.admin(V::post, "/admin/v1/accounts", R"({"id":"rival","plan":"starter"})").status,
+      201u);
+  const auto rival_key = json_str(
+      cluster_.admin(V::post, "/admin/v1/accounts/rival/api-keys", R"({"mode":"live"})").body,
+      "/apiKey/key");
+  const std::string before = cluster_.api(V::get, "/api/v1/licenses?limit=100").body;
+  const std::string product_before =
+      cluster_.api(V::get, "/api/v1/products/" + cluster_.product_id()).body;
+  const std::string good_product = R"("product":")" + cluster_.product_id() + R"(")";
+  struct Case {
+    std::string body;
+    unsigned status;
+    std::string code;
+  };
+  const std::vector<Case> cases = {
+      {"{" + good_product + R"(,"plan":"gold","customer_email":"a@b.co"})", 400,
+       "VALIDATION_ERROR"},
+      {R"({"product":"prod_nope","plan":"pro","customer_email":"a@b.co"})", 404, "NOT_FOUND"},
+      {"{" + good_product + R"(,"plan":"pro","customer_email":"not-an-email"})", 400,
+       "VALIDATION_ERROR"},
+      {"{" + good_product + R"(,"plan":"pro","customer_email":"a@@b.co"})", 400,
+       "VALIDATION_ERROR"},
+      {"{" + good_product + R"(,"plan":"pro","customer_email":"a b@c.co"})", 400,
+       "VALIDATION_ERROR"},
+      {"{" + good_product + R"(,"plan":"pro","customer_email":7})", 400, "VALIDATION_ERROR"},
+      {"{" + good_product + R"(,"plan":"pro"})", 400, "MISSING_FIELDS"},
+      {"{}", 400, "MISSING_FIELDS"},
+      {"{" + good_product + R"(,"plan":["pro"],"customer_email":"a@b.co"})", 400,
+       "VALIDATION_ERROR"},
+      {"{" + good_product + R"(,"plan":"pro","customer_email":"a@b.co","metadata":[1]})", 400,
+       "VALIDATION_ERROR"},
+      {"{" + good_product + R"(,"plan":"pro","customer_email":"a@b.co","extra":1})", 400,
+       "VALIDATION_ERROR"},
+      {"{" + good_product + R"(,"plan":"pro","customer_email":")" + std::string(300, 'a') +
+           R"(@b.co"})",
+       400, "VALIDATION_ERROR"},
+      {"[not json", 400, "VALIDATION_ERROR"},
+  };
+  for (const auto& c : cases) {
+    expect_error(cluster_.api(V::post, "/api/v1/portal/licenses", c.body), c.status, c.code);
+  }
+  // Another account's product does not exist for the caller.
+  expect_error(
+      cluster_.call(V::post, "/api/v1/portal/licenses",
+                    "{" + good_product + R"(,"plan":"pro","customer_email":"a@b.co"})", rival_key),
+      404, "NOT_FOUND");
+  for (const char* bad_plans :
+       {R"({"plans":{}})",
+        R"({"plans":[{"id":"a","type":"subscription"},{"id":"a","type":"trial"}]})",
+        R"({"plans":[{"id":"a","type":"lifetime"}]})", R"({"plans":[{"type":"trial"}]})",
+        R"({"plans":[{"id":"a b","type":"trial"}]})",
+        R"({"plans":[{"id":"a","type":"trial","max_activations":-1}]})",
+        R"({"plans":[{"id":"a","type":"trial","duration_days":99999999}]})",
+        R"({"plans":[{"id":"a","type":"trial","offline_grace_hours":100000}]})",
+        R"({"plans":[{"id":"a","type":"trial","color":"red"}]})", R"({"plans":[7]})"}) {
+    const auto r = cluster_.api(V::patch, "/api/v1/products/" + cluster_.product_id(), bad_plans);
+    EXPECT_EQ(r.status, 400u) << bad_plans << ": " << r.body;
+  }
+  std::string many = R"({"plans":[)";
+  for (int i = 0; i < 21; ++i)
+    many += std::string(i ? "," : "") + R"({"id":"p)" + std::to_string(i) + R"(","type":"trial"})";
+  EXPECT_EQ(cluster_.api(V::patch, "/api/v1/products/" + cluster_.product_id(), many + "]}").status,
+            400u);
+  EXPECT_EQ(cluster_.api(V::get, "/api/v1/licenses?limit=100").body, before);
+  EXPECT_EQ(cluster_.api(V::get, "/api/v1/products/" + cluster_.product_id()).body, product_before);
 }
 
 TEST_F(Management, BadInputGetsSpecErrorsAndChangesNothing) {
