@@ -17,7 +17,7 @@ namespace {
 using V = http::verb;
 constexpr auto kDeadline = std::chrono::seconds(20);
 
-HttpReply post_json(unsigned short port, const std::string& target, const std::string& body,
+HttpReply post_with(unsigned short port, const std::string& target, const std::string& body,
                     const std::vector<std::pair<std::string, std::string>>& extra = {}) {
   HttpClient c(port);
   std::vector<std::pair<std::string, std::string>> headers{{"Content-Type", "application/json"}};
@@ -74,7 +74,7 @@ class Usage : public ::testing::Test {
   }
   HttpReply tki(unsigned short port, const std::string& key, const std::string& ip,
                 const std::string& hwid, const std::string& user_agent = "MyApp/1.0.0") {
-    return post_json(port, "/api/license/auth",
+    return post_with(port, "/api/license/auth",
                      R"({"data":{"product":"Acme App","version":"1.0.0","licensekey":")" + key +
                          R"(","ip":")" + ip + R"(","hwid":")" + hwid + R"("}})",
                      {{"Authorization", cluster_.api_key()}, {"User-Agent", user_agent}});
@@ -82,7 +82,7 @@ class Usage : public ::testing::Test {
   HttpReply validate(unsigned short port, const std::string& body, bool with_key = false) {
     std::vector<std::pair<std::string, std::string>> h;
     if (with_key) h.emplace_back("Authorization", "Bearer " + cluster_.api_key());
-    return post_json(port, "/api/v1/validate", body, h);
+    return post_with(port, "/api/v1/validate", body, h);
   }
 
   Cluster cluster_;

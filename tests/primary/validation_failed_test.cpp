@@ -14,14 +14,6 @@ using V = http::verb;
 constexpr auto kWindowMs = 4000;
 constexpr auto kDeadline = std::chrono::seconds(20);
 
-HttpReply post_json(unsigned short port, const std::string& target, const std::string& body,
-                    const std::string& authorization = {}) {
-  HttpClient c(port);
-  std::vector<std::pair<std::string, std::string>> headers{{"Content-Type", "application/json"}};
-  if (!authorization.empty()) headers.emplace_back("Authorization", authorization);
-  return c.post(target, body, headers);
-}
-
 class ValidationFailed : public ::testing::Test {
  protected:
   void SetUp() override {

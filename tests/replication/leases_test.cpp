@@ -32,14 +32,6 @@ constexpr auto kPropagation = std::chrono::seconds(10);
 // The contract: a lease holds its seat while now <= leaseExpiresAt + kDrift.
 constexpr std::int64_t kDrift = 30;
 
-HttpReply post_json(unsigned short port, const std::string& target, const std::string& body,
-                    const std::string& authorization = {}) {
-  HttpClient c(port);
-  std::vector<std::pair<std::string, std::string>> headers{{"Content-Type", "application/json"}};
-  if (!authorization.empty()) headers.emplace_back("Authorization", authorization);
-  return c.post(target, body, headers);
-}
-
 std::string key_and_machine(const std::string& key, const std::string& machine) {
   return R"({"license_key":")" + key + R"(","machine_id":")" + machine + R"("})";
 }

@@ -20,14 +20,6 @@ using V = http::verb;
 using Clock = std::chrono::steady_clock;
 constexpr auto kPropagation = std::chrono::seconds(10);
 
-HttpReply post_json(unsigned short port, const std::string& target, const std::string& body,
-                    const std::string& authorization = {}) {
-  HttpClient c(port);
-  std::vector<std::pair<std::string, std::string>> headers{{"Content-Type", "application/json"}};
-  if (!authorization.empty()) headers.emplace_back("Authorization", authorization);
-  return c.post(target, body, headers);
-}
-
 HttpReply activate(unsigned short port, const std::string& key, const std::string& machine,
                    const std::string& bearer = {}, const std::string& path = "/api/v1/activate") {
   return post_json(

@@ -61,6 +61,15 @@ inline double scrape(unsigned short admin_port, const std::string& series) {
   return metric(c.request(http::verb::get, "/metrics").body, series);
 }
 
+// POSTs a JSON body on a fresh connection, with "Authorization: <authorization>" when given.
+inline HttpReply post_json(unsigned short port, const std::string& target, const std::string& body,
+                           const std::string& authorization = {}) {
+  HttpClient c(port);
+  std::vector<std::pair<std::string, std::string>> headers{{"Content-Type", "application/json"}};
+  if (!authorization.empty()) headers.emplace_back("Authorization", authorization);
+  return c.post(target, body, headers);
+}
+
 // Polls `pred` until true or the timeout; returns its last value.
 inline bool eventually(const std::function<bool()>& pred,
                        std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
