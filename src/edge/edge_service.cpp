@@ -448,8 +448,9 @@ void EdgeService::activation_limited(const net::Request& req, net::Response& res
   if (const auto* err = std::get_if<core::ApiError>(&parsed)) return answer(res, *err);
   const auto& request = std::get<core::ActivationRequest>(parsed);
   PerThread* t = threads_[req.worker].get();
+  const core::Digest license_digest = core::sha256(request.license_key);
   if (op == core::WriteOp::kHeartbeat) {
-    if (heartbeat_at_edge(*t, caller->key.get(), request, res)) return;
+    if (heartbeat_at_edge(*t, caller->key.get(), request, license_digest, res)) return;
     t->heartbeats[1].add();
   }
   auto& counts = t->writes[static_cast<std::size_t>(op)];
@@ -463,7 +464,7 @@ void EdgeService::activation_limited(const net::Request& req, net::Response& res
     cmd.api_key = caller->key->digest;
     cmd.mode = caller->key->mode;
   }
-  cmd.license = core::sha256(request.license_key);
+  cmd.license = license_digest;
   cmd.machine_id.assign(request.machine_id);
   cmd.label.assign(request.label);
   auto completion = res.defer(write_deadline(), [&counts](net::Response& r) {
@@ -492,9 +493,10 @@ void EdgeService::activation_limited(const net::Request& req, net::Response& res
 }
 
 bool EdgeService::heartbeat_at_edge(PerThread& t, const core::ApiKeyRecord* api_key,
-                                    const core::ActivationRequest& request, net::Response& res) {
+                                    const core::ActivationRequest& request,
+                                    const core::Digest& license_digest, net::Response& res) {
   const std::int64_t now = clock_.now_seconds();
-  auto license = t.cache.license(core::sha256(request.license_key));
+  auto license = t.cache.license(license_digest);
   if (!license) {
     answer_unavailable(res, license.error());
     return true;

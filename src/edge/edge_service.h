@@ -142,7 +142,8 @@ class EdgeService {
                           std::optional<ratelimit::Decision>& binding);
   // Answers a heartbeat from the replica when it can (true: `res` is written).
   bool heartbeat_at_edge(PerThread& t, const core::ApiKeyRecord* api_key,
-                         const core::ActivationRequest& request, net::Response& res);
+                         const core::ActivationRequest& request, const core::Digest& license_digest,
+                         net::Response& res);
   // Sends a first-use binding to the primary and answers the TKI auth from its reply.
   // A TKI attempt's fields, owned, for an answer that comes later (a binding at the primary).
   struct PendingAuth {

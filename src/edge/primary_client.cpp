@@ -78,29 +78,31 @@ void PrimaryClient::send(const core::WriteCommand& cmd, Done done) {
   const std::string body = core::encode_write_command(cmd);
   const std::string subject =
       std::string(nats::kWriteSubjectPrefix) + std::string(core::to_string(cmd.op));
-  natsStatus s = NATS_CONNECTION_CLOSED;
-  std::uint64_t id = 0;
-  {
-    std::lock_guard lock(mu_);
-    if (!worker_.stopping() && nats_ != nullptr && nats_->connected()) {
-      id = next_id_++;
-      const std::string reply = inbox_ + std::to_string(id);
-      pending_.emplace(
-          id, Pending{std::chrono::steady_clock::now() + options_.timeout, std::move(done), {}});
-      s = natsConnection_PublishRequest(nats_->connection(), subject.c_str(), reply.c_str(),
-                                        body.data(), static_cast<int>(body.size()));
-      if (s != NATS_OK) {
-        done = std::move(pending_[id].done);
-        pending_.erase(id);
-      }
-    }
-  }
-  if (s != NATS_OK) {
+  if (auto unsent = request(subject, body, "", Pending{{}, std::move(done), {}})) {
     stats_.unreachable.fetch_add(1);
-    done(std::nullopt);
+    unsent->done(std::nullopt);
     return;
   }
   stats_.sent.fetch_add(1);
+}
+
+std::optional<PrimaryClient::Pending> PrimaryClient::request(const std::string& subject,
+                                                             const std::string& body,
+                                                             std::string_view tag, Pending p) {
+  std::lock_guard lock(mu_);
+  if (worker_.stopping() || nats_ == nullptr || !nats_->connected()) return p;
+  const std::uint64_t id = next_id_++;
+  const std::string reply = inbox_ + std::string(tag) + std::to_string(id);
+  // Kept before publishing: the reply, taken under this lock, cannot arrive first.
+  p.deadline = std::chrono::steady_clock::now() + options_.timeout;
+  auto it = pending_.emplace(id, std::move(p)).first;
+  if (natsConnection_PublishRequest(nats_->connection(), subject.c_str(), reply.c_str(),
+                                    body.data(), static_cast<int>(body.size())) == NATS_OK) {
+    return std::nullopt;
+  }
+  Pending back = std::move(it->second);
+  pending_.erase(it);
+  return back;
 }
 
 void PrimaryClient::extend_lease(core::LeaseExtension e) {
@@ -144,23 +146,10 @@ void PrimaryClient::flush_extensions() {
     const std::string body = core::encode_lease_extensions(batch);
     const std::string subject =
         std::string(nats::kWriteSubjectPrefix) + std::string(core::kExtendSubjectToken);
-    natsStatus s = NATS_CONNECTION_CLOSED;
-    {
-      std::lock_guard lock(mu_);
-      if (!worker_.stopping() && nats_ != nullptr && nats_->connected()) {
-        const std::uint64_t id = next_id_++;
-        // "x<id>": an extension batch's reply (a write's is "<id>").
-        const std::string reply = inbox_ + "x" + std::to_string(id);
-        s = natsConnection_PublishRequest(nats_->connection(), subject.c_str(), reply.c_str(),
-                                          body.data(), static_cast<int>(body.size()));
-        if (s == NATS_OK) {
-          pending_.emplace(id, Pending{std::chrono::steady_clock::now() + options_.timeout,
-                                       {},
-                                       std::move(batch.items)});
-        }
-      }
+    // "x<id>": an extension batch's reply (a write's is "<id>").
+    if (auto unsent = request(subject, body, "x", Pending{{}, {}, std::move(batch.items)})) {
+      requeue(std::move(unsent->extended));
     }
-    if (s != NATS_OK) requeue(std::move(batch.items));
   }
 }
 

@@ -99,6 +99,10 @@ class PrimaryClient {
   void run();
   static void on_reply(natsConnection* nc, natsSubscription* sub, natsMsg* msg, void* closure);
   void handle_reply(natsMsg* msg);
+  // Publishes `body` on `subject` with the reply subject <inbox><tag><id>, keeping `p` (its
+  // deadline set) until the reply; `p` back when it could not be sent.
+  std::optional<Pending> request(const std::string& subject, const std::string& body,
+                                 std::string_view tag, Pending p);
   std::optional<Pending> take(std::uint64_t id);
   void fail_expired(bool all);
   // Sends the queued extensions, in batches of at most core::kMaxLeaseExtensions.

@@ -25,15 +25,9 @@ void refuse_store_failure(const store::StoreError& e) {
 
 namespace {
 
-core::ChangeEvent change(std::string type, auto record, bool deleted = false) {
-  core::ChangeEvent ev;
-  ev.type = std::move(type);
-  ev.deleted = deleted;
-  ev.record = std::move(record);
-  return ev;
+core::ChangeEvent license_state(const core::LicenseRecord& l) {
+  return change_event("license.state", l);
 }
-
-core::ChangeEvent license_state(const core::LicenseRecord& l) { return change("license.state", l); }
 
 // Slot changes of one license within the window ending at `now` (8-byte BE unix seconds each).
 std::vector<std::int64_t> recent_changes(std::optional<std::string> stored, std::int64_t now,
@@ -79,7 +73,7 @@ std::string stage_new_license(PrimaryStore::Tx& tx, core::LicenseRecord& l) {
   } while (must(db.stored_event(KeySpace::kLicense, store::digest_key(l.key_digest))));
   l.version = 1;
   const std::string digest(store::digest_key(l.key_digest));
-  const std::uint64_t seq = tx.put(change("license.created", l));
+  const std::uint64_t seq = tx.put(change_event("license.created", l));
   std::string list_key = l.account_id;
   list_key.push_back('\0');
   list_key.push_back(static_cast<char>('0' + static_cast<int>(l.mode)));
@@ -122,7 +116,7 @@ core::AccountRecord Ledger::create_account(core::AccountRecord a) {
     refuse({409, "CONFLICT", "An account with this id already exists"});
   }
   a.version = 1;
-  tx.put(change("account.created", a));
+  tx.put(change_event("account.created", a));
   must(tx.commit());
   return a;
 }
@@ -134,7 +128,7 @@ core::AccountRecord Ledger::update_account(std::string_view id,
   if (!a) refuse(ApiError::not_found("Account not found"));
   edit(*a);
   ++a->version;
-  tx.put(change("account.updated", *a));
+  tx.put(change_event("account.updated", *a));
   must(tx.commit());
   return std::move(*a);
 }
@@ -152,7 +146,7 @@ IssuedKey Ledger::issue_api_key(std::string_view account_id, core::Mode mode) {
   } while (must(tx.records().get_extra(static_cast<std::size_t>(Cf::kApiKeyIds), k.id)));
   out.plaintext = random_api_key(mode);
   k.digest = core::sha256(out.plaintext);
-  tx.put(change("api_key.created", k));
+  tx.put(change_event("api_key.created", k));
   tx.index(Cf::kApiKeyIds, k.id, std::string(store::digest_key(k.digest)));
   must(tx.commit());
   return out;
@@ -168,7 +162,7 @@ core::ApiKeyRecord Ledger::revoke_api_key(std::string_view id,
   if (!k->revoked) {
     k->revoked = true;
     ++k->version;
-    tx.put(change("api_key.revoked", *k));
+    tx.put(change_event("api_key.revoked", *k));
     must(tx.commit());
   }
   return std::move(*k);
@@ -183,7 +177,7 @@ core::ProductRecord Ledger::create_product(core::ProductRecord p) {
     p.id = random_id("prod_");
   } while (must(tx.records().stored_event(KeySpace::kProduct, p.id)));
   p.version = 1;
-  tx.put(change("product.created", p));
+  tx.put(change_event("product.created", p));
   must(tx.commit());
   return p;
 }
@@ -195,7 +189,7 @@ core::ProductRecord Ledger::update_product(const core::ApiKeyRecord& caller, std
   edit(p);
   check_unique_name(tx.records(), p);
   ++p.version;
-  tx.put(change("product.updated", p));
+  tx.put(change_event("product.updated", p));
   must(tx.commit());
   return p;
 }
@@ -204,7 +198,7 @@ void Ledger::delete_product(const core::ApiKeyRecord& caller, std::string_view i
   auto tx = store_.begin();
   auto p = visible_product(tx.records(), caller, id);
   ++p.version;
-  tx.put(change("product.deleted", p, true));
+  tx.put(change_event("product.deleted", p, true));
   must(tx.commit());
 }
 
@@ -243,7 +237,7 @@ core::LicenseRecord Ledger::update_license(const core::ApiKeyRecord& caller, std
   edit(l);
   index_expiry(tx, l, expired_before, l.expires_at);
   ++l.version;
-  tx.put(change("license.updated", l));
+  tx.put(change_event("license.updated", l));
   must(tx.commit());
   return l;
 }
@@ -261,7 +255,7 @@ core::LicenseRecord Ledger::set_license_status(const core::ApiKeyRecord& caller,
     const char* type = to == core::LicenseStatus::kSuspended ? "license.suspended"
                        : to == core::LicenseStatus::kRevoked ? "license.revoked"
                                                              : "license.reinstated";
-    tx.put(change(type, l));
+    tx.put(change_event(type, l));
     if (to == core::LicenseStatus::kSuspended) {
       record_webhook(tx, WebhookEvent::kLicenseSuspended, l);
     }
@@ -275,7 +269,7 @@ void Ledger::delete_license(const core::ApiKeyRecord& caller, std::string_view i
   auto l = own_license(caller, id);
   index_expiry(tx, l, l.expires_at, 0);
   ++l.version;
-  tx.put(change("license.deleted", l, true));
+  tx.put(change_event("license.deleted", l, true));
   must(tx.commit());
 }
 
@@ -298,7 +292,7 @@ Ledger::BlacklistAdded Ledger::add_blacklist(core::BlacklistEntry b) {
   auto stored = must(tx.records().stored_event(KeySpace::kBlacklist, key));
   b.version = stored ? stored->version() + 1 : 1;
   b.id = random_id("bl_");
-  tx.put(change("blacklist.created", b));
+  tx.put(change_event("blacklist.created", b));
   must(tx.commit());
   return {std::move(b), true};
 }
@@ -311,7 +305,7 @@ void Ledger::delete_blacklist(const core::ApiKeyRecord& caller, std::string_view
   if (it == all.end()) refuse(ApiError::not_found("Blacklist entry not found"));
   auto b = std::get<core::BlacklistEntry>(it->record);
   ++b.version;
-  tx.put(change("blacklist.deleted", b, true));
+  tx.put(change_event("blacklist.deleted", b, true));
   must(tx.commit());
 }
 
@@ -359,11 +353,9 @@ core::WriteReply Ledger::activation_tx(const core::Digest& license_digest,
   auto tx = store_.begin();
   auto license = must(tx.records().license(license_digest));
   core::LicenseRecord* l = license ? &*license : nullptr;
-  std::uint32_t lease_s = core::kDefaultLeaseSeconds;
-  if (l != nullptr && core::is_floating(*l)) {
-    auto product = must(tx.records().product(l->product_id));
-    lease_s = core::lease_seconds(*l, product ? &*product : nullptr);
-  }
+  const std::uint32_t lease_s = l != nullptr && core::is_floating(*l)
+                                    ? lease_length(tx.records(), *l)
+                                    : core::kDefaultLeaseSeconds;
   const core::LicenseRecord before = l != nullptr ? *l : core::LicenseRecord{};
   auto outcome = deactivate                        ? core::deactivate(req, caller, l)
                  : op == core::WriteOp::kHeartbeat ? core::heartbeat(req, caller, l, now, lease_s)
@@ -410,7 +402,7 @@ core::WriteReply Ledger::activation_tx(const core::Digest& license_digest,
                                  ? "license.updated"
                                  : "license.activated";
     ++l->version;
-    tx.put(change(type, *l));
+    tx.put(change_event(type, *l));
     index_leases(tx, before, *l);
     if (result != core::ActivationResult::kLeaseExtended) {
       record_webhook(
@@ -455,7 +447,7 @@ core::WriteReply Ledger::bind(const core::WriteCommand& cmd) {
   const bool changed = d.bind_ip || d.bind_hwid;
   if (changed) {
     ++l.version;
-    tx.put(change("license.updated", l));
+    tx.put(change_event("license.updated", l));
     must(tx.commit());
   }
   out.bind = changed ? core::BindResult::kBound : core::BindResult::kAlreadyBound;

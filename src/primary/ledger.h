@@ -175,6 +175,8 @@ class Ledger {
   core::WriteReply activation_tx(const core::Digest& license, std::string_view machine_id,
                                  std::string_view label, const core::ApiKeyRecord* caller,
                                  core::WriteOp op);
+  // The lease length of floating license `l` (its own, else its product's in `db`).
+  static std::uint32_t lease_length(const store::RecordStore& db, const core::LicenseRecord& l);
   // Stages the lease index changes (Cf::kLeases) of a license going from `before` to `after`.
   static void index_leases(PrimaryStore::Tx& tx, const core::LicenseRecord& before,
                            const core::LicenseRecord& after);

@@ -25,14 +25,12 @@ bool same_lease(const core::Activation* a, const core::Activation& b) {
   return a != nullptr && a->lease_expires_at == b.lease_expires_at;
 }
 
-core::ChangeEvent license_change(std::string type, const core::LicenseRecord& l) {
-  core::ChangeEvent ev;
-  ev.type = std::move(type);
-  ev.record = l;
-  return ev;
-}
-
 }  // namespace
+
+std::uint32_t Ledger::lease_length(const store::RecordStore& db, const core::LicenseRecord& l) {
+  auto product = must(db.product(l.product_id));
+  return core::lease_seconds(l, product ? &*product : nullptr);
+}
 
 void Ledger::index_leases(PrimaryStore::Tx& tx, const core::LicenseRecord& before,
                           const core::LicenseRecord& after) {
@@ -68,8 +66,7 @@ core::ExtendReply Ledger::extend_leases(std::span<const core::LeaseExtension> it
         out.refused += static_cast<std::uint32_t>(extensions.size());
         continue;
       }
-      auto product = must(tx.records().product(l->product_id));
-      const std::uint32_t lease_s = core::lease_seconds(*l, product ? &*product : nullptr);
+      const std::uint32_t lease_s = lease_length(tx.records(), *l);
       const core::LicenseRecord before = *l;
       for (const auto* e : extensions) {
         if (core::extend_lease(*l, e->machine_id, e->at, now, lease_s)) {
@@ -80,7 +77,7 @@ core::ExtendReply Ledger::extend_leases(std::span<const core::LeaseExtension> it
       }
       if (l->activations == before.activations) continue;  // extended to where it was already
       ++l->version;
-      tx.put(license_change("license.updated", *l));
+      tx.put(change_event("license.updated", *l));
       index_leases(tx, before, *l);
       staged = true;
     }
@@ -133,7 +130,7 @@ Ledger::Culled Ledger::cull_leases(std::size_t max) {
       // The lapsed activations stay in the record (a heartbeat re-takes a seat); the change
       // records that their seats are free.
       ++l->version;
-      tx.put(license_change("license.deactivated", *l));
+      tx.put(change_event("license.deactivated", *l));
       for (const auto& machine : culled) {
         record_webhook(tx, WebhookEvent::kLicenseDeactivated, *l, [&](std::uint64_t seq) {
           return webhook_event(seq, to_string(WebhookEvent::kLicenseDeactivated), now, *l, machine,

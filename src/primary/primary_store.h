@@ -54,6 +54,16 @@ std::vector<std::string> primary_column_families();
 // "<account>\0<mode digit>\0": the key prefix of an account's rows of one mode.
 std::string account_mode_prefix(std::string_view account, core::Mode mode);
 
+// The change event of `type` for `record` (deleted: its tombstone), as Tx::put() takes it.
+template <typename Rec>
+core::ChangeEvent change_event(std::string type, Rec record, bool deleted = false) {
+  core::ChangeEvent ev;
+  ev.type = std::move(type);
+  ev.deleted = deleted;
+  ev.record = std::move(record);
+  return ev;
+}
+
 struct OutboxEntry {
   std::uint64_t seq = 0;
   store::KeySpace space = store::KeySpace::kLicense;
