@@ -145,6 +145,7 @@ void fields(IO& io, R& r) requires std::is_same_v<std::remove_const_t<R>, Licens
   io.field("email", r.email);
   io.field("offline_grace_hours", r.offline_grace_hours);
   io.field("lease_seconds", r.lease_seconds);
+  io.field("plan_id", r.plan_id);
 }
 template <typename IO, typename R>
 void fields(IO& io, R& r) requires std::is_same_v<std::remove_const_t<R>, BlacklistEntry> {

@@ -6,7 +6,7 @@
 namespace le::core {
 namespace {
 
-constexpr std::uint8_t kFormat = 5;
+constexpr std::uint8_t kFormat = 6;
 constexpr std::uint8_t kOldestFormat = 2;  // still read: fields added since take their defaults
 constexpr std::uint8_t kDeletedFlag = 1;
 // No field of a sane record comes near this; a larger length is corruption.
@@ -303,6 +303,7 @@ void license_fields(IO& io, R& l) {
   io.field_since(3, l.offline_grace_hours, std::int64_t{-1});
   io.field_since(4, l.lease_seconds, std::uint32_t{0});
   io.field_since(4, Leases{l.activations}, Leases{l.activations});
+  io.field_since(6, l.plan_id, std::string{});
 }
 
 template <typename IO, typename R>

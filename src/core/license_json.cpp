@@ -41,6 +41,7 @@ void write_license(JsonWriter& w, const LicenseRecord& l, std::int64_t now, std:
   if (is_floating(l) && l.lease_seconds != 0) w.field("leaseSeconds", l.lease_seconds);
   write_time_or_null(w, "expiresAt", l.expires_at);
   if (!l.email.empty()) w.field("email", l.email);
+  if (!l.plan_id.empty()) w.field("plan", l.plan_id);
   w.key("metadata").raw(l.metadata_json);
   write_strings(w, "allowedDomains", l.allowed_domains);
   w.field("maxIps", l.max_ips).field("maxHwids", l.max_hwids);

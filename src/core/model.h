@@ -140,6 +140,9 @@ struct LicenseRecord {
   std::int64_t offline_grace_hours = -1;
   // Overrides the product's lease_seconds (floating licenses); 0: the product's.
   std::uint32_t lease_seconds = 0;
+  // The product's plan the license was created from (POST /api/v1/portal/licenses); empty:
+  // none. A subscription renews by that plan's period.
+  std::string plan_id;
   std::uint64_t version = 0;
 
   bool operator==(const LicenseRecord&) const = default;

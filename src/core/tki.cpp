@@ -235,6 +235,8 @@ void write_tki_success(std::string& out, const TkiRequest& req, const LicenseRec
     w.field("expire_date", mmddyyyy(l.expires_at));
   }
   w.field("staff_license", l.staff);
+  // Staff licenses authenticate against any product: the answer names the one requested.
+  if (l.staff) w.field("product", req.product);
   w.end_object();
 }
 

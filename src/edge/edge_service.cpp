@@ -1,5 +1,6 @@
 #include "edge/edge_service.h"
 
+#include "api/openapi.h"
 #include "common/log.h"
 #include "core/api_version.h"
 #include "core/digest.h"
@@ -74,6 +75,9 @@ void EdgeService::register_routes(net::Router& router) {
              [this](const net::Request& q, net::Response& r) { healthz(q, r); });
   router.add(verb::get, "/readyz",
              [this](const net::Request& q, net::Response& r) { readyz(q, r); });
+  router.add(verb::get, "/api/v1/openapi.json", [](const net::Request&, net::Response& r) {
+    r.body = api::openapi_json(api::Process::kEdge);
+  });
   router.set_versioning(
       {core::kApiVersionHeader, core::kCurrentApiVersion, &core::select_api_version});
   router.set_error_writer([this](const net::ErrorContext& ctx, net::ProtocolError e,

@@ -120,15 +120,18 @@ std::string_view target_of_request_line(std::string_view raw) {
 int Router::dispatch(const Request& req, Response& res) const {
   std::array<std::string_view, 2> params{};
   const ErrorContext ctx{req.path, req.peer, req.worker, req.fields};
+  bool bad_version = false;
   if (versioning_.select != nullptr) {
     const auto version = versioning_.select(req.header(versioning_.header));
     res.add_header(versioning_.header, std::string(version.value_or(versioning_.current)));
-    if (!version) {
-      write_error(ctx, ProtocolError::kBadApiVersion, res);
-      return -1;
-    }
+    bad_version = !version;
   }
+  // Admitted first, so a request with a bad version counts and its answer carries the limit.
   if (admission_ && !admission_(req, res)) return -1;
+  if (bad_version) {
+    write_error(ctx, ProtocolError::kBadApiVersion, res);
+    return -1;
+  }
   if (const Route* found = find(req.path, params)) {
     const Route& r = *found;
     const int index = static_cast<int>(found - routes_.data());
@@ -162,6 +165,14 @@ int Router::dispatch(const Request& req, Response& res) const {
 std::vector<std::string> Router::route_paths() const {
   std::vector<std::string> out;
   for (const auto& r : routes_) out.push_back(r.path);
+  return out;
+}
+
+std::vector<std::pair<http::verb, std::string>> Router::routes() const {
+  std::vector<std::pair<http::verb, std::string>> out;
+  for (const auto& r : routes_) {
+    for (const auto& m : r.methods) out.emplace_back(m.first, r.path);
+  }
   return out;
 }
 

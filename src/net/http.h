@@ -199,8 +199,8 @@ class Router {
   };
   void set_versioning(Versioning v) { versioning_ = v; }
 
-  // Runs before every dispatch, after the version check, so its headers are on every answer —
-  // 404 and 405 included. Returns false when it has written the answer itself (a 429): then no
+  // Runs before every dispatch, so its headers are on every answer — 404, 405 and a bad
+  // version's 400 included. Returns false when it has written the answer itself (a 429): then no
   // route runs.
   using Admission = std::function<bool(const Request&, Response&)>;
   void set_admission(Admission a) { admission_ = std::move(a); }
@@ -210,6 +210,8 @@ class Router {
   int dispatch(const Request& req, Response& res) const;
   // Route paths (patterns as registered), by index.
   std::vector<std::string> route_paths() const;
+  // Every (method, path pattern) served, as registered.
+  std::vector<std::pair<http::verb, std::string>> routes() const;
   void write_error(const ErrorContext& ctx, ProtocolError e, Response& res) const;
 
  private:

@@ -264,6 +264,27 @@ core::LicenseRecord Ledger::set_license_status(const core::ApiKeyRecord& caller,
   return l;
 }
 
+core::LicenseRecord Ledger::renew_license(const core::ApiKeyRecord& caller, std::string_view id,
+                                          std::uint32_t days) {
+  auto tx = store_.begin();
+  auto l = own_license(caller, id);
+  if (l.type != core::LicenseType::kSubscription) {
+    refuse(ApiError::validation("Only subscription licenses renew"));
+  }
+  if (l.status == core::LicenseStatus::kRevoked) {
+    refuse(ApiError::validation("A revoked license is permanently disabled"));
+  }
+  if (l.expires_at == 0) refuse(ApiError::validation("License does not expire"));
+  const std::int64_t before = l.expires_at;
+  l.expires_at = std::max(before, clock_.now_seconds()) + std::int64_t{days} * 86'400;
+  index_expiry(tx, l, before, l.expires_at);
+  ++l.version;
+  tx.put(change_event("license.renewed", l));
+  record_webhook(tx, WebhookEvent::kLicenseRenewed, l);
+  must(tx.commit());
+  return l;
+}
+
 void Ledger::delete_license(const core::ApiKeyRecord& caller, std::string_view id) {
   auto tx = store_.begin();
   auto l = own_license(caller, id);

@@ -84,6 +84,11 @@ class Ledger {
   core::LicenseRecord set_license_status(const core::ApiKeyRecord& caller, std::string_view id,
                                          core::LicenseStatus to);
   void delete_license(const core::ApiKeyRecord& caller, std::string_view id);
+  // Renews a subscription by `days` (its plan's period, or the caller's): the new expiry is
+  // `days` after the later of its expiry and now. Records license.renewed (change and webhook).
+  // 400 for a license that is not a subscription, never expires, or is revoked.
+  core::LicenseRecord renew_license(const core::ApiKeyRecord& caller, std::string_view id,
+                                    std::uint32_t days);
   // The caller's license by id, or 404 (other accounts' and other modes' licenses do not exist).
   core::LicenseRecord own_license(const core::ApiKeyRecord& caller, std::string_view id) const;
 

@@ -1,5 +1,6 @@
 #include "primary/management_api.h"
 
+#include "api/openapi.h"
 #include "core/api_version.h"
 #include "core/digest.h"
 #include "core/json_writer.h"
@@ -139,6 +140,9 @@ void ManagementApi::register_routes(net::Router& router) {
   router.add(V::get, "/healthz",
              [](const net::Request&, net::Response& res) { res.body = R"({"status":"ok"})"; });
   router.add(V::get, "/readyz", [this](const net::Request&, net::Response& res) { readyz(res); });
+  router.add(V::get, "/api/v1/openapi.json", [](const net::Request&, net::Response& res) {
+    res.body = api::openapi_json(api::Process::kPrimary);
+  });
   const RouteContext ctx{ledger_, options_, signing_keys_, usage_};
   add_account_routes(router, ctx);
   add_product_routes(router, ctx);

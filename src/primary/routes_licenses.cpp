@@ -189,6 +189,7 @@ void create_from_plan(const RouteContext& ctx, const net::Request& req, net::Res
   if (plan == nullptr) bad_field("plan", "names no plan of product '" + product.name + "'");
   std::vector<core::LicenseRecord> one{license_from_plan(*plan, now)};
   one[0].product_id = product.id;
+  one[0].plan_id = plan->id;
   one[0].email = email;
   one[0].metadata_json = metadata;
   const auto keys = ctx.ledger.create_licenses(key, one);
@@ -198,6 +199,33 @@ void create_from_plan(const RouteContext& ctx, const net::Request& req, net::Res
   w.begin_object().key("license");
   core::write_license(w, one[0], now, keys[0]);
   w.field("plan", plan->id).end_object();
+}
+
+// POST /api/v1/licenses/{id}/renew, body optional: {duration_days?}. A license from a plan
+// renews by the plan's period unless the body names another; one without needs the body's.
+void renew(const RouteContext& ctx, const net::Request& req, net::Response& res) {
+  const auto key = authenticate(ctx.ledger.store(), req);
+  std::optional<std::uint32_t> days;
+  if (!req.body.empty()) {
+    for (auto field : body_object(req)) {
+      if (field.key != "duration_days") unknown_field(field.key);
+      days = read_u32(field.value, field.key, kMaxPlanDurationDays);
+      if (*days == 0) bad_field(field.key, "must be at least 1");
+    }
+  }
+  const auto l = ctx.ledger.own_license(key, req.params[0]);
+  if (!days && !l.plan_id.empty()) {
+    const auto product = must(ctx.ledger.store().records().product(l.product_id));
+    for (const auto& p : product ? decode_plans(product->plans_json) : std::vector<ProductPlan>{}) {
+      if (p.id == l.plan_id && p.duration_days != 0) days = p.duration_days;
+    }
+  }
+  if (!days) {
+    refuse(ApiError::validation(
+        "License has no plan with a renewal period: give 'duration_days' (1 to 36500)"));
+  }
+  reply_license(res, ctx.ledger.renew_license(key, req.params[0], *days),
+                ctx.ledger.clock().now_seconds());
 }
 
 }  // namespace
@@ -268,6 +296,8 @@ void add_license_routes(net::Router& router, const RouteContext& ctx) {
                ctx.ledger.delete_license(key, req.params[0]);
                reply(res, 200, "deleted", [](JsonWriter& w) { w.value(true); });
              }));
+  router.add(V::post, "/api/v1/licenses/{}/renew",
+             guarded([ctx](const net::Request& req, net::Response& res) { renew(ctx, req, res); }));
   for (auto [path, to] :
        {std::pair{"/api/v1/licenses/{}/suspend", core::LicenseStatus::kSuspended},
         std::pair{"/api/v1/licenses/{}/revoke", core::LicenseStatus::kRevoked},

@@ -12,8 +12,8 @@ namespace le::primary {
 namespace {
 
 constexpr std::string_view kEventNames[kWebhookEventCount] = {
-    "license.created", "license.activated", "license.deactivated",
-    "license.expired", "license.suspended", "validation.failed"};
+    "license.created",   "license.activated", "license.deactivated", "license.expired",
+    "license.suspended", "validation.failed", "license.renewed"};
 
 bool private_v4(const boost::asio::ip::address_v4& a) {
   const auto b = a.to_bytes();

@@ -28,8 +28,9 @@ enum class WebhookEvent : std::uint8_t {
   kLicenseExpired,
   kLicenseSuspended,
   kValidationFailed,
+  kLicenseRenewed,
 };
-inline constexpr int kWebhookEventCount = 6;
+inline constexpr int kWebhookEventCount = 7;
 inline constexpr std::uint8_t kAllWebhookEvents = (1u << kWebhookEventCount) - 1;
 inline constexpr std::size_t kMaxUrlBytes = 2048;
 

@@ -106,9 +106,9 @@ TEST(Codec, OlderFormatsDecodeWithTheDefaultsOfLaterFields) {
   l.version = 2;
   l.activations = {{"m-1", "", 100, 0}, {"m-2", "", 200, 0}};
   bytes = encode_record(l);
-  // ... grace (zigzag -1), lease_seconds 0, the two leases (0, 0).
-  ASSERT_EQ(bytes.substr(bytes.size() - 4), std::string("\x01\x00\x00\x00", 4));
-  for (char format : {'\x03', '\x02'}) {
+  // ... grace (zigzag -1), lease_seconds 0, the two leases (0, 0), the plan id "".
+  ASSERT_EQ(bytes.substr(bytes.size() - 5), std::string("\x01\x00\x00\x00\x00", 5));
+  for (char format : {'\x05', '\x03', '\x02'}) {
     bytes.resize(bytes.size() - (format == '\x03' ? 3 : 1));
     bytes[0] = format;
     LicenseRecord back;
@@ -117,19 +117,22 @@ TEST(Codec, OlderFormatsDecodeWithTheDefaultsOfLaterFields) {
     ASSERT_TRUE(decode_record(bytes, back, h)) << int(format);
     EXPECT_EQ(back, l);
   }
-  // Leases round-trip in format 4, in the activations' order.
+  // Leases round-trip since format 4, in the activations' order; the plan id since 6.
+  l.plan_id = "pro";
   l.activations[0].lease_expires_at = 1'700'000'600;
   l.activations[1].lease_expires_at = 1'700'000'900;
   l.lease_seconds = 300;
   LicenseRecord back;
   ASSERT_TRUE(decode_record(encode_record(l), back, h));
   EXPECT_EQ(back, l);
-  // An older format with the newer fields present has bytes too many; formats 1 and 6 are
+  // An older format with the newer fields present has bytes too many; formats 1 and 7 are
   // unknown.
   bytes = encode_record(l);
-  bytes[0] = 3;
-  EXPECT_FALSE(decode_record(bytes, back, h));
-  for (char f : {'\x01', '\x06'}) {
+  for (char f : {'\x03', '\x05'}) {
+    bytes[0] = f;
+    EXPECT_FALSE(decode_record(bytes, back, h)) << int(f);
+  }
+  for (char f : {'\x01', '\x07'}) {
     bytes = encode_record(l);
     bytes[0] = f;
     EXPECT_FALSE(decode_record(bytes, back, h));

@@ -301,6 +301,18 @@ TEST(TkiReply, SuccessBodyHasEveryField) {
   EXPECT_NE(out.find(R"("expire_date":"Never")"), std::string::npos);
 }
 
+TEST(TkiReply, StaffAnswerNamesTheRequestedProduct) {
+  World w;
+  w.license.staff = true;
+  w.req.product = "AnyOtherProduct";
+  w.req.version = "9.9";
+  std::string out;
+  write_tki_success(out, w.req, w.license);
+  EXPECT_NE(out.find(R"("version":"9.9")"), std::string::npos) << out;
+  EXPECT_NE(out.find(R"("staff_license":true,"product":"AnyOtherProduct"})"), std::string::npos)
+      << out;
+}
+
 TEST(TkiReply, FailureBodyIsMessageAndStatusOverview) {
   std::string out;
   write_tki_failure(out, TkiStatus::kInvalidApiKey);

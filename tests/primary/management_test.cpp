@@ -428,6 +428,92 @@ TEST_F(Management, PortalLicensesFromAProductsPlan) {
   EXPECT_EQ(cluster_.api(V::get, "/api/v1/products/" + cluster_.product_id()).body, product_before);
 }
 
+// A subscription renews by its plan's period (or the caller's), from its expiry or, once
+// lapsed, from now; license.renewed is recorded. Bad input changes nothing.
+TEST_F(Management, SubscriptionRenewsByItsPlansPeriod) {
+  ASSERT_EQ(cluster_
+                .api(V::patch, "/api/v1/products/" + cluster_.product_id(),
+                     R"({"plans":[{"id":"month","type":"subscription","duration_days":30},)"
+                     R"({"id":"forever","type":"subscription","duration_days":0}]})")
+                .status,
+            200u);
+  auto portal = [&](const char* plan) {
+    return cluster_.api(V::post, "/api/v1/portal/licenses",
+                        R"({"product":"Acme App","plan":")" + std::string(plan) +
+                            R"(","customer_email":"buyer@example.com"})");
+  };
+  const auto created = portal("month");
+  ASSERT_EQ(created.status, 201u) << created.body;
+  EXPECT_EQ(json_str(created.body, "/license/plan"), "month");
+  const std::string id = json_str(created.body, "/license/id");
+  const auto expiry = [&](const std::string& body) {
+    const auto t = core::parse_iso8601(json_str(body, "/license/expiresAt"));
+    EXPECT_TRUE(t.has_value()) << body;
+    return t.value_or(0);
+  };
+  const std::int64_t first = expiry(created.body);
+  const auto renewed = cluster_.api(V::post, "/api/v1/licenses/" + id + "/renew");
+  ASSERT_EQ(renewed.status, 200u) << renewed.body;
+  EXPECT_EQ(expiry(renewed.body), first + 30 * 86'400);
+  const auto week =
+      cluster_.api(V::post, "/api/v1/licenses/" + id + "/renew", R"({"duration_days":7})");
+  ASSERT_EQ(week.status, 200u) << week.body;
+  EXPECT_EQ(expiry(week.body), first + 37 * 86'400);
+  // A lapsed subscription renews from now, not from its old expiry.
+  const auto lapsed =
+      cluster_.api(V::post, "/api/v1/licenses",
+                   R"({"product_id":")" + cluster_.product_id() +
+                       R"(","type":"subscription","expires_at":"2020-01-01T00:00:00Z"})");
+  ASSERT_EQ(lapsed.status, 201u) << lapsed.body;
+  const std::string lapsed_id = json_str(lapsed.body, "/license/id");
+  // No plan: the caller names the period.
+  expect_error(cluster_.api(V::post, "/api/v1/licenses/" + lapsed_id + "/renew"), 400,
+               "VALIDATION_ERROR");
+  const auto back =
+      cluster_.api(V::post, "/api/v1/licenses/" + lapsed_id + "/renew", R"({"duration_days":10})");
+  ASSERT_EQ(back.status, 200u) << back.body;
+  EXPECT_NEAR(static_cast<double>(expiry(back.body) - std::time(nullptr)), 10.0 * 86'400, 120);
+  const auto events = cluster_.api(V::get, "/api/v1/events?limit=100").body;
+  std::size_t renewals = 0;
+  for (std::size_t at = 0; (at = events.find("\"license.renewed\"", at)) != std::string::npos;
+       ++at) {
+    ++renewals;
+  }
+  EXPECT_EQ(renewals, 3u) << events;
+
+  // Bad input: the spec's 4xx, and no license changes.
+  const auto perpetual = cluster_.create_license();
+  const auto forever = portal("forever");
+  ASSERT_EQ(forever.status, 201u) << forever.body;
+  const std::string forever_id = json_str(forever.body, "/license/id");
+  const auto revoked = portal("month");
+  const std::string revoked_id = json_str(revoked.body, "/license/id");
+  ASSERT_EQ(cluster_.api(V::post, "/api/v1/licenses/" + revoked_id + "/revoke").status, 200u);
+  const std::string before = cluster_.api(V::get, "/api/v1/licenses?limit=100").body;
+  const std::string path = "/api/v1/licenses/" + id + "/renew";
+  for (const char* body :
+       {R"({"duration_days":0})", R"({"duration_days":-1})", R"({"duration_days":36501})",
+        R"({"duration_days":"30"})", R"({"duration_days":1e999})", R"({"days":30})", "[30]",
+        "{not json", R"({"duration_days":30,"duration_days":31,"x":1})"}) {
+    expect_error(cluster_.api(V::post, path, body), 400, "VALIDATION_ERROR");
+  }
+  expect_error(cluster_.api(V::post, path, "{" + std::string(2 << 20, ' ') + "}"), 413,
+               "PAYLOAD_TOO_LARGE");
+  for (const std::string& other : {perpetual.id, forever_id, revoked_id}) {
+    expect_error(cluster_.api(V::post, "/api/v1/licenses/" + other + "/renew"), 400,
+                 "VALIDATION_ERROR");
+  }
+  expect_error(cluster_.api(V::post, "/api/v1/licenses/lic_nope/renew"), 404, "NOT_FOUND");
+  ASSERT_EQ(
+      cluster_.admin(V::post, "/admin/v1/accounts", R"({"id":"rival","plan":"starter"})").status,
+      201u);
+  const auto rival_key = json_str(
+      cluster_.admin(V::post, "/admin/v1/accounts/rival/api-keys", R"({"mode":"live"})").body,
+      "/apiKey/key");
+  expect_error(cluster_.call(V::post, path, "", rival_key), 404, "NOT_FOUND");
+  EXPECT_EQ(cluster_.api(V::get, "/api/v1/licenses?limit=100").body, before);
+}
+
 TEST_F(Management, BadInputGetsSpecErrorsAndChangesNothing) {
   auto lic = cluster_.create_license();
   cluster_.stop_primary();
