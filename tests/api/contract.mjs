@@ -6,6 +6,7 @@
 // and answered 2xx unless listed below with its reason.
 // env: PRIMARY, EDGE (base URLs), PRIMARY_ADMIN, EDGE_ADMIN (admin listeners), ADMIN_TOKEN.
 // The primary must allow webhooks to loopback (--webhooks-allow-private).
+import fs from 'node:fs';
 import http from 'node:http';
 import Ajv2020 from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
@@ -263,4 +264,6 @@ const count = [...sent.primary.values(), ...sent.edge.values()].reduce((n, s) =>
 console.log(`${count} requests, ${ops.primary.size} + ${ops.edge.size} operations, ` +
   `${failures.length} failures`);
 receiver.close();
+// For the spec's own examples run next (contract_test.sh): a key and a product with plan "pro".
+fs.writeFileSync('state.json', JSON.stringify({ apiKey: keys.ApiKey, productId: product.id }));
 process.exit(failures.length ? 1 : 0);

@@ -4,12 +4,15 @@
 # /api/v1/openapi.json, must lint clean with @redocly/cli (its recommended rules, warnings
 # included); then contract.mjs sends every documented operation and validates each answer
 # against the document (ajv). The npm tools are pinned by package-lock.json and installed once
-# into WORK_DIR.
-# usage: contract_test.sh PRIMARY_BINARY EDGE_BINARY WORK_DIR
+# into WORK_DIR. Last, the spec's Stripe handler's fetch call (spec_stripe_fetch.js, compared
+# with the spec text when it is at hand) creates a license as written, but for the base URL,
+# and the spec's pagination curl lists it.
+# usage: contract_test.sh PRIMARY_BINARY EDGE_BINARY WORK_DIR [SPEC_FILE]
 set -euo pipefail
 primary="$1"
 edge="$2"
 work="$3"
+spec="${4:-}"
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 
 mkdir -p "$work"
@@ -91,3 +94,38 @@ done
     EDGE_ADMIN="http://127.0.0.1:$edge_admin_port" ADMIN_TOKEN=contract-token \
     node contract.mjs) || fail "answers do not match the documents"
 echo "ok   every documented operation answers as documented"
+
+# ---- the spec's Stripe handler: its fetch call, as written but for the base URL
+if [ -f "$spec" ]; then
+  awk '/^    \/\/ Create license via REST API$/{f=1} f{print} /^    }\);$/{if(f) exit}' "$spec" |
+    cmp -s - "$here/spec_stripe_fetch.js" || fail "spec_stripe_fetch.js differs from the spec's"
+fi
+base="http://127.0.0.1:$primary_port"
+api_key="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["apiKey"])' "$work/state.json")"
+product_id="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["productId"])' "$work/state.json")"
+{
+  echo "const TO_API_KEY = process.env.TO_API_KEY;"
+  echo "// What Stripe's checkout.session.completed event carries, as the handler reads it."
+  echo "const session = { metadata: { product_id: process.env.PRODUCT_ID },"
+  echo "  customer_email: 'stripe-buyer@example.com', customer: 'cus_spec', subscription: 'sub_spec' };"
+  sed "s#https://api.trafficorchestrator.com#$base#" "$here/spec_stripe_fetch.js"
+} >"$tmp/stripe.mjs"
+TO_API_KEY="$api_key" PRODUCT_ID="$product_id" node "$tmp/stripe.mjs" || fail "the Stripe fetch call"
+# The spec's pagination curl, with its URL quoted (unquoted, the shell would cut it at '&').
+curl -s "$base/api/v1/portal/licenses?page=2&limit=50" -H "Authorization: Bearer $api_key" \
+  >"$tmp/page2.json"
+curl -s "$base/api/v1/portal/licenses?page=1&limit=50" -H "Authorization: Bearer $api_key" \
+  >"$tmp/page1.json"
+python3 - "$tmp/page1.json" "$tmp/page2.json" <<'PY' || fail "the Stripe license is not listed as the spec says"
+import json, sys
+page1, page2 = (json.load(open(f)) for f in sys.argv[1:3])
+p = page2["pagination"]
+assert (p["page"], p["limit"]) == (2, 50), p
+assert page2["data"] == [] and p["hasMore"] is False and p["total"] == page1["pagination"]["total"], page2
+found = [l for l in page1["data"] if l.get("email") == "stripe-buyer@example.com"]
+assert len(found) == 1, page1
+l = found[0]
+assert l["plan"] == "pro" and l["type"] == "subscription" and l["maxActivations"] == 3, l
+assert l["metadata"] == {"stripeCustomerId": "cus_spec", "stripeSubscriptionId": "sub_spec"}, l
+PY
+echo "ok   the spec's Stripe fetch call creates a license; its pagination curl lists"
