@@ -76,6 +76,11 @@ constexpr const char* kUsage = R"(usage: license-edge --db DIR [flags]
   --no-receipts            issue no offline receipts (no key, no certificate)
   --dump                   print every record as change-stream JSON lines and exit
   --digest                 print the SHA-256 of every record in the replica and exit
+                           (--dump and --digest open it read-only: a missing replica is an
+                           error, and nothing is written)
+  --rebuild-replica        a --db directory with files but no database (a partial copy,
+                           stray files) is refused, since opening it would delete them; with
+                           this flag its files are deleted and the replica starts empty
   --port-file FILE         once serving, write "<port> <admin_port>" to FILE (for port 0)
   --admin-listen HOST:PORT admin listener: /metrics, /healthz, /readyz (default 127.0.0.1:9090)
   --no-metrics             do not count requests (the admin listener still serves the rest)
@@ -119,7 +124,7 @@ int main(int argc, char** argv) {
                "receipt-rate",
                "access-log-sample"},
               {"seed-only", "help", "no-rate-limit", "no-memory-view", "digest", "dump",
-               "no-metrics", "no-usage", "no-reports", "no-receipts"});
+               "rebuild-replica", "no-metrics", "no-usage", "no-reports", "no-receipts"});
   if (flags.flag("help")) {
     std::cout << kUsage;
     return 0;
@@ -147,6 +152,8 @@ int main(int argc, char** argv) {
   // Following a stream, the replica is re-derivable from it: no write-ahead log (see
   // RecordStoreOptions::wal).
   replica_options.wal = !flags.has("nats");
+  replica_options.read_only = flags.flag("dump") || flags.flag("digest");
+  replica_options.rebuild = flags.flag("rebuild-replica");
   edge::EdgeOptions edge_options;
   edge_options.threads = server_config.threads;
   edge_options.cache.licenses = flags.u64("cache-licenses", 1 << 16);

@@ -123,7 +123,8 @@ int main(int argc, char** argv) {
     return 2;
   }
 
-  auto store = primary::PrimaryStore::open(db_path);
+  const bool reading_only = flags.flag("dump") || flags.flag("digest");
+  auto store = primary::PrimaryStore::open(db_path, 64u << 20, reading_only);
   if (!store) {
     log::error("primary", "cannot open database", {{"error", store.error().message}});
     return 1;

@@ -43,9 +43,11 @@ std::vector<std::string> primary_column_families() {
 }
 
 Result<std::unique_ptr<PrimaryStore>> PrimaryStore::open(const std::string& path,
-                                                         std::size_t block_cache_bytes) {
+                                                         std::size_t block_cache_bytes,
+                                                         bool read_only) {
   store::RecordStoreOptions options;
   options.path = path;
+  options.read_only = read_only;
   options.block_cache_bytes = block_cache_bytes;
   options.extra_column_families = primary_column_families();
   auto db = store::RecordStore::open(options);

@@ -96,8 +96,11 @@ struct LicensePage {
 
 class PrimaryStore {
  public:
+  // `read_only`: writes nothing and never creates (--digest, --dump). A non-empty directory that
+  // holds no database is refused either way (store::RecordStoreOptions::rebuild).
   static Result<std::unique_ptr<PrimaryStore>> open(const std::string& path,
-                                                    std::size_t block_cache_bytes = 64u << 20);
+                                                    std::size_t block_cache_bytes = 64u << 20,
+                                                    bool read_only = false);
 
   const store::RecordStore& records() const { return *db_; }
 

@@ -9,6 +9,7 @@
 #include <rocksdb/write_batch.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <stdexcept>
 #include <unordered_map>
 
@@ -46,6 +47,49 @@ rocksdb::ColumnFamilyOptions column_options(const std::shared_ptr<rocksdb::Cache
     o.compression = rocksdb::kLZ4Compression;
   }
   return o;
+}
+
+// Writes nothing: a read-only open must leave the directory as it found it.
+class NullLogger : public rocksdb::Logger {
+ public:
+  using rocksdb::Logger::Logv;
+  void Logv(const char*, va_list) override {}
+};
+
+// Whether `path` may be opened (or created) as a database, or why not. A directory that holds
+// files but no CURRENT is not one: RocksDB would start a new database there and delete them as
+// obsolete. Its info logs and lock file alone do not count (a failed open leaves them).
+Result<void> check_directory(const std::string& path, bool read_only, bool rebuild) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::path dir(path);
+  const auto status = fs::status(dir, ec);
+  if (!fs::exists(status)) {
+    if (read_only) return StoreError{"no database at " + path + " (it does not exist)"};
+    return {};
+  }
+  if (!fs::is_directory(status)) return StoreError{path + " is not a directory"};
+  if (fs::exists(dir / "CURRENT", ec)) return {};
+  if (read_only) return StoreError{"no database at " + path + " (no CURRENT file)"};
+  std::vector<fs::path> foreign;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name == "LOCK" || name == "LOG" || name.starts_with("LOG.old.")) continue;
+    foreign.push_back(entry.path());
+  }
+  if (ec) return StoreError{"cannot list " + path + ": " + ec.message()};
+  if (foreign.empty()) return {};
+  if (!rebuild) {
+    return StoreError{path + " holds " + std::to_string(foreign.size()) + " files (" +
+                      foreign.front().filename().string() +
+                      ", ...) but no database (no CURRENT file): refusing to open it as a new "
+                      "one, which would delete them. Move them away, or ask for a rebuild"};
+  }
+  for (const auto& f : foreign) {
+    fs::remove_all(f, ec);
+    if (ec) return StoreError{"cannot remove " + f.string() + ": " + ec.message()};
+  }
+  return {};
 }
 
 }  // namespace
@@ -97,8 +141,18 @@ Result<std::unique_ptr<RecordStore>> RecordStore::open(const RecordStoreOptions&
     descriptors.emplace_back(name, column_options(r->block_cache_));
   }
   r->extra_count_ = options.extra_column_families.size();
+  if (auto ok = check_directory(options.path, options.read_only, options.rebuild); !ok) {
+    return ok.error();
+  }
   rocksdb::DB* db = nullptr;
-  auto s = rocksdb::DB::Open(db_opts, options.path, descriptors, &r->cfs_, &db);
+  rocksdb::Status s;
+  if (options.read_only) {
+    db_opts.create_if_missing = false;
+    db_opts.info_log = std::make_shared<NullLogger>();
+    s = rocksdb::DB::OpenForReadOnly(db_opts, options.path, descriptors, &r->cfs_, &db);
+  } else {
+    s = rocksdb::DB::Open(db_opts, options.path, descriptors, &r->cfs_, &db);
+  }
   if (!s.ok()) return to_error(s, "open replica at " + options.path);
   r->db_.reset(db);
   if (options.memory_view) {

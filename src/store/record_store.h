@@ -64,6 +64,14 @@ struct RecordStoreOptions {
   // Column families of the user's own (e.g. the primary's outbox and indexes), after the record
   // key spaces; addressed by their index in this list. Not part of content_digest().
   std::vector<std::string> extra_column_families;
+  // Opens an existing database without writing anything to its directory (--digest, --dump;
+  // a read-only mount): a missing one is an error, never created.
+  bool read_only = false;
+  // A directory that is not empty yet holds no database (no CURRENT: a partial copy, stray
+  // files) is refused, since opening it as a new database would delete its files. With
+  // `rebuild` its contents are deleted instead and an empty database is made (an edge's
+  // replica, re-derivable from the stream, on the operator's word).
+  bool rebuild = false;
 };
 
 // A write to an extra column family, committed atomically with an apply() batch.

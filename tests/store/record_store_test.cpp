@@ -2,7 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <fstream>
+#include <functional>
+#include <map>
 #include <sstream>
 
 #include "core/digest.h"
@@ -172,6 +175,110 @@ TEST_P(ReplicaTest, LoaderResumesAfterAppliedSeq) {
 
 INSTANTIATE_TEST_SUITE_P(Lookups, ReplicaTest, ::testing::Values(false, true),
                          [](const auto& info) { return info.param ? "MemoryView" : "RocksDB"; });
+
+namespace fs = std::filesystem;
+
+// Every file under `dir` with its size and modification time.
+std::map<std::string, std::pair<std::uintmax_t, fs::file_time_type>> listing(const fs::path& dir) {
+  std::map<std::string, std::pair<std::uintmax_t, fs::file_time_type>> out;
+  for (const auto& e : fs::recursive_directory_iterator(dir)) {
+    if (e.is_regular_file()) out[e.path().string()] = {e.file_size(), e.last_write_time()};
+  }
+  return out;
+}
+
+// A replica with some records, flushed to SST files, closed; returns its content digest.
+core::Digest make_replica(const std::string& path) {
+  auto r = RecordStore::open(RecordStoreOptions{path}).value();
+  std::vector<ChangeEvent> events = {test::event(test::account()), test::event(test::product())};
+  for (int i = 0; i < 50; ++i) {
+    events.push_back(
+        test::event(test::license("KEY-" + std::to_string(i), "lic_" + std::to_string(i))));
+  }
+  EXPECT_TRUE(r->apply(events, 9));
+  EXPECT_TRUE(r->compact());
+  return r->content_digest().value();
+}
+
+// Copies `from` to `to` without the files `skip` says to leave out.
+void copy_without(const fs::path& from, const fs::path& to,
+                  const std::function<bool(const std::string&)>& skip) {
+  fs::create_directories(to);
+  for (const auto& e : fs::directory_iterator(from)) {
+    const std::string name = e.path().filename().string();
+    if (!skip(name)) fs::copy(e.path(), to / name);
+  }
+}
+
+// A directory that is not a database is never opened as a new one: that would delete its
+// files. Each damaged copy of a good replica is refused — again on a second try, its files
+// untouched and no CURRENT left behind; with `rebuild` it is emptied and opened; an intact copy
+// opens with the same content.
+TEST(DamagedDirectory, IsRefusedWithItsFilesKeptUnlessARebuildIsAsked) {
+  test::TempDir dir;
+  const core::Digest good = make_replica(dir.path("good"));
+  const fs::path root(dir.path(""));
+  const std::vector<std::pair<std::string, std::function<bool(const std::string&)>>> damaged = {
+      {"no-current-no-logs",
+       [](const std::string& n) { return n == "CURRENT" || n.ends_with(".log"); }},
+      {"only-sst", [](const std::string& n) { return !n.ends_with(".sst"); }},
+      {"no-current", [](const std::string& n) { return n == "CURRENT"; }},
+  };
+  for (const auto& [name, skip] : damaged) {
+    const fs::path copy = root / name;
+    copy_without(dir.path("good"), copy, skip);
+    const auto before = listing(copy);
+    ASSERT_FALSE(before.empty()) << name;
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      auto r = RecordStore::open(RecordStoreOptions{copy.string()});
+      ASSERT_FALSE(r) << name;
+      EXPECT_NE(r.error().message.find("no database (no CURRENT file)"), std::string::npos)
+          << r.error().message;
+      EXPECT_EQ(listing(copy), before) << name << ": files changed";
+      EXPECT_FALSE(fs::exists(copy / "CURRENT")) << name;
+    }
+    RecordStoreOptions rebuild{copy.string()};
+    rebuild.rebuild = true;
+    auto r = RecordStore::open(rebuild);
+    ASSERT_TRUE(r) << name << ": " << r.error().message;
+    EXPECT_EQ((*r)->applied_seq().value(), 0u) << name;
+    EXPECT_FALSE((*r)->license(core::sha256("KEY-1")).value()) << name;
+  }
+  copy_without(dir.path("good"), root / "intact", [](const std::string&) { return false; });
+  auto intact = RecordStore::open(RecordStoreOptions{(root / "intact").string()});
+  ASSERT_TRUE(intact) << intact.error().message;
+  EXPECT_EQ((*intact)->content_digest().value(), good);
+  // A file where the directory should be is refused too.
+  std::ofstream((root / "a-file").string()) << "x";
+  EXPECT_FALSE(RecordStore::open(RecordStoreOptions{(root / "a-file").string()}));
+}
+
+// Read-only (--digest, --dump): a missing database is an error and is not created; an existing
+// one is read with nothing in its directory written, not even an info log.
+TEST(ReadOnlyOpen, FailsOnAMissingDatabaseAndWritesNothing) {
+  test::TempDir dir;
+  RecordStoreOptions missing{dir.path("typo")};
+  missing.read_only = true;
+  EXPECT_FALSE(RecordStore::open(missing));
+  EXPECT_FALSE(fs::exists(dir.path("typo")));
+  fs::create_directories(dir.path("empty"));
+  RecordStoreOptions empty{dir.path("empty")};
+  empty.read_only = true;
+  EXPECT_FALSE(RecordStore::open(empty));
+  EXPECT_TRUE(fs::is_empty(dir.path("empty")));
+
+  const core::Digest good = make_replica(dir.path("db"));
+  const auto before = listing(dir.path("db"));
+  {
+    RecordStoreOptions ro{dir.path("db")};
+    ro.read_only = true;
+    auto r = RecordStore::open(ro);
+    ASSERT_TRUE(r) << r.error().message;
+    EXPECT_EQ((*r)->content_digest().value(), good);
+    EXPECT_EQ((*r)->license(core::sha256("KEY-7")).value()->id, "lic_7");
+  }
+  EXPECT_EQ(listing(dir.path("db")), before);
+}
 
 }  // namespace
 }  // namespace le::store
