@@ -56,6 +56,10 @@ constexpr const char* kUsage = R"(usage: license-edge --db DIR [flags]
   --nats URL               follow the primary's change stream on this NATS server; /readyz is
                            200 once the replica has caught up with it
   --stream NAME            JetStream stream (default LICENSING)
+  --mirror-api PREFIX      --stream is this region's mirror of the core's stream, created at
+                           first connect through the core domain's API prefix, e.g.
+                           '$JS.core.API' (deploy/nats/leaf-region.conf)
+  --mirror-source NAME     the core stream it mirrors (default LICENSING)
   --write-timeout-ms MS    activations, deactivations and TKI first-use bindings go to the
                            primary over --nats; without its answer by then: 503 (default 2000)
   --lease-batch-ms MS      heartbeats of live floating seats are answered here and their lease
@@ -113,6 +117,8 @@ int main(int argc, char** argv) {
                "client-ip-header",
                "nats",
                "stream",
+               "mirror-api",
+               "mirror-source",
                "admin-listen",
                "port-file",
                "write-timeout-ms",
@@ -247,6 +253,8 @@ int main(int argc, char** argv) {
     replication::ConsumerOptions consumer_options;
     consumer_options.nats.url = flags.str("nats");
     consumer_options.nats.stream = flags.str("stream", nats::kDefaultStream);
+    consumer_options.mirror_api = flags.str("mirror-api");
+    consumer_options.mirror_source = flags.str("mirror-source", nats::kDefaultStream);
     consumer_options.nats.client_name = "license-edge";
     consumer = std::make_unique<replication::Consumer>(**replica, stamps, clock, consumer_options);
     service.set_replication(&consumer->stats());

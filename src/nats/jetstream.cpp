@@ -1,7 +1,9 @@
 #include "nats/jetstream.h"
 
+#include <cstring>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 #include "common/log.h"
 
@@ -47,7 +49,18 @@ std::unique_ptr<JetStream> JetStream::connect(const NatsOptions& options, std::s
   auto* closure = new std::shared_ptr<Events>(j->events_);
   natsOptions* opts = nullptr;
   natsStatus s = natsOptions_Create(&opts);
-  if (s == NATS_OK) s = natsOptions_SetURL(opts, options.url.c_str());
+  // One URL, or a comma-separated list of a cluster's servers (any of them will do).
+  std::vector<std::string> urls;
+  for (std::size_t at = 0; at <= options.url.size();) {
+    const std::size_t comma = std::min(options.url.find(',', at), options.url.size());
+    if (comma > at) urls.push_back(options.url.substr(at, comma - at));
+    at = comma + 1;
+  }
+  std::vector<const char*> servers;
+  for (const auto& u : urls) servers.push_back(u.c_str());
+  if (s == NATS_OK) {
+    s = natsOptions_SetServers(opts, servers.data(), static_cast<int>(servers.size()));
+  }
   if (s == NATS_OK && !options.client_name.empty())
     s = natsOptions_SetName(opts, options.client_name.c_str());
   if (s == NATS_OK) s = natsOptions_SetMaxReconnect(opts, -1);
@@ -167,6 +180,26 @@ std::string JetStream::ensure_stream() {
   cfg.Storage = js_FileStorage;
   cfg.MaxMsgsPerSubject = 1;  // a compacted log: the latest state of every entity
   cfg.Duplicates = nanos(std::chrono::seconds(120));  // Nats-Msg-Id window
+  cfg.Replicas = options_.replicas;
+  return ensure(js_, cfg);
+}
+
+std::string JetStream::ensure_mirror(const std::string& source, const std::string& api_prefix) {
+  jsExternalStream external;
+  std::memset(&external, 0, sizeof external);
+  external.APIPrefix = api_prefix.c_str();
+  external.DeliverPrefix = "";  // libnats marshals it unconditionally
+  jsStreamSource mirror;
+  std::memset(&mirror, 0, sizeof mirror);
+  mirror.Name = source.c_str();
+  mirror.External = &external;
+  jsStreamConfig cfg;
+  jsStreamConfig_Init(&cfg);
+  cfg.Name = options_.stream.c_str();
+  cfg.Storage = js_FileStorage;
+  cfg.MaxMsgsPerSubject = 1;
+  cfg.Mirror = &mirror;
+  cfg.Replicas = options_.replicas;
   return ensure(js_, cfg);
 }
 
@@ -184,6 +217,7 @@ std::string JetStream::ensure_report_stream(std::chrono::seconds max_age, std::i
   cfg.MaxBytes = max_bytes;
   cfg.Discard = js_DiscardOld;
   cfg.Duplicates = nanos(duplicates);
+  cfg.Replicas = options_.replicas;
   return ensure(js_, cfg);
 }
 

@@ -44,6 +44,8 @@ struct NatsOptions {
   // Send each publish at once instead of letting libnats' flusher batch it: for request/reply
   // round trips, where the batching delay would be most of the latency.
   bool send_asap = false;
+  // Copies of the streams this side creates (JetStream clustering: 1, 3 or 5).
+  int replicas = 1;
 };
 
 std::string status_text(natsStatus s);
@@ -79,6 +81,10 @@ class JetStream {
   // on success.
   std::string ensure_report_stream(std::chrono::seconds max_age, std::int64_t max_bytes,
                                    std::chrono::seconds duplicates);
+  // Creates, unless it exists, options().stream as a mirror of `source` in another JetStream
+  // domain, reached through `api_prefix` (e.g. "$JS.core.API" across a leaf node): a region's
+  // local copy of the change stream. Empty on success.
+  std::string ensure_mirror(const std::string& source, const std::string& api_prefix);
   // The stream's last sequence (0 when empty); nullopt and `error` set when unavailable.
   std::optional<std::uint64_t> last_seq(std::string& error);
 

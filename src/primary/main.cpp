@@ -30,6 +30,8 @@ constexpr const char* kUsage = R"(usage: license-primary --db DIR [flags]
   --threads N              I/O threads (default 2)
   --nats URL               NATS server to publish to (default nats://127.0.0.1:4222)
   --stream NAME            JetStream stream (default LICENSING)
+  --stream-replicas N      copies of the streams it creates in a JetStream cluster (default 1;
+                           3 in deploy/nats/core.conf's cluster)
   --no-publish             keep changes in the outbox (do not publish them)
   --no-rate-limit          do not limit requests by plan (spec "Rate Limits")
   --public-ip-limit N      requests/min per client address without a valid API key (default 600)
@@ -83,6 +85,7 @@ int main(int argc, char** argv) {
                "threads",
                "nats",
                "stream",
+               "stream-replicas",
                "body-limit",
                "drain-ms",
                "admin-listen",
@@ -188,6 +191,7 @@ int main(int argc, char** argv) {
   primary::PublisherOptions publisher_options;
   publisher_options.nats.url = flags.str("nats", "nats://127.0.0.1:4222");
   publisher_options.nats.stream = flags.str("stream", nats::kDefaultStream);
+  publisher_options.nats.replicas = static_cast<int>(flags.u64("stream-replicas", 1));
   publisher_options.nats.client_name = "license-primary";
   primary::Publisher publisher(**store, publisher_options);
   api.set_publisher(&publisher.stats());

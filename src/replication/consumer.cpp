@@ -83,6 +83,10 @@ void Consumer::run() {
 
 std::string Consumer::follow(JetStream& js) {
   std::string error;
+  if (!options_.mirror_api.empty()) {
+    error = js.ensure_mirror(options_.mirror_source, options_.mirror_api);
+    if (!error.empty()) return error;
+  }
   auto head = js.last_seq(error);
   if (!head) return error;
   auto applied = replica_.applied_seq();

@@ -41,6 +41,10 @@ using nats::NatsOptions;
 struct ConsumerOptions {
   NatsOptions nats;
   std::size_t batch = 4096;  // events per WriteBatch at most
+  // Non-empty: nats.stream is a regional mirror of `mirror_source`, created at first connect
+  // (JetStream::ensure_mirror) through this API prefix of the core's domain.
+  std::string mirror_api;
+  std::string mirror_source = nats::kDefaultStream;
 };
 
 struct ConsumerStats {

@@ -98,7 +98,13 @@ class Cluster {
   Cluster() = default;
 
   const TempDir& dir() const { return dir_; }
-  std::string nats_url() const { return "nats://127.0.0.1:" + std::to_string(nats_port_.port()); }
+  std::string nats_url() const {
+    return nats_elsewhere_.empty() ? "nats://127.0.0.1:" + std::to_string(nats_port_.port())
+                                   : nats_elsewhere_;
+  }
+  // NATS the test runs itself (a cluster): the primary's and edges' --nats is `url` (a
+  // comma-separated list is one connection's servers).
+  void use_nats(std::string url) { nats_elsewhere_ = std::move(url); }
 
   // nats-server on the cluster's reserved port, the same one across restarts: every process's
   // --nats URL names it, and the reservation keeps any other process from taking it while the
@@ -139,8 +145,9 @@ class Cluster {
   // tests poll validations far faster than a client would (limits are tested on their own).
   std::unique_ptr<EdgeProcess> start_edge(const std::string& name,
                                           std::vector<std::string> extra = {},
-                                          bool rate_limits = false) {
-    std::vector<std::string> args{"--db", dir_.path(name), "--nats", nats_url(), "--threads", "2"};
+                                          bool rate_limits = false, std::string nats = {}) {
+    std::vector<std::string> args{
+        "--db", dir_.path(name), "--nats", nats.empty() ? nats_url() : nats, "--threads", "2"};
     if (!rate_limits) args.push_back("--no-rate-limit");
     args.insert(args.end(), extra.begin(), extra.end());
     return std::make_unique<EdgeProcess>(LE_EDGE_BINARY, args, dir_.path(name + ".log"));
@@ -241,6 +248,7 @@ class Cluster {
   std::unique_ptr<ServerProcess> nats_;
   std::unique_ptr<ServerProcess> primary_;
   std::string api_key_, api_key_id_, product_id_;
+  std::string nats_elsewhere_;
 };
 
 }  // namespace le::test
