@@ -367,6 +367,9 @@ int main(int argc, char** argv) {
           counter("le_replication_reconnects_total",
                   "Reconnections to NATS after a lost connection.",
                   static_cast<double>(s.reconnects.load()));
+          counter("le_replication_stream_rewinds_total",
+                  "Times the stream was found behind the replica and replayed from its start.",
+                  static_cast<double>(s.stream_rewinds.load()));
           gauge("le_nats_connected", "1 while connected to NATS.", s.connected.load() ? 1 : 0);
           gauge("le_replication_caught_up",
                 "1 once the replica reached the stream head seen at start.",

@@ -30,6 +30,9 @@ constexpr const char* kUsage = R"(usage: license-primary --db DIR [flags]
   --threads N              I/O threads (default 2)
   --nats URL               NATS server to publish to (default nats://127.0.0.1:4222)
   --stream NAME            JetStream stream (default LICENSING)
+  --outbox-retain-s S      changes the stream acknowledged are kept this long (default 150,
+                           more than JetStream's 2-minute fsync interval) and published again
+                           if the stream comes back without them
   --stream-replicas N      copies of the streams it creates in a JetStream cluster (default 1;
                            3 in deploy/nats/core.conf's cluster)
   --no-publish             keep changes in the outbox (do not publish them)
@@ -86,6 +89,7 @@ int main(int argc, char** argv) {
                "nats",
                "stream",
                "stream-replicas",
+               "outbox-retain-s",
                "body-limit",
                "drain-ms",
                "admin-listen",
@@ -192,6 +196,7 @@ int main(int argc, char** argv) {
   publisher_options.nats.url = flags.str("nats", "nats://127.0.0.1:4222");
   publisher_options.nats.stream = flags.str("stream", nats::kDefaultStream);
   publisher_options.nats.replicas = static_cast<int>(flags.u64("stream-replicas", 1));
+  publisher_options.retain = std::chrono::seconds(flags.u64("outbox-retain-s", 150));
   publisher_options.nats.client_name = "license-primary";
   primary::Publisher publisher(**store, publisher_options);
   api.set_publisher(&publisher.stats());
@@ -265,6 +270,9 @@ int main(int argc, char** argv) {
             MetricType::Gauge, outbox - published);
         add("le_primary_published_total", "Messages acknowledged by JetStream.",
             MetricType::Counter, static_cast<double>(s.published.load()));
+        add("le_primary_stream_rewinds_total",
+            "Times the stream was behind what it acknowledged (retained changes sent again).",
+            MetricType::Counter, static_cast<double>(s.rewinds.load()));
         add("le_primary_publish_failures_total", "Publish batches that had to be retried.",
             MetricType::Counter, static_cast<double>(s.failures.load()));
         add("le_nats_connected", "1 while connected to NATS.", MetricType::Gauge,

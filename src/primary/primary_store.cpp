@@ -13,6 +13,8 @@ namespace {
 
 constexpr std::string_view kOutboxSeqKey = "outbox_seq";
 constexpr std::string_view kEventSeqKey = "event_seq";
+// The last outbox row the stream acknowledged, and the stream's sequence for it.
+constexpr std::string_view kPublishedKey = "published";
 
 std::size_t idx(Cf cf) { return static_cast<std::size_t>(cf); }
 
@@ -261,13 +263,29 @@ Result<std::vector<OutboxEntry>> PrimaryStore::outbox_after(std::uint64_t after,
   return out;
 }
 
-Result<void> PrimaryStore::ack_outbox(std::uint64_t from, std::uint64_t upto) {
+Result<void> PrimaryStore::ack_outbox(std::uint64_t upto, std::uint64_t stream_seq) {
+  const store::ExtraWrite w{idx(Cf::kMeta), std::string(kPublishedKey),
+                            store::be64(upto) + store::be64(stream_seq)};
+  return db_->write_extra({&w, 1});
+}
+
+Result<void> PrimaryStore::prune_outbox(std::uint64_t from, std::uint64_t upto) {
   std::vector<store::ExtraWrite> deletes;
   deletes.reserve(upto >= from ? upto - from + 1 : 0);
   for (std::uint64_t s = from; s <= upto; ++s) {
     deletes.push_back({idx(Cf::kOutbox), store::be64(s), std::nullopt});
   }
   return db_->write_extra(deletes);
+}
+
+Result<PrimaryStore::Published> PrimaryStore::published() const {
+  auto v = db_->get_extra(idx(Cf::kMeta), kPublishedKey);
+  if (!v) return v.error();
+  if (!*v) return Published{};
+  auto through = store::from_be64(std::string_view(**v).substr(0, 8));
+  auto seq = (*v)->size() == 16 ? store::from_be64(std::string_view(**v).substr(8)) : std::nullopt;
+  if (!through || !seq) return StoreError{"corrupt published cursor"};
+  return Published{*through, *seq};
 }
 
 std::uint64_t PrimaryStore::wait_for_commit(std::uint64_t seen, std::chrono::milliseconds timeout) {

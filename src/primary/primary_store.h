@@ -173,8 +173,17 @@ class PrimaryStore {
 
   // The oldest unpublished outbox rows with seq > after, at most `max`.
   Result<std::vector<OutboxEntry>> outbox_after(std::uint64_t after, std::size_t max) const;
-  // Removes published rows with seq <= upto.
-  Result<void> ack_outbox(std::uint64_t from, std::uint64_t upto);
+  // Records rows up to `upto` as acknowledged by the stream, whose highest acknowledged
+  // sequence is then `stream_seq`; the rows stay (retained) until prune_outbox.
+  Result<void> ack_outbox(std::uint64_t upto, std::uint64_t stream_seq);
+  // Removes rows with from <= seq <= upto.
+  Result<void> prune_outbox(std::uint64_t from, std::uint64_t upto);
+  // What ack_outbox recorded last: the outbox cursor and the stream's sequence (0, 0: none).
+  struct Published {
+    std::uint64_t through = 0;
+    std::uint64_t stream_seq = 0;
+  };
+  Result<Published> published() const;
   // Blocks until a commit after `seen_commits`, or the timeout; returns the commit count.
   std::uint64_t wait_for_commit(std::uint64_t seen_commits, std::chrono::milliseconds timeout);
   // The last outbox seq committed.

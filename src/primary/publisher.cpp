@@ -8,6 +8,7 @@ namespace {
 struct AckCounts {
   std::atomic<std::uint64_t> ok{0};
   std::atomic<std::uint64_t> failed{0};
+  std::atomic<std::uint64_t> max_seq{0};  // the highest stream sequence acknowledged
 };
 
 // Every publish is confirmed positively: a batch counts as published only when JetStream has
@@ -16,6 +17,9 @@ void on_publish_ack(jsCtx*, natsMsg* msg, jsPubAck* pa, jsPubAckErr* pae, void* 
   auto* counts = static_cast<AckCounts*>(closure);
   if (pa != nullptr && pae == nullptr) {
     counts->ok.fetch_add(1);
+    std::uint64_t seen = counts->max_seq.load();
+    while (pa->Sequence > seen && !counts->max_seq.compare_exchange_weak(seen, pa->Sequence)) {
+    }
   } else {
     counts->failed.fetch_add(1);
   }
@@ -38,9 +42,14 @@ void Publisher::stop() {
 }
 
 void Publisher::run() {
-  // Rows before the oldest one still in the outbox were published by an earlier run.
-  if (auto oldest = store_.outbox_after(0, 1); oldest) {
-    cursor_ = oldest->empty() ? store_.outbox_seq() : oldest->front().seq - 1;
+  // Rows up to the recorded cursor were acknowledged in an earlier run, and so were the rows
+  // before the oldest one still kept. Those kept are retained one more period from now.
+  auto published = store_.published();
+  if (auto oldest = store_.outbox_after(0, 1); oldest && published) {
+    retained_from_ = oldest->empty() ? store_.outbox_seq() + 1 : oldest->front().seq;
+    cursor_ = std::max(published->through, retained_from_ - 1);
+    acked_stream_seq_ = published->stream_seq;
+    if (retained_from_ <= cursor_) acked_.emplace_back(cursor_, Clock::now());
     stats_.outbox_seq.store(cursor_);
   }
   std::unique_ptr<nats::JetStream> js;
@@ -49,7 +58,7 @@ void Publisher::run() {
       [&] {
         std::string error;
         js = nats::JetStream::connect(options_.nats, error, {&stats_.connected, nullptr});
-        if (js) error = js->ensure_stream();
+        if (js) error = check_stream(*js);
         if (!error.empty()) js.reset();  // not a session: connected goes back to false
         return error;
       },
@@ -62,6 +71,10 @@ void Publisher::run() {
           log::warn("publisher", "publish failed; retrying", {{"error", error}});
           if (!worker_.backoff()) break;
           if (!js->connected() && natsConnection_IsClosed(js->connection())) break;
+          // The server may be another one now (restarted, recreated): check what it holds.
+          if (const auto e = check_stream(*js); !e.empty()) {
+            log::warn("publisher", "stream check failed", {{"error", e}});
+          }
         }
         stats_.connected.store(false);
         js.reset();
@@ -83,6 +96,7 @@ std::string Publisher::drain(nats::JetStream& js) {
   std::string result;
   std::uint64_t commits = store_.wait_for_commit(~std::uint64_t{0}, std::chrono::milliseconds(0));
   std::string subject, msg_id;
+  unsigned idle = 0;
   while (!worker_.stopping()) {
     auto rows = store_.outbox_after(cursor_, options_.batch);
     if (!rows) {
@@ -90,9 +104,17 @@ std::string Publisher::drain(nats::JetStream& js) {
       break;
     }
     if (rows->empty()) {
+      prune();
+      // Idle: every 2 s, whether the stream still holds what it acknowledged (its server may
+      // have restarted without it; libnats reconnects underneath this session).
+      if (++idle % 4 == 0) {
+        result = check_stream(js);
+        if (!result.empty()) break;
+      }
       commits = store_.wait_for_commit(commits, std::chrono::milliseconds(500));
       continue;
     }
+    idle = 0;
     acks.ok.store(0);
     acks.failed.store(0);
     std::uint64_t sent = 0;
@@ -132,17 +154,55 @@ std::string Publisher::drain(nats::JetStream& js) {
                " publishes not acknowledged (" + std::to_string(acks.failed.load()) + " rejected)";
       break;
     }
-    const std::uint64_t first = rows->front().seq, last = rows->back().seq;
-    if (auto acked = store_.ack_outbox(first, last); !acked) {
+    const std::uint64_t last = rows->back().seq;
+    acked_stream_seq_ = std::max(acked_stream_seq_, acks.max_seq.load());
+    if (auto acked = store_.ack_outbox(last, acked_stream_seq_); !acked) {
       result = "outbox ack: " + acked.error().message;
       break;
     }
+    acked_.emplace_back(last, Clock::now());
+    prune();
     cursor_ = last;
     stats_.published.fetch_add(rows->size());
     stats_.outbox_seq.store(last);
   }
   jsCtx_Destroy(ctx);
   return result;
+}
+
+std::string Publisher::check_stream(nats::JetStream& js) {
+  std::string error = js.ensure_stream();
+  if (!error.empty()) return error;
+  const auto head = js.last_seq(error);
+  if (!head) return error;
+  if (*head < acked_stream_seq_) {
+    log::error("publisher",
+               "the stream is behind what it acknowledged (its servers lost acknowledged "
+               "messages); publishing the retained outbox again",
+               {{"stream_last_seq", std::to_string(*head)},
+                {"acknowledged_seq", std::to_string(acked_stream_seq_)},
+                {"from_outbox_seq", std::to_string(retained_from_)}});
+    stats_.rewinds.fetch_add(1);
+    cursor_ = std::min(cursor_, retained_from_ - 1);
+    acked_stream_seq_ = *head;
+    stats_.outbox_seq.store(cursor_);
+  }
+  return {};
+}
+
+void Publisher::prune() {
+  const auto now = Clock::now();
+  while (!acked_.empty() && now - acked_.front().second >= options_.retain) {
+    const std::uint64_t upto = std::min(acked_.front().first, cursor_);
+    if (upto >= retained_from_) {
+      if (auto pruned = store_.prune_outbox(retained_from_, upto); !pruned) {
+        log::warn("publisher", "pruning the outbox failed", {{"error", pruned.error().message}});
+        return;
+      }
+      retained_from_ = upto + 1;
+    }
+    acked_.pop_front();
+  }
 }
 
 }  // namespace le::primary

@@ -15,7 +15,9 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
+#include <deque>
 #include <thread>
 
 #include "nats/jetstream.h"
@@ -27,6 +29,12 @@ namespace le::primary {
 struct PublisherOptions {
   nats::NatsOptions nats;
   std::size_t batch = 2048;  // rows published before waiting for their acks
+  // Acknowledged rows are kept this long before they are deleted. JetStream acknowledges a
+  // message once its servers (a majority of them, clustered) have written it, and fsyncs every
+  // 2 minutes: a server that loses power can come back without messages it acknowledged. The
+  // stream is then behind the highest sequence it acknowledged, and the retained rows are
+  // published again.
+  std::chrono::seconds retain{150};
 };
 
 struct PublisherStats {
@@ -34,6 +42,8 @@ struct PublisherStats {
   std::atomic<std::uint64_t> failures{0};    // batches that had to be retried
   std::atomic<std::uint64_t> outbox_seq{0};  // last outbox row published
   std::atomic<bool> connected{false};        // the connection is up now
+  // Times the stream was found behind what it had acknowledged (retained rows sent again).
+  std::atomic<std::uint64_t> rewinds{0};
 };
 
 class Publisher {
@@ -45,14 +55,24 @@ class Publisher {
   const PublisherStats& stats() const { return stats_; }
 
  private:
+  using Clock = std::chrono::steady_clock;
   void run();
   // Publishes until stop or a failure; returns the error text.
   std::string drain(nats::JetStream& js);
+  // Makes sure the stream exists and holds what it acknowledged: when its last sequence is
+  // below the highest one it acknowledged, publishing starts again from the oldest retained
+  // row. Empty on success.
+  std::string check_stream(nats::JetStream& js);
+  // Deletes the rows acknowledged longer than options_.retain ago.
+  void prune();
 
   PrimaryStore& store_;
   PublisherOptions options_;
   PublisherStats stats_;
-  std::uint64_t cursor_ = 0;  // outbox rows <= cursor_ are published and deleted
+  std::uint64_t cursor_ = 0;            // outbox rows <= cursor_ are acknowledged
+  std::uint64_t acked_stream_seq_ = 0;  // the highest stream sequence acknowledged
+  std::uint64_t retained_from_ = 1;     // the oldest outbox row not deleted
+  std::deque<std::pair<std::uint64_t, Clock::time_point>> acked_;  // (last row, when) per batch
   nats::Worker worker_{"publisher"};
 };
 

@@ -70,8 +70,9 @@ void Consumer::run() {
         return error;
       },
       [&] {
-        if (!first) stats_.reconnects.fetch_add(1);
+        if (!first && !resubscribing_) stats_.reconnects.fetch_add(1);
         first = false;
+        resubscribing_ = false;
         const std::string error = follow(*js);
         stats_.connected.store(false);
         js.reset();
@@ -97,17 +98,24 @@ std::string Consumer::follow(JetStream& js) {
   if (!head_known_) {
     startup_head_ = *head;
     head_known_ = true;
-    if (*head < seq) {
-      log::error(
-          "replication", "the stream is behind the replica (was it recreated?)",
-          {{"stream_last_seq", std::to_string(*head)}, {"applied_seq", std::to_string(seq)}});
-    }
     log::info("replication", "following the change stream",
               {{"stream", js.options().stream},
                {"from_seq", std::to_string(seq + 1)},
                {"stream_last_seq", std::to_string(*head)}});
   }
-  if (seq >= startup_head_) stats_.caught_up.store(true, std::memory_order_release);
+  if (*head < seq) {
+    // The stream is behind the replica: recreated, or its servers lost messages they had
+    // acknowledged (the primary publishes its retained outbox again then). Replay it from the
+    // start: records carry their versions, so what the replica holds newer stays, and nothing
+    // the stream has is skipped. The replica serves meanwhile.
+    log::warn("replication", "the stream is behind the replica; replaying it from the start",
+              {{"stream_last_seq", std::to_string(*head)}, {"applied_seq", std::to_string(seq)}});
+    stats_.stream_rewinds.fetch_add(1);
+    seq = 0;
+  }
+  if (seq >= startup_head_ || *head < startup_head_) {
+    stats_.caught_up.store(true, std::memory_order_release);
+  }
 
   jsSubOptions so;
   jsSubOptions_Init(&so);
@@ -128,12 +136,33 @@ std::string Consumer::follow(JetStream& js) {
   std::vector<core::ChangeEvent> events;
   events.reserve(options_.batch);
   std::string result;
+  unsigned idle = 0;
+  const std::uint64_t reconnects_at_start = stats_.reconnects.load();
   while (!worker_.stopping()) {
     natsMsg* msg = nullptr;
     s = natsSubscription_NextMsg(&msg, sub, 200);
     if (s == NATS_TIMEOUT) {
+      // Idle after libnats reconnected: the server may have lost the ordered consumer (an
+      // ephemeral one does not outlive a restart), which the library notices only after
+      // missing heartbeats for many seconds. Subscribe again at once instead.
+      if (stats_.reconnects.load() != reconnects_at_start) {
+        resubscribing_ = true;
+        result = "reconnected to NATS: subscribing again";
+        break;
+      }
+      // Idle: every 2 s, whether the stream went behind the replica (an ordered consumer would
+      // wait silently for sequences the stream has not reached again).
+      if (++idle % 10 == 0) {
+        std::string head_error;
+        if (auto now_head = js.last_seq(head_error); now_head && *now_head < seq) {
+          result = "the stream is behind the replica (" + std::to_string(*now_head) + " < " +
+                   std::to_string(seq) + ")";
+          break;
+        }
+      }
       continue;
     }
+    idle = 0;
     if (s != NATS_OK) {
       result = "next message: " + nats::status_text(s);
       break;

@@ -59,6 +59,8 @@ struct ConsumerStats {
   std::atomic<std::uint64_t> reconnects{0};
   std::atomic<bool> connected{false};  // the connection is up now
   std::atomic<bool> caught_up{false};
+  // Times the stream was found behind the replica and replayed from its start.
+  std::atomic<std::uint64_t> stream_rewinds{0};
 };
 
 class Consumer {
@@ -86,6 +88,7 @@ class Consumer {
   ConsumerStats stats_;
   std::uint64_t startup_head_ = 0;
   bool head_known_ = false;
+  bool resubscribing_ = false;  // the last session ended to subscribe again after a reconnect
   nats::Worker worker_{"replication"};
 };
 

@@ -54,13 +54,19 @@ TEST(PrimaryStore, OutboxRowsOfEveryKeySpaceReadBackAsWritten) {
     EXPECT_EQ(ev->version(), 1u);
   }
   EXPECT_EQ(store->outbox_seq(), 5u);
-  // Acknowledged rows disappear; the sequence survives a reopen.
-  ASSERT_TRUE(store->ack_outbox(1, 3));
+  // Acknowledged rows are kept (retained) with the cursor recorded, until pruned; the sequence
+  // and the cursor survive a reopen.
+  EXPECT_EQ(store->published().value().through, 0u);
+  ASSERT_TRUE(store->ack_outbox(3, 77));
+  EXPECT_EQ(store->outbox_after(0, 100).value().size(), 5u);
+  ASSERT_TRUE(store->prune_outbox(1, 3));
   EXPECT_EQ(store->outbox_after(0, 100).value().size(), 2u);
   store.reset();
   store = PrimaryStore::open(dir.path("db")).value();
   EXPECT_EQ(store->outbox_seq(), 5u);
   EXPECT_EQ(store->outbox_after(0, 100).value().front().seq, 4u);
+  EXPECT_EQ(store->published().value().through, 3u);
+  EXPECT_EQ(store->published().value().stream_seq, 77u);
 }
 
 // Everything the primary's database holds: every record key space (with tombstones), the
