@@ -30,7 +30,20 @@ class Management : public ::testing::Test {
     EXPECT_FALSE(json_str(r.body, "/error").empty()) << r.body;
     EXPECT_EQ(json_str(r.body, "/help"), "/docs#errors") << r.body;
   }
+  // A live API key of a second account ("rival", starter plan), made on first use.
+  std::string rival_key() {
+    if (rival_key_.empty()) {
+      EXPECT_EQ(cluster_.admin(V::post, "/admin/v1/accounts", R"({"id":"rival","plan":"starter"})")
+                    .status,
+                201u);
+      rival_key_ = json_str(
+          cluster_.admin(V::post, "/admin/v1/accounts/rival/api-keys", R"({"mode":"live"})").body,
+          "/apiKey/key");
+    }
+    return rival_key_;
+  }
   Cluster cluster_;
+  std::string rival_key_;
 };
 
 TEST_F(Management, CreateGetListAndPaginate) {
@@ -360,12 +373,6 @@ TEST_F(Management, PortalLicensesFromAProductsPlan) {
   EXPECT_EQ(json_str(page.body, "/data/0/id"), json_str(by_name.body, "/license/id"));
 
   // Bad input: the spec's 4xx, and no license or product changes.
-  ASSERT_EQ(
-      cluster_.admin(V::post, "/admin/v1/accounts", R"({"id":"rival","plan":"starter"})").status,
-      201u);
-  const auto rival_key = json_str(
-      cluster_.admin(V::post, "/admin/v1/accounts/rival/api-keys", R"({"mode":"live"})").body,
-      "/apiKey/key");
   const std::string before = cluster_.api(V::get, "/api/v1/licenses?limit=100").body;
   const std::string product_before =
       cluster_.api(V::get, "/api/v1/products/" + cluster_.product_id()).body;
@@ -403,10 +410,10 @@ TEST_F(Management, PortalLicensesFromAProductsPlan) {
     expect_error(cluster_.api(V::post, "/api/v1/portal/licenses", c.body), c.status, c.code);
   }
   // Another account's product does not exist for the caller.
-  expect_error(
-      cluster_.call(V::post, "/api/v1/portal/licenses",
-                    "{" + good_product + R"(,"plan":"pro","customer_email":"a@b.co"})", rival_key),
-      404, "NOT_FOUND");
+  expect_error(cluster_.call(V::post, "/api/v1/portal/licenses",
+                             "{" + good_product + R"(,"plan":"pro","customer_email":"a@b.co"})",
+                             rival_key()),
+               404, "NOT_FOUND");
   for (const char* bad_plans :
        {R"({"plans":{}})",
         R"({"plans":[{"id":"a","type":"subscription"},{"id":"a","type":"trial"}]})",
@@ -504,13 +511,7 @@ TEST_F(Management, SubscriptionRenewsByItsPlansPeriod) {
                  "VALIDATION_ERROR");
   }
   expect_error(cluster_.api(V::post, "/api/v1/licenses/lic_nope/renew"), 404, "NOT_FOUND");
-  ASSERT_EQ(
-      cluster_.admin(V::post, "/admin/v1/accounts", R"({"id":"rival","plan":"starter"})").status,
-      201u);
-  const auto rival_key = json_str(
-      cluster_.admin(V::post, "/admin/v1/accounts/rival/api-keys", R"({"mode":"live"})").body,
-      "/apiKey/key");
-  expect_error(cluster_.call(V::post, path, "", rival_key), 404, "NOT_FOUND");
+  expect_error(cluster_.call(V::post, path, "", rival_key()), 404, "NOT_FOUND");
   EXPECT_EQ(cluster_.api(V::get, "/api/v1/licenses?limit=100").body, before);
 }
 
