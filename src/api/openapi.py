@@ -442,7 +442,7 @@ class Op:
                  body=None, body_example=None, ok=None, ok_status="200", ok_example=None,
                  errors=(400, 401, 404), params=(), limited=True, versioned=True,
                  description=None, extra_responses=None, ok_headers=(), content_type=None,
-                 body_required=True):
+                 body_required=True, admin_listener=False):
         self.method, self.path, self.op_id = method, path, op_id
         self.summary, self.tag, self.served = summary, tag, served
         self.security, self.body, self.body_example = security, body, body_example
@@ -452,8 +452,9 @@ class Op:
         self.extra_responses = extra_responses or {}
         self.ok_headers, self.content_type = ok_headers, content_type
         self.body_required = body_required
+        self.admin_listener = admin_listener  # served on --admin-listen, not the API's port
 
-    def render(self, process):
+    def render(self):
         common = (["X-API-Version"] if self.versioned else []) + \
                  (RATE_HEADERS if self.limited else [])
         op = {"operationId": self.op_id, "summary": self.summary, "tags": [self.tag]}
@@ -494,23 +495,23 @@ def _path_params(path):
     return [seg[1:-1] for seg in path.split("/") if seg.startswith("{")]
 
 
-def error_response(status, desc, hdrs=("X-API-Version",) + tuple(RATE_HEADERS)):
+def error_response(desc, hdrs=("X-API-Version",) + tuple(RATE_HEADERS)):
     return json_response(desc, schema("Error"), hdrs)
 
 
 RESPONSES = {
-    "E400": error_response(400, "MISSING_FIELDS or VALIDATION_ERROR (a malformed body, an "
+    "E400": error_response("MISSING_FIELDS or VALIDATION_ERROR (a malformed body, an "
                            "unknown field, a bad X-API-Version)."),
-    "E401": error_response(401, "AUTH_REQUIRED or INVALID_API_KEY."),
-    "E403": error_response(403, "Forbidden."),
-    "E404": error_response(404, "NOT_FOUND: another account's resources do not exist either."),
-    "E409": error_response(409, "CONFLICT."),
-    "E413": error_response(413, "PAYLOAD_TOO_LARGE."),
+    "E401": error_response("AUTH_REQUIRED or INVALID_API_KEY."),
+    "E403": error_response("Forbidden."),
+    "E404": error_response("NOT_FOUND: another account's resources do not exist either."),
+    "E409": error_response("CONFLICT."),
+    "E413": error_response("PAYLOAD_TOO_LARGE."),
     "E429": {"description": "RATE_LIMITED: the plan's limit for this minute is spent.",
              "headers": headers(["X-API-Version", "Retry-After"] + RATE_HEADERS),
              "content": {"application/json": {"schema": schema("RateLimited"), "example": {
                  "error": "Rate limit exceeded", "code": "RATE_LIMITED", "retryAfter": 23}}}},
-    "E503": error_response(503, "SERVICE_UNAVAILABLE: retry after Retry-After seconds.",
+    "E503": error_response("SERVICE_UNAVAILABLE: retry after Retry-After seconds.",
                            ("X-API-Version", "Retry-After")),
 }
 
@@ -773,7 +774,7 @@ OPS = [
        security=PUBLIC, limited=False, ok={"type": "object"}, errors=(400,)),
     Op("get", "/metrics", "metrics", "Prometheus metrics (admin listener)", "Health",
        served=BOTH, security=PUBLIC, limited=False, versioned=False,
-       content_type="text/plain", errors=(404,),
+       content_type="text/plain", errors=(404,), admin_listener=True,
        description="Served on the admin listener (`--admin-listen`, loopback by default), "
        "with its own /healthz and /readyz, not on the API's."),
 ]
@@ -802,8 +803,8 @@ def document(process):
     paths = {}
     admin_port = 9091 if process == PRIMARY else 9090
     for o in ops:
-        op = paths.setdefault(o.path, {})[o.method] = o.render(process)
-        if o.path == "/metrics":
+        op = paths.setdefault(o.path, {})[o.method] = o.render()
+        if o.admin_listener:
             op["servers"] = [{"url": f"http://127.0.0.1:{admin_port}",
                               "description": "the admin listener"}]
     title = "License Edge API" if process == PRIMARY else "License Edge API — edge node"

@@ -171,7 +171,8 @@ class PrimaryStore {
   Result<std::vector<core::ChangeEvent>> list_account(store::KeySpace space,
                                                       std::string_view account_id) const;
 
-  // The oldest unpublished outbox rows with seq > after, at most `max`.
+  // The oldest outbox rows with seq > after, at most `max` (rows up to the published cursor
+  // stay until pruned: see ack_outbox).
   Result<std::vector<OutboxEntry>> outbox_after(std::uint64_t after, std::size_t max) const;
   // Records rows up to `upto` as acknowledged by the stream, whose highest acknowledged
   // sequence is then `stream_seq`; the rows stay (retained) until prune_outbox.

@@ -30,6 +30,15 @@ class Management : public ::testing::Test {
     EXPECT_FALSE(json_str(r.body, "/error").empty()) << r.body;
     EXPECT_EQ(json_str(r.body, "/help"), "/docs#errors") << r.body;
   }
+  // The answer's spec pagination: {page, limit, total, totalPages, hasMore}.
+  static void expect_pagination(const std::string& body, std::int64_t page, std::int64_t limit,
+                                std::int64_t total, std::int64_t total_pages, bool has_more) {
+    EXPECT_EQ(json_int(body, "/pagination/page"), page) << body;
+    EXPECT_EQ(json_int(body, "/pagination/limit"), limit) << body;
+    EXPECT_EQ(json_int(body, "/pagination/total"), total) << body;
+    EXPECT_EQ(json_int(body, "/pagination/totalPages"), total_pages) << body;
+    EXPECT_EQ(json_bool(body, "/pagination/hasMore"), has_more) << body;
+  }
   // A live API key of a second account ("rival", starter plan), made on first use.
   std::string rival_key() {
     if (rival_key_.empty()) {
@@ -72,11 +81,7 @@ TEST_F(Management, CreateGetListAndPaginate) {
   cluster_.create_licenses(44);  // 45 in all
   r = cluster_.api(V::get, "/api/v1/licenses?page=2&limit=20");
   ASSERT_EQ(r.status, 200u) << r.body;
-  EXPECT_EQ(json_int(r.body, "/pagination/page"), 2);
-  EXPECT_EQ(json_int(r.body, "/pagination/limit"), 20);
-  EXPECT_EQ(json_int(r.body, "/pagination/total"), 45);
-  EXPECT_EQ(json_int(r.body, "/pagination/totalPages"), 3);
-  EXPECT_TRUE(json_bool(r.body, "/pagination/hasMore"));
+  expect_pagination(r.body, 2, 20, 45, 3, true);
   EXPECT_FALSE(json_str(r.body, "/data/19/id").empty());
   EXPECT_TRUE(json_str(r.body, "/data/20/id").empty());
   r = cluster_.api(V::get, "/api/v1/licenses?offset=40&limit=20");
@@ -365,11 +370,7 @@ TEST_F(Management, PortalLicensesFromAProductsPlan) {
   // The spec's pagination example's shape: page 2 of 1-item pages.
   const auto page = cluster_.api(V::get, "/api/v1/portal/licenses?page=2&limit=1");
   ASSERT_EQ(page.status, 200u) << page.body;
-  EXPECT_EQ(json_int(page.body, "/pagination/page"), 2);
-  EXPECT_EQ(json_int(page.body, "/pagination/limit"), 1);
-  EXPECT_EQ(json_int(page.body, "/pagination/total"), 2);
-  EXPECT_EQ(json_int(page.body, "/pagination/totalPages"), 2);
-  EXPECT_FALSE(json_bool(page.body, "/pagination/hasMore"));
+  expect_pagination(page.body, 2, 1, 2, 2, false);
   EXPECT_EQ(json_str(page.body, "/data/0/id"), json_str(by_name.body, "/license/id"));
 
   // Bad input: the spec's 4xx, and no license or product changes.
