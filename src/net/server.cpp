@@ -173,6 +173,24 @@ void cancel_socket(void* s) {
   static_cast<Sock*>(s)->cancel(ignored);
 }
 
+// SO_REUSEPORT lets any process of the same user join a listening address, and the kernel would
+// then split connections between two servers (two edges with different replicas). A socket
+// without it cannot bind an address something already listens on: binding one first, and
+// closing it, refuses an address another process serves.
+void refuse_if_served(const tcp::endpoint& ep) {
+  asio::io_context ioc;
+  tcp::acceptor probe(ioc);
+  probe.open(ep.protocol());
+  probe.set_option(asio::socket_base::reuse_address(true));
+  beast::error_code ec;
+  probe.bind(ep, ec);
+  if (ec == asio::error::address_in_use) {
+    throw std::system_error(ec, "another process already serves " + ep.address().to_string() + ":" +
+                                    std::to_string(ep.port()));
+  }
+  if (ec) throw std::system_error(ec, "bind");
+}
+
 }  // namespace
 
 class Server::Worker final : public Deferrer {
@@ -597,6 +615,7 @@ Server::~Server() { shutdown(std::chrono::milliseconds(0)); }
 void Server::start() {
   const auto address = asio::ip::make_address(config_.address);
   port_ = config_.port;
+  if (port_ != 0) refuse_if_served(tcp::endpoint(address, port_));
   for (unsigned i = 0; i < config_.threads; ++i) {
     auto w = std::make_unique<Worker>(*this, i);
     w->bind(tcp::endpoint(address, port_));
