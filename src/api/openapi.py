@@ -763,6 +763,21 @@ OPS = [
     Op("post", "/admin/v1/signing-keys/rotate", "rotateSigningKey",
        "Rotate the receipts' root key", "Operator", security=OPERATOR, limited=False,
        ok=obj({"kid": {"type": "string"}}, ["kid"]), ok_status="201", errors=(401, 503)),
+    Op("post", "/admin/v1/snapshots", "writeSnapshot", "Write a replica snapshot now",
+       "Operator", security=OPERATOR, limited=False, ok_status="202",
+       ok=obj({"snapshots": obj({
+           "requested": {"type": "boolean"},
+           "written": {"type": "integer", "description": "Snapshots written since start."},
+           "lastSeq": {"type": "integer",
+                       "description": "Stream sequence the newest one covers."},
+           "lastRecords": {"type": "integer"},
+           "lastBytes": {"type": "integer"}},
+           ["requested", "written", "lastSeq", "lastRecords", "lastBytes"])}, ["snapshots"]),
+       errors=(401, 503),
+       description="Writes a snapshot of the records for edges to start from (the JetStream "
+       "Object Store bucket `license-replica`) at once instead of at the next "
+       "`--snapshot-interval-s`. Answered before it is written: its progress shows in the "
+       "`le_primary_snapshot*` metrics."),
     # ---- health and the document
     Op("get", "/healthz", "healthz", "Liveness", "Health", served=BOTH, security=PUBLIC,
        limited=False, ok=schema("Health"), errors=(400,)),

@@ -29,6 +29,10 @@ class InvalidationStamps {
   void bump(store::KeySpace space, std::string_view key) {
     slots_[slot(space, key)].fetch_add(1, std::memory_order_acq_rel);
   }
+  // Every key at once (after a snapshot replaced many records).
+  void bump_all() {
+    for (std::size_t i = 0; i <= mask_; ++i) slots_[i].fetch_add(1, std::memory_order_acq_rel);
+  }
 
  private:
   std::size_t slot(store::KeySpace space, std::string_view key) const;

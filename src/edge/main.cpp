@@ -60,6 +60,12 @@ constexpr const char* kUsage = R"(usage: license-edge --db DIR [flags]
                            first connect through the core domain's API prefix, e.g.
                            '$JS.core.API' (deploy/nats/leaf-region.conf)
   --mirror-source NAME     the core stream it mirrors (default LICENSING)
+  --snapshot-bucket NAME   an empty replica, or one more than --bootstrap-behind events behind
+                           the stream, first ingests the primary's newest snapshot from this
+                           Object Store bucket, then follows the stream after it; without one,
+                           the stream alone (default license-replica)
+  --bootstrap-behind N     (default 500000)
+  --no-snapshot-bootstrap  follow the stream alone
   --write-timeout-ms MS    activations, deactivations and TKI first-use bindings go to the
                            primary over --nats; without its answer by then: 503 (default 2000)
   --lease-batch-ms MS      heartbeats of live floating seats are answered here and their lease
@@ -95,42 +101,45 @@ constexpr const char* kUsage = R"(usage: license-edge --db DIR [flags]
 
 int main(int argc, char** argv) {
   using namespace le;
-  Flags flags(argc, argv,
-              {"db",
-               "listen",
-               "threads",
-               "seed",
-               "cache-licenses",
-               "block-cache-mb",
-               "memory-budget-mb",
-               "header-limit",
-               "body-limit",
-               "idle-timeout-ms",
-               "request-timeout-ms",
-               "drain-ms",
-               "public-ip-limit",
-               "public-license-limit",
-               "tki-ip-limit",
-               "rate-limit-slots-log2",
-               "fleet-size",
-               "trusted-proxies",
-               "client-ip-header",
-               "nats",
-               "stream",
-               "mirror-api",
-               "mirror-source",
-               "admin-listen",
-               "port-file",
-               "write-timeout-ms",
-               "lease-batch-ms",
-               "report-ms",
-               "report-licenses",
-               "report-buffer-bytes",
-               "edge-id",
-               "receipt-rate",
-               "access-log-sample"},
-              {"seed-only", "help", "no-rate-limit", "no-memory-view", "digest", "dump",
-               "rebuild-replica", "no-metrics", "no-usage", "no-reports", "no-receipts"});
+  Flags flags(
+      argc, argv,
+      {"db",
+       "listen",
+       "threads",
+       "seed",
+       "cache-licenses",
+       "block-cache-mb",
+       "memory-budget-mb",
+       "header-limit",
+       "body-limit",
+       "idle-timeout-ms",
+       "request-timeout-ms",
+       "drain-ms",
+       "public-ip-limit",
+       "public-license-limit",
+       "tki-ip-limit",
+       "rate-limit-slots-log2",
+       "fleet-size",
+       "trusted-proxies",
+       "client-ip-header",
+       "nats",
+       "stream",
+       "mirror-api",
+       "mirror-source",
+       "snapshot-bucket",
+       "bootstrap-behind",
+       "admin-listen",
+       "port-file",
+       "write-timeout-ms",
+       "lease-batch-ms",
+       "report-ms",
+       "report-licenses",
+       "report-buffer-bytes",
+       "edge-id",
+       "receipt-rate",
+       "access-log-sample"},
+      {"seed-only", "help", "no-rate-limit", "no-memory-view", "digest", "dump", "rebuild-replica",
+       "no-snapshot-bootstrap", "no-metrics", "no-usage", "no-reports", "no-receipts"});
   if (flags.flag("help")) {
     std::cout << kUsage;
     return 0;
@@ -256,6 +265,13 @@ int main(int argc, char** argv) {
     consumer_options.mirror_api = flags.str("mirror-api");
     consumer_options.mirror_source = flags.str("mirror-source", nats::kDefaultStream);
     consumer_options.nats.client_name = "license-edge";
+    // A regional mirror's edge follows its local stream alone: the snapshots are in the core's
+    // domain, and number sequences as the core's stream does.
+    if (!flags.flag("no-snapshot-bootstrap") && consumer_options.mirror_api.empty()) {
+      consumer_options.snapshot_dir = flags.str("db") + "/snapshot.tmp";
+    }
+    consumer_options.snapshot_bucket = flags.str("snapshot-bucket", "license-replica");
+    consumer_options.bootstrap_behind = flags.u64("bootstrap-behind", 500'000);
     consumer = std::make_unique<replication::Consumer>(**replica, stamps, clock, consumer_options);
     service.set_replication(&consumer->stats());
     consumer->start();
@@ -370,6 +386,15 @@ int main(int argc, char** argv) {
           counter("le_replication_stream_rewinds_total",
                   "Times the stream was found behind the replica and replayed from its start.",
                   static_cast<double>(s.stream_rewinds.load()));
+          counter("le_replication_bootstraps_total",
+                  "Snapshots of the primary's records ingested before following the stream.",
+                  static_cast<double>(s.bootstraps.load()));
+          counter("le_replication_bootstrap_failures_total",
+                  "Snapshots that could not be fetched or ingested (the stream alone followed).",
+                  static_cast<double>(s.bootstrap_failures.load()));
+          gauge("le_replication_bootstrap_seconds",
+                "Download and ingestion time of the last snapshot ingested.",
+                static_cast<double>(s.bootstrap_ms.load()) / 1000.0);
           gauge("le_nats_connected", "1 while connected to NATS.", s.connected.load() ? 1 : 0);
           gauge("le_replication_caught_up",
                 "1 once the replica reached the stream head seen at start.",

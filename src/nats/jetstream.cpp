@@ -234,6 +234,19 @@ std::optional<std::uint64_t> JetStream::last_seq(std::string& error) {
   return seq;
 }
 
+std::optional<std::int64_t> JetStream::created(std::string& error) {
+  jsStreamInfo* si = nullptr;
+  jsErrCode jerr = static_cast<jsErrCode>(0);
+  natsStatus s = js_GetStreamInfo(&si, js_, options_.stream.c_str(), nullptr, &jerr);
+  if (s != NATS_OK) {
+    error = "stream info: " + status_text(s);
+    return std::nullopt;
+  }
+  const std::int64_t created = si->Created;
+  jsStreamInfo_Destroy(si);
+  return created;
+}
+
 bool Backoff::wait(const std::atomic<bool>& stop) {
   const auto until = std::chrono::steady_clock::now() + next_;
   while (std::chrono::steady_clock::now() < until) {

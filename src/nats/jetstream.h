@@ -87,6 +87,9 @@ class JetStream {
   std::string ensure_mirror(const std::string& source, const std::string& api_prefix);
   // The stream's last sequence (0 when empty); nullopt and `error` set when unavailable.
   std::optional<std::uint64_t> last_seq(std::string& error);
+  // When the stream was created (ns since the epoch): tells one incarnation of a stream, and
+  // its numbering, from another. nullopt and `error` set when unavailable.
+  std::optional<std::int64_t> created(std::string& error);
 
   const NatsOptions& options() const { return options_; }
 

@@ -24,6 +24,12 @@ bool Worker::wait_for(std::unique_lock<std::mutex>& lock, std::chrono::milliseco
   return !stopping();
 }
 
+bool Worker::wait_for(std::unique_lock<std::mutex>& lock, std::chrono::milliseconds d,
+                      const std::function<bool()>& woken) {
+  cv_.wait_for(lock, d, [&] { return stopping() || woken(); });
+  return !stopping();
+}
+
 void Worker::run_sessions(std::string_view unavailable, const std::function<std::string()>& connect,
                           const std::function<void()>& serve) {
   while (!stopping()) {

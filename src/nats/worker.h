@@ -40,6 +40,11 @@ class Worker {
   std::mutex& mutex() { return mu_; }
   // With `lock` held on mutex(): waits up to `d` or until stop(); returns !stopping().
   bool wait_for(std::unique_lock<std::mutex>& lock, std::chrono::milliseconds d);
+  // The same, also ending when `woken()` (checked under the lock) is true after a notify().
+  bool wait_for(std::unique_lock<std::mutex>& lock, std::chrono::milliseconds d,
+                const std::function<bool()>& woken);
+  // Wakes wait_for() callers; the notifier changes what `woken` reads under mutex() first.
+  void notify() { cv_.notify_all(); }
   // Sleeps the next backoff step (100 ms doubling to 2 s) unless stopped; returns !stopping().
   bool backoff() { return backoff_.wait(stop_); }
 

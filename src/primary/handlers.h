@@ -20,7 +20,8 @@ struct RouteContext {
   Ledger& ledger;
   const ManagementOptions& options;
   SigningKeys* signing_keys = nullptr;
-  UsageStore* usage = nullptr;  // null: usage is not tracked (its routes answer 503)
+  UsageStore* usage = nullptr;          // null: usage is not tracked (its routes answer 503)
+  SnapshotWriter* snapshots = nullptr;  // null: snapshots are not written (503)
 };
 
 // Wraps `body`: a Refusal it throws is answered in the spec's error format.
@@ -59,5 +60,6 @@ void add_event_routes(net::Router& router, const RouteContext& ctx);        // w
 void add_signing_key_routes(net::Router& router, const RouteContext& ctx);  // receipt roots
 void add_webhook_routes(net::Router& router, const RouteContext& ctx);      // webhook endpoints
 void add_usage_routes(net::Router& router, const RouteContext& ctx);        // usage, auth logs
+void add_snapshot_routes(net::Router& router, const RouteContext& ctx);     // replica snapshots
 
 }  // namespace le::primary

@@ -36,6 +36,12 @@ constexpr const char* kUsage = R"(usage: license-primary --db DIR [flags]
   --stream-replicas N      copies of the streams it creates in a JetStream cluster (default 1;
                            3 in deploy/nats/core.conf's cluster)
   --no-publish             keep changes in the outbox (do not publish them)
+  --snapshot-interval-s S  a snapshot of the records for edges to start from is written to
+                           the Object Store every S seconds when the stream moved on, and on
+                           POST /admin/v1/snapshots (default 300; 0 = only when asked)
+  --snapshots-keep N       the newest N snapshots are kept (default 3)
+  --snapshot-bucket NAME   their Object Store bucket (default license-replica)
+  --no-snapshots           write none
   --no-rate-limit          do not limit requests by plan (spec "Rate Limits")
   --public-ip-limit N      requests/min per client address without a valid API key (default 600)
   --webhooks-allow-private accept webhook URLs naming loopback, private or link-local addresses,
@@ -90,6 +96,9 @@ int main(int argc, char** argv) {
                "stream",
                "stream-replicas",
                "outbox-retain-s",
+               "snapshot-interval-s",
+               "snapshots-keep",
+               "snapshot-bucket",
                "body-limit",
                "drain-ms",
                "admin-listen",
@@ -109,8 +118,8 @@ int main(int argc, char** argv) {
                "key-sharing-threshold",
                "report-stream-max-bytes",
                "public-ip-limit"},
-              {"help", "no-publish", "no-rate-limit", "no-edge-writes", "digest", "dump",
-               "webhooks-allow-private", "no-webhook-delivery", "no-reports"});
+              {"help", "no-publish", "no-snapshots", "no-rate-limit", "no-edge-writes", "digest",
+               "dump", "webhooks-allow-private", "no-webhook-delivery", "no-reports"});
   if (flags.flag("help")) {
     std::cout << kUsage;
     return 0;
@@ -188,6 +197,17 @@ int main(int argc, char** argv) {
   primary::ManagementApi api(ledger, options);
   api.set_signing_keys(signing_keys->get());
   api.set_usage(usage->get());
+  primary::SnapshotWriterOptions snapshot_options;
+  snapshot_options.nats.url = flags.str("nats", "nats://127.0.0.1:4222");
+  snapshot_options.nats.stream = flags.str("stream", nats::kDefaultStream);
+  snapshot_options.nats.replicas = static_cast<int>(flags.u64("stream-replicas", 1));
+  snapshot_options.nats.client_name = "license-primary-snapshots";
+  snapshot_options.dir = flags.str("db") + "/snapshot.tmp";
+  snapshot_options.bucket = flags.str("snapshot-bucket", "license-replica");
+  snapshot_options.interval = std::chrono::seconds(flags.u64("snapshot-interval-s", 300));
+  snapshot_options.keep = std::max<std::uint64_t>(1, flags.u64("snapshots-keep", 3));
+  primary::SnapshotWriter snapshots(**store, snapshot_options);
+  if (!flags.flag("no-snapshots") && !flags.flag("no-publish")) api.set_snapshots(&snapshots);
   net::Router router;
   api.register_routes(router);
   net::Server server(server_config, router);
@@ -242,6 +262,7 @@ int main(int argc, char** argv) {
   }
   if (!flags.flag("no-webhook-delivery")) deliveries->start();
   if (!flags.flag("no-publish")) publisher.start();
+  if (!flags.flag("no-snapshots") && !flags.flag("no-publish")) snapshots.start();
   if (!flags.flag("no-edge-writes")) writes.start();
   certificates.start();
 
@@ -270,6 +291,19 @@ int main(int argc, char** argv) {
             MetricType::Gauge, outbox - published);
         add("le_primary_published_total", "Messages acknowledged by JetStream.",
             MetricType::Counter, static_cast<double>(s.published.load()));
+        const auto& snap = snapshots.stats();
+        add("le_primary_snapshots_total", "Snapshots of the records written for edges.",
+            MetricType::Counter, static_cast<double>(snap.written.load()));
+        add("le_primary_snapshot_failures_total", "Snapshots that could not be written.",
+            MetricType::Counter, static_cast<double>(snap.failures.load()));
+        add("le_primary_snapshot_seq", "Stream sequence the newest snapshot covers.",
+            MetricType::Gauge, static_cast<double>(snap.last_seq.load()));
+        add("le_primary_snapshot_timestamp_seconds", "When the newest snapshot was written.",
+            MetricType::Gauge, static_cast<double>(snap.last_unix_s.load()));
+        add("le_primary_snapshot_seconds", "Export and upload time of the newest snapshot.",
+            MetricType::Gauge, static_cast<double>(snap.last_ms.load()) / 1000.0);
+        add("le_primary_snapshot_bytes", "Size of the newest snapshot.", MetricType::Gauge,
+            static_cast<double>(snap.last_bytes.load()));
         add("le_primary_stream_rewinds_total",
             "Times the stream was behind what it acknowledged (retained changes sent again).",
             MetricType::Counter, static_cast<double>(s.rewinds.load()));
@@ -354,6 +388,7 @@ int main(int argc, char** argv) {
   deliveries->stop();
   server.shutdown(drain);
   admin.shutdown(std::chrono::milliseconds(500));
+  snapshots.stop();
   publisher.stop();
   log::info("primary", "stopped");
   return 0;

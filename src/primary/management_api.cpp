@@ -143,7 +143,7 @@ void ManagementApi::register_routes(net::Router& router) {
   router.add(V::get, "/api/v1/openapi.json", [](const net::Request&, net::Response& res) {
     res.body = api::openapi_json(api::Process::kPrimary);
   });
-  const RouteContext ctx{ledger_, options_, signing_keys_, usage_};
+  const RouteContext ctx{ledger_, options_, signing_keys_, usage_, snapshots_};
   add_account_routes(router, ctx);
   add_product_routes(router, ctx);
   add_license_routes(router, ctx);
@@ -152,6 +152,7 @@ void ManagementApi::register_routes(net::Router& router) {
   add_event_routes(router, ctx);
   add_webhook_routes(router, ctx);
   add_usage_routes(router, ctx);
+  add_snapshot_routes(router, ctx);
   if (signing_keys_ != nullptr) add_signing_key_routes(router, ctx);
 }
 

@@ -19,6 +19,7 @@
 #include "primary/ledger.h"
 #include "primary/publisher.h"
 #include "primary/signing_keys.h"
+#include "primary/snapshot_writer.h"
 #include "primary/usage_store.h"
 #include "ratelimit/sliding_window.h"
 
@@ -53,6 +54,8 @@ class ManagementApi {
   void set_signing_keys(SigningKeys* keys) { signing_keys_ = keys; }
   // Where usage, auth logs and blacklist attempts are read; without it those routes answer 503.
   void set_usage(UsageStore* usage) { usage_ = usage; }
+  // What POST /admin/v1/snapshots asks for a snapshot; without it that route answers 503.
+  void set_snapshots(SnapshotWriter* snapshots) { snapshots_ = snapshots; }
 
   // The plan limit of the request's caller (Router::set_admission): X-RateLimit-* on the answer,
   // false with the 429 written when it is over.
@@ -72,6 +75,7 @@ class ManagementApi {
   const std::atomic<bool>* edge_writes_ = nullptr;
   SigningKeys* signing_keys_ = nullptr;
   UsageStore* usage_ = nullptr;
+  SnapshotWriter* snapshots_ = nullptr;
 };
 
 }  // namespace le::primary

@@ -288,6 +288,21 @@ Result<PrimaryStore::Published> PrimaryStore::published() const {
   return Published{*through, *seq};
 }
 
+Result<PrimaryStore::Snapshot> PrimaryStore::export_snapshot(const std::string& dir) const {
+  auto exported = db_->export_snapshot(dir, idx(Cf::kMeta), kPublishedKey);
+  if (!exported) return exported.error();
+  Snapshot out;
+  if (exported->stamp) {
+    auto seq = exported->stamp->size() == 16
+                   ? store::from_be64(std::string_view(*exported->stamp).substr(8))
+                   : std::nullopt;
+    if (!seq) return StoreError{"corrupt published cursor"};
+    out.stream_seq = *seq;
+  }
+  out.files = std::move(*exported);
+  return out;
+}
+
 std::uint64_t PrimaryStore::wait_for_commit(std::uint64_t seen, std::chrono::milliseconds timeout) {
   std::unique_lock<std::mutex> lock(commit_mu_);
   commit_cv_.wait_for(lock, timeout, [&] { return commits_ != seen; });

@@ -185,6 +185,14 @@ class PrimaryStore {
     std::uint64_t stream_seq = 0;
   };
   Result<Published> published() const;
+  // The record key spaces as SST files in `dir` at one point in time, and the stream sequence
+  // they cover: every change the stream holds up to it is in them (rows are acknowledged after
+  // their changes commit, and the published cursor read at the same point).
+  struct Snapshot {
+    store::ExportedSnapshot files;
+    std::uint64_t stream_seq = 0;
+  };
+  Result<Snapshot> export_snapshot(const std::string& dir) const;
   // Blocks until a commit after `seen_commits`, or the timeout; returns the commit count.
   std::uint64_t wait_for_commit(std::uint64_t seen_commits, std::chrono::milliseconds timeout);
   // The last outbox seq committed.

@@ -1,12 +1,15 @@
 #include "replication/consumer.h"
 
 #include <charconv>
+#include <chrono>
+#include <filesystem>
 #include <string_view>
 #include <vector>
 
 #include "cache/record_cache.h"
 #include "common/log.h"
 #include "core/change_event.h"
+#include "replication/snapshot.h"
 
 namespace le::replication {
 namespace {
@@ -82,6 +85,46 @@ void Consumer::run() {
       });
 }
 
+std::optional<std::uint64_t> Consumer::bootstrap(JetStream& js, std::uint64_t applied,
+                                                 std::uint64_t head) {
+  const auto started = std::chrono::steady_clock::now();
+  ObjectStore objects(js, options_.snapshot_bucket);
+  std::string error;
+  auto give_up = [&](std::string why) -> std::optional<std::uint64_t> {
+    std::error_code ec;
+    std::filesystem::remove_all(options_.snapshot_dir, ec);
+    if (why.empty()) return std::nullopt;
+    stats_.bootstrap_failures.fetch_add(1);
+    log::warn("replication", "no snapshot to start from; following the stream alone",
+              {{"error", why}, {"applied_seq", std::to_string(applied)}});
+    return std::nullopt;
+  };
+  auto fetched = fetch_newest_snapshot(objects, applied, options_.snapshot_dir, error);
+  if (!fetched) return give_up(error);
+  auto created = js.created(error);
+  if (!created) return give_up(error);
+  if (fetched->seq > head || fetched->stream_created != *created) {
+    return give_up("the newest snapshot (seq " + std::to_string(fetched->seq) +
+                   ") is of another incarnation of the stream");
+  }
+  auto changed = replica_.ingest_snapshot(fetched->files, fetched->seq);
+  if (!changed) return give_up("ingest: " + changed.error().message);
+  give_up({});
+  stamps_.bump_all();
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                      std::chrono::steady_clock::now() - started)
+                      .count();
+  stats_.bootstraps.fetch_add(1);
+  stats_.bootstrap_seq.store(fetched->seq);
+  stats_.bootstrap_ms.store(ms);
+  log::info("replication", "ingested a snapshot; following the stream after it",
+            {{"seq", std::to_string(fetched->seq)},
+             {"bytes", std::to_string(fetched->bytes)},
+             {"records_changed", std::to_string(*changed)},
+             {"ms", std::to_string(ms)}});
+  return fetched->seq;
+}
+
 std::string Consumer::follow(JetStream& js) {
   std::string error;
   if (!options_.mirror_api.empty()) {
@@ -112,6 +155,12 @@ std::string Consumer::follow(JetStream& js) {
               {{"stream_last_seq", std::to_string(*head)}, {"applied_seq", std::to_string(seq)}});
     stats_.stream_rewinds.fetch_add(1);
     seq = 0;
+  } else if (!options_.snapshot_dir.empty() && *head > seq &&
+             (seq == 0 || *head - seq > options_.bootstrap_behind)) {
+    if (auto at = bootstrap(js, seq, *head)) {
+      seq = *at;
+      stats_.applied_seq.store(seq, std::memory_order_release);
+    }
   }
   if (seq >= startup_head_ || *head < startup_head_) {
     stats_.caught_up.store(true, std::memory_order_release);

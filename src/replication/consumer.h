@@ -24,6 +24,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -45,6 +46,14 @@ struct ConsumerOptions {
   // (JetStream::ensure_mirror) through this API prefix of the core's domain.
   std::string mirror_api;
   std::string mirror_source = nats::kDefaultStream;
+  // Non-empty: an empty replica, or one more than `bootstrap_behind` events behind the stream,
+  // first ingests the newest snapshot of the primary's records (replication/snapshot.h) from
+  // the Object Store bucket `snapshot_bucket`, downloaded into this directory (on the replica's
+  // filesystem), and follows the stream from the sequence after it. Without a snapshot, or when
+  // it cannot be read whole, the stream alone brings the replica up.
+  std::string snapshot_dir;
+  std::string snapshot_bucket = "license-replica";
+  std::uint64_t bootstrap_behind = 500'000;
 };
 
 struct ConsumerStats {
@@ -61,6 +70,12 @@ struct ConsumerStats {
   std::atomic<bool> caught_up{false};
   // Times the stream was found behind the replica and replayed from its start.
   std::atomic<std::uint64_t> stream_rewinds{0};
+  // Snapshots ingested, attempts that fell back to the stream, and the last one's sequence and
+  // time from the start of its download to ingested.
+  std::atomic<std::uint64_t> bootstraps{0};
+  std::atomic<std::uint64_t> bootstrap_failures{0};
+  std::atomic<std::uint64_t> bootstrap_seq{0};
+  std::atomic<std::int64_t> bootstrap_ms{0};
 };
 
 class Consumer {
@@ -80,6 +95,9 @@ class Consumer {
   void run();
   // Follows the stream until stop or an error; returns the error text.
   std::string follow(JetStream& js);
+  // Ingests the newest snapshot above `applied` that this stream (last sequence `head`) can be
+  // followed from; its sequence, or nullopt to follow the stream alone.
+  std::optional<std::uint64_t> bootstrap(JetStream& js, std::uint64_t applied, std::uint64_t head);
 
   store::RecordStore& replica_;
   cache::InvalidationStamps& stamps_;

@@ -15,17 +15,14 @@
 
 #include "core/codec.h"
 #include "core/digest.h"
+#include "store/record_store_detail.h"
 
 namespace le::store {
 namespace {
 
-constexpr std::string_view kAppliedSeqKey = "applied_seq";
-constexpr const char* kCfNames[] = {"accounts",      "api_keys", "products",
-                                    "product_names", "licenses", "blacklist"};
-
-StoreError to_error(const rocksdb::Status& s, std::string_view what) {
-  return StoreError{std::string(what) + ": " + s.ToString()};
-}
+using detail::kAppliedSeqKey;
+using detail::kCfNames;
+using detail::to_error;
 
 rocksdb::ColumnFamilyOptions column_options(const std::shared_ptr<rocksdb::Cache>& cache) {
   rocksdb::ColumnFamilyOptions o;

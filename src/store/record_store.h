@@ -87,6 +87,19 @@ struct ApplyResult {
   std::vector<TouchedKey> touched;  // keys whose stored value changed (for cache invalidation)
 };
 
+// One key space's records as an SST file (RecordStore::export_snapshot / ingest_snapshot).
+struct SnapshotFile {
+  KeySpace space = KeySpace::kAccount;
+  std::string path;
+  std::uint64_t bytes = 0;
+  std::uint64_t entries = 0;
+};
+
+struct ExportedSnapshot {
+  std::vector<SnapshotFile> files;   // key spaces that hold anything, in KeySpace order
+  std::optional<std::string> stamp;  // the extra column family's value at the same point
+};
+
 // The key space and key under which the record an event carries is stored.
 TouchedKey record_key(const core::ChangeEvent& ev);
 
@@ -141,6 +154,18 @@ class RecordStore {
   // SHA-256 over every key and value of every column family, in order: two replicas with the
   // same digest hold exactly the same state.
   Result<core::Digest> content_digest(bool include_applied_seq = false) const;
+
+  // Writes every record key space (tombstones included) as of one point in time to SST files
+  // in `dir`, and reads `stamp_key` of extra column family `stamp_cf` at that same point (the
+  // primary: which stream sequence the records cover). Runs beside writes and lookups.
+  Result<ExportedSnapshot> export_snapshot(const std::string& dir, std::size_t stamp_cf,
+                                           std::string_view stamp_key) const;
+  // Ingests files written by export_snapshot (moved into the database: same filesystem) and
+  // applied_seq = seq in one atomic step — a crash leaves either all of it or none — then
+  // puts every record that changed into the memory view and returns how many did. The files'
+  // records replace the stored ones of their keys, whatever their versions; key spaces without
+  // a file are left as they are. Serialized with apply().
+  Result<std::uint64_t> ingest_snapshot(std::span<const SnapshotFile> files, std::uint64_t seq);
 
   // Flushes and fully compacts every column family. After a bulk load (seeding, catch-up from
   // empty) this leaves reads one file per level instead of many overlapping L0 files, and no

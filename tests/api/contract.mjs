@@ -218,6 +218,7 @@ await call('primary', 'getAnalytics', { query: { product_id: product.id } });
 await call('primary', 'listAuthLogs', { query: { outcome: 'success' } });
 await call('primary', 'getSigningKeys');
 await call('primary', 'rotateSigningKey');
+await call('primary', 'writeSnapshot');
 
 // ---- errors the document describes
 const errors = [

@@ -123,6 +123,61 @@ TEST_P(ReplicaTest, RenamedProductMovesItsNameIndex) {
   EXPECT_FALSE(replica_->product_by_name("acc_1", "New").value());
 }
 
+TEST_P(ReplicaTest, ASnapshotReplacesItsKeysAndSetsAppliedSeqInOneStep) {
+  RecordStoreOptions source_options{dir_.path("source")};
+  source_options.extra_column_families = {"meta"};
+  auto source = RecordStore::open(source_options).value();
+  auto l = test::license("KEY");
+  l.max_activations = 7;
+  ASSERT_TRUE(source->apply(
+      {{test::event(test::account()), test::event(test::product()), test::event(l)}}, 10));
+  const ExtraWrite stamp{0, "covered", "seq-10"};
+  ASSERT_TRUE(source->write_extra({&stamp, 1}));
+  auto exported = source->export_snapshot(dir_.path("snap"), 0, "covered");
+  ASSERT_TRUE(exported) << exported.error().message;
+  EXPECT_EQ(exported->stamp, "seq-10");
+  std::vector<KeySpace> spaces;
+  for (const auto& f : exported->files) spaces.push_back(f.space);
+  EXPECT_EQ(spaces, (std::vector<KeySpace>{KeySpace::kAccount, KeySpace::kProduct,
+                                           KeySpace::kProductName, KeySpace::kLicense}));
+
+  // The replica holds a newer version of KEY (from a write reply, say) and a key the
+  // snapshot lacks.
+  auto newer = test::license("KEY");
+  newer.version = 9;
+  newer.status = core::LicenseStatus::kRevoked;
+  apply({test::event(newer), test::event(test::license("OTHER", "lic_2"))}, 3);
+
+  // A file that is not an SST: refused, nothing changed.
+  std::vector<SnapshotFile> bad = exported->files;
+  const std::string junk = dir_.path("junk.sst");
+  std::ofstream(junk) << "not an sst";
+  bad.back().path = junk;
+  EXPECT_FALSE(replica_->ingest_snapshot(bad, 10));
+  EXPECT_EQ(replica_->applied_seq().value(), 3u);
+  EXPECT_FALSE(replica_->account("acc_1").value());
+
+  auto changed = replica_->ingest_snapshot(exported->files, 10);
+  ASSERT_TRUE(changed) << changed.error().message;
+  EXPECT_EQ(replica_->applied_seq().value(), 10u);
+  for (int reopened = 0; reopened < 2; ++reopened) {
+    SCOPED_TRACE(reopened);
+    const auto account = replica_->account("acc_1").value();
+    ASSERT_TRUE(account);
+    EXPECT_EQ(account->id, "acc_1");
+    const auto product = replica_->product_by_name("acc_1", "MyProduct").value();
+    ASSERT_TRUE(product);
+    EXPECT_EQ(product->id, "prod_1");
+    const auto key = replica_->license(core::sha256("KEY")).value();
+    ASSERT_TRUE(key);
+    EXPECT_EQ(key->version, 1u);  // the snapshot's, whatever the versions
+    EXPECT_EQ(key->max_activations, 7u);
+    EXPECT_EQ(key->status, core::LicenseStatus::kActive);
+    EXPECT_EQ(replica_->license(core::sha256("OTHER")).value()->id, "lic_2");
+    open();
+  }
+}
+
 TEST_P(ReplicaTest, StateAndSequenceSurviveReopen) {
   apply({test::event(test::license("KEY"))}, 42);
   auto before = replica_->content_digest(true).value();

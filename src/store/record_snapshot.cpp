@@ -1,0 +1,136 @@
+// RecordStore's snapshots: export as SST files at one point in time, ingest them atomically.
+#include <rocksdb/db.h>
+#include <rocksdb/options.h>
+#include <rocksdb/sst_file_writer.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <functional>
+#include <memory>
+
+#include "store/record_store.h"
+#include "store/record_store_detail.h"
+
+namespace le::store {
+
+using detail::kAppliedSeqKey;
+using detail::kCfNames;
+using detail::to_error;
+
+Result<ExportedSnapshot> RecordStore::export_snapshot(const std::string& dir, std::size_t stamp_cf,
+                                                      std::string_view stamp_key) const {
+  auto* stamp_handle = extra_cf(stamp_cf);
+  if (stamp_handle == nullptr) return StoreError{"no such extra column family"};
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return StoreError{"create " + dir + ": " + ec.message()};
+  // Released on every path out.
+  std::unique_ptr<const rocksdb::Snapshot, std::function<void(const rocksdb::Snapshot*)>> snap(
+      db_->GetSnapshot(), [this](const rocksdb::Snapshot* s) { db_->ReleaseSnapshot(s); });
+  rocksdb::ReadOptions ro;
+  ro.snapshot = snap.get();
+  ExportedSnapshot out;
+  std::string stamp;
+  auto s = db_->Get(ro, stamp_handle, rocksdb::Slice(stamp_key.data(), stamp_key.size()), &stamp);
+  if (s.ok()) {
+    out.stamp = std::move(stamp);
+  } else if (!s.IsNotFound()) {
+    return to_error(s, "read the snapshot's stamp");
+  }
+  ro.fill_cache = false;
+  ro.readahead_size = 2u << 20;
+  for (int i = 0; i < kKeySpaceCount; ++i) {
+    const auto space = static_cast<KeySpace>(i);
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf(space)));
+    it->SeekToFirst();
+    if (!it->Valid()) {
+      if (!it->status().ok()) return to_error(it->status(), "iterate");
+      continue;
+    }
+    SnapshotFile f;
+    f.space = space;
+    f.path = dir + "/" + kCfNames[i] + ".sst";
+    rocksdb::SstFileWriter writer(rocksdb::EnvOptions(), db_->GetOptions(cf(space)));
+    if (s = writer.Open(f.path); !s.ok()) return to_error(s, "open " + f.path);
+    for (; it->Valid(); it->Next()) {
+      if (s = writer.Put(it->key(), it->value()); !s.ok()) return to_error(s, "write " + f.path);
+      ++f.entries;
+    }
+    if (!it->status().ok()) return to_error(it->status(), "iterate");
+    rocksdb::ExternalSstFileInfo info;
+    if (s = writer.Finish(&info); !s.ok()) return to_error(s, "finish " + f.path);
+    f.bytes = info.file_size;
+    out.files.push_back(std::move(f));
+  }
+  return out;
+}
+
+Result<std::uint64_t> RecordStore::ingest_snapshot(std::span<const SnapshotFile> files,
+                                                   std::uint64_t seq) {
+  std::lock_guard lock(apply_mu_);
+  std::vector<rocksdb::IngestExternalFileArg> args;
+  rocksdb::IngestExternalFileOptions options;
+  options.move_files = true;
+  options.allow_blocking_flush = true;  // the files' keys override what memtables hold
+  for (const auto& f : files) {
+    for (const auto& a : args) {
+      if (a.column_family == cf(f.space)) return StoreError{"two files for one key space"};
+    }
+    rocksdb::IngestExternalFileArg a;
+    a.column_family = cf(f.space);
+    a.external_files = {f.path};
+    a.options = options;
+    args.push_back(std::move(a));
+  }
+  // applied_seq rides in the same atomic ingestion, as a file of its own.
+  std::string seq_file;
+  if (!files.empty()) {
+    seq_file =
+        std::filesystem::path(files.front().path).parent_path().string() + "/applied_seq.sst";
+  } else {
+    return StoreError{"a snapshot without files"};
+  }
+  rocksdb::SstFileWriter writer(rocksdb::EnvOptions(), db_->GetOptions(cfs_[0]));
+  auto s = writer.Open(seq_file);
+  if (s.ok())
+    s = writer.Put(rocksdb::Slice(kAppliedSeqKey.data(), kAppliedSeqKey.size()), be64(seq));
+  if (s.ok()) s = writer.Finish();
+  if (!s.ok()) return to_error(s, "write " + seq_file);
+  rocksdb::IngestExternalFileArg a;
+  a.column_family = cfs_[0];
+  a.external_files = {seq_file};
+  a.options = options;
+  args.push_back(std::move(a));
+  if (s = db_->IngestExternalFiles(args); !s.ok()) return to_error(s, "ingest the snapshot");
+
+  std::uint64_t changed = 0;
+  if (!view_) return changed;
+  // Records first, then the product name index (as apply() does).
+  std::vector<KeySpace> spaces;
+  for (const auto& f : files) spaces.push_back(f.space);
+  std::stable_partition(spaces.begin(), spaces.end(),
+                        [](KeySpace k) { return k != KeySpace::kProductName; });
+  rocksdb::ReadOptions ro;
+  ro.fill_cache = false;
+  ro.readahead_size = 2u << 20;
+  for (const auto space : spaces) {
+    view_->reserve(space, estimate_keys(space));
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf(space)));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      const std::string_view key(it->key().data(), it->key().size());
+      const std::string_view value(it->value().data(), it->value().size());
+      bool same = false;
+      view_->read(space, key, [&](std::string_view v) { same = v == value; });
+      if (same) continue;
+      if (!view_->load(space, key, value)) {
+        return StoreError{"the snapshot's records do not fit the memory budget"};
+      }
+      ++changed;
+    }
+    if (!it->status().ok()) return to_error(it->status(), "load the memory view");
+  }
+  view_->reclaim();
+  return changed;
+}
+
+}  // namespace le::store
