@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cctype>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <thread>
@@ -66,6 +67,10 @@ constexpr const char* kUsage = R"(usage: license-edge --db DIR [flags]
                            the stream alone (default license-replica)
   --bootstrap-behind N     (default 500000)
   --no-snapshot-bootstrap  follow the stream alone
+  --flush-messages N       the replica (written without a WAL when following --nats) is
+                           flushed to disk after N stream messages (default 100000) ...
+  --flush-ms MS            ... or MS after the first one not yet flushed (default 10000): what
+                           a crash loses, and a restart applies again
   --write-timeout-ms MS    activations, deactivations and TKI first-use bindings go to the
                            primary over --nats; without its answer by then: 503 (default 2000)
   --lease-batch-ms MS      heartbeats of live floating seats are answered here and their lease
@@ -128,6 +133,8 @@ int main(int argc, char** argv) {
        "mirror-source",
        "snapshot-bucket",
        "bootstrap-behind",
+       "flush-messages",
+       "flush-ms",
        "admin-listen",
        "port-file",
        "write-timeout-ms",
@@ -202,6 +209,25 @@ int main(int argc, char** argv) {
   }
 
   auto replica = store::RecordStore::open(replica_options);
+  // A replica whose files fail their checksums is corrupt, not unavailable: following a stream,
+  // it is re-derivable, so it is moved aside (kept for a look, never deleted here) and built
+  // again from the primary's snapshot and the stream.
+  std::uint64_t corrupt_replicas = 0;
+  if (!replica && replica.error().message.find("Corruption") != std::string::npos &&
+      flags.has("nats") && !replica_options.read_only) {
+    const std::string aside = replica_options.path + ".corrupt";
+    log::error("edge", "the replica is corrupt; moving it aside and building it again",
+               {{"error", replica.error().message}, {"moved_to", aside}});
+    std::error_code ec;
+    std::filesystem::remove_all(aside, ec);
+    std::filesystem::rename(replica_options.path, aside, ec);
+    if (ec) {
+      log::error("edge", "cannot move the corrupt replica aside", {{"error", ec.message()}});
+      return 1;
+    }
+    ++corrupt_replicas;
+    replica = store::RecordStore::open(replica_options);
+  }
   if (!replica) {
     log::error("edge", "cannot open replica", {{"error", replica.error().message}});
     return 1;
@@ -272,6 +298,8 @@ int main(int argc, char** argv) {
     }
     consumer_options.snapshot_bucket = flags.str("snapshot-bucket", "license-replica");
     consumer_options.bootstrap_behind = flags.u64("bootstrap-behind", 500'000);
+    consumer_options.flush_messages = flags.u64("flush-messages", 100'000);
+    consumer_options.flush_interval = std::chrono::milliseconds(flags.u64("flush-ms", 10'000));
     consumer = std::make_unique<replication::Consumer>(**replica, stamps, clock, consumer_options);
     service.set_replication(&consumer->stats());
     consumer->start();
@@ -392,6 +420,35 @@ int main(int argc, char** argv) {
           counter("le_replication_bootstrap_failures_total",
                   "Snapshots that could not be fetched or ingested (the stream alone followed).",
                   static_cast<double>(s.bootstrap_failures.load()));
+          counter("le_edge_replica_corruptions_total",
+                  "Replicas found corrupt (failed checksums) at start, moved aside and built "
+                  "again.",
+                  static_cast<double>(corrupt_replicas));
+          gauge("le_replication_unflushed_messages",
+                "Stream messages applied to memtables only since the last flush (a crash "
+                "loses them; the restart applies them again).",
+                static_cast<double>(s.unflushed.load()));
+          counter("le_replication_flushes_total", "Flushes of the replica by the consumer.",
+                  static_cast<double>(s.flushes.load()));
+          counter("le_replication_checks_total",
+                  "Range digests of the primary's records compared with the replica.",
+                  static_cast<double>(s.checks.load()));
+          counter("le_replication_checks_skipped_total",
+                  "Range digests met where the replica could not be compared (catching up).",
+                  static_cast<double>(s.checks_skipped.load()));
+          counter("le_replication_divergences_total",
+                  "Times the replica was found to differ from the primary's records (at two "
+                  "checks in a row).",
+                  static_cast<double>(s.divergences.load()));
+          counter("le_replication_divergent_ranges_total",
+                  "Key ranges found differing from the primary's.",
+                  static_cast<double>(s.divergent_ranges.load()));
+          counter("le_replication_repairs_total",
+                  "Divergences repaired from the primary's newest snapshot.",
+                  static_cast<double>(s.repairs.load()));
+          counter("le_replication_repair_failures_total",
+                  "Divergences that found no snapshot to repair from.",
+                  static_cast<double>(s.repair_failures.load()));
           gauge("le_replication_bootstrap_seconds",
                 "Download and ingestion time of the last snapshot ingested.",
                 static_cast<double>(s.bootstrap_ms.load()) / 1000.0);

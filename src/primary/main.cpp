@@ -36,6 +36,9 @@ constexpr const char* kUsage = R"(usage: license-primary --db DIR [flags]
   --stream-replicas N      copies of the streams it creates in a JetStream cluster (default 1;
                            3 in deploy/nats/core.conf's cluster)
   --no-publish             keep changes in the outbox (do not publish them)
+  --check-interval-s S     when the outbox is drained, digests of the records over fixed key
+                           ranges are published in the stream this often, for edges to check
+                           their replicas against (default 60; 0 = never)
   --snapshot-interval-s S  a snapshot of the records for edges to start from is written to
                            the Object Store every S seconds when the stream moved on, and on
                            POST /admin/v1/snapshots (default 300; 0 = only when asked)
@@ -96,6 +99,7 @@ int main(int argc, char** argv) {
                "stream",
                "stream-replicas",
                "outbox-retain-s",
+               "check-interval-s",
                "snapshot-interval-s",
                "snapshots-keep",
                "snapshot-bucket",
@@ -217,6 +221,7 @@ int main(int argc, char** argv) {
   publisher_options.nats.stream = flags.str("stream", nats::kDefaultStream);
   publisher_options.nats.replicas = static_cast<int>(flags.u64("stream-replicas", 1));
   publisher_options.retain = std::chrono::seconds(flags.u64("outbox-retain-s", 150));
+  publisher_options.check_interval = std::chrono::seconds(flags.u64("check-interval-s", 60));
   publisher_options.nats.client_name = "license-primary";
   primary::Publisher publisher(**store, publisher_options);
   api.set_publisher(&publisher.stats());
@@ -291,6 +296,9 @@ int main(int argc, char** argv) {
             MetricType::Gauge, outbox - published);
         add("le_primary_published_total", "Messages acknowledged by JetStream.",
             MetricType::Counter, static_cast<double>(s.published.load()));
+        add("le_primary_checks_total",
+            "Range digests of the records published for edges to check their replicas.",
+            MetricType::Counter, static_cast<double>(s.checks.load()));
         const auto& snap = snapshots.stats();
         add("le_primary_snapshots_total", "Snapshots of the records written for edges.",
             MetricType::Counter, static_cast<double>(snap.written.load()));

@@ -303,6 +303,11 @@ Result<PrimaryStore::Snapshot> PrimaryStore::export_snapshot(const std::string& 
   return out;
 }
 
+Result<std::optional<store::RangeDigests>> PrimaryStore::drained_digests(
+    std::uint64_t published_through) {
+  return db_->range_digests(&write_mu_, [&] { return outbox_seq_.load() == published_through; });
+}
+
 std::uint64_t PrimaryStore::wait_for_commit(std::uint64_t seen, std::chrono::milliseconds timeout) {
   std::unique_lock<std::mutex> lock(commit_mu_);
   commit_cv_.wait_for(lock, timeout, [&] { return commits_ != seen; });

@@ -193,6 +193,11 @@ class PrimaryStore {
     std::uint64_t stream_seq = 0;
   };
   Result<Snapshot> export_snapshot(const std::string& dir) const;
+  // The self-check's range digests of the records (store/range_check.h) when every committed
+  // change is published — the last outbox row committed is `published_through` — taken at a
+  // point no commit can pass: then the stream's last message per entity is its state here.
+  // nullopt when something is left to publish.
+  Result<std::optional<store::RangeDigests>> drained_digests(std::uint64_t published_through);
   // Blocks until a commit after `seen_commits`, or the timeout; returns the commit count.
   std::uint64_t wait_for_commit(std::uint64_t seen_commits, std::chrono::milliseconds timeout);
   // The last outbox seq committed.

@@ -35,6 +35,9 @@ struct PublisherOptions {
   // stream is then behind the highest sequence it acknowledged, and the retained rows are
   // published again.
   std::chrono::seconds retain{150};
+  // When the outbox is drained, this often (0: never) the self-check's range digests of the
+  // records are published on store::kCheckSubject, for edges to compare with their replicas.
+  std::chrono::seconds check_interval{60};
 };
 
 struct PublisherStats {
@@ -44,6 +47,7 @@ struct PublisherStats {
   std::atomic<bool> connected{false};        // the connection is up now
   // Times the stream was found behind what it had acknowledged (retained rows sent again).
   std::atomic<std::uint64_t> rewinds{0};
+  std::atomic<std::uint64_t> checks{0};  // range digests published
 };
 
 class Publisher {
@@ -65,6 +69,8 @@ class Publisher {
   std::string check_stream(nats::JetStream& js);
   // Deletes the rows acknowledged longer than options_.retain ago.
   void prune();
+  // Publishes the range digests when the outbox is drained. Empty on success (or nothing to do).
+  std::string publish_check(nats::JetStream& js);
 
   PrimaryStore& store_;
   PublisherOptions options_;
@@ -72,6 +78,7 @@ class Publisher {
   std::uint64_t cursor_ = 0;            // outbox rows <= cursor_ are acknowledged
   std::uint64_t acked_stream_seq_ = 0;  // the highest stream sequence acknowledged
   std::uint64_t retained_from_ = 1;     // the oldest outbox row not deleted
+  Clock::time_point last_check_ = Clock::now();
   std::deque<std::pair<std::uint64_t, Clock::time_point>> acked_;  // (last row, when) per batch
   nats::Worker worker_{"publisher"};
 };

@@ -1,5 +1,6 @@
 #include "replication/consumer.h"
 
+#include <algorithm>
 #include <charconv>
 #include <chrono>
 #include <filesystem>
@@ -10,6 +11,7 @@
 #include "common/log.h"
 #include "core/change_event.h"
 #include "replication/snapshot.h"
+#include "store/range_check.h"
 
 namespace le::replication {
 namespace {
@@ -85,18 +87,81 @@ void Consumer::run() {
       });
 }
 
+void Consumer::maybe_flush() {
+  const std::uint64_t unflushed = stats_.unflushed.load();
+  if (unflushed == 0 || options_.flush_messages == 0) return;
+  if (unflushed < options_.flush_messages &&
+      std::chrono::steady_clock::now() - unflushed_since_ < options_.flush_interval) {
+    return;
+  }
+  if (auto flushed = replica_.flush(); !flushed) {
+    log::warn("replication", "flushing the replica failed", {{"error", flushed.error().message}});
+    return;
+  }
+  stats_.unflushed.store(0);
+  stats_.flushes.fetch_add(1);
+}
+
+bool Consumer::compare(const store::RangeCheck& check, std::uint64_t at, bool live) {
+  if (check.covers + 1 != at || !live) {
+    stats_.checks_skipped.fetch_add(1);
+    return false;
+  }
+  auto mine = replica_.range_digests();
+  if (!mine || !*mine) {
+    log::warn("replication", "cannot compute the range digests",
+              {{"error", mine ? "" : mine.error().message}});
+    return false;
+  }
+  stats_.checks.fetch_add(1);
+  auto differ = store::differing_ranges(check.digests, **mine);
+  // A range must differ at two checks in a row: a change this edge applied from the primary's
+  // answer to its own write can be ahead of the stream at one of them.
+  std::vector<std::pair<store::KeySpace, std::size_t>> confirmed;
+  for (const auto& d : differ) {
+    if (std::find(suspect_.begin(), suspect_.end(), d) != suspect_.end()) confirmed.push_back(d);
+  }
+  suspect_ = differ;
+  if (differ.empty()) return false;
+  if (confirmed.empty()) {
+    log::info("replication",
+              "key ranges differ from the primary's; comparing again at the next "
+              "digests",
+              {{"ranges", std::to_string(differ.size())}, {"seq", std::to_string(at)}});
+    return false;
+  }
+  std::string ranges;
+  for (const auto& [space, range] : confirmed) {
+    if (!ranges.empty()) ranges += ",";
+    ranges += std::to_string(static_cast<int>(space)) + "/" + std::to_string(range);
+  }
+  stats_.divergences.fetch_add(1);
+  stats_.divergent_ranges.fetch_add(confirmed.size());
+  log::error("replication",
+             "the replica differs from the primary's records; repairing it from the newest "
+             "snapshot",
+             {{"ranges", ranges},
+              {"records_here", std::to_string((*mine)->records)},
+              {"records_at_primary", std::to_string(check.digests.records)},
+              {"seq", std::to_string(at)}});
+  suspect_.clear();
+  return true;
+}
+
 std::optional<std::uint64_t> Consumer::bootstrap(JetStream& js, std::uint64_t applied,
-                                                 std::uint64_t head) {
+                                                 std::uint64_t head, std::string_view why) {
   const auto started = std::chrono::steady_clock::now();
   ObjectStore objects(js, options_.snapshot_bucket);
   std::string error;
-  auto give_up = [&](std::string why) -> std::optional<std::uint64_t> {
+  auto give_up = [&](std::string error_text) -> std::optional<std::uint64_t> {
     std::error_code ec;
     std::filesystem::remove_all(options_.snapshot_dir, ec);
-    if (why.empty()) return std::nullopt;
+    if (error_text.empty()) return std::nullopt;
     stats_.bootstrap_failures.fetch_add(1);
     log::warn("replication", "no snapshot to start from; following the stream alone",
-              {{"error", why}, {"applied_seq", std::to_string(applied)}});
+              {{"error", error_text},
+               {"for", std::string(why)},
+               {"applied_seq", std::to_string(applied)}});
     return std::nullopt;
   };
   auto fetched = fetch_newest_snapshot(objects, applied, options_.snapshot_dir, error);
@@ -157,7 +222,7 @@ std::string Consumer::follow(JetStream& js) {
     seq = 0;
   } else if (!options_.snapshot_dir.empty() && *head > seq &&
              (seq == 0 || *head - seq > options_.bootstrap_behind)) {
-    if (auto at = bootstrap(js, seq, *head)) {
+    if (auto at = bootstrap(js, seq, *head, "start")) {
       seq = *at;
       stats_.applied_seq.store(seq, std::memory_order_release);
     }
@@ -184,6 +249,13 @@ std::string Consumer::follow(JetStream& js) {
 
   std::vector<core::ChangeEvent> events;
   events.reserve(options_.batch);
+  // Range digests met in the stream: their sequence, and whether the replica can be compared
+  // with them there — every sequence since the subscription started was delivered, or they
+  // are the stream's last message (so every entity's last message is before them).
+  std::optional<store::RangeCheck> check;
+  std::uint64_t check_seq = 0;
+  bool check_live = false;
+  bool gapless = true;
   std::string result;
   unsigned idle = 0;
   const std::uint64_t reconnects_at_start = stats_.reconnects.load();
@@ -199,6 +271,7 @@ std::string Consumer::follow(JetStream& js) {
         result = "reconnected to NATS: subscribing again";
         break;
       }
+      maybe_flush();
       // Idle: every 2 s, whether the stream went behind the replica (an ordered consumer would
       // wait silently for sequences the stream has not reached again).
       if (++idle % 10 == 0) {
@@ -217,6 +290,7 @@ std::string Consumer::follow(JetStream& js) {
       break;
     }
     events.clear();
+    check.reset();
     std::uint64_t last = seq;
     std::uint64_t pending = 0;
     // Take what is already buffered, up to the batch size, for one WriteBatch.
@@ -224,9 +298,25 @@ std::string Consumer::follow(JetStream& js) {
       std::uint64_t stream_seq = 0;
       if (stream_position(msg, stream_seq, pending)) {
         if (stream_seq > last) {
+          if (stream_seq != last + 1) gapless = false;
           last = stream_seq;
-          auto decoded = core::decode_change_event(std::string_view(
-              natsMsg_GetData(msg), static_cast<std::size_t>(natsMsg_GetDataLength(msg))));
+          const std::string_view body(natsMsg_GetData(msg),
+                                      static_cast<std::size_t>(natsMsg_GetDataLength(msg)));
+          if (std::string_view(natsMsg_GetSubject(msg)) == store::kCheckSubject) {
+            check = store::decode_range_check(body);
+            if (check) {
+              check_seq = stream_seq;
+              check_live = pending == 0 || gapless;
+            } else {
+              stats_.undecodable.fetch_add(1);
+              log::warn("replication", "undecodable range digests skipped",
+                        {{"seq", std::to_string(stream_seq)}});
+            }
+            natsMsg_Destroy(msg);
+            msg = nullptr;
+            break;  // what follows them waits until the replica is compared
+          }
+          auto decoded = core::decode_change_event(body);
           if (auto* ev = std::get_if<core::ChangeEvent>(&decoded)) {
             ev->seq = stream_seq;
             events.push_back(std::move(*ev));
@@ -253,6 +343,8 @@ std::string Consumer::follow(JetStream& js) {
       result = "apply: " + applied.error().message;
       break;
     }
+    if (stats_.unflushed.load() == 0) unflushed_since_ = std::chrono::steady_clock::now();
+    stats_.unflushed.fetch_add(last - seq);
     seq = last;
     stats_.applied_seq.store(seq, std::memory_order_release);
     stats_.events_applied.fetch_add(applied->applied);
@@ -263,6 +355,17 @@ std::string Consumer::follow(JetStream& js) {
     if (!stats_.caught_up.load() && seq >= startup_head_) {
       stats_.caught_up.store(true, std::memory_order_release);
       log::info("replication", "caught up with the stream", {{"applied_seq", std::to_string(seq)}});
+    }
+    maybe_flush();
+    if (check && compare(*check, check_seq, check_live)) {
+      if (auto at = bootstrap(js, 0, stats_.head_seq.load(), "repair")) {
+        stats_.repairs.fetch_add(1);
+        stats_.applied_seq.store(*at, std::memory_order_release);
+        resubscribing_ = true;
+        result = "repaired from a snapshot: following the stream after it";
+        break;
+      }
+      stats_.repair_failures.fetch_add(1);
     }
   }
   natsSubscription_Destroy(sub);

@@ -22,16 +22,21 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "cache/invalidation.h"
 #include "core/clock.h"
 #include "nats/jetstream.h"
 #include "nats/worker.h"
+#include "store/range_check.h"
 #include "store/record_store.h"
 
 namespace le::replication {
@@ -54,6 +59,12 @@ struct ConsumerOptions {
   std::string snapshot_dir;
   std::string snapshot_bucket = "license-replica";
   std::uint64_t bootstrap_behind = 500'000;
+  // A replica without a WAL holds what it applied last in memtables only: it is flushed to
+  // disk after this many stream messages, or this long after the first one not yet flushed,
+  // so a crash (kill -9, power) loses at most that much and a restart resumes close to where
+  // it was — even with NATS down then. 0 events: never flushed by the consumer.
+  std::uint64_t flush_messages = 100'000;
+  std::chrono::milliseconds flush_interval{10'000};
 };
 
 struct ConsumerStats {
@@ -76,6 +87,18 @@ struct ConsumerStats {
   std::atomic<std::uint64_t> bootstrap_failures{0};
   std::atomic<std::uint64_t> bootstrap_seq{0};
   std::atomic<std::int64_t> bootstrap_ms{0};
+  // The self-check (store/range_check.h): digests compared, skipped (not comparable where met),
+  // divergences found (and their key ranges), repairs from a snapshot, and repairs that found
+  // no snapshot.
+  std::atomic<std::uint64_t> checks{0};
+  std::atomic<std::uint64_t> checks_skipped{0};
+  std::atomic<std::uint64_t> divergences{0};
+  std::atomic<std::uint64_t> divergent_ranges{0};
+  std::atomic<std::uint64_t> repairs{0};
+  std::atomic<std::uint64_t> repair_failures{0};
+  // Stream messages applied since the last flush (lost to a crash without a WAL), and flushes.
+  std::atomic<std::uint64_t> unflushed{0};
+  std::atomic<std::uint64_t> flushes{0};
 };
 
 class Consumer {
@@ -97,7 +120,13 @@ class Consumer {
   std::string follow(JetStream& js);
   // Ingests the newest snapshot above `applied` that this stream (last sequence `head`) can be
   // followed from; its sequence, or nullopt to follow the stream alone.
-  std::optional<std::uint64_t> bootstrap(JetStream& js, std::uint64_t applied, std::uint64_t head);
+  std::optional<std::uint64_t> bootstrap(JetStream& js, std::uint64_t applied, std::uint64_t head,
+                                         std::string_view why);
+  // Compares the replica with range digests met at stream sequence `at` (`live`: comparable
+  // there); true when ranges differ at two checks in a row, a divergence to repair.
+  bool compare(const store::RangeCheck& check, std::uint64_t at, bool live);
+  // Flushes the replica when options_.flush_messages or flush_interval says so.
+  void maybe_flush();
 
   store::RecordStore& replica_;
   cache::InvalidationStamps& stamps_;
@@ -106,7 +135,11 @@ class Consumer {
   ConsumerStats stats_;
   std::uint64_t startup_head_ = 0;
   bool head_known_ = false;
-  bool resubscribing_ = false;  // the last session ended to subscribe again after a reconnect
+  bool resubscribing_ = false;
+  std::chrono::steady_clock::time_point unflushed_since_{};
+  std::vector<std::pair<store::KeySpace, std::size_t>>
+      suspect_;  // ranges differing at the last check  // the last session ended to subscribe again
+                 // after a reconnect
   nats::Worker worker_{"replication"};
 };
 

@@ -1,9 +1,12 @@
-// RecordStore's snapshots: export as SST files at one point in time, ingest them atomically.
+// RecordStore's snapshots — export as SST files at one point in time, ingest them atomically —
+// and the self-check's range digests.
+#include <openssl/evp.h>
 #include <rocksdb/db.h>
 #include <rocksdb/options.h>
 #include <rocksdb/sst_file_writer.h>
 
 #include <algorithm>
+#include <cstring>
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -131,6 +134,62 @@ Result<std::uint64_t> RecordStore::ingest_snapshot(std::span<const SnapshotFile>
   }
   view_->reclaim();
   return changed;
+}
+
+Result<std::optional<RangeDigests>> RecordStore::range_digests(
+    std::mutex* hold, const std::function<bool()>& proceed) const {
+  const rocksdb::Snapshot* raw = nullptr;
+  if (hold != nullptr) {
+    std::lock_guard lock(*hold);
+    if (proceed && !proceed()) return std::optional<RangeDigests>();
+    raw = db_->GetSnapshot();
+  } else {
+    raw = db_->GetSnapshot();
+  }
+  std::unique_ptr<const rocksdb::Snapshot, std::function<void(const rocksdb::Snapshot*)>> snap(
+      raw, [this](const rocksdb::Snapshot* s) { db_->ReleaseSnapshot(s); });
+  std::vector<EVP_MD_CTX*> ctx(kKeySpaceCount * kCheckRanges, nullptr);
+  struct Free {
+    std::vector<EVP_MD_CTX*>& c;
+    ~Free() {
+      for (auto* x : c) EVP_MD_CTX_free(x);
+    }
+  } free_all{ctx};
+  for (auto*& c : ctx) {
+    c = EVP_MD_CTX_new();
+    if (c == nullptr || EVP_DigestInit_ex(c, EVP_sha256(), nullptr) != 1) {
+      return StoreError{"digest init failed"};
+    }
+  }
+  auto feed = [](EVP_MD_CTX* c, const rocksdb::Slice& s) {
+    const std::string len = be64(s.size());
+    EVP_DigestUpdate(c, len.data(), len.size());
+    EVP_DigestUpdate(c, s.data(), s.size());
+  };
+  RangeDigests out;
+  rocksdb::ReadOptions ro;
+  ro.snapshot = snap.get();
+  ro.fill_cache = false;
+  ro.readahead_size = 2u << 20;
+  for (int i = 0; i < kKeySpaceCount; ++i) {
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf(static_cast<KeySpace>(i))));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      const std::string_view key(it->key().data(), it->key().size());
+      EVP_MD_CTX* c = ctx[i * kCheckRanges + check_range(key)];
+      feed(c, it->key());
+      feed(c, it->value());
+      ++out.records;
+    }
+    if (!it->status().ok()) return to_error(it->status(), "iterate");
+  }
+  out.digests.resize(ctx.size());
+  for (std::size_t i = 0; i < ctx.size(); ++i) {
+    unsigned char d[32];
+    unsigned int n = 0;
+    EVP_DigestFinal_ex(ctx[i], d, &n);
+    std::memcpy(out.digests[i].data(), d, out.digests[i].size());
+  }
+  return std::optional<RangeDigests>(std::move(out));
 }
 
 }  // namespace le::store

@@ -522,6 +522,13 @@ Result<core::Digest> RecordStore::content_digest(bool include_applied_seq) const
   return d;
 }
 
+Result<void> RecordStore::flush() {
+  rocksdb::FlushOptions flush;
+  flush.wait = true;
+  if (auto s = db_->Flush(flush, cfs_); !s.ok()) return to_error(s, "flush");
+  return {};
+}
+
 Result<void> RecordStore::compact() {
   rocksdb::FlushOptions flush;
   flush.wait = true;

@@ -28,6 +28,7 @@
 #include "core/model.h"
 #include "store/keys.h"
 #include "store/memory_view.h"
+#include "store/range_check.h"
 
 namespace rocksdb {
 class DB;
@@ -166,6 +167,16 @@ class RecordStore {
   // records replace the stored ones of their keys, whatever their versions; key spaces without
   // a file are left as they are. Serialized with apply().
   Result<std::uint64_t> ingest_snapshot(std::span<const SnapshotFile> files, std::uint64_t seq);
+
+  // The self-check's digests over fixed key ranges (store/range_check.h), as of one point in
+  // time. With `hold`, that point is taken while holding it and only when `proceed()` (called
+  // under it) says so — nullopt otherwise; the digests are computed after it is released.
+  Result<std::optional<RangeDigests>> range_digests(
+      std::mutex* hold = nullptr, const std::function<bool()>& proceed = {}) const;
+
+  // Writes what the memtables hold to SST files, every column family at once (atomic flush):
+  // without a WAL, what a crash loses is then only what was applied after it. Blocks for it.
+  Result<void> flush();
 
   // Flushes and fully compacts every column family. After a bulk load (seeding, catch-up from
   // empty) this leaves reads one file per level instead of many overlapping L0 files, and no

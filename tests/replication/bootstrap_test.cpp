@@ -8,14 +8,22 @@
 //   - A snapshot that is not whole (garbage, a bad manifest, cut short, a digest that does not
 //     match, no manifest line) is never ingested: the edge counts the failure and comes up
 //     from the stream alone, equal to the primary.
+//   - The self-check: an edge whose replica was changed behind its back (a record rewritten, a
+//     range of keys deleted) finds the key ranges that differ from the primary's digests and
+//     repairs itself from the newest snapshot, serving all along.
+//   - A WAL-less replica flushed by time: killed, then started with NATS down, it serves what
+//     it had applied. One whose files fail their checksums is moved aside and built again.
 //   - An edge killed (SIGKILL) at any moment of its start — download, ingestion, the catch-up
 //     after it — converges to the primary's digest when started again.
 #include <gtest/gtest.h>
+#include <rocksdb/db.h>
 
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <random>
 
+#include "core/codec.h"
 #include "core/signing.h"
 #include "replication/object_store.h"
 #include "replication/snapshot.h"
@@ -143,9 +151,10 @@ class Bootstrap : public ::testing::Test {
  protected:
   void SetUp() override {
     cluster_.start_nats();
-    cluster_.start_primary({"--snapshot-interval-s", "0"});
+    cluster_.start_primary(primary_args());
     cluster_.bootstrap();
   }
+  virtual std::vector<std::string> primary_args() { return {"--snapshot-interval-s", "0"}; }
   unsigned short primary_admin() { return cluster_.primary().admin_port(); }
   void wait_published() {
     ASSERT_TRUE(eventually(
@@ -305,6 +314,140 @@ TEST_F(Bootstrap, AnEdgeKilledAnywhereInItsStartConverges) {
     ASSERT_EQ(edge->terminate(), 0);
     EXPECT_EQ(cluster_.edge_digest(name), cluster_.primary_digest()) << name;
   }
+}
+
+// Changes an edge's replica behind its back (the edge stopped): one license record rewritten
+// with other contents under the same version, and a range of license keys deleted.
+void corrupt_replica(const std::string& path) {
+  std::vector<std::string> names;
+  ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), path, &names).ok());
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  for (const auto& n : names) descriptors.emplace_back(n, rocksdb::ColumnFamilyOptions());
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw = nullptr;
+  ASSERT_TRUE(rocksdb::DB::Open(rocksdb::DBOptions(), path, descriptors, &handles, &raw).ok());
+  std::unique_ptr<rocksdb::DB> db(raw);
+  rocksdb::ColumnFamilyHandle* licenses = nullptr;
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    if (names[i] == "licenses") licenses = handles[i];
+  }
+  ASSERT_NE(licenses, nullptr);
+  std::vector<std::pair<std::string, std::string>> first;
+  {
+    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), licenses));
+    for (it->SeekToFirst(); it->Valid() && first.size() < 100; it->Next()) {
+      first.emplace_back(it->key().ToString(), it->value().ToString());
+    }
+  }
+  ASSERT_EQ(first.size(), 100u);
+  core::LicenseRecord l;
+  core::StoredHeader h;
+  ASSERT_TRUE(core::decode_record(first[0].second, l, h));
+  l.max_activations += 5;  // same version, other contents
+  ASSERT_TRUE(
+      db->Put(rocksdb::WriteOptions(), licenses, first[0].first, core::encode_record(l, false))
+          .ok());
+  ASSERT_TRUE(
+      db->DeleteRange(rocksdb::WriteOptions(), licenses, first[10].first, first[60].first).ok());
+  for (auto* handle : handles) ASSERT_TRUE(db->DestroyColumnFamilyHandle(handle).ok());
+  ASSERT_TRUE(db->Close().ok());
+}
+
+class SelfCheck : public Bootstrap {
+ protected:
+  std::vector<std::string> primary_args() override {
+    return {"--snapshot-interval-s", "0", "--check-interval-s", "1"};
+  }
+};
+
+TEST_F(SelfCheck, AReplicaChangedBehindItsBackIsFoundAndRepairedWhileServing) {
+  cluster_.create_licenses(2000);
+  snapshot();
+  auto edge = cluster_.start_edge("edge");
+  converge(*edge);
+  // A replica that matches passes its checks.
+  ASSERT_TRUE(eventually(
+      [&] { return scrape(edge->admin_port(), "le_replication_checks_total") >= 2; }, 20s));
+  EXPECT_EQ(scrape(edge->admin_port(), "le_replication_divergences_total"), 0);
+  ASSERT_EQ(edge->terminate(), 0);
+  const std::string primary = cluster_.primary_digest();
+  ASSERT_EQ(cluster_.edge_digest("edge"), primary);
+
+  corrupt_replica(cluster_.dir().path("edge"));
+  if (HasFatalFailure()) return;
+  ASSERT_NE(cluster_.edge_digest("edge"), primary);
+
+  edge = cluster_.start_edge("edge");
+  bool stayed_ready = true;
+  ASSERT_TRUE(eventually(
+      [&] {
+        stayed_ready = stayed_ready && Cluster::edge_ready(edge->port());
+        return scrape(edge->admin_port(), "le_replication_repairs_total") >= 1;
+      },
+      30s))
+      << log_tail(cluster_.dir().path("edge.log"));
+  EXPECT_TRUE(stayed_ready);
+  EXPECT_GE(scrape(edge->admin_port(), "le_replication_divergences_total"), 1);
+  EXPECT_GE(scrape(edge->admin_port(), "le_replication_divergent_ranges_total"), 2);
+  converge(*edge);
+  // Repaired: the checks after it pass.
+  const double checks = scrape(edge->admin_port(), "le_replication_checks_total");
+  ASSERT_TRUE(eventually(
+      [&] { return scrape(edge->admin_port(), "le_replication_checks_total") >= checks + 2; },
+      20s));
+  EXPECT_EQ(scrape(edge->admin_port(), "le_replication_repairs_total"), 1);
+  ASSERT_EQ(edge->terminate(), 0);
+  EXPECT_EQ(cluster_.edge_digest("edge"), cluster_.primary_digest());
+}
+
+TEST_F(Bootstrap, AnEdgeKilledWithoutAWalResumesFromItsLastFlushEvenWithNatsDown) {
+  cluster_.create_licenses(3000);
+  const auto last = cluster_.create_license();
+  // From the stream alone: every change goes through the memtables of a WAL-less replica.
+  auto edge = cluster_.start_edge("edge", {"--no-snapshot-bootstrap", "--flush-ms", "300"});
+  converge(*edge);
+  ASSERT_TRUE(eventually(
+      [&] { return scrape(edge->admin_port(), "le_replication_unflushed_messages") == 0; }, 10s));
+  EXPECT_GE(scrape(edge->admin_port(), "le_replication_flushes_total"), 1);
+  const double applied = scrape(edge->admin_port(), "le_replication_applied_seq");
+  ASSERT_GT(applied, 3000);
+  edge->kill9();
+  cluster_.stop_nats();
+  edge = cluster_.start_edge("edge", {"--no-snapshot-bootstrap"});
+  EXPECT_EQ(scrape(edge->admin_port(), "le_replication_applied_seq"), applied);
+  EXPECT_EQ(Cluster::validate(edge->port(), last.key), "VALID");
+}
+
+TEST_F(Bootstrap, AReplicaThatFailsItsChecksumsIsMovedAsideAndBuiltAgain) {
+  cluster_.create_licenses(5000);
+  snapshot();
+  auto edge = cluster_.start_edge("edge");
+  converge(*edge);
+  ASSERT_EQ(edge->terminate(), 0);
+  // Bytes in the middle of the largest table file changed, as a failing disk would.
+  std::filesystem::path largest;
+  std::uintmax_t size = 0;
+  for (const auto& f : std::filesystem::directory_iterator(cluster_.dir().path("edge"))) {
+    if (f.path().extension() == ".sst" && f.file_size() > size) {
+      size = f.file_size();
+      largest = f.path();
+    }
+  }
+  ASSERT_GT(size, 10000u);
+  {
+    std::fstream f(largest, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(static_cast<std::streamoff>(size / 3));
+    const std::string junk(64, '\x5a');
+    f.write(junk.data(), static_cast<std::streamsize>(junk.size()));
+  }
+  edge = cluster_.start_edge("edge");
+  converge(*edge);
+  EXPECT_EQ(scrape(edge->admin_port(), "le_edge_replica_corruptions_total"), 1);
+  EXPECT_EQ(scrape(edge->admin_port(), "le_replication_bootstraps_total"), 1);
+  ASSERT_EQ(edge->terminate(), 0);
+  EXPECT_EQ(cluster_.edge_digest("edge"), cluster_.primary_digest());
+  // The corrupt copy is kept, for a look.
+  EXPECT_TRUE(std::filesystem::exists(cluster_.dir().path("edge") + ".corrupt/CURRENT"));
 }
 
 }  // namespace
