@@ -101,11 +101,12 @@ std::string SnapshotWriter::write_one(nats::JetStream& js) {
   error = replication::publish_snapshot(objects, snapshot->files.files, snapshot->stream_seq,
                                         *created, options_.keep, &summary);
   if (!error.empty()) return error;
+  stats_.last_seq.store(summary.seq);
+  if (summary.existed) return {};  // nothing changed since it was written
   const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                       std::chrono::steady_clock::now() - started)
                       .count();
   stats_.written.fetch_add(1);
-  stats_.last_seq.store(summary.seq);
   stats_.last_bytes.store(summary.bytes);
   stats_.last_records.store(summary.entries);
   stats_.last_ms.store(ms);

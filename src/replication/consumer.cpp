@@ -102,16 +102,18 @@ void Consumer::maybe_flush() {
   stats_.flushes.fetch_add(1);
 }
 
-bool Consumer::compare(const store::RangeCheck& check, std::uint64_t at, bool live) {
+std::vector<std::pair<store::KeySpace, std::size_t>> Consumer::compare(
+    const store::RangeCheck& check, std::uint64_t at, bool live) {
   if (check.covers + 1 != at || !live) {
+    suspect_.clear();  // "two checks in a row" means two compared in a row
     stats_.checks_skipped.fetch_add(1);
-    return false;
+    return {};
   }
   auto mine = replica_.range_digests();
   if (!mine || !*mine) {
     log::warn("replication", "cannot compute the range digests",
               {{"error", mine ? "" : mine.error().message}});
-    return false;
+    return {};
   }
   stats_.checks.fetch_add(1);
   auto differ = store::differing_ranges(check.digests, **mine);
@@ -122,13 +124,13 @@ bool Consumer::compare(const store::RangeCheck& check, std::uint64_t at, bool li
     if (std::find(suspect_.begin(), suspect_.end(), d) != suspect_.end()) confirmed.push_back(d);
   }
   suspect_ = differ;
-  if (differ.empty()) return false;
+  if (differ.empty()) return {};
   if (confirmed.empty()) {
     log::info("replication",
               "key ranges differ from the primary's; comparing again at the next "
               "digests",
               {{"ranges", std::to_string(differ.size())}, {"seq", std::to_string(at)}});
-    return false;
+    return {};
   }
   std::string ranges;
   for (const auto& [space, range] : confirmed) {
@@ -145,11 +147,50 @@ bool Consumer::compare(const store::RangeCheck& check, std::uint64_t at, bool li
               {"records_at_primary", std::to_string(check.digests.records)},
               {"seq", std::to_string(at)}});
   suspect_.clear();
-  return true;
+  return confirmed;
+}
+
+void Consumer::repair(JetStream& js,
+                      const std::vector<std::pair<store::KeySpace, std::size_t>>& ranges) {
+  ObjectStore objects(js, options_.snapshot_bucket);
+  std::string error;
+  std::uint64_t written = 0;
+  std::uint64_t seq = 0;
+  if (auto created = js.created(error)) {
+    auto fetched = fetch_newest_snapshot(objects, *created, 0, options_.snapshot_dir, error);
+    if (fetched) {
+      seq = fetched->seq;
+      std::vector<store::TouchedKey> touched;
+      auto repaired = replica_.repair_from_snapshot(fetched->files, ranges, touched);
+      if (repaired) {
+        written = *repaired;
+        for (const auto& t : touched) stamps_.bump(t.space, t.key);
+      } else {
+        error = repaired.error().message;
+      }
+    } else if (error.empty()) {
+      error = "no snapshot";
+    }
+  }
+  std::error_code ec;
+  std::filesystem::remove_all(options_.snapshot_dir, ec);
+  if (written == 0) {
+    // Nothing to take from the newest snapshot (none, or it predates the difference): the
+    // ranges stay as they are, and the next checks find them again. A snapshot written now
+    // (POST /admin/v1/snapshots at the primary) gives the repair what it needs.
+    stats_.repair_failures.fetch_add(1);
+    log::error("replication", "cannot repair the replica from the newest snapshot",
+               {{"error", error.empty() ? "it holds nothing that differs here" : error},
+                {"snapshot_seq", std::to_string(seq)}});
+    return;
+  }
+  stats_.repairs.fetch_add(1);
+  log::info("replication", "repaired the replica from a snapshot",
+            {{"snapshot_seq", std::to_string(seq)}, {"records_written", std::to_string(written)}});
 }
 
 std::optional<std::uint64_t> Consumer::bootstrap(JetStream& js, std::uint64_t applied,
-                                                 std::uint64_t head, std::string_view why) {
+                                                 std::uint64_t head) {
   const auto started = std::chrono::steady_clock::now();
   ObjectStore objects(js, options_.snapshot_bucket);
   std::string error;
@@ -159,18 +200,16 @@ std::optional<std::uint64_t> Consumer::bootstrap(JetStream& js, std::uint64_t ap
     if (error_text.empty()) return std::nullopt;
     stats_.bootstrap_failures.fetch_add(1);
     log::warn("replication", "no snapshot to start from; following the stream alone",
-              {{"error", error_text},
-               {"for", std::string(why)},
-               {"applied_seq", std::to_string(applied)}});
+              {{"error", error_text}, {"applied_seq", std::to_string(applied)}});
     return std::nullopt;
   };
-  auto fetched = fetch_newest_snapshot(objects, applied, options_.snapshot_dir, error);
-  if (!fetched) return give_up(error);
   auto created = js.created(error);
   if (!created) return give_up(error);
-  if (fetched->seq > head || fetched->stream_created != *created) {
+  auto fetched = fetch_newest_snapshot(objects, *created, applied, options_.snapshot_dir, error);
+  if (!fetched) return give_up(error);
+  if (fetched->seq > head) {
     return give_up("the newest snapshot (seq " + std::to_string(fetched->seq) +
-                   ") is of another incarnation of the stream");
+                   ") is ahead of the stream (" + std::to_string(head) + ")");
   }
   auto changed = replica_.ingest_snapshot(fetched->files, fetched->seq);
   if (!changed) return give_up("ingest: " + changed.error().message);
@@ -222,7 +261,7 @@ std::string Consumer::follow(JetStream& js) {
     seq = 0;
   } else if (!options_.snapshot_dir.empty() && *head > seq &&
              (seq == 0 || *head - seq > options_.bootstrap_behind)) {
-    if (auto at = bootstrap(js, seq, *head, "start")) {
+    if (auto at = bootstrap(js, seq, *head)) {
       seq = *at;
       stats_.applied_seq.store(seq, std::memory_order_release);
     }
@@ -256,6 +295,7 @@ std::string Consumer::follow(JetStream& js) {
   std::uint64_t check_seq = 0;
   bool check_live = false;
   bool gapless = true;
+  suspect_.clear();
   std::string result;
   unsigned idle = 0;
   const std::uint64_t reconnects_at_start = stats_.reconnects.load();
@@ -357,15 +397,10 @@ std::string Consumer::follow(JetStream& js) {
       log::info("replication", "caught up with the stream", {{"applied_seq", std::to_string(seq)}});
     }
     maybe_flush();
-    if (check && compare(*check, check_seq, check_live)) {
-      if (auto at = bootstrap(js, 0, stats_.head_seq.load(), "repair")) {
-        stats_.repairs.fetch_add(1);
-        stats_.applied_seq.store(*at, std::memory_order_release);
-        resubscribing_ = true;
-        result = "repaired from a snapshot: following the stream after it";
-        break;
+    if (check) {
+      if (const auto ranges = compare(*check, check_seq, check_live); !ranges.empty()) {
+        repair(js, ranges);
       }
-      stats_.repair_failures.fetch_add(1);
     }
   }
   natsSubscription_Destroy(sub);

@@ -120,11 +120,14 @@ class Consumer {
   std::string follow(JetStream& js);
   // Ingests the newest snapshot above `applied` that this stream (last sequence `head`) can be
   // followed from; its sequence, or nullopt to follow the stream alone.
-  std::optional<std::uint64_t> bootstrap(JetStream& js, std::uint64_t applied, std::uint64_t head,
-                                         std::string_view why);
+  std::optional<std::uint64_t> bootstrap(JetStream& js, std::uint64_t applied, std::uint64_t head);
   // Compares the replica with range digests met at stream sequence `at` (`live`: comparable
-  // there); true when ranges differ at two checks in a row, a divergence to repair.
-  bool compare(const store::RangeCheck& check, std::uint64_t at, bool live);
+  // there); returns the ranges that differ at two checks in a row, a divergence to repair.
+  std::vector<std::pair<store::KeySpace, std::size_t>> compare(const store::RangeCheck& check,
+                                                               std::uint64_t at, bool live);
+  // Puts back the records of `ranges` that differ from the newest snapshot (unless newer
+  // here), without rewinding: the replica keeps serving what it has meanwhile.
+  void repair(JetStream& js, const std::vector<std::pair<store::KeySpace, std::size_t>>& ranges);
   // Flushes the replica when options_.flush_messages or flush_interval says so.
   void maybe_flush();
 

@@ -114,7 +114,12 @@ std::optional<ObjectInfo> parse_info(std::string_view json, std::string& error) 
     error = std::string("malformed object description: ") + e.what();
     return std::nullopt;
   }
-  if (o.nuid.empty() || o.nuid.find_first_of(".*> ") != std::string::npos) {
+  // What put() writes: 22 characters of base62 (it goes into subjects and API requests).
+  const bool nuid_ok =
+      o.nuid.size() == 22 && std::all_of(o.nuid.begin(), o.nuid.end(), [](char c) {
+        return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+      });
+  if (!nuid_ok) {
     error = "malformed object description: bad nuid";
     return std::nullopt;
   }
@@ -226,8 +231,13 @@ std::string ObjectStore::put(const std::string& name, const Reader& read) {
   s = js_PublishMsg(&ack, js_.context(), msg.get(), nullptr, &jerr);
   jsPubAck_Destroy(ack);
   if (s != NATS_OK) {
-    purge(subject);
-    return nats_error("publish description", s, jerr);
+    std::string error_text = nats_error("publish description", s, jerr);
+    // The server may have stored it without the answer arriving: purge only chunks no
+    // description names.
+    std::string ignored_error;
+    auto stored = info(name, ignored_error);
+    if (!stored || stored->nuid != o.nuid) purge(subject);
+    return error_text;
   }
   if (previous && previous->nuid != o.nuid) purge(chunk_subject(previous->nuid));
   return {};

@@ -2,6 +2,7 @@
 
 #include <simdjson.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstdio>
 #include <cstring>
@@ -179,25 +180,47 @@ class ArchiveReader {
 
 }  // namespace
 
-std::string snapshot_name(std::uint64_t seq) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%020llu", static_cast<unsigned long long>(seq));
+std::string snapshot_name(std::int64_t stream_created, std::uint64_t seq) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%020lld-%020llu", static_cast<long long>(stream_created),
+                static_cast<unsigned long long>(seq));
   return std::string(kNamePrefix) + buf;
 }
 
-std::optional<std::uint64_t> snapshot_seq(std::string_view name) {
-  if (!name.starts_with(kNamePrefix) || name.size() != kNamePrefix.size() + 20) return std::nullopt;
-  std::uint64_t seq = 0;
-  const char* b = name.data() + kNamePrefix.size();
-  auto [p, ec] = std::from_chars(b, name.data() + name.size(), seq);
-  if (ec != std::errc() || p != name.data() + name.size()) return std::nullopt;
-  return seq;
+std::optional<SnapshotId> snapshot_id(std::string_view name) {
+  if (!name.starts_with(kNamePrefix) || name.size() != kNamePrefix.size() + 41 ||
+      name[kNamePrefix.size() + 20] != '-') {
+    return std::nullopt;
+  }
+  auto number = [&](std::size_t at, auto& out) {
+    const char* b = name.data() + at;
+    auto [p, ec] = std::from_chars(b, b + 20, out);
+    return ec == std::errc() && p == b + 20;
+  };
+  SnapshotId id;
+  if (!number(kNamePrefix.size(), id.stream_created) || !number(kNamePrefix.size() + 21, id.seq) ||
+      id.stream_created < 0) {
+    return std::nullopt;
+  }
+  return id;
 }
 
 std::string publish_snapshot(ObjectStore& store, std::span<const store::SnapshotFile> files,
                              std::uint64_t seq, std::int64_t stream_created, std::size_t keep,
                              SnapshotSummary* summary) {
   if (files.empty()) return "nothing to publish";
+  const std::string name = snapshot_name(stream_created, seq);
+  std::string list_error;
+  auto before = store.list(list_error);
+  if (!before) return list_error;
+  if (std::find(before->begin(), before->end(), name) != before->end()) {
+    if (summary != nullptr) {
+      *summary = SnapshotSummary{};
+      summary->seq = seq;
+      summary->existed = true;
+    }
+    return {};
+  }
   const std::string head = std::string(kMagic) + manifest_json(files, seq, stream_created) + "\n";
   std::size_t head_at = 0;
   std::size_t file = 0;
@@ -206,7 +229,7 @@ std::string publish_snapshot(ObjectStore& store, std::span<const store::Snapshot
   sum.seq = seq;
   for (const auto& f : files) sum.entries += f.entries;
   const std::string error =
-      store.put(snapshot_name(seq), [&](char* buf, std::size_t cap) -> std::optional<std::size_t> {
+      store.put(name, [&](char* buf, std::size_t cap) -> std::optional<std::size_t> {
         if (head_at < head.size()) {
           const std::size_t n = std::min(cap, head.size() - head_at);
           std::memcpy(buf, head.data() + head_at, n);
@@ -233,55 +256,69 @@ std::string publish_snapshot(ObjectStore& store, std::span<const store::Snapshot
       });
   if (!error.empty()) return error;
   if (summary != nullptr) *summary = sum;
-  std::string list_error;
   auto names = store.list(list_error);
   if (!names) return "published, but the old ones stay: " + list_error;
-  std::vector<std::string> snapshots;
+  std::vector<std::string> ours;
   for (auto& n : *names) {
-    if (snapshot_seq(n)) snapshots.push_back(std::move(n));
+    const auto id = snapshot_id(n);
+    if (!id) continue;
+    if (id->stream_created != stream_created) {
+      // Of another incarnation of the stream: no edge can follow from it.
+      if (auto e = store.remove(n); !e.empty()) return "published; deleting an old one: " + e;
+    } else {
+      ours.push_back(std::move(n));
+    }
   }
-  for (std::size_t i = 0; i + keep < snapshots.size(); ++i) {
-    if (auto e = store.remove(snapshots[i]); !e.empty())
-      return "published; deleting an old one: " + e;
+  for (std::size_t i = 0; i + keep < ours.size(); ++i) {
+    if (auto e = store.remove(ours[i]); !e.empty()) return "published; deleting an old one: " + e;
   }
   return {};
 }
 
-std::optional<FetchedSnapshot> fetch_newest_snapshot(ObjectStore& store, std::uint64_t after,
-                                                     const std::string& dir, std::string& error) {
+std::optional<FetchedSnapshot> fetch_newest_snapshot(ObjectStore& store,
+                                                     std::int64_t stream_created,
+                                                     std::uint64_t after, const std::string& dir,
+                                                     std::string& error) {
   error.clear();
   auto names = store.list(error);
   if (!names) return std::nullopt;
-  std::optional<std::uint64_t> newest;
+  std::vector<std::string> candidates;  // oldest first, as listed
   for (const auto& n : *names) {
-    if (auto seq = snapshot_seq(n); seq && *seq > after) newest = seq;
+    const auto id = snapshot_id(n);
+    if (id && id->stream_created == stream_created && id->seq > after) candidates.push_back(n);
   }
-  if (!newest) return std::nullopt;
-  std::error_code ec;
-  std::filesystem::remove_all(dir, ec);
-  std::filesystem::create_directories(dir, ec);
-  if (ec) {
-    error = "create " + dir + ": " + ec.message();
-    return std::nullopt;
+  std::string errors;
+  for (auto it = candidates.rbegin(); it != candidates.rend(); ++it) {
+    const std::uint64_t seq = snapshot_id(*it)->seq;
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
+    std::filesystem::create_directories(dir, ec);
+    if (ec) {
+      error = "create " + dir + ": " + ec.message();
+      return std::nullopt;
+    }
+    ArchiveReader reader(dir);
+    std::uint64_t bytes = 0;
+    std::string e = store.get(*it, [&](std::string_view b) {
+      bytes += b.size();
+      return reader.write(b);
+    });
+    if (!e.empty() && !reader.error().empty()) e += " (" + reader.error() + ")";
+    std::optional<FetchedSnapshot> fetched;
+    if (e.empty()) fetched = reader.finish(e);
+    if (fetched && (fetched->seq != seq || fetched->stream_created != stream_created)) {
+      e = *it + " says seq " + std::to_string(fetched->seq);
+      fetched.reset();
+    }
+    if (fetched) {
+      fetched->bytes = bytes;
+      return fetched;
+    }
+    if (!errors.empty()) errors += "; ";
+    errors += e;
   }
-  ArchiveReader reader(dir);
-  std::uint64_t bytes = 0;
-  error = store.get(snapshot_name(*newest), [&](std::string_view b) {
-    bytes += b.size();
-    return reader.write(b);
-  });
-  if (!error.empty()) {
-    if (!reader.error().empty()) error += " (" + reader.error() + ")";
-    return std::nullopt;
-  }
-  auto fetched = reader.finish(error);
-  if (!fetched) return std::nullopt;
-  if (fetched->seq != *newest) {
-    error = "snapshot " + snapshot_name(*newest) + " says seq " + std::to_string(fetched->seq);
-    return std::nullopt;
-  }
-  fetched->bytes = bytes;
-  return fetched;
+  error = errors;
+  return std::nullopt;
 }
 
 }  // namespace le::replication

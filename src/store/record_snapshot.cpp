@@ -3,7 +3,9 @@
 #include <openssl/evp.h>
 #include <rocksdb/db.h>
 #include <rocksdb/options.h>
+#include <rocksdb/sst_file_reader.h>
 #include <rocksdb/sst_file_writer.h>
+#include <rocksdb/write_batch.h>
 
 #include <algorithm>
 #include <cstring>
@@ -11,6 +13,7 @@
 #include <functional>
 #include <memory>
 
+#include "core/codec.h"
 #include "store/record_store.h"
 #include "store/record_store_detail.h"
 
@@ -70,6 +73,7 @@ Result<ExportedSnapshot> RecordStore::export_snapshot(const std::string& dir, st
 
 Result<std::uint64_t> RecordStore::ingest_snapshot(std::span<const SnapshotFile> files,
                                                    std::uint64_t seq) {
+  if (files.empty()) return StoreError{"a snapshot without files"};
   std::lock_guard lock(apply_mu_);
   std::vector<rocksdb::IngestExternalFileArg> args;
   rocksdb::IngestExternalFileOptions options;
@@ -86,17 +90,13 @@ Result<std::uint64_t> RecordStore::ingest_snapshot(std::span<const SnapshotFile>
     args.push_back(std::move(a));
   }
   // applied_seq rides in the same atomic ingestion, as a file of its own.
-  std::string seq_file;
-  if (!files.empty()) {
-    seq_file =
-        std::filesystem::path(files.front().path).parent_path().string() + "/applied_seq.sst";
-  } else {
-    return StoreError{"a snapshot without files"};
-  }
+  const std::string seq_file =
+      std::filesystem::path(files.front().path).parent_path().string() + "/applied_seq.sst";
   rocksdb::SstFileWriter writer(rocksdb::EnvOptions(), db_->GetOptions(cfs_[0]));
   auto s = writer.Open(seq_file);
-  if (s.ok())
+  if (s.ok()) {
     s = writer.Put(rocksdb::Slice(kAppliedSeqKey.data(), kAppliedSeqKey.size()), be64(seq));
+  }
   if (s.ok()) s = writer.Finish();
   if (!s.ok()) return to_error(s, "write " + seq_file);
   rocksdb::IngestExternalFileArg a;
@@ -104,20 +104,68 @@ Result<std::uint64_t> RecordStore::ingest_snapshot(std::span<const SnapshotFile>
   a.external_files = {seq_file};
   a.options = options;
   args.push_back(std::move(a));
-  if (s = db_->IngestExternalFiles(args); !s.ok()) return to_error(s, "ingest the snapshot");
+
+  // The snapshot replaces the records wholesale: what the replica holds is deleted first (with
+  // applied_seq back to 0, so a crash before the ingestion starts over from empty), since
+  // a key the primary no longer has — an old product name — would otherwise stay. The state
+  // before is kept readable to take the keys that went out of the memory view.
+  std::unique_ptr<const rocksdb::Snapshot, std::function<void(const rocksdb::Snapshot*)>> before(
+      db_->GetSnapshot(), [this](const rocksdb::Snapshot* p) { db_->ReleaseSnapshot(p); });
+  rocksdb::WriteBatch clear;
+  bool had_records = false;
+  for (int i = 0; i < kKeySpaceCount; ++i) {
+    std::unique_ptr<rocksdb::Iterator> it(
+        db_->NewIterator(rocksdb::ReadOptions(), cf(static_cast<KeySpace>(i))));
+    it->SeekToLast();
+    if (!it->status().ok()) return to_error(it->status(), "iterate");
+    if (!it->Valid()) continue;
+    had_records = true;
+    std::string end = it->key().ToString();
+    end.push_back('\0');  // the key right after the last one
+    if (s = clear.DeleteRange(cf(static_cast<KeySpace>(i)), "", end); !s.ok()) {
+      return to_error(s, "batch delete range");
+    }
+  }
+  if (had_records) {
+    if (s = clear.Put(cfs_[0], rocksdb::Slice(kAppliedSeqKey.data(), kAppliedSeqKey.size()),
+                      be64(0));
+        !s.ok()) {
+      return to_error(s, "batch put applied_seq");
+    }
+    rocksdb::WriteOptions wo;
+    wo.disableWAL = !wal_;
+    if (s = db_->Write(wo, &clear); !s.ok()) return to_error(s, "clear the replica");
+  }
+  if (s = db_->IngestExternalFiles(args); !s.ok()) {
+    // Put back what the clearing took: the replica stays as it was.
+    rocksdb::WriteBatch restore;
+    rocksdb::ReadOptions old;
+    old.snapshot = before.get();
+    for (int i = 0; had_records && i <= kKeySpaceCount; ++i) {
+      std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(old, cfs_[i]));
+      for (it->SeekToFirst(); it->Valid(); it->Next()) restore.Put(cfs_[i], it->key(), it->value());
+    }
+    rocksdb::WriteOptions wo;
+    wo.disableWAL = !wal_;
+    if (had_records) (void)db_->Write(wo, &restore);
+    return to_error(s, "ingest the snapshot");
+  }
 
   std::uint64_t changed = 0;
   if (!view_) return changed;
   // Records first, then the product name index (as apply() does).
   std::vector<KeySpace> spaces;
-  for (const auto& f : files) spaces.push_back(f.space);
+  for (int i = 0; i < kKeySpaceCount; ++i) spaces.push_back(static_cast<KeySpace>(i));
   std::stable_partition(spaces.begin(), spaces.end(),
                         [](KeySpace k) { return k != KeySpace::kProductName; });
   rocksdb::ReadOptions ro;
   ro.fill_cache = false;
   ro.readahead_size = 2u << 20;
   for (const auto space : spaces) {
-    view_->reserve(space, estimate_keys(space));
+    // Sized as load_view() does: never beyond what the budget could hold.
+    const std::uint64_t estimate = estimate_keys(space);
+    view_->reserve(
+        space, view_budget_ == 0 ? estimate : std::min<std::uint64_t>(estimate, view_budget_ / 64));
     std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf(space)));
     for (it->SeekToFirst(); it->Valid(); it->Next()) {
       const std::string_view key(it->key().data(), it->key().size());
@@ -125,15 +173,81 @@ Result<std::uint64_t> RecordStore::ingest_snapshot(std::span<const SnapshotFile>
       bool same = false;
       view_->read(space, key, [&](std::string_view v) { same = v == value; });
       if (same) continue;
-      if (!view_->load(space, key, value)) {
-        return StoreError{"the snapshot's records do not fit the memory budget"};
-      }
+      view_->put(space, key, value);
       ++changed;
     }
     if (!it->status().ok()) return to_error(it->status(), "load the memory view");
   }
+  if (had_records) {
+    rocksdb::ReadOptions old = ro;
+    old.snapshot = before.get();
+    for (const auto space : spaces) {
+      std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(old, cf(space)));
+      std::string value;
+      for (it->SeekToFirst(); it->Valid(); it->Next()) {
+        s = db_->Get(rocksdb::ReadOptions(), cf(space), it->key(), &value);
+        if (s.IsNotFound()) {
+          view_->put(space, std::string_view(it->key().data(), it->key().size()), std::nullopt);
+          ++changed;
+        }
+      }
+    }
+  }
   view_->reclaim();
   return changed;
+}
+
+Result<std::uint64_t> RecordStore::repair_from_snapshot(
+    std::span<const SnapshotFile> files, std::span<const std::pair<KeySpace, std::size_t>> ranges,
+    std::vector<TouchedKey>& touched) {
+  std::lock_guard lock(apply_mu_);
+  rocksdb::WriteBatch batch;
+  std::vector<std::pair<KeySpace, std::string>> puts;
+  std::vector<std::string> values;
+  for (const auto& f : files) {
+    bool wanted = false;
+    for (const auto& [space, range] : ranges) wanted = wanted || space == f.space;
+    if (!wanted) continue;
+    rocksdb::SstFileReader reader(db_->GetOptions(cf(f.space)));
+    auto s = reader.Open(f.path);
+    if (!s.ok()) return to_error(s, "open " + f.path);
+    std::unique_ptr<rocksdb::Iterator> it(reader.NewIterator(rocksdb::ReadOptions()));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      const std::string_view key(it->key().data(), it->key().size());
+      const std::size_t range = check_range(key);
+      bool in = false;
+      for (const auto& r : ranges) in = in || (r.first == f.space && r.second == range);
+      if (!in) continue;
+      const std::string_view value(it->value().data(), it->value().size());
+      auto local = get_raw(f.space, key);
+      if (!local) return local.error();
+      if (*local && **local == value) continue;
+      if (*local) {
+        // Newer here than in the snapshot: a change after it, kept. The product name index
+        // carries no version: only a missing entry is put back.
+        if (f.space == KeySpace::kProductName) continue;
+        const auto here = core::peek_header(**local);
+        const auto there = core::peek_header(value);
+        if (here && there && here->version > there->version) continue;
+      }
+      if (s = batch.Put(cf(f.space), it->key(), it->value()); !s.ok()) {
+        return to_error(s, "batch put");
+      }
+      puts.emplace_back(f.space, std::string(key));
+      values.emplace_back(value);
+    }
+    if (!it->status().ok()) return to_error(it->status(), "read " + f.path);
+  }
+  if (puts.empty()) return std::uint64_t{0};
+  rocksdb::WriteOptions wo;
+  wo.disableWAL = !wal_;
+  if (auto s = db_->Write(wo, &batch); !s.ok()) return to_error(s, "write the repair");
+  for (std::size_t i = 0; i < puts.size(); ++i) {
+    if (view_) view_->put(puts[i].first, puts[i].second, values[i]);
+    touched.push_back({puts[i].first, puts[i].second});
+  }
+  if (view_) view_->reclaim();
+  return static_cast<std::uint64_t>(puts.size());
 }
 
 Result<std::optional<RangeDigests>> RecordStore::range_digests(

@@ -160,6 +160,7 @@ Result<std::unique_ptr<RecordStore>> RecordStore::open(const RecordStoreOptions&
 
 Result<void> RecordStore::load_view(std::size_t budget_bytes) {
   view_ = std::make_unique<MemoryView>(budget_bytes);
+  view_budget_ = budget_bytes;
   for (int i = 0; i < kKeySpaceCount; ++i) {
     const auto space = static_cast<KeySpace>(i);
     // Sized from RocksDB's estimate, but never beyond what the budget could hold (about 64

@@ -22,6 +22,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/change_event.h"
@@ -161,12 +162,20 @@ class RecordStore {
   // primary: which stream sequence the records cover). Runs beside writes and lookups.
   Result<ExportedSnapshot> export_snapshot(const std::string& dir, std::size_t stamp_cf,
                                            std::string_view stamp_key) const;
-  // Ingests files written by export_snapshot (moved into the database: same filesystem) and
-  // applied_seq = seq in one atomic step — a crash leaves either all of it or none — then
-  // puts every record that changed into the memory view and returns how many did. The files'
-  // records replace the stored ones of their keys, whatever their versions; key spaces without
-  // a file are left as they are. Serialized with apply().
+  // Replaces every record with the files written by export_snapshot (moved into the database:
+  // same filesystem) and applied_seq with `seq`: what the replica held is deleted (a key space
+  // without a file ends empty), the files and applied_seq are ingested in one atomic step — a
+  // crash leaves the records of before, or none with applied_seq 0, or all of the snapshot —
+  // then the memory view takes every change; returns how many keys changed. The caller follows
+  // the stream from seq + 1. Serialized with apply().
   Result<std::uint64_t> ingest_snapshot(std::span<const SnapshotFile> files, std::uint64_t seq);
+  // Puts back, from such files, the records of the given (key space, check range) pairs that
+  // differ here, unless the one here is newer (a change after the snapshot); applied_seq is
+  // left alone, and nothing is deleted. Returns how many keys it wrote, adding them to
+  // `touched`. Serialized with apply().
+  Result<std::uint64_t> repair_from_snapshot(
+      std::span<const SnapshotFile> files, std::span<const std::pair<KeySpace, std::size_t>> ranges,
+      std::vector<TouchedKey>& touched);
 
   // The self-check's digests over fixed key ranges (store/range_check.h), as of one point in
   // time. With `hold`, that point is taken while holding it and only when `proceed()` (called
@@ -212,6 +221,7 @@ class RecordStore {
   bool wal_ = true;
   std::shared_ptr<rocksdb::Cache> block_cache_;
   std::unique_ptr<MemoryView> view_;
+  std::size_t view_budget_ = 0;
   Result<void> load_view(std::size_t budget_bytes);
   std::mutex apply_mu_;
 };

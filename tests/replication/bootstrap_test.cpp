@@ -229,6 +229,8 @@ TEST_F(Bootstrap, ASnapshotThatIsNotWholeIsNeverIngested) {
   std::string error;
   const std::uint64_t seq = js->last_seq(error).value_or(0);
   ASSERT_GT(seq, 500u) << error;
+  const std::int64_t created = js->created(error).value_or(0);
+  ASSERT_GT(created, 0) << error;
   ObjectStore store(*js, replication::kSnapshotBucket);
   ASSERT_EQ(store.ensure(), "");
   const std::string garbage = random_bytes(300'000, 7);
@@ -239,13 +241,14 @@ TEST_F(Bootstrap, ASnapshotThatIsNotWholeIsNeverIngested) {
                                 ",\"files\":[{\"space\":4,\"bytes\":100000}]}\n" +
                                 std::string(1000, 'x');
   const std::string wrong_seq = "LESNAP1\n{\"seq\":1,\"files\":[{\"space\":4,\"bytes\":4}]}\nabcd";
-  const std::string not_sst =
-      "LESNAP1\n{\"seq\":" + std::to_string(seq) + ",\"files\":[{\"space\":4,\"bytes\":4}]}\nabcd";
+  const std::string not_sst = "LESNAP1\n{\"seq\":" + std::to_string(seq) +
+                              ",\"created\":" + std::to_string(created) +
+                              ",\"files\":[{\"space\":4,\"bytes\":4}]}\nabcd";
   int n = 0;
   for (const std::string* bytes :
        {&garbage, &no_newline, &bad_space, &cut_short, &wrong_seq, &not_sst}) {
     SCOPED_TRACE(n);
-    ASSERT_EQ(store.put(replication::snapshot_name(seq), reader_of(*bytes)), "");
+    ASSERT_EQ(store.put(replication::snapshot_name(created, seq), reader_of(*bytes)), "");
     const std::string name = "edge-" + std::to_string(n++);
     auto edge = cluster_.start_edge(name);
     converge(*edge);
@@ -378,6 +381,8 @@ TEST_F(SelfCheck, AReplicaChangedBehindItsBackIsFoundAndRepairedWhileServing) {
   ASSERT_NE(cluster_.edge_digest("edge"), primary);
 
   edge = cluster_.start_edge("edge");
+  // Ready once it has caught up (the corruption is not known yet), and ready from then on.
+  ASSERT_TRUE(eventually([&] { return Cluster::edge_ready(edge->port()); }, 20s));
   bool stayed_ready = true;
   ASSERT_TRUE(eventually(
       [&] {

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -10,6 +11,7 @@
 
 #include "core/digest.h"
 #include "store/loader.h"
+#include "store/range_check.h"
 #include "support/fixtures.h"
 
 namespace le::store {
@@ -123,7 +125,7 @@ TEST_P(ReplicaTest, RenamedProductMovesItsNameIndex) {
   EXPECT_FALSE(replica_->product_by_name("acc_1", "New").value());
 }
 
-TEST_P(ReplicaTest, ASnapshotReplacesItsKeysAndSetsAppliedSeqInOneStep) {
+TEST_P(ReplicaTest, ASnapshotReplacesTheRecordsAndSetsAppliedSeqInOneStep) {
   RecordStoreOptions source_options{dir_.path("source")};
   source_options.extra_column_families = {"meta"};
   auto source = RecordStore::open(source_options).value();
@@ -141,8 +143,8 @@ TEST_P(ReplicaTest, ASnapshotReplacesItsKeysAndSetsAppliedSeqInOneStep) {
   EXPECT_EQ(spaces, (std::vector<KeySpace>{KeySpace::kAccount, KeySpace::kProduct,
                                            KeySpace::kProductName, KeySpace::kLicense}));
 
-  // The replica holds a newer version of KEY (from a write reply, say) and a key the
-  // snapshot lacks.
+  // The replica holds a newer version of KEY (from a write reply, say: the stream after the
+  // snapshot brings it again) and a key the snapshot lacks (gone at the primary).
   auto newer = test::license("KEY");
   newer.version = 9;
   newer.status = core::LicenseStatus::kRevoked;
@@ -173,7 +175,55 @@ TEST_P(ReplicaTest, ASnapshotReplacesItsKeysAndSetsAppliedSeqInOneStep) {
     EXPECT_EQ(key->version, 1u);  // the snapshot's, whatever the versions
     EXPECT_EQ(key->max_activations, 7u);
     EXPECT_EQ(key->status, core::LicenseStatus::kActive);
-    EXPECT_EQ(replica_->license(core::sha256("OTHER")).value()->id, "lic_2");
+    EXPECT_FALSE(replica_->license(core::sha256("OTHER")).value());
+    open();
+  }
+}
+
+TEST_P(ReplicaTest, ARepairPutsBackWhatDiffersInItsRangesUnlessNewerHere) {
+  auto key_of = [](int i) {
+    return std::string(digest_key(core::sha256("K" + std::to_string(i))));
+  };
+  auto lic = [](int i, std::uint64_t version) {
+    auto l = test::license("K" + std::to_string(i), "lic_" + std::to_string(i));
+    l.version = version;
+    l.max_activations = static_cast<std::uint32_t>(version);
+    return test::event(l);
+  };
+  const std::vector<std::pair<KeySpace, std::size_t>> ranges{
+      {KeySpace::kLicense, check_range(key_of(0))},
+      {KeySpace::kLicense, check_range(key_of(1))},
+      {KeySpace::kLicense, check_range(key_of(2))}};
+  // A key outside those ranges.
+  int outside = 3;
+  while (std::any_of(ranges.begin(), ranges.end(),
+                     [&](const auto& r) { return r.second == check_range(key_of(outside)); })) {
+    ++outside;
+  }
+  RecordStoreOptions source_options{dir_.path("source")};
+  source_options.extra_column_families = {"meta"};
+  auto source = RecordStore::open(source_options).value();
+  ASSERT_TRUE(source->apply({{lic(0, 2), lic(1, 1), lic(2, 1), lic(outside, 1)}}, 5));
+  auto exported = source->export_snapshot(dir_.path("snap"), 0, "none").value();
+  // Here: K0 older, K1 and the outside key missing, K2 newer (a change after the snapshot).
+  apply({lic(0, 1), lic(2, 3)}, 9);
+
+  std::vector<TouchedKey> touched;
+  auto written = replica_->repair_from_snapshot(exported.files, ranges, touched);
+  ASSERT_TRUE(written) << written.error().message;
+  EXPECT_EQ(*written, 2u);
+  EXPECT_EQ(touched.size(), 2u);
+  for (int reopened = 0; reopened < 2; ++reopened) {
+    SCOPED_TRACE(reopened);
+    const auto k0 = replica_->license(core::sha256("K0")).value();
+    const auto k1 = replica_->license(core::sha256("K1")).value();
+    const auto k2 = replica_->license(core::sha256("K2")).value();
+    ASSERT_TRUE(k0 && k1 && k2);
+    EXPECT_EQ(k0->version, 2u);
+    EXPECT_EQ(k1->version, 1u);
+    EXPECT_EQ(k2->version, 3u);  // newer here: kept
+    EXPECT_FALSE(replica_->license(core::sha256("K" + std::to_string(outside))).value());
+    EXPECT_EQ(replica_->applied_seq().value(), 9u);  // no rewind
     open();
   }
 }
