@@ -221,7 +221,9 @@ std::string JetStream::ensure_report_stream(std::chrono::seconds max_age, std::i
   return ensure(js_, cfg);
 }
 
-std::optional<std::uint64_t> JetStream::last_seq(std::string& error) {
+template <typename F>
+auto JetStream::from_info(std::string& error, F&& read)
+    -> std::optional<decltype(read(std::declval<const jsStreamInfo&>()))> {
   jsStreamInfo* si = nullptr;
   jsErrCode jerr = static_cast<jsErrCode>(0);
   natsStatus s = js_GetStreamInfo(&si, js_, options_.stream.c_str(), nullptr, &jerr);
@@ -229,22 +231,17 @@ std::optional<std::uint64_t> JetStream::last_seq(std::string& error) {
     error = "stream info: " + status_text(s);
     return std::nullopt;
   }
-  const std::uint64_t seq = si->State.LastSeq;
+  auto value = read(*si);
   jsStreamInfo_Destroy(si);
-  return seq;
+  return value;
+}
+
+std::optional<std::uint64_t> JetStream::last_seq(std::string& error) {
+  return from_info(error, [](const jsStreamInfo& si) { return si.State.LastSeq; });
 }
 
 std::optional<std::int64_t> JetStream::created(std::string& error) {
-  jsStreamInfo* si = nullptr;
-  jsErrCode jerr = static_cast<jsErrCode>(0);
-  natsStatus s = js_GetStreamInfo(&si, js_, options_.stream.c_str(), nullptr, &jerr);
-  if (s != NATS_OK) {
-    error = "stream info: " + status_text(s);
-    return std::nullopt;
-  }
-  const std::int64_t created = si->Created;
-  jsStreamInfo_Destroy(si);
-  return created;
+  return from_info(error, [](const jsStreamInfo& si) { return si.Created; });
 }
 
 bool Backoff::wait(const std::atomic<bool>& stop) {

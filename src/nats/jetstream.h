@@ -21,6 +21,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 
 namespace le::nats {
 
@@ -100,6 +101,11 @@ class JetStream {
   static void on_disconnected(natsConnection* nc, void* closure);
   static void on_reconnected(natsConnection* nc, void* closure);
   static void on_closed(natsConnection* nc, void* closure);
+
+  // `read(info)` of the stream's info; nullopt and `error` set when unavailable.
+  template <typename F>
+  auto from_info(std::string& error, F&& read)
+      -> std::optional<decltype(read(std::declval<const jsStreamInfo&>()))>;
 
   NatsOptions options_;
   natsConnection* nc_ = nullptr;
