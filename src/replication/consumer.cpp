@@ -4,6 +4,7 @@
 #include <charconv>
 #include <chrono>
 #include <filesystem>
+#include <future>
 #include <string_view>
 #include <vector>
 
@@ -102,14 +103,26 @@ void Consumer::maybe_flush() {
   stats_.flushes.fetch_add(1);
 }
 
-std::vector<std::pair<store::KeySpace, std::size_t>> Consumer::compare(
-    const store::RangeCheck& check, std::uint64_t at, bool live) {
-  if (check.covers + 1 != at || !live) {
+void Consumer::start_compare(const store::RangeCheck& check, std::uint64_t at, bool live) {
+  if (check.covers + 1 != at || !live || digests_.valid()) {
     suspect_.clear();  // "two checks in a row" means two compared in a row
     stats_.checks_skipped.fetch_add(1);
-    return {};
+    return;
   }
-  auto mine = replica_.range_digests();
+  // The replica as of the check, read on a thread of its own: replication goes on meanwhile.
+  digests_check_ = check;
+  digests_at_ = at;
+  digests_ = std::async(std::launch::async, [this, point = replica_.read_point()] {
+    return replica_.range_digests(nullptr, {}, point.get());
+  });
+}
+
+std::vector<std::pair<store::KeySpace, std::size_t>> Consumer::finish_compare(bool wait) {
+  if (!digests_.valid()) return {};
+  if (!wait && digests_.wait_for(std::chrono::seconds(0)) != std::future_status::ready) return {};
+  auto mine = digests_.get();
+  const store::RangeCheck& check = digests_check_;
+  const std::uint64_t at = digests_at_;
   if (!mine || !*mine) {
     log::warn("replication", "cannot compute the range digests",
               {{"error", mine ? "" : mine.error().message}});
@@ -312,6 +325,7 @@ std::string Consumer::follow(JetStream& js) {
         break;
       }
       maybe_flush();
+      if (const auto ranges = finish_compare(false); !ranges.empty()) repair(js, ranges);
       // Idle: every 2 s, whether the stream went behind the replica (an ordered consumer would
       // wait silently for sequences the stream has not reached again).
       if (++idle % 10 == 0) {
@@ -397,13 +411,11 @@ std::string Consumer::follow(JetStream& js) {
       log::info("replication", "caught up with the stream", {{"applied_seq", std::to_string(seq)}});
     }
     maybe_flush();
-    if (check) {
-      if (const auto ranges = compare(*check, check_seq, check_live); !ranges.empty()) {
-        repair(js, ranges);
-      }
-    }
+    if (check) start_compare(*check, check_seq, check_live);
+    if (const auto ranges = finish_compare(false); !ranges.empty()) repair(js, ranges);
   }
   natsSubscription_Destroy(sub);
+  finish_compare(true);  // its answer is for this session; none is left running after it
   return result;
 }
 

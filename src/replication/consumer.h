@@ -24,6 +24,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <future>
 #include <memory>
 #include <optional>
 #include <string>
@@ -121,10 +122,13 @@ class Consumer {
   // Ingests the newest snapshot above `applied` that this stream (last sequence `head`) can be
   // followed from; its sequence, or nullopt to follow the stream alone.
   std::optional<std::uint64_t> bootstrap(JetStream& js, std::uint64_t applied, std::uint64_t head);
-  // Compares the replica with range digests met at stream sequence `at` (`live`: comparable
-  // there); returns the ranges that differ at two checks in a row, a divergence to repair.
-  std::vector<std::pair<store::KeySpace, std::size_t>> compare(const store::RangeCheck& check,
-                                                               std::uint64_t at, bool live);
+  // Starts computing the replica's range digests as of range digests met at stream sequence
+  // `at` (`live`: comparable there), on a thread of its own; a check met while one is under
+  // way is skipped.
+  void start_compare(const store::RangeCheck& check, std::uint64_t at, bool live);
+  // Once they are computed (or, with `wait`, after waiting for them): compares; returns the
+  // ranges that differ at two checks in a row, a divergence to repair.
+  std::vector<std::pair<store::KeySpace, std::size_t>> finish_compare(bool wait);
   // Puts back the records of `ranges` that differ from the newest snapshot (unless newer
   // here), without rewinding: the replica keeps serving what it has meanwhile.
   void repair(JetStream& js, const std::vector<std::pair<store::KeySpace, std::size_t>>& ranges);
@@ -140,6 +144,10 @@ class Consumer {
   bool head_known_ = false;
   bool resubscribing_ = false;
   std::chrono::steady_clock::time_point unflushed_since_{};
+  // The digests being computed, for the check met at digests_at_.
+  std::future<store::Result<std::optional<store::RangeDigests>>> digests_;
+  store::RangeCheck digests_check_;
+  std::uint64_t digests_at_ = 0;
   std::vector<std::pair<store::KeySpace, std::size_t>>
       suspect_;  // ranges differing at the last check  // the last session ended to subscribe again
                  // after a reconnect

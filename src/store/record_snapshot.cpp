@@ -250,18 +250,26 @@ Result<std::uint64_t> RecordStore::repair_from_snapshot(
   return static_cast<std::uint64_t>(puts.size());
 }
 
-Result<std::optional<RangeDigests>> RecordStore::range_digests(
-    std::mutex* hold, const std::function<bool()>& proceed) const {
-  const rocksdb::Snapshot* raw = nullptr;
-  if (hold != nullptr) {
-    std::lock_guard lock(*hold);
-    if (proceed && !proceed()) return std::optional<RangeDigests>();
-    raw = db_->GetSnapshot();
-  } else {
-    raw = db_->GetSnapshot();
+RecordStore::ReadPoint::~ReadPoint() { db_->ReleaseSnapshot(snapshot_); }
+
+std::shared_ptr<const RecordStore::ReadPoint> RecordStore::read_point() const {
+  return std::shared_ptr<const ReadPoint>(new ReadPoint(db_.get(), db_->GetSnapshot()));
+}
+
+Result<std::optional<RangeDigests>> RecordStore::range_digests(std::mutex* hold,
+                                                               const std::function<bool()>& proceed,
+                                                               const ReadPoint* at) const {
+  std::shared_ptr<const ReadPoint> own;
+  if (at == nullptr) {
+    if (hold != nullptr) {
+      std::lock_guard lock(*hold);
+      if (proceed && !proceed()) return std::optional<RangeDigests>();
+      own = read_point();
+    } else {
+      own = read_point();
+    }
+    at = own.get();
   }
-  std::unique_ptr<const rocksdb::Snapshot, std::function<void(const rocksdb::Snapshot*)>> snap(
-      raw, [this](const rocksdb::Snapshot* s) { db_->ReleaseSnapshot(s); });
   std::vector<EVP_MD_CTX*> ctx(kKeySpaceCount * kCheckRanges, nullptr);
   struct Free {
     std::vector<EVP_MD_CTX*>& c;
@@ -282,7 +290,7 @@ Result<std::optional<RangeDigests>> RecordStore::range_digests(
   };
   RangeDigests out;
   rocksdb::ReadOptions ro;
-  ro.snapshot = snap.get();
+  ro.snapshot = at->snapshot_;
   ro.fill_cache = false;
   ro.readahead_size = 2u << 20;
   for (int i = 0; i < kKeySpaceCount; ++i) {

@@ -33,6 +33,7 @@
 
 namespace rocksdb {
 class DB;
+class Snapshot;
 class ColumnFamilyHandle;
 class Cache;
 }  // namespace rocksdb
@@ -180,8 +181,26 @@ class RecordStore {
   // The self-check's digests over fixed key ranges (store/range_check.h), as of one point in
   // time. With `hold`, that point is taken while holding it and only when `proceed()` (called
   // under it) says so — nullopt otherwise; the digests are computed after it is released.
-  Result<std::optional<RangeDigests>> range_digests(
-      std::mutex* hold = nullptr, const std::function<bool()>& proceed = {}) const;
+  // With `at`, the digests are of that point instead (taken earlier by read_point()).
+  class ReadPoint;
+  Result<std::optional<RangeDigests>> range_digests(std::mutex* hold = nullptr,
+                                                    const std::function<bool()>& proceed = {},
+                                                    const ReadPoint* at = nullptr) const;
+  // The store as it is now, kept readable as such (a RocksDB snapshot) for work done later on
+  // another thread; the store must outlive it.
+  class ReadPoint {
+   public:
+    ~ReadPoint();
+    ReadPoint(const ReadPoint&) = delete;
+    ReadPoint& operator=(const ReadPoint&) = delete;
+
+   private:
+    friend class RecordStore;
+    ReadPoint(rocksdb::DB* db, const rocksdb::Snapshot* snapshot) : db_(db), snapshot_(snapshot) {}
+    rocksdb::DB* db_;
+    const rocksdb::Snapshot* snapshot_;
+  };
+  std::shared_ptr<const ReadPoint> read_point() const;
 
   // Writes what the memtables hold to SST files, every column family at once (atomic flush):
   // without a WAL, what a crash loses is then only what was applied after it. Blocks for it.
