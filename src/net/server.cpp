@@ -1,7 +1,5 @@
 #include "net/server.h"
 
-#include <sys/socket.h>
-
 #include <algorithm>
 #include <array>
 #include <boost/asio/as_tuple.hpp>
@@ -25,6 +23,7 @@
 #include <thread>
 
 #include "common/log.h"
+#include "net/listen.h"
 
 namespace le::net {
 namespace {
@@ -173,24 +172,6 @@ void cancel_socket(void* s) {
   static_cast<Sock*>(s)->cancel(ignored);
 }
 
-// SO_REUSEPORT lets any process of the same user join a listening address, and the kernel would
-// then split connections between two servers (two edges with different replicas). A socket
-// without it cannot bind an address something already listens on: binding one first, and
-// closing it, refuses an address another process serves.
-void refuse_if_served(const tcp::endpoint& ep) {
-  asio::io_context ioc;
-  tcp::acceptor probe(ioc);
-  probe.open(ep.protocol());
-  probe.set_option(asio::socket_base::reuse_address(true));
-  beast::error_code ec;
-  probe.bind(ep, ec);
-  if (ec == asio::error::address_in_use) {
-    throw std::system_error(ec, "another process already serves " + ep.address().to_string() + ":" +
-                                    std::to_string(ep.port()));
-  }
-  if (ec) throw std::system_error(ec, "bind");
-}
-
 }  // namespace
 
 class Server::Worker final : public Deferrer {
@@ -208,10 +189,7 @@ class Server::Worker final : public Deferrer {
   void bind(const tcp::endpoint& ep) {
     acceptor_.open(ep.protocol());
     acceptor_.set_option(asio::socket_base::reuse_address(true));
-    int one = 1;
-    if (::setsockopt(acceptor_.native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) {
-      throw std::system_error(errno, std::generic_category(), "SO_REUSEPORT");
-    }
+    set_reuse_port(acceptor_.native_handle());
     acceptor_.bind(ep);
     acceptor_.listen(asio::socket_base::max_listen_connections);
   }
