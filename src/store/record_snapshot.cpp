@@ -30,11 +30,9 @@ Result<ExportedSnapshot> RecordStore::export_snapshot(const std::string& dir, st
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) return StoreError{"create " + dir + ": " + ec.message()};
-  // Released on every path out.
-  std::unique_ptr<const rocksdb::Snapshot, std::function<void(const rocksdb::Snapshot*)>> snap(
-      db_->GetSnapshot(), [this](const rocksdb::Snapshot* s) { db_->ReleaseSnapshot(s); });
-  rocksdb::ReadOptions ro;
-  ro.snapshot = snap.get();
+  const auto point = read_point();
+  rocksdb::ReadOptions ro = detail::scan_options();
+  ro.snapshot = point->snapshot_;
   ExportedSnapshot out;
   std::string stamp;
   auto s = db_->Get(ro, stamp_handle, rocksdb::Slice(stamp_key.data(), stamp_key.size()), &stamp);
@@ -43,8 +41,6 @@ Result<ExportedSnapshot> RecordStore::export_snapshot(const std::string& dir, st
   } else if (!s.IsNotFound()) {
     return to_error(s, "read the snapshot's stamp");
   }
-  ro.fill_cache = false;
-  ro.readahead_size = 2u << 20;
   for (int i = 0; i < kKeySpaceCount; ++i) {
     const auto space = static_cast<KeySpace>(i);
     std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf(space)));
@@ -109,8 +105,7 @@ Result<std::uint64_t> RecordStore::ingest_snapshot(std::span<const SnapshotFile>
   // applied_seq back to 0, so a crash before the ingestion starts over from empty), since
   // a key the primary no longer has — an old product name — would otherwise stay. The state
   // before is kept readable to take the keys that went out of the memory view.
-  std::unique_ptr<const rocksdb::Snapshot, std::function<void(const rocksdb::Snapshot*)>> before(
-      db_->GetSnapshot(), [this](const rocksdb::Snapshot* p) { db_->ReleaseSnapshot(p); });
+  const auto before = read_point();
   rocksdb::WriteBatch clear;
   bool had_records = false;
   for (int i = 0; i < kKeySpaceCount; ++i) {
@@ -132,22 +127,20 @@ Result<std::uint64_t> RecordStore::ingest_snapshot(std::span<const SnapshotFile>
         !s.ok()) {
       return to_error(s, "batch put applied_seq");
     }
-    rocksdb::WriteOptions wo;
-    wo.disableWAL = !wal_;
-    if (s = db_->Write(wo, &clear); !s.ok()) return to_error(s, "clear the replica");
+    if (s = db_->Write(detail::write_options(wal_), &clear); !s.ok()) {
+      return to_error(s, "clear the replica");
+    }
   }
   if (s = db_->IngestExternalFiles(args); !s.ok()) {
     // Put back what the clearing took: the replica stays as it was.
     rocksdb::WriteBatch restore;
-    rocksdb::ReadOptions old;
-    old.snapshot = before.get();
+    rocksdb::ReadOptions old = detail::scan_options();
+    old.snapshot = before->snapshot_;
     for (int i = 0; had_records && i <= kKeySpaceCount; ++i) {
       std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(old, cfs_[i]));
       for (it->SeekToFirst(); it->Valid(); it->Next()) restore.Put(cfs_[i], it->key(), it->value());
     }
-    rocksdb::WriteOptions wo;
-    wo.disableWAL = !wal_;
-    if (had_records) (void)db_->Write(wo, &restore);
+    if (had_records) (void)db_->Write(detail::write_options(wal_), &restore);
     return to_error(s, "ingest the snapshot");
   }
 
@@ -158,14 +151,9 @@ Result<std::uint64_t> RecordStore::ingest_snapshot(std::span<const SnapshotFile>
   for (int i = 0; i < kKeySpaceCount; ++i) spaces.push_back(static_cast<KeySpace>(i));
   std::stable_partition(spaces.begin(), spaces.end(),
                         [](KeySpace k) { return k != KeySpace::kProductName; });
-  rocksdb::ReadOptions ro;
-  ro.fill_cache = false;
-  ro.readahead_size = 2u << 20;
+  const rocksdb::ReadOptions ro = detail::scan_options();
   for (const auto space : spaces) {
-    // Sized as load_view() does: never beyond what the budget could hold.
-    const std::uint64_t estimate = estimate_keys(space);
-    view_->reserve(
-        space, view_budget_ == 0 ? estimate : std::min<std::uint64_t>(estimate, view_budget_ / 64));
+    reserve_view(space);
     std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf(space)));
     for (it->SeekToFirst(); it->Valid(); it->Next()) {
       const std::string_view key(it->key().data(), it->key().size());
@@ -180,7 +168,7 @@ Result<std::uint64_t> RecordStore::ingest_snapshot(std::span<const SnapshotFile>
   }
   if (had_records) {
     rocksdb::ReadOptions old = ro;
-    old.snapshot = before.get();
+    old.snapshot = before->snapshot_;
     for (const auto space : spaces) {
       std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(old, cf(space)));
       std::string value;
@@ -202,8 +190,11 @@ Result<std::uint64_t> RecordStore::repair_from_snapshot(
     std::vector<TouchedKey>& touched) {
   std::lock_guard lock(apply_mu_);
   rocksdb::WriteBatch batch;
-  std::vector<std::pair<KeySpace, std::string>> puts;
-  std::vector<std::string> values;
+  struct Put {
+    KeySpace space;
+    std::string key, value;
+  };
+  std::vector<Put> puts;
   for (const auto& f : files) {
     bool wanted = false;
     for (const auto& [space, range] : ranges) wanted = wanted || space == f.space;
@@ -233,18 +224,17 @@ Result<std::uint64_t> RecordStore::repair_from_snapshot(
       if (s = batch.Put(cf(f.space), it->key(), it->value()); !s.ok()) {
         return to_error(s, "batch put");
       }
-      puts.emplace_back(f.space, std::string(key));
-      values.emplace_back(value);
+      puts.push_back({f.space, std::string(key), std::string(value)});
     }
     if (!it->status().ok()) return to_error(it->status(), "read " + f.path);
   }
   if (puts.empty()) return std::uint64_t{0};
-  rocksdb::WriteOptions wo;
-  wo.disableWAL = !wal_;
-  if (auto s = db_->Write(wo, &batch); !s.ok()) return to_error(s, "write the repair");
-  for (std::size_t i = 0; i < puts.size(); ++i) {
-    if (view_) view_->put(puts[i].first, puts[i].second, values[i]);
-    touched.push_back({puts[i].first, puts[i].second});
+  if (auto s = db_->Write(detail::write_options(wal_), &batch); !s.ok()) {
+    return to_error(s, "write the repair");
+  }
+  for (const auto& p : puts) {
+    if (view_) view_->put(p.space, p.key, p.value);
+    touched.push_back({p.space, p.key});
   }
   if (view_) view_->reclaim();
   return static_cast<std::uint64_t>(puts.size());
@@ -289,10 +279,8 @@ Result<std::optional<RangeDigests>> RecordStore::range_digests(std::mutex* hold,
     EVP_DigestUpdate(c, s.data(), s.size());
   };
   RangeDigests out;
-  rocksdb::ReadOptions ro;
+  rocksdb::ReadOptions ro = detail::scan_options();
   ro.snapshot = at->snapshot_;
-  ro.fill_cache = false;
-  ro.readahead_size = 2u << 20;
   for (int i = 0; i < kKeySpaceCount; ++i) {
     std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf(static_cast<KeySpace>(i))));
     for (it->SeekToFirst(); it->Valid(); it->Next()) {

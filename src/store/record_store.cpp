@@ -163,15 +163,8 @@ Result<void> RecordStore::load_view(std::size_t budget_bytes) {
   view_budget_ = budget_bytes;
   for (int i = 0; i < kKeySpaceCount; ++i) {
     const auto space = static_cast<KeySpace>(i);
-    // Sized from RocksDB's estimate, but never beyond what the budget could hold (about 64
-    // bytes a record at the least), so an overestimate is not refused as a full view.
-    const std::uint64_t estimate = estimate_keys(space);
-    view_->reserve(
-        space, budget_bytes == 0 ? estimate : std::min<std::uint64_t>(estimate, budget_bytes / 64));
-    rocksdb::ReadOptions ro;
-    ro.fill_cache = false;  // read once into the view; the block cache stays for writes
-    ro.readahead_size = 2u << 20;
-    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf(space)));
+    reserve_view(space);
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(detail::scan_options(), cf(space)));
     std::uint64_t loaded = 0;
     for (it->SeekToFirst(); it->Valid(); it->Next()) {
       if (!view_->load(space, std::string_view(it->key().data(), it->key().size()),
@@ -188,6 +181,12 @@ Result<void> RecordStore::load_view(std::size_t budget_bytes) {
   }
   view_->reclaim();  // the tables outgrown while loading
   return {};
+}
+
+void RecordStore::reserve_view(KeySpace space) {
+  const std::uint64_t estimate = estimate_keys(space);
+  view_->reserve(
+      space, view_budget_ == 0 ? estimate : std::min<std::uint64_t>(estimate, view_budget_ / 64));
 }
 
 RecordStore::~RecordStore() {
@@ -393,9 +392,7 @@ Result<ApplyResult> RecordStore::apply(std::span<const core::ChangeEvent> events
     if (!st.ok()) return to_error(st, "batch extra write");
   }
   if (batch.Count() == 0) return result;
-  rocksdb::WriteOptions wo;
-  wo.disableWAL = !wal_;
-  auto s = db_->Write(wo, &batch);
+  auto s = db_->Write(detail::write_options(wal_), &batch);
   if (!s.ok()) return to_error(s, "write batch");
   if (view_) {
     // Records first, then the product name index, so a reader never finds a name whose

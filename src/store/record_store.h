@@ -242,6 +242,10 @@ class RecordStore {
   std::unique_ptr<MemoryView> view_;
   std::size_t view_budget_ = 0;
   Result<void> load_view(std::size_t budget_bytes);
+  // Sizes the view's table of a key space from RocksDB's estimate, but never beyond what the
+  // budget could hold (about 64 bytes a record at the least), so an overestimate is not
+  // refused as a full view.
+  void reserve_view(KeySpace space);
   std::mutex apply_mu_;
 };
 
