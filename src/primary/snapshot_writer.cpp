@@ -41,33 +41,26 @@ void SnapshotWriter::run() {
         return error;
       },
       [&] {
-        auto last = std::chrono::steady_clock::now();
+        const bool periodic = options_.interval.count() > 0;
         for (;;) {
           bool asked = false;
           {
+            // Until asked, stopped, or (periodic) the interval has passed.
             std::unique_lock lock(worker_.mutex());
-            const auto until = last + options_.interval;
-            while (!requested_ && !worker_.stopping()) {
-              if (options_.interval.count() > 0 && std::chrono::steady_clock::now() >= until) break;
-              const auto wait = options_.interval.count() > 0
-                                    ? std::chrono::duration_cast<std::chrono::milliseconds>(
-                                          until - std::chrono::steady_clock::now())
-                                    : std::chrono::milliseconds(60'000);
-              worker_.wait_for(lock, std::max(wait, std::chrono::milliseconds(1)),
+            do {
+              worker_.wait_for(lock,
+                               periodic ? std::chrono::milliseconds(options_.interval)
+                                        : std::chrono::milliseconds(3'600'000),
                                [this] { return requested_; });
-            }
+            } while (!periodic && !requested_ && !worker_.stopping());
             if (worker_.stopping()) break;
             asked = requested_;
             requested_ = false;
           }
-          last = std::chrono::steady_clock::now();
-          if (!asked) {
+          if (!asked && covered_) {
             // Periodic: only when the stream moved on since the last one.
             auto published = store_.published();
-            if (published && published->stream_seq == stats_.last_seq.load() &&
-                stats_.written.load() > 0) {
-              continue;
-            }
+            if (published && published->stream_seq == stats_.last_seq.load()) continue;
           }
           if (const auto error = write_one(*js); !error.empty()) {
             stats_.failures.fetch_add(1);
@@ -102,6 +95,7 @@ std::string SnapshotWriter::write_one(nats::JetStream& js) {
                                         *created, options_.keep, &summary);
   if (!error.empty()) return error;
   stats_.last_seq.store(summary.seq);
+  covered_ = true;
   if (summary.existed) return {};  // nothing changed since it was written
   const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                       std::chrono::steady_clock::now() - started)

@@ -56,6 +56,8 @@ class SnapshotWriter {
   SnapshotWriterOptions options_;
   SnapshotWriterStats stats_;
   bool requested_ = false;  // under worker_.mutex()
+  // A snapshot of stats_.last_seq is in the bucket (written, or found there): the worker's own.
+  bool covered_ = false;
   nats::Worker worker_{"snapshots"};
 };
 

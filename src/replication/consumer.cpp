@@ -163,30 +163,38 @@ std::vector<std::pair<store::KeySpace, std::size_t>> Consumer::finish_compare(bo
   return confirmed;
 }
 
+std::optional<FetchedSnapshot> Consumer::fetch_snapshot(JetStream& js, std::uint64_t after,
+                                                        std::string& error) {
+  auto created = js.created(error);
+  if (!created) return std::nullopt;
+  ObjectStore objects(js, options_.snapshot_bucket);
+  return fetch_newest_snapshot(objects, *created, after, options_.snapshot_dir, error);
+}
+
+void Consumer::discard_snapshot_files() {
+  std::error_code ignored;
+  std::filesystem::remove_all(options_.snapshot_dir, ignored);
+}
+
 void Consumer::repair(JetStream& js,
                       const std::vector<std::pair<store::KeySpace, std::size_t>>& ranges) {
-  ObjectStore objects(js, options_.snapshot_bucket);
   std::string error;
   std::uint64_t written = 0;
   std::uint64_t seq = 0;
-  if (auto created = js.created(error)) {
-    auto fetched = fetch_newest_snapshot(objects, *created, 0, options_.snapshot_dir, error);
-    if (fetched) {
-      seq = fetched->seq;
-      std::vector<store::TouchedKey> touched;
-      auto repaired = replica_.repair_from_snapshot(fetched->files, ranges, touched);
-      if (repaired) {
-        written = *repaired;
-        for (const auto& t : touched) stamps_.bump(t.space, t.key);
-      } else {
-        error = repaired.error().message;
-      }
-    } else if (error.empty()) {
-      error = "no snapshot";
+  if (auto fetched = fetch_snapshot(js, 0, error)) {
+    seq = fetched->seq;
+    std::vector<store::TouchedKey> touched;
+    auto repaired = replica_.repair_from_snapshot(fetched->files, ranges, touched);
+    if (repaired) {
+      written = *repaired;
+      for (const auto& t : touched) stamps_.bump(t.space, t.key);
+    } else {
+      error = repaired.error().message;
     }
+  } else if (error.empty()) {
+    error = "no snapshot";
   }
-  std::error_code ec;
-  std::filesystem::remove_all(options_.snapshot_dir, ec);
+  discard_snapshot_files();
   if (written == 0) {
     // Nothing to take from the newest snapshot (none, or it predates the difference): the
     // ranges stay as they are, and the next checks find them again. A snapshot written now
@@ -205,41 +213,42 @@ void Consumer::repair(JetStream& js,
 std::optional<std::uint64_t> Consumer::bootstrap(JetStream& js, std::uint64_t applied,
                                                  std::uint64_t head) {
   const auto started = std::chrono::steady_clock::now();
-  ObjectStore objects(js, options_.snapshot_bucket);
   std::string error;
-  auto give_up = [&](std::string error_text) -> std::optional<std::uint64_t> {
-    std::error_code ec;
-    std::filesystem::remove_all(options_.snapshot_dir, ec);
-    if (error_text.empty()) return std::nullopt;
+  std::optional<std::uint64_t> at;
+  std::uint64_t changed = 0;
+  std::uint64_t bytes = 0;
+  if (auto fetched = fetch_snapshot(js, applied, error)) {
+    if (fetched->seq > head) {
+      error = "the newest snapshot (seq " + std::to_string(fetched->seq) +
+              ") is ahead of the stream (" + std::to_string(head) + ")";
+    } else if (auto ingested = replica_.ingest_snapshot(fetched->files, fetched->seq)) {
+      at = fetched->seq;
+      changed = *ingested;
+      bytes = fetched->bytes;
+    } else {
+      error = "ingest: " + ingested.error().message;
+    }
+  }
+  discard_snapshot_files();
+  if (!error.empty()) {
     stats_.bootstrap_failures.fetch_add(1);
     log::warn("replication", "no snapshot to start from; following the stream alone",
-              {{"error", error_text}, {"applied_seq", std::to_string(applied)}});
-    return std::nullopt;
-  };
-  auto created = js.created(error);
-  if (!created) return give_up(error);
-  auto fetched = fetch_newest_snapshot(objects, *created, applied, options_.snapshot_dir, error);
-  if (!fetched) return give_up(error);
-  if (fetched->seq > head) {
-    return give_up("the newest snapshot (seq " + std::to_string(fetched->seq) +
-                   ") is ahead of the stream (" + std::to_string(head) + ")");
+              {{"error", error}, {"applied_seq", std::to_string(applied)}});
   }
-  auto changed = replica_.ingest_snapshot(fetched->files, fetched->seq);
-  if (!changed) return give_up("ingest: " + changed.error().message);
-  give_up({});
+  if (!at) return std::nullopt;
   stamps_.bump_all();
   const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                       std::chrono::steady_clock::now() - started)
                       .count();
   stats_.bootstraps.fetch_add(1);
-  stats_.bootstrap_seq.store(fetched->seq);
+  stats_.bootstrap_seq.store(*at);
   stats_.bootstrap_ms.store(ms);
   log::info("replication", "ingested a snapshot; following the stream after it",
-            {{"seq", std::to_string(fetched->seq)},
-             {"bytes", std::to_string(fetched->bytes)},
-             {"records_changed", std::to_string(*changed)},
+            {{"seq", std::to_string(*at)},
+             {"bytes", std::to_string(bytes)},
+             {"records_changed", std::to_string(changed)},
              {"ms", std::to_string(ms)}});
-  return fetched->seq;
+  return at;
 }
 
 std::string Consumer::follow(JetStream& js) {
@@ -368,7 +377,7 @@ std::string Consumer::follow(JetStream& js) {
             }
             natsMsg_Destroy(msg);
             msg = nullptr;
-            break;  // what follows them waits until the replica is compared
+            break;  // what follows them waits until the replica's read point is taken
           }
           auto decoded = core::decode_change_event(body);
           if (auto* ev = std::get_if<core::ChangeEvent>(&decoded)) {

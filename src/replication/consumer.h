@@ -37,6 +37,7 @@
 #include "core/clock.h"
 #include "nats/jetstream.h"
 #include "nats/worker.h"
+#include "replication/snapshot.h"
 #include "store/range_check.h"
 #include "store/record_store.h"
 
@@ -129,6 +130,12 @@ class Consumer {
   // Once they are computed (or, with `wait`, after waiting for them): compares; returns the
   // ranges that differ at two checks in a row, a divergence to repair.
   std::vector<std::pair<store::KeySpace, std::size_t>> finish_compare(bool wait);
+  // The newest snapshot of this stream above `after`, downloaded into options_.snapshot_dir
+  // (nullopt: `error` says why, or is empty when there is none); discard_snapshot_files()
+  // removes it once used.
+  std::optional<FetchedSnapshot> fetch_snapshot(JetStream& js, std::uint64_t after,
+                                                std::string& error);
+  void discard_snapshot_files();
   // Puts back the records of `ranges` that differ from the newest snapshot (unless newer
   // here), without rewinding: the replica keeps serving what it has meanwhile.
   void repair(JetStream& js, const std::vector<std::pair<store::KeySpace, std::size_t>>& ranges);
