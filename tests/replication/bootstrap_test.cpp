@@ -73,12 +73,23 @@ std::optional<std::string> read_object(ObjectStore& store, const std::string& na
   return out;
 }
 
-TEST(ObjectStoreProtocol, ObjectsAreStoredListedReadReplacedAndDeleted) {
-  Cluster cluster;
-  cluster.start_nats();
-  auto js = connect(cluster.nats_url());
-  ObjectStore store(*js, "test-bucket");
-  ASSERT_EQ(store.ensure(), "");
+// A bucket "test-bucket" on a nats-server of its own.
+class ObjectStoreProtocol : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    cluster_.start_nats();
+    js_ = connect(cluster_.nats_url());
+    store_ = std::make_unique<ObjectStore>(*js_, "test-bucket");
+    ASSERT_EQ(store_->ensure(), "");
+  }
+  Cluster cluster_;
+  std::unique_ptr<nats::JetStream> js_;
+  std::unique_ptr<ObjectStore> store_;
+};
+
+TEST_F(ObjectStoreProtocol, ObjectsAreStoredListedReadReplacedAndDeleted) {
+  auto& js = js_;
+  auto& store = *store_;
   ASSERT_EQ(store.ensure(), "");  // exists: nothing to do
 
   const std::string big = random_bytes(3 * replication::kObjectChunkBytes + 17, 1);
@@ -123,12 +134,9 @@ TEST(ObjectStoreProtocol, ObjectsAreStoredListedReadReplacedAndDeleted) {
   EXPECT_FALSE(store.info("broken", error));
 }
 
-TEST(ObjectStoreProtocol, ADescriptionThatDoesNotMatchItsChunksIsAnError) {
-  Cluster cluster;
-  cluster.start_nats();
-  auto js = connect(cluster.nats_url());
-  ObjectStore store(*js, "test-bucket");
-  ASSERT_EQ(store.ensure(), "");
+TEST_F(ObjectStoreProtocol, ADescriptionThatDoesNotMatchItsChunksIsAnError) {
+  auto& js = js_;
+  auto& store = *store_;
   const std::string bytes = random_bytes(200'000, 4);
   ASSERT_EQ(store.put("x", reader_of(bytes)), "");
   std::string error;
