@@ -60,6 +60,38 @@ void BM_UsageCount(benchmark::State& state) {
 }
 BENCHMARK(BM_UsageCount)->ArgName("licenses")->Arg(1)->Arg(10'000)->Arg(100'000);
 
+// The worst case an edge meets: every validation a license not seen since the last flush, the
+// tally taken (as a flush takes it) whenever it is three-quarters full, and a cache the size of
+// a replica's working set evicted between two counts, as serving the next request would.
+void BM_UsageCountDistinctFlushed(benchmark::State& state) {
+  const auto lics = licenses(1'000'000);
+  edge::ReporterOptions options;
+  edge::Reporter reporter(1, options);
+  const std::string ip("\xcb\x00\x71\x09", 4);
+  std::vector<std::uint64_t> evict(static_cast<std::size_t>(state.range(0)) / 8);
+  std::size_t i = 0, counted = 0, e = 0;
+  std::int64_t now_ms = 1'763'856'000'000;
+  for (auto _ : state) {
+    const auto& l = lics[i];
+    reporter.prefetch_usage(0, l, now_ms);
+    for (int k = 0; k < 8 && !evict.empty(); ++k) {  // what serving the request would touch
+      evict[e] += 1;
+      e = (e + 4099) % evict.size();
+    }
+    reporter.count_validation(0, l.account_id, l.mode, &l, core::UsageOutcome::kValid, ++now_ms,
+                              "device-fingerprint-7", ip);
+    i = i + 1 == lics.size() ? 0 : i + 1;
+    if (++counted == options.max_usage_per_thread * 3 / 4) {
+      state.PauseTiming();
+      reporter.take([](const auto&, const auto&, const auto&, const auto&) {});
+      counted = 0;
+      state.ResumeTiming();
+    }
+  }
+  state.counters["dropped"] = static_cast<double>(reporter.dropped_full(edge::ReportKind::kUsage));
+}
+BENCHMARK(BM_UsageCountDistinctFlushed)->ArgName("evict_bytes")->Arg(0)->Arg(64 << 20);
+
 void BM_HllAdd(benchmark::State& state) {
   core::Hll h;
   std::uint64_t i = 0;

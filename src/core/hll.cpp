@@ -64,12 +64,12 @@ std::uint64_t hll_hash(std::string_view item) {
   return fmix64(h ^ tail ^ (std::uint64_t{item.size() - i} << 56));
 }
 
-void Hll::add_hash(std::uint64_t h) {
+std::uint32_t Hll::register_of(std::uint64_t h) {
   const auto index = static_cast<std::uint32_t>(h >> (64 - kPrecision));
   const std::uint64_t rest = h << kPrecision;
-  const auto rank = static_cast<std::uint8_t>(
-      rest == 0 ? kMaxRank : std::min<unsigned>(kMaxRank, std::countl_zero(rest) + 1));
-  set(index, rank);
+  const unsigned rank =
+      rest == 0 ? kMaxRank : std::min<unsigned>(kMaxRank, std::countl_zero(rest) + 1);
+  return index << 8 | rank;
 }
 
 void Hll::set(std::uint32_t index, std::uint8_t rank) {

@@ -39,7 +39,11 @@ class Hll {
   static constexpr double kStandardError = 1.04 / 64.0;
 
   void add(std::string_view item) { add_hash(hll_hash(item)); }
-  void add_hash(std::uint64_t h);
+  void add_hash(std::uint64_t h) { add_register(register_of(h)); }
+  // The register a hash sets, packed as (index << 8 | rank); a sketch is the maximum rank per
+  // index of the registers added, so a caller may keep a few packed registers and add them later.
+  static std::uint32_t register_of(std::uint64_t h);
+  void add_register(std::uint32_t packed) { set(packed >> 8, static_cast<std::uint8_t>(packed)); }
   // The union of both sketches' items.
   void merge(const Hll& other);
   std::uint64_t estimate() const;

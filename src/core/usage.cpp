@@ -105,50 +105,110 @@ UsageTally::UsageTally(std::size_t max_entries)
 
 std::uint64_t UsageTally::hash(std::string_view account, Mode mode, std::string_view license,
                                std::int32_t day) const {
-  std::uint64_t h = mix64(seed_ ^ hll_hash(account));
-  h = mix64(h ^ hll_hash(license));
-  return mix64(h ^ (static_cast<std::uint64_t>(static_cast<std::uint32_t>(day)) << 8) ^
-               static_cast<std::uint64_t>(mode));
+  // A license id names its account; the account's own entry has no license.
+  const std::uint64_t h = hll_hash(license.empty() ? account : license);
+  return mix64(seed_ ^ h ^ (static_cast<std::uint64_t>(static_cast<std::uint32_t>(day)) << 8) ^
+               static_cast<std::uint64_t>(mode) ^ (license.empty() ? 0x80 : 0));
 }
 
-UsageCount* UsageTally::entry(std::string_view account, Mode mode, std::string_view license,
-                              std::string_view product, std::int32_t day) {
+UsageTally::Entry* UsageTally::entry(std::string_view account, Mode mode, std::string_view license,
+                                     std::string_view product, std::int32_t day) {
   if (account.size() > kMaxUsageIdBytes || license.size() > kMaxUsageIdBytes ||
       product.size() > kMaxUsageIdBytes) {
     return nullptr;
   }
   if (max_ == 0) return nullptr;
-  if (auto found = index_.find(hash(account, mode, license, day), [&](std::size_t i) {
-        const UsageCount& e = entries_[i];
-        return e.day == day && e.mode == mode && e.license_id == license && e.account_id == account;
+  const std::uint64_t h = hash(account, mode, license, day);
+  if (auto found = index_.find(h, [&](std::size_t i) {
+        const Entry& e = entries_[i];
+        return e.hash == h && e.day == day && e.mode == mode && e.license_bytes == license.size() &&
+               e.account_bytes == account.size() &&
+               id(e, e.account_bytes, e.license_bytes) == license &&
+               id(e, 0, e.account_bytes) == account;
       })) {
     return &entries_[*found];
   }
   if (size_ >= max_) return nullptr;
   if (size_ == entries_.size()) entries_.emplace_back();
-  UsageCount& e = entries_[size_];
-  e.account_id.assign(account);
+  Entry& e = entries_[size_];
+  e = Entry{};
+  e.hash = h;
+  e.ids = static_cast<std::uint32_t>(arena_.size());
+  e.account_bytes = static_cast<std::uint8_t>(account.size());
+  e.license_bytes = static_cast<std::uint8_t>(license.size());
+  e.product_bytes = static_cast<std::uint8_t>(product.size());
+  arena_.append(account).append(license).append(product);
   e.mode = mode;
-  e.license_id.assign(license);
-  e.product_id.assign(product);
   e.day = day;
-  e.validations.fill(0);
-  e.auths.fill(0);
-  e.last_validated_ms = 0;
-  e.machines.clear();
-  e.ips.clear();
-  e.hwids.clear();
-  index_.insert(size_++, [&](std::size_t i) {
-    const UsageCount& c = entries_[i];
-    return hash(c.account_id, c.mode, c.license_id, c.day);
-  });
+  index_.insert(size_++, [&](std::size_t i) { return entries_[i].hash; });
   return &e;
+}
+
+void UsageTally::count_auth(Entry& e, TkiStatus s) {
+  if (e.auths == Entry::kNoAuths) {
+    if (auths_size_ == auths_.size()) auths_.emplace_back();
+    auths_[auths_size_].fill(0);
+    e.auths = static_cast<std::uint32_t>(auths_size_++);
+  }
+  auto& n = auths_[e.auths][static_cast<std::size_t>(s)];
+  n += n != ~std::uint32_t{0};
+}
+
+void UsageTally::add_distinct(Entry& e, Distinct d, std::string_view item) {
+  SmallSketch& s = e.distinct[static_cast<std::size_t>(d)];
+  const std::uint32_t reg = Hll::register_of(hll_hash(item));
+  if (s.pooled != SmallSketch::kNone) return pool_[s.pooled].add_register(reg);
+  for (std::uint8_t i = 0; i < s.size; ++i) {
+    if (s.registers[i] >> 8 == reg >> 8) {
+      s.registers[i] = std::max(s.registers[i], reg);
+      return;
+    }
+  }
+  if (s.size < s.registers.size()) {
+    s.registers[s.size++] = reg;
+    return;
+  }
+  if (pool_size_ == pool_.size()) pool_.emplace_back();
+  Hll& sketch = pool_[pool_size_];
+  sketch.clear();
+  for (std::uint32_t r : s.registers) sketch.add_register(r);
+  sketch.add_register(reg);
+  s.pooled = static_cast<std::uint32_t>(pool_size_++);
+}
+
+void UsageTally::get(std::size_t i, UsageCount& out) const {
+  const Entry& e = entries_[i];
+  out.account_id.assign(id(e, 0, e.account_bytes));
+  out.license_id.assign(id(e, e.account_bytes, e.license_bytes));
+  out.product_id.assign(id(e, e.account_bytes + e.license_bytes, e.product_bytes));
+  out.mode = e.mode;
+  out.day = e.day;
+  std::copy(e.validations.begin(), e.validations.end(), out.validations.begin());
+  if (e.auths == Entry::kNoAuths) {
+    out.auths.fill(0);
+  } else {
+    std::copy(auths_[e.auths].begin(), auths_[e.auths].end(), out.auths.begin());
+  }
+  out.last_validated_ms = e.last_validated_ms;
+  for (auto [sketch, from] :
+       {std::pair{&out.machines, &e.distinct[0]}, std::pair{&out.ips, &e.distinct[1]},
+        std::pair{&out.hwids, &e.distinct[2]}}) {
+    if (from->pooled != SmallSketch::kNone) {
+      *sketch = pool_[from->pooled];
+      continue;
+    }
+    sketch->clear();
+    for (std::uint8_t r = 0; r < from->size; ++r) sketch->add_register(from->registers[r]);
+  }
 }
 
 void UsageTally::clear() {
   if (size_ == 0) return;
   index_.clear();
   size_ = 0;
+  arena_.clear();
+  auths_size_ = 0;
+  pool_size_ = 0;
 }
 
 void UsageTally::swap(UsageTally& other) noexcept {
@@ -156,6 +216,11 @@ void UsageTally::swap(UsageTally& other) noexcept {
   std::swap(seed_, other.seed_);
   entries_.swap(other.entries_);
   std::swap(size_, other.size_);
+  arena_.swap(other.arena_);
+  auths_.swap(other.auths_);
+  std::swap(auths_size_, other.auths_size_);
+  pool_.swap(other.pool_);
+  std::swap(pool_size_, other.pool_size_);
   index_.swap(other.index_);
 }
 

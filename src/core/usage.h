@@ -18,6 +18,7 @@
 // Thread-safety: none; each tally belongs to one thread at a time.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <optional>
@@ -89,23 +90,62 @@ struct UsageCount {
   bool operator==(const UsageCount&) const = default;
 };
 
+// What one edge I/O thread counts between two flushes, one entry per (account, mode, license,
+// day). Counting is on the validation's path and nearly every validation may be a license not
+// seen since the last flush, so an entry is laid out to touch little memory: 128 bytes in the
+// order first counted (written in sequence), its ids appended to one arena, an interval's
+// counts in 32 bits (saturating), TKI outcomes in a side table only for entries that have any,
+// and its sketches' first registers inline — a license seen on a machine or two never gets a
+// sketch of its own. get() gives the entry as a UsageCount, for the report.
 class UsageTally {
  public:
+  // Distinct values an entry counts (UsageCount::machines, ips, hwids).
+  enum class Distinct : std::uint8_t { kMachines, kIps, kHwids };
+
+  // A few sketch registers inline, or the position of a sketch in the tally's pool.
+  struct SmallSketch {
+    static constexpr std::uint32_t kNone = ~std::uint32_t{0};
+    std::array<std::uint32_t, 2> registers{};  // Hll::register_of(), [0, size) set
+    std::uint32_t pooled = kNone;
+    std::uint8_t size = 0;
+  };
+  struct alignas(64) Entry {
+    static constexpr std::uint32_t kNoAuths = ~std::uint32_t{0};
+    std::uint64_t hash = 0;
+    std::uint32_t ids = 0;  // arena offset of account, license, product, one after the other
+    std::uint8_t account_bytes = 0, license_bytes = 0, product_bytes = 0;
+    Mode mode = Mode::kLive;
+    std::int32_t day = 0;
+    std::uint32_t auths = kNoAuths;  // position in the auth-outcome table
+    std::int64_t last_validated_ms = 0;
+    std::array<std::uint32_t, kUsageOutcomeCount> validations{};
+    std::array<SmallSketch, 3> distinct{};
+  };
+  static_assert(sizeof(Entry) == 128);
+
   // At most 2^24 - 2 entries, whatever `max_entries` says.
   explicit UsageTally(std::size_t max_entries);
 
   // The entry of (account, mode, license, day), added (with `product`) when new; nullptr when
   // it is new and the tally holds max_entries() already, or an id is over kMaxUsageIdBytes.
-  UsageCount* entry(std::string_view account, Mode mode, std::string_view license,
-                    std::string_view product, std::int32_t day);
-
+  Entry* entry(std::string_view account, Mode mode, std::string_view license,
+               std::string_view product, std::int32_t day);
   // Starts loading what entry() of that key reads first (SlotIndex::prefetch).
   void prefetch(std::string_view account, Mode mode, std::string_view license,
                 std::int32_t day) const {
     index_.prefetch(hash(account, mode, license, day));
   }
 
-  std::span<const UsageCount> counts() const { return {entries_.data(), size_}; }
+  static void count_validation(Entry& e, UsageOutcome o, std::int64_t at_ms) {
+    auto& n = e.validations[static_cast<std::size_t>(o)];
+    n += n != ~std::uint32_t{0};
+    e.last_validated_ms = std::max(e.last_validated_ms, at_ms);
+  }
+  void count_auth(Entry& e, TkiStatus s);
+  void add_distinct(Entry& e, Distinct d, std::string_view item);
+
+  // Entry `i` (in the order first counted) as a count, into `out` (whose memory it reuses).
+  void get(std::size_t i, UsageCount& out) const;
   std::size_t size() const { return size_; }
   bool empty() const { return size_ == 0; }
   std::size_t max_entries() const { return max_; }
@@ -115,11 +155,19 @@ class UsageTally {
  private:
   std::uint64_t hash(std::string_view account, Mode mode, std::string_view license,
                      std::int32_t day) const;
+  std::string_view id(const Entry& e, std::size_t offset, std::size_t bytes) const {
+    return {arena_.data() + e.ids + offset, bytes};
+  }
 
   std::size_t max_;
   std::uint64_t seed_;
-  std::vector<UsageCount> entries_;  // [0, size_) in use; the rest keep their memory
+  std::vector<Entry> entries_;  // [0, size_) in use; the rest keep their memory
   std::size_t size_ = 0;
+  std::string arena_;  // the entries' ids
+  std::vector<std::array<std::uint32_t, kTkiOutcomeCount>> auths_;
+  std::size_t auths_size_ = 0;
+  std::vector<Hll> pool_;  // sketches of entries past their inline registers
+  std::size_t pool_size_ = 0;
   SlotIndex index_;
 };
 

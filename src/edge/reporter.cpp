@@ -84,17 +84,16 @@ void Reporter::count_validation(unsigned worker, std::string_view account, core:
   if (!options_.usage) return;
   Slot& s = *slots_[worker];
   std::lock_guard lock(s.mu);
-  core::UsageCount* e = s.now.usage.entry(
-      account, mode, license ? std::string_view(license->id) : "",
-      license ? std::string_view(license->product_id) : "", core::utc_day(now_ms / 1000));
+  core::UsageTally& t = s.now.usage;
+  core::UsageTally::Entry* e =
+      t.entry(account, mode, license ? std::string_view(license->id) : "",
+              license ? std::string_view(license->product_id) : "", core::utc_day(now_ms / 1000));
   if (e == nullptr) return drop(ReportKind::kUsage, s);
   note_fill(s);
-  auto& n = e->validations[static_cast<std::size_t>(outcome)];
-  n = core::saturating_sum(n, 1);
-  e->last_validated_ms = std::max(e->last_validated_ms, now_ms);
+  core::UsageTally::count_validation(*e, outcome, now_ms);
   if (license == nullptr) return;  // distinct counts are a license's
-  if (!machine_id.empty()) e->machines.add(machine_id);
-  if (!ip_key.empty()) e->ips.add(ip_key);
+  if (!machine_id.empty()) t.add_distinct(*e, core::UsageTally::Distinct::kMachines, machine_id);
+  if (!ip_key.empty()) t.add_distinct(*e, core::UsageTally::Distinct::kIps, ip_key);
 }
 
 void Reporter::prefetch_usage(unsigned worker, const core::LicenseRecord& license,
@@ -109,17 +108,17 @@ void Reporter::count_auth(unsigned worker, const AuthInput& a) {
   if (!options_.usage || a.account == nullptr) return;
   Slot& s = *slots_[worker];
   std::lock_guard lock(s.mu);
-  core::UsageCount* e = s.now.usage.entry(
+  core::UsageTally& t = s.now.usage;
+  core::UsageTally::Entry* e = t.entry(
       a.account->id, a.mode, a.license ? std::string_view(a.license->id) : "",
       a.license ? std::string_view(a.license->product_id) : "", core::utc_day(a.at_ms / 1000));
   if (e == nullptr) {
     drop(ReportKind::kUsage, s);
   } else {
-    auto& n = e->auths[static_cast<std::size_t>(a.status)];
-    n = core::saturating_sum(n, 1);
+    t.count_auth(*e, a.status);
     if (a.license != nullptr) {
-      if (!a.ip_key.empty()) e->ips.add(a.ip_key);
-      if (!a.hwid.empty()) e->hwids.add(a.hwid);
+      if (!a.ip_key.empty()) t.add_distinct(*e, core::UsageTally::Distinct::kIps, a.ip_key);
+      if (!a.hwid.empty()) t.add_distinct(*e, core::UsageTally::Distinct::kHwids, a.hwid);
     }
   }
   core::AuthAttempt* r = s.now.auths.next();
@@ -207,7 +206,10 @@ std::size_t Reporter::flush() {
       add(c, ReportKind::kFailures);
       failures += c.count;
     }
-    for (const auto& c : u.counts()) add(c, ReportKind::kUsage);
+    for (std::size_t i = 0; i < u.size(); ++i) {
+      u.get(i, usage_);
+      add(usage_, ReportKind::kUsage);
+    }
     for (const auto& r : a.records()) add(r, ReportKind::kAuths);
     for (const auto& h : b.hits()) add(h, ReportKind::kBlacklist);
   });

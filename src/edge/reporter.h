@@ -185,6 +185,7 @@ class Reporter {
   // One flush at a time: guards encoder_, next_seq_ and the slots' spares.
   std::mutex flush_mu_;
   core::ReportEncoder encoder_;
+  core::UsageCount usage_;  // an entry of a usage tally, being encoded
   std::string body_;
   std::uint64_t next_seq_ = 1;
   // Messages waiting for the stream, oldest first.

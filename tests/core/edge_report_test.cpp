@@ -90,40 +90,97 @@ TEST(Hll, EncodingRoundTripsAndHostileBytesDoNotDecode) {
 // ---- tallies ------------------------------------------------------------------------------------
 
 TEST(UsageTally, OneEntryPerAccountModeLicenseAndDayWithinItsBound) {
-  UsageTally t(3);
-  UsageCount* a = t.entry("acc_1", Mode::kLive, "lic_1", "prod_1", 100);
+  UsageTally t(4);
+  UsageTally::Entry* a = t.entry("acc_1", Mode::kLive, "lic_1", "prod_1", 100);
   ASSERT_NE(a, nullptr);
-  a->validations[0] = 5;
+  for (int i = 0; i < 5; ++i) UsageTally::count_validation(*a, UsageOutcome::kValid, 7);
   EXPECT_EQ(t.entry("acc_1", Mode::kLive, "lic_1", "prod_1", 100), a);
   EXPECT_NE(t.entry("acc_1", Mode::kLive, "lic_1", "prod_1", 101), a);  // another day
   EXPECT_NE(t.entry("acc_1", Mode::kTest, "lic_1", "prod_1", 100), nullptr);
-  EXPECT_EQ(t.size(), 3u);
+  // The account's own entry is not a license's, even one whose id reads the same.
+  UsageTally::Entry* own = t.entry("lic_1", Mode::kLive, "", "", 100);
+  ASSERT_NE(own, nullptr);
+  EXPECT_NE(own, a);
+  EXPECT_EQ(t.size(), 4u);
   EXPECT_EQ(t.entry("acc_1", Mode::kLive, "lic_2", "prod_1", 100), nullptr);  // full
   EXPECT_EQ(t.entry("acc_1", Mode::kLive, "lic_1", "prod_1", 100)->validations[0], 5u);
   EXPECT_EQ(t.entry("acc_1", Mode::kLive, std::string(kMaxUsageIdBytes + 1, 'l'), "", 100),
             nullptr);
-  UsageTally other(3);
+  UsageTally other(4);
   t.swap(other);
   EXPECT_TRUE(t.empty());
-  EXPECT_EQ(other.size(), 3u);
+  EXPECT_EQ(other.size(), 4u);
   other.clear();
-  UsageCount* again = other.entry("acc_1", Mode::kLive, "lic_1", "prod_1", 100);
+  UsageTally::Entry* again = other.entry("acc_1", Mode::kLive, "lic_1", "prod_1", 100);
   ASSERT_NE(again, nullptr);
-  EXPECT_EQ(again->validations[0], 0u);  // a reused entry starts from zero
-  EXPECT_TRUE(again->machines.empty());
+  UsageCount c;
+  other.get(0, c);  // a reused entry starts from zero
+  EXPECT_EQ(c.validations[0], 0u);
+  EXPECT_EQ(c.last_validated_ms, 0);
+  EXPECT_TRUE(c.machines.empty());
+}
+
+// What the tally keeps compactly (ids in one arena, 32-bit counts, a sketch's first registers
+// inline, auth outcomes aside) reads back as the counts and sketches a UsageCount holds when
+// given the same, for every size of sketch, before and after the tally is cleared and reused.
+TEST(UsageTally, AnEntryReadsBackAsTheCountsItWasGiven) {
+  UsageTally t(64);
+  for (int round = 0; round < 2; ++round) {
+    std::vector<UsageCount> want;
+    for (int n : {0, 1, 2, 3, 5, 300, 4000}) {
+      UsageCount w;
+      w.account_id = "acc_" + std::to_string(n);
+      w.license_id = "lic_" + std::to_string(n * 7 + round);
+      w.product_id = n % 2 == 0 ? "prod_even" : "";
+      w.mode = n % 3 == 0 ? Mode::kTest : Mode::kLive;
+      w.day = 20'000 + n;
+      UsageTally::Entry* e = t.entry(w.account_id, w.mode, w.license_id, w.product_id, w.day);
+      ASSERT_NE(e, nullptr);
+      for (int i = 0; i < n; ++i) {
+        const auto o = static_cast<UsageOutcome>(i % kUsageOutcomeCount);
+        UsageTally::count_validation(*e, o, 1'000 + i);
+        ++w.validations[static_cast<std::size_t>(o)];
+        w.last_validated_ms = 1'000 + i;
+        const auto status = static_cast<TkiStatus>(i % 3 == 0 ? 0 : 9);
+        t.count_auth(*e, status);
+        ++w.auths[static_cast<std::size_t>(status)];
+        const std::string m = "machine-" + std::to_string(i % (n / 2 + 1));
+        t.add_distinct(*e, UsageTally::Distinct::kMachines, m);
+        w.machines.add(m);
+        const std::string ip = "10.0." + std::to_string(i);
+        t.add_distinct(*e, UsageTally::Distinct::kIps, ip);
+        w.ips.add(ip);
+        if (i < 2) {
+          t.add_distinct(*e, UsageTally::Distinct::kHwids, "hw");
+          w.hwids.add("hw");
+        }
+      }
+      want.push_back(w);
+    }
+    ASSERT_EQ(t.size(), want.size());
+    UsageCount got;
+    for (std::size_t i = 0; i < want.size(); ++i) {
+      t.get(i, got);
+      EXPECT_EQ(got, want[i]) << "entry " << i << ", round " << round;
+    }
+    EXPECT_TRUE(want.back().machines.dense());  // the pool holds dense sketches too
+    t.clear();
+  }
 }
 
 TEST(UsageTally, ManyEntriesStayFindable) {
   UsageTally t(100000);
   for (int i = 0; i < 50000; ++i) {
-    t.entry("acc_" + std::to_string(i % 7), Mode::kLive, "lic_" + std::to_string(i), "p", 5)
-        ->validations[1] = static_cast<std::uint64_t>(i);
+    auto* e =
+        t.entry("acc_" + std::to_string(i % 7), Mode::kLive, "lic_" + std::to_string(i), "p", 5);
+    ASSERT_NE(e, nullptr);
+    for (int k = 0; k < i % 5; ++k) UsageTally::count_validation(*e, UsageOutcome::kExpired, 1);
   }
   for (int i = 0; i < 50000; i += 997) {
     EXPECT_EQ(
         t.entry("acc_" + std::to_string(i % 7), Mode::kLive, "lic_" + std::to_string(i), "p", 5)
-            ->validations[1],
-        static_cast<std::uint64_t>(i));
+            ->validations[2],
+        static_cast<std::uint32_t>(i % 5));
   }
   EXPECT_EQ(t.size(), 50000u);
 }
