@@ -64,6 +64,12 @@ HEADERS = {
         "description": "RFC 8594: when the deprecated part will be removed (HTTP date).",
         "schema": {"type": "string", "examples": ["Mon, 01 Mar 2027 00:00:00 GMT"]},
     },
+    "Set-Cookie": {
+        "description": "The session cookie: `le_session=…; Path=/api/v1/auth; Max-Age=…; "
+        "HttpOnly; Secure; SameSite=Strict`.",
+        "required": True,
+        "schema": {"type": "string"},
+    },
     "Link": {
         "description": "Where the deprecation is documented (`rel=\"deprecation\"`).",
         "schema": {"type": "string"},
@@ -86,7 +92,7 @@ WEBHOOK_EVENT = {"type": "string", "enum": [
     "license.created", "license.activated", "license.deactivated", "license.expired",
     "license.suspended", "validation.failed", "license.renewed"]}
 ERROR_CODES = ["MISSING_FIELDS", "VALIDATION_ERROR", "AUTH_REQUIRED", "INVALID_API_KEY",
-               "INVALID_TOKEN", "DOMAIN_MISMATCH", "NOT_FOUND", "METHOD_NOT_ALLOWED", "CONFLICT",
+               "INVALID_CREDENTIALS", "INVALID_TOKEN", "DOMAIN_MISMATCH", "NOT_FOUND", "METHOD_NOT_ALLOWED", "CONFLICT",
                "PAYLOAD_TOO_LARGE", "REQUEST_TIMEOUT", "HEADERS_TOO_LARGE", "RATE_LIMITED",
                "SERVICE_UNAVAILABLE", "INTERNAL_ERROR"]
 
@@ -132,6 +138,19 @@ SCHEMAS = {
                  "description": "Machine-readable; stable across API versions."},
         "help": {"type": "string", "examples": ["/docs#errors"]},
     }, ["error", "code"]),
+    "User": obj({
+        "id": {"type": "string"}, "email": {"type": "string"},
+        "accountId": {"type": ["string", "null"]},
+        "scope": {"type": "string", "enum": ["portal", "admin"]},
+        "status": {"type": "string", "enum": ["active", "invited"]},
+        "createdAt": {"type": "integer"}},
+        ["id", "email", "accountId", "scope", "status", "createdAt"]),
+    "SignInAnswer": obj({"data": obj({
+        "token": {"type": "string", "description": "A JWT: `Authorization: Bearer <token>`."},
+        "tokenType": {"type": "string", "const": "Bearer"},
+        "expiresAt": {"type": "integer", "description": "Unix seconds."},
+        "user": ref("schemas", "User")}, ["token", "tokenType", "expiresAt", "user"])},
+        ["data"]),
     "RateLimited": obj({
         "error": {"type": "string", "const": "Rate limit exceeded"},
         "code": {"type": "string", "const": "RATE_LIMITED"},
@@ -418,6 +437,14 @@ SECURITY_SCHEMES = {
                       "description": "The operator's token (LE_ADMIN_TOKEN) for /admin/v1."},
     "TkiApiKey": {"type": "apiKey", "in": "header", "name": "Authorization",
                   "description": "TKI: the API key itself, without `Bearer`."},
+    "Jwt": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+            "description": "A dashboard user's token from signIn (HS256, 24 h). A portal "
+            "user's token also acts for its account's live mode wherever an API key does at "
+            "the primary; an admin user's wherever the operator token does."},
+    "SessionCookie": {"type": "apiKey", "in": "cookie", "name": "le_session",
+                      "description": "The sign-in session (HttpOnly, Secure, SameSite=Strict, "
+                      "Path=/api/v1/auth); requests that carry it must also send "
+                      "`X-Requested-With`."},
 }
 
 RATE_HEADERS = ["X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset"]
@@ -779,6 +806,61 @@ OPS = [
        "`--snapshot-interval-s`. Answered before it is written: its progress shows in the "
        "`le_primary_snapshot*` metrics."),
     # ---- health and the document
+    # ---- dashboard users and sign-in
+    Op("post", "/api/v1/auth/login", "signIn", "Sign in", "Sign-in", security=PUBLIC,
+       body=req_obj({"email": {"type": "string", "format": "email"},
+                     "password": {"type": "string"}}, ["email", "password"]),
+       body_example={"email": "owner@example.com", "password": "correct horse battery"},
+       ok=schema("SignInAnswer"), ok_headers=("Set-Cookie",), errors=(401,),
+       description="A JWT (HS256, 24 h) and the session cookie that refreshes it. A wrong "
+       "email and a wrong password are one answer (401 INVALID_CREDENTIALS); attempts are "
+       "limited per email and per client address."),
+    Op("post", "/api/v1/auth/refresh", "refreshSession", "A fresh token for the session",
+       "Sign-in", security=[{"SessionCookie": []}], body_required=False,
+       ok=schema("SignInAnswer"), ok_headers=("Set-Cookie",), errors=(401, 403)),
+    Op("post", "/api/v1/auth/logout", "signOut", "Sign out", "Sign-in",
+       security=[{"Jwt": []}, {"SessionCookie": []}], body_required=False,
+       ok=obj({"data": obj({"signedOut": {"type": "boolean"}}, ["signedOut"])}, ["data"]),
+       ok_headers=("Set-Cookie",), errors=(401, 403),
+       description="Revokes the session: its tokens and its cookie are refused from now on."),
+    Op("get", "/api/v1/auth/me", "getCurrentUser", "The signed-in user", "Sign-in",
+       security=[{"Jwt": []}], ok=obj({"data": schema("User")}, ["data"]), errors=(401, 403)),
+    Op("post", "/api/v1/auth/invitations/accept", "acceptInvitation", "Accept an invitation",
+       "Sign-in", security=PUBLIC,
+       body=req_obj({"token": {"type": "string"}, "password": {"type": "string", "minLength": 10}},
+                    ["token", "password"]),
+       ok=schema("SignInAnswer"), ok_headers=("Set-Cookie",), errors=(404,)),
+    Op("get", "/api/v1/portal/users", "listAccountUsers", "The account's users", "Sign-in",
+       security=[{"ApiKey": []}, {"Jwt": []}], params=PAGE_PARAMS,
+       ok=obj({"data": {"type": "array", "items": schema("User")},
+               "pagination": schema("Pagination")}, ["data", "pagination"]), errors=(401, 403)),
+    Op("post", "/api/v1/portal/users", "inviteUser", "Invite a user to the account", "Sign-in",
+       security=[{"Jwt": []}], body=req_obj({"email": {"type": "string", "format": "email"}},
+                                             ["email"]),
+       body_example={"email": "colleague@example.com"}, ok_status="201",
+       ok=obj({"data": obj({"user": schema("User"), "inviteToken": {"type": "string"},
+                            "inviteExpiresAt": {"type": "integer"}},
+                           ["user", "inviteToken", "inviteExpiresAt"])}, ["data"]),
+       errors=(401, 403, 409),
+       description="The invitation token is shown once; acceptInvitation takes it within 7 days."),
+    Op("post", "/admin/v1/accounts/{accountId}/users", "createAccountUser",
+       "Create a user of an account", "Operator", security=OPERATOR, limited=False,
+       body=req_obj({"email": {"type": "string", "format": "email"},
+                     "password": {"type": "string", "minLength": 10, "maxLength": 256}},
+                    ["email", "password"]),
+       body_example={"email": "owner@example.com", "password": "correct horse battery"},
+       ok_status="201", ok=obj({"data": schema("User")}, ["data"]), errors=(401, 403, 404, 409)),
+    Op("post", "/admin/v1/users", "createOperatorUser", "Create an operator user (scope admin)",
+       "Operator", security=OPERATOR, limited=False,
+       body=req_obj({"email": {"type": "string", "format": "email"},
+                     "password": {"type": "string", "minLength": 10, "maxLength": 256}},
+                    ["email", "password"]),
+       body_example={"email": "ops@example.com", "password": "correct horse battery"},
+       ok_status="201", ok=obj({"data": schema("User")}, ["data"]), errors=(401, 403, 409)),
+    Op("post", "/admin/v1/auth/secrets/rotate", "rotateJwtSecret", "Rotate the JWT secret",
+       "Operator", security=OPERATOR, limited=False, body_required=False,
+       ok=obj({"data": obj({"kid": {"type": "string"}}, ["kid"])}, ["data"]), errors=(401, 403),
+       description="Tokens of the previous secret still verify for their lifetime (24 h)."),
     Op("get", "/healthz", "healthz", "Liveness", "Health", served=BOTH, security=PUBLIC,
        limited=False, ok=schema("Health"), errors=(400,)),
     Op("get", "/readyz", "readyz", "Readiness", "Health", served=BOTH, security=PUBLIC,
@@ -805,8 +887,9 @@ TAGS = [
     ("Webhooks", "Signed event deliveries and the event list."),
     ("Usage", "Usage counted at the edges and aggregated at the primary."),
     ("Account", "The caller's account, settings and API keys."),
+    ("Sign-in", "Dashboard users, their sign-in sessions and JWTs."),
     ("Receipts", "Keys that verify offline receipts."),
-    ("Operator", "The operator's endpoints (accounts, keys, root key rotation)."),
+    ("Operator", "The operator's endpoints (accounts, keys, users, key and secret rotation)."),
     ("Health", "Liveness, readiness and this document."),
 ]
 

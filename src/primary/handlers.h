@@ -12,6 +12,7 @@
 #include "primary/management_api.h"
 #include "primary/request_fields.h"
 #include "primary/resource_json.h"
+#include "primary/sessions.h"
 #include "primary/usage_store.h"
 
 namespace le::primary {
@@ -22,16 +23,27 @@ struct RouteContext {
   SigningKeys* signing_keys = nullptr;
   UsageStore* usage = nullptr;          // null: usage is not tracked (its routes answer 503)
   SnapshotWriter* snapshots = nullptr;  // null: snapshots are not written (503)
+  Sessions* sessions = nullptr;         // null: no sign-in (its routes answer 503)
+  ratelimit::SlidingWindowLimiter* login_limiter = nullptr;
 };
 
 // Wraps `body`: a Refusal it throws is answered in the spec's error format.
 net::Handler guarded(net::Handler body);
 void answer(net::Response& res, const core::ApiError& e);
 
-// The account's API key from "Authorization: Bearer to_live_…" (401 otherwise).
-core::ApiKeyRecord authenticate(const PrimaryStore& store, const net::Request& req);
-// The operator token for /admin/v1 (403 otherwise, and while no token is configured).
-void check_admin(const ManagementOptions& options, const net::Request& req);
+// Who a request acts for on an account's routes: the account's API key from "Authorization:
+// Bearer to_live_…" (401 otherwise), or a portal user's JWT (sessions.h), which acts for its
+// account's live mode like a live key (403 INVALID_TOKEN when it does not verify, or is an
+// admin's).
+core::ApiKeyRecord authenticate(const RouteContext& ctx, const net::Request& req);
+// The operator token for /admin/v1, or an admin user's JWT (403 otherwise, and while no token
+// is configured and no admin signs in).
+void check_admin(const RouteContext& ctx, const net::Request& req);
+// The credential of "Authorization: Bearer <credential>"; empty without one.
+std::string_view bearer_token(const net::Request& req);
+// The user a JWT speaks for: 401 AUTH_REQUIRED without one, 403 INVALID_TOKEN when it does not
+// verify or its session is over.
+Sessions::Verified verify_user(const RouteContext& ctx, std::string_view token);
 
 // Adds Deprecation, Sunset and Link for the deprecated use (core::kDeprecations) of `parameter`
 // (empty: the route itself) of `method` `path`.
@@ -61,5 +73,6 @@ void add_signing_key_routes(net::Router& router, const RouteContext& ctx);  // r
 void add_webhook_routes(net::Router& router, const RouteContext& ctx);      // webhook endpoints
 void add_usage_routes(net::Router& router, const RouteContext& ctx);        // usage, auth logs
 void add_snapshot_routes(net::Router& router, const RouteContext& ctx);     // replica snapshots
+void add_auth_routes(net::Router& router, const RouteContext& ctx);         // users, sign-in
 
 }  // namespace le::primary

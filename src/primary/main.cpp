@@ -47,6 +47,10 @@ constexpr const char* kUsage = R"(usage: license-primary --db DIR [flags]
   --no-snapshots           write none
   --no-rate-limit          do not limit requests by plan (spec "Rate Limits")
   --public-ip-limit N      requests/min per client address without a valid API key (default 600)
+  --login-email-limit N    dashboard sign-in attempts/min per email (default 10)
+  --login-ip-limit N       dashboard sign-in attempts/min per client address (default 60)
+  --password-cost N        scrypt cost of new password hashes, log2 N (default 15: 32 MiB,
+                           about 0.1 s; 10 to 20)
   --webhooks-allow-private accept webhook URLs naming loopback, private or link-local addresses,
                            and deliver to them
   --webhook-ca-file FILE   also trust these CA certificates for https webhook receivers
@@ -121,7 +125,10 @@ int main(int argc, char** argv) {
                "auth-log-records",
                "key-sharing-threshold",
                "report-stream-max-bytes",
-               "public-ip-limit"},
+               "public-ip-limit",
+               "login-email-limit",
+               "login-ip-limit",
+               "password-cost"},
               {"help", "no-publish", "no-snapshots", "no-rate-limit", "no-edge-writes", "digest",
                "dump", "webhooks-allow-private", "no-webhook-delivery", "no-reports"});
   if (flags.flag("help")) {
@@ -171,6 +178,10 @@ int main(int argc, char** argv) {
   options.rate_limit = !flags.flag("no-rate-limit");
   options.public_per_ip =
       static_cast<std::uint32_t>(flags.u64("public-ip-limit", options.public_per_ip));
+  options.login_per_email =
+      static_cast<std::uint32_t>(flags.u64("login-email-limit", options.login_per_email));
+  options.login_per_ip =
+      static_cast<std::uint32_t>(flags.u64("login-ip-limit", options.login_per_ip));
   if (options.admin_token.empty()) {
     log::warn("primary", "LE_ADMIN_TOKEN is not set: operator endpoints are disabled");
   }
@@ -198,8 +209,18 @@ int main(int argc, char** argv) {
     log::error("primary", "cannot open the usage database", {{"error", usage.error().message}});
     return 1;
   }
+  primary::SessionOptions session_options;
+  session_options.scrypt_log_n = static_cast<unsigned>(
+      std::clamp<std::uint64_t>(flags.u64("password-cost", session_options.scrypt_log_n), 10, 20));
+  auto sessions = primary::Sessions::open(**store, clock.now_seconds(), session_options);
+  if (!sessions) {
+    log::error("primary", "cannot open the dashboard sessions",
+               {{"error", sessions.error().message}});
+    return 1;
+  }
   primary::ManagementApi api(ledger, options);
   api.set_signing_keys(signing_keys->get());
+  api.set_sessions(sessions->get());
   api.set_usage(usage->get());
   primary::SnapshotWriterOptions snapshot_options;
   snapshot_options.nats.url = flags.str("nats", "nats://127.0.0.1:4222");

@@ -1,5 +1,7 @@
 #include "primary/management_api.h"
 
+#include <cctype>
+
 #include "api/openapi.h"
 #include "core/api_version.h"
 #include "core/digest.h"
@@ -27,24 +29,64 @@ net::Handler guarded(net::Handler body) {
   };
 }
 
-core::ApiKeyRecord authenticate(const PrimaryStore& store, const net::Request& req) {
+std::string_view bearer_token(const net::Request& req) {
+  auto h = req.header(net::http::field::authorization);
+  if (!h || h->size() < 7) return {};
+  for (std::size_t i = 0; i < 7; ++i) {
+    if (std::tolower(static_cast<unsigned char>((*h)[i])) != "bearer "[i]) return {};
+  }
+  std::string_view t = h->substr(7);
+  while (!t.empty() && t.front() == ' ') t.remove_prefix(1);
+  while (!t.empty() && t.back() == ' ') t.remove_suffix(1);
+  return t;
+}
+
+Sessions::Verified verify_user(const RouteContext& ctx, std::string_view token) {
+  if (token.empty()) refuse(ApiError::auth_required());
+  if (!core::looks_like_jwt(token)) refuse({403, "INVALID_TOKEN", "JWT token is malformed"});
+  if (ctx.sessions == nullptr) refuse({403, "INVALID_TOKEN", "JWT tokens are not accepted"});
+  auto v = must(ctx.sessions->verify(token, ctx.ledger.clock().now_ms() / 1000));
+  if (auto* e = std::get_if<core::JwtError>(&v)) {
+    refuse({403, "INVALID_TOKEN", std::string(core::to_string(*e))});
+  }
+  return std::move(std::get<Sessions::Verified>(v));
+}
+
+core::ApiKeyRecord authenticate(const RouteContext& ctx, const net::Request& req) {
+  if (const auto token = bearer_token(req); core::looks_like_jwt(token)) {
+    auto v = verify_user(ctx, token);
+    if (v.claims.scope != core::JwtScope::kPortal) {
+      refuse({403, "INVALID_TOKEN", "An admin token does not act for an account"});
+    }
+    core::ApiKeyRecord as_key;
+    as_key.id = v.user.id;
+    as_key.account_id = v.user.account_id;
+    as_key.mode = core::Mode::kLive;
+    return as_key;
+  }
   auto cred = core::classify_authorization(req.header(net::http::field::authorization));
   if (std::holds_alternative<core::NoCredential>(cred)) refuse(ApiError::auth_required());
   if (auto* e = std::get_if<ApiError>(&cred)) refuse(std::move(*e));
   const auto& bearer = std::get<core::BearerKey>(cred);
-  auto found = must(store.records().api_key(core::sha256(bearer.key)));
+  auto found = must(ctx.ledger.store().records().api_key(core::sha256(bearer.key)));
   auto checked = core::check_api_key(bearer, found ? &*found : nullptr);
   if (auto* e = std::get_if<ApiError>(&checked)) refuse(std::move(*e));
   return std::move(*found);
 }
 
-void check_admin(const ManagementOptions& options, const net::Request& req) {
-  if (options.admin_token.empty())
+void check_admin(const RouteContext& ctx, const net::Request& req) {
+  if (const auto token = bearer_token(req); core::looks_like_jwt(token)) {
+    if (verify_user(ctx, token).claims.scope != core::JwtScope::kAdmin) {
+      refuse({403, "INVALID_TOKEN", "This route needs an admin token"});
+    }
+    return;
+  }
+  if (ctx.options.admin_token.empty())
     refuse({403, "INVALID_TOKEN", "Operator endpoints are disabled"});
   auto h = req.header(net::http::field::authorization);
   if (!h || h->size() < 7 || h->substr(0, 7) != "Bearer ") refuse(ApiError::auth_required());
   const auto given = core::sha256(h->substr(7));
-  const auto want = core::sha256(options.admin_token);
+  const auto want = core::sha256(ctx.options.admin_token);
   if (!core::constant_time_equal(store::digest_key(given), store::digest_key(want))) {
     refuse({403, "INVALID_TOKEN", "Operator token is invalid"});
   }
@@ -54,7 +96,8 @@ ManagementApi::ManagementApi(Ledger& ledger, ManagementOptions options)
     : ledger_(ledger),
       options_(std::move(options)),
       // API keys and client addresses of one primary: 2^16 slots (1 MiB) hold them.
-      limiter_(ratelimit::SlidingWindowLimiter::Options{16, 60'000, 16}) {}
+      limiter_(ratelimit::SlidingWindowLimiter::Options{16, 60'000, 16}),
+      login_limiter_(ratelimit::SlidingWindowLimiter::Options{12, 60'000, 16}) {}
 
 bool ManagementApi::admit(const net::Request& req, net::Response& res) {
   if (!options_.rate_limit || req.path.starts_with("/admin/") || req.path == "/healthz" ||
@@ -143,7 +186,8 @@ void ManagementApi::register_routes(net::Router& router) {
   router.add(V::get, "/api/v1/openapi.json", [](const net::Request&, net::Response& res) {
     res.body = api::openapi_json(api::Process::kPrimary);
   });
-  const RouteContext ctx{ledger_, options_, signing_keys_, usage_, snapshots_};
+  const RouteContext ctx{ledger_,    options_,  signing_keys_,  usage_,
+                         snapshots_, sessions_, &login_limiter_};
   add_account_routes(router, ctx);
   add_product_routes(router, ctx);
   add_license_routes(router, ctx);
@@ -153,6 +197,7 @@ void ManagementApi::register_routes(net::Router& router) {
   add_webhook_routes(router, ctx);
   add_usage_routes(router, ctx);
   add_snapshot_routes(router, ctx);
+  add_auth_routes(router, ctx);
   if (signing_keys_ != nullptr) add_signing_key_routes(router, ctx);
 }
 

@@ -18,6 +18,7 @@
 #include "net/http.h"
 #include "primary/ledger.h"
 #include "primary/publisher.h"
+#include "primary/sessions.h"
 #include "primary/signing_keys.h"
 #include "primary/snapshot_writer.h"
 #include "primary/usage_store.h"
@@ -37,6 +38,9 @@ struct ManagementOptions {
   // (`public_per_ip`). Operator routes (/admin/v1) and health are not limited.
   bool rate_limit = true;
   std::uint32_t public_per_ip = 600;
+  // Dashboard sign-in attempts per sliding minute, per email and per client address.
+  std::uint32_t login_per_email = 10;
+  std::uint32_t login_per_ip = 60;
 };
 
 class ManagementApi {
@@ -56,6 +60,9 @@ class ManagementApi {
   void set_usage(UsageStore* usage) { usage_ = usage; }
   // What POST /admin/v1/snapshots asks for a snapshot; without it that route answers 503.
   void set_snapshots(SnapshotWriter* snapshots) { snapshots_ = snapshots; }
+  // Dashboard users and sessions (sign-in, JWTs); without it those routes answer 503 and JWTs
+  // are refused.
+  void set_sessions(Sessions* sessions) { sessions_ = sessions; }
 
   // The plan limit of the request's caller (Router::set_admission): X-RateLimit-* on the answer,
   // false with the 429 written when it is over.
@@ -70,12 +77,14 @@ class ManagementApi {
   Ledger& ledger_;
   ManagementOptions options_;
   ratelimit::SlidingWindowLimiter limiter_;
+  ratelimit::SlidingWindowLimiter login_limiter_;
   std::atomic<bool> ready_{false};
   const PublisherStats* publisher_ = nullptr;
   const std::atomic<bool>* edge_writes_ = nullptr;
   SigningKeys* signing_keys_ = nullptr;
   UsageStore* usage_ = nullptr;
   SnapshotWriter* snapshots_ = nullptr;
+  Sessions* sessions_ = nullptr;
 };
 
 }  // namespace le::primary

@@ -41,7 +41,10 @@ std::vector<std::string> primary_column_families() {
           "webhook_deliveries",
           "webhook_deliveries_due",
           "signing_keys",
-          "lease_releases"};
+          "lease_releases",
+          "users",
+          "sessions",
+          "jwt_secrets"};
 }
 
 Result<std::unique_ptr<PrimaryStore>> PrimaryStore::open(const std::string& path,

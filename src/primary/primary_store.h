@@ -47,6 +47,9 @@ enum class Cf : std::size_t {
   kDeliveryDue = 10,       // pending deliveries by next attempt, per endpoint (deliveries.h)
   kSigningKeys = 11,       // root kid → created, retires_at, private key (signing_keys.h)
   kLeases = 12,            // lease release time (8 bytes BE) license id \0 machine → key digest
+  kUsers = 13,             // dashboard users, by email, id and account (sessions.h)
+  kSessions = 14,          // sign-in session id → user, secret digest, expiry (sessions.h)
+  kJwtSecrets = 15,        // JWT secret kid → created, retires_at, key (sessions.h)
 };
 
 std::vector<std::string> primary_column_families();

@@ -125,4 +125,17 @@ PageRequest page_request(const net::Request& req) {
   return p;
 }
 
+// An email address as far as a server can tell: one '@' between a non-empty local part and a
+// domain with a dot, no spaces, control characters, quotes, brackets or other characters of
+// markup or address lists, at most 254 bytes.
+std::string read_email(dom::element v, std::string_view name) {
+  std::string s = read_str(v, name, 254, false);
+  const auto at = s.find('@');
+  const bool ok = at != std::string::npos && at > 0 && s.find('@', at + 1) == std::string::npos &&
+                  s.find('.', at + 2) != std::string::npos && s.back() != '.' &&
+                  s.find_first_of(" <>()[]\\,;:\"'`") == std::string::npos;
+  if (!ok) bad_field(name, "must be an email address");
+  return s;
+}
+
 }  // namespace le::primary

@@ -48,6 +48,10 @@ std::vector<std::string> read_strings(dom::element v, std::string_view name, std
 // An object of at most kMaxMetadataBytes as compact JSON text; null is "{}". A number out of
 // range is refused rather than stored changed.
 std::string read_metadata(dom::element v, std::string_view name);
+// An email address as far as a server can tell: one '@' between a non-empty local part and a
+// domain with a dot, no spaces, control characters, quotes, brackets or other characters of
+// markup or address lists, at most 254 bytes.
+std::string read_email(dom::element v, std::string_view name);
 // A non-empty id of at most kMaxIdBytes letters, digits, '_' and '-'.
 std::string read_id(dom::element v, std::string_view name);
 

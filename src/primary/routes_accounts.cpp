@@ -59,7 +59,7 @@ void add_account_routes(net::Router& router, const RouteContext& ctx) {
   // ---- operator endpoints
   router.add(V::post, "/admin/v1/accounts",
              guarded([ctx](const net::Request& req, net::Response& res) {
-               check_admin(ctx.options, req);
+               check_admin(ctx, req);
                core::AccountRecord a;
                bool has_plan = false;
                for (auto field : body_object(req)) {
@@ -77,34 +77,34 @@ void add_account_routes(net::Router& router, const RouteContext& ctx) {
              }));
   router.add(V::patch, "/admin/v1/accounts/{}",
              guarded([ctx](const net::Request& req, net::Response& res) {
-               check_admin(ctx.options, req);
+               check_admin(ctx, req);
                const auto obj = body_object(req);
                reply_account(res, 200,
                              ctx.ledger.update_account(req.params[0], account_edit(obj, false)));
              }));
   router.add(V::post, "/admin/v1/accounts/{}/api-keys",
              guarded([ctx](const net::Request& req, net::Response& res) {
-               check_admin(ctx.options, req);
+               check_admin(ctx, req);
                const core::Mode mode = read_mode(body_object(req), core::Mode::kLive);
                auto issued = ctx.ledger.issue_api_key(req.params[0], mode);
                reply_key(res, 201, issued.record, issued.plaintext);
              }));
   router.add(V::post, "/admin/v1/api-keys/{}/revoke",
              guarded([ctx](const net::Request& req, net::Response& res) {
-               check_admin(ctx.options, req);
+               check_admin(ctx, req);
                reply_key(res, 200, ctx.ledger.revoke_api_key(req.params[0], std::nullopt));
              }));
 
   // ---- the caller's own account
   router.add(V::get, "/api/v1/account", guarded([ctx](const net::Request& req, net::Response& res) {
-               const auto key = authenticate(ctx.ledger.store(), req);
+               const auto key = authenticate(ctx, req);
                auto a = must(ctx.ledger.store().records().account(key.account_id));
                if (!a) refuse(ApiError::not_found("Account not found"));
                reply_account(res, 200, *a);
              }));
   router.add(V::patch, "/api/v1/account/settings",
              guarded([ctx](const net::Request& req, net::Response& res) {
-               const auto key = authenticate(ctx.ledger.store(), req);
+               const auto key = authenticate(ctx, req);
                const auto obj = body_object(req);
                reply_account(res, 200,
                              ctx.ledger.update_account(key.account_id, account_edit(obj, true)));
@@ -113,14 +113,14 @@ void add_account_routes(net::Router& router, const RouteContext& ctx) {
   // at once; the old one is revoked when clients have switched.
   router.add(
       V::post, "/api/v1/api-keys", guarded([ctx](const net::Request& req, net::Response& res) {
-        const auto key = authenticate(ctx.ledger.store(), req);
+        const auto key = authenticate(ctx, req);
         const core::Mode mode = req.body.empty() ? key.mode : read_mode(body_object(req), key.mode);
         auto issued = ctx.ledger.issue_api_key(key.account_id, mode);
         reply_key(res, 201, issued.record, issued.plaintext);
       }));
   router.add(V::post, "/api/v1/api-keys/{}/revoke",
              guarded([ctx](const net::Request& req, net::Response& res) {
-               const auto key = authenticate(ctx.ledger.store(), req);
+               const auto key = authenticate(ctx, req);
                reply_key(res, 200, ctx.ledger.revoke_api_key(req.params[0], key.account_id));
              }));
 }

@@ -18,7 +18,7 @@ void add_activation_routes(net::Router& router, const RouteContext& ctx) {
                  // The API key is optional: without one the license key is the credential.
                  std::optional<core::ApiKeyRecord> key;
                  if (req.header(net::http::field::authorization)) {
-                   key = authenticate(ctx.ledger.store(), req);
+                   key = authenticate(ctx, req);
                  }
                  auto parsed = core::parse_activation_request(req.body);
                  if (auto* e = std::get_if<core::ApiError>(&parsed)) refuse(std::move(*e));

@@ -12,7 +12,7 @@ void add_blacklist_routes(net::Router& router, const RouteContext& ctx) {
   using core::JsonWriter;
   router.add(
       V::post, "/api/v1/blacklist", guarded([ctx](const net::Request& req, net::Response& res) {
-        const auto key = authenticate(ctx.ledger.store(), req);
+        const auto key = authenticate(ctx, req);
         core::BlacklistEntry b;
         b.account_id = key.account_id;
         bool has_type = false;
@@ -49,7 +49,7 @@ void add_blacklist_routes(net::Router& router, const RouteContext& ctx) {
       }));
   router.add(
       V::get, "/api/v1/blacklist", guarded([ctx](const net::Request& req, net::Response& res) {
-        const auto key = authenticate(ctx.ledger.store(), req);
+        const auto key = authenticate(ctx, req);
         reply_account_page<core::BlacklistEntry>(
             ctx.ledger.store(), req, res, store::KeySpace::kBlacklist, key.account_id,
             [&](JsonWriter& w, const core::BlacklistEntry& b) {
@@ -61,7 +61,7 @@ void add_blacklist_routes(net::Router& router, const RouteContext& ctx) {
       }));
   router.add(V::delete_, "/api/v1/blacklist/{}",
              guarded([ctx](const net::Request& req, net::Response& res) {
-               const auto key = authenticate(ctx.ledger.store(), req);
+               const auto key = authenticate(ctx, req);
                ctx.ledger.delete_blacklist(key, req.params[0]);
                reply(res, 200, "deleted", [](JsonWriter& w) { w.value(true); });
              }));

@@ -9,7 +9,7 @@ namespace le::primary {
 void add_event_routes(net::Router& router, const RouteContext& ctx) {
   router.add(net::http::verb::get, "/api/v1/events",
              guarded([ctx](const net::Request& req, net::Response& res) {
-               const auto key = authenticate(ctx.ledger.store(), req);
+               const auto key = authenticate(ctx, req);
                const std::uint64_t after = query_number(req, "after", 0, UINT64_MAX - 1, 0);
                if (req.query("after")) mark_deprecated(res, "GET", "/api/v1/events", "after");
                const auto page = page_request(req);

@@ -128,18 +128,6 @@ void reply_license(net::Response& res, const core::LicenseRecord& l, std::int64_
   reply(res, 200, "license", [&](JsonWriter& w) { core::write_license(w, l, now); });
 }
 
-// An email address as far as a server can tell: one '@' between a non-empty local part and a
-// domain with a dot, no spaces or control characters, at most 254 bytes.
-std::string read_email(dom::element v, std::string_view name) {
-  std::string s = read_str(v, name, 254, false);
-  const auto at = s.find('@');
-  const bool ok = at != std::string::npos && at > 0 && s.find('@', at + 1) == std::string::npos &&
-                  s.find('.', at + 2) != std::string::npos && s.back() != '.' &&
-                  s.find(' ') == std::string::npos;
-  if (!ok) bad_field(name, "must be an email address");
-  return s;
-}
-
 // The caller's product by id, else by name; 404 when neither.
 core::ProductRecord product_by_id_or_name(const RouteContext& ctx, const core::ApiKeyRecord& key,
                                           const std::string& ref) {
@@ -152,7 +140,7 @@ core::ProductRecord product_by_id_or_name(const RouteContext& ctx, const core::A
 
 // POST /api/v1/portal/licenses: {product, plan, customer_email, metadata?}.
 void create_from_plan(const RouteContext& ctx, const net::Request& req, net::Response& res) {
-  const auto key = authenticate(ctx.ledger.store(), req);
+  const auto key = authenticate(ctx, req);
   const std::int64_t now = ctx.ledger.clock().now_seconds();
   std::string product_ref, plan_id, email, metadata = "{}";
   for (auto field : body_object(req)) {
@@ -204,7 +192,7 @@ void create_from_plan(const RouteContext& ctx, const net::Request& req, net::Res
 // POST /api/v1/licenses/{id}/renew, body optional: {duration_days?}. A license from a plan
 // renews by the plan's period unless the body names another; one without needs the body's.
 void renew(const RouteContext& ctx, const net::Request& req, net::Response& res) {
-  const auto key = authenticate(ctx.ledger.store(), req);
+  const auto key = authenticate(ctx, req);
   std::optional<std::uint32_t> days;
   if (!req.body.empty()) {
     for (auto field : body_object(req)) {
@@ -234,7 +222,7 @@ void add_license_routes(net::Router& router, const RouteContext& ctx) {
   using V = net::http::verb;
   router.add(V::post, "/api/v1/licenses",
              guarded([ctx](const net::Request& req, net::Response& res) {
-               const auto key = authenticate(ctx.ledger.store(), req);
+               const auto key = authenticate(ctx, req);
                const std::int64_t now = ctx.ledger.clock().now_seconds();
                std::vector<core::LicenseRecord> one{license_from(body_object(req), key, now)};
                const auto keys = ctx.ledger.create_licenses(key, one);
@@ -244,7 +232,7 @@ void add_license_routes(net::Router& router, const RouteContext& ctx) {
   // All created in one Tx, or none.
   router.add(V::post, "/api/v1/licenses/batch",
              guarded([ctx](const net::Request& req, net::Response& res) {
-               const auto key = authenticate(ctx.ledger.store(), req);
+               const auto key = authenticate(ctx, req);
                const std::int64_t now = ctx.ledger.clock().now_seconds();
                auto licenses = batch_from(body_object(req), key, now, ctx.options.max_batch);
                const auto keys = ctx.ledger.create_licenses(key, licenses);
@@ -259,7 +247,7 @@ void add_license_routes(net::Router& router, const RouteContext& ctx) {
   for (const char* path : {"/api/v1/licenses", "/api/v1/portal/licenses"}) {
     router.add(
         V::get, path, guarded([ctx](const net::Request& req, net::Response& res) {
-          const auto key = authenticate(ctx.ledger.store(), req);
+          const auto key = authenticate(ctx, req);
           const std::int64_t now = ctx.ledger.clock().now_seconds();
           const auto page = page_request(req);
           const auto filter = filter_from(req, key, now);
@@ -275,13 +263,13 @@ void add_license_routes(net::Router& router, const RouteContext& ctx) {
              }));
   router.add(V::get, "/api/v1/licenses/{}",
              guarded([ctx](const net::Request& req, net::Response& res) {
-               const auto key = authenticate(ctx.ledger.store(), req);
+               const auto key = authenticate(ctx, req);
                reply_license(res, ctx.ledger.own_license(key, req.params[0]),
                              ctx.ledger.clock().now_seconds());
              }));
   router.add(V::patch, "/api/v1/licenses/{}",
              guarded([ctx](const net::Request& req, net::Response& res) {
-               const auto key = authenticate(ctx.ledger.store(), req);
+               const auto key = authenticate(ctx, req);
                const auto obj = body_object(req);
                auto l = ctx.ledger.update_license(key, req.params[0], [obj](auto& l) {
                  for (auto field : obj) {
@@ -292,7 +280,7 @@ void add_license_routes(net::Router& router, const RouteContext& ctx) {
              }));
   router.add(V::delete_, "/api/v1/licenses/{}",
              guarded([ctx](const net::Request& req, net::Response& res) {
-               const auto key = authenticate(ctx.ledger.store(), req);
+               const auto key = authenticate(ctx, req);
                ctx.ledger.delete_license(key, req.params[0]);
                reply(res, 200, "deleted", [](JsonWriter& w) { w.value(true); });
              }));
@@ -303,7 +291,7 @@ void add_license_routes(net::Router& router, const RouteContext& ctx) {
         std::pair{"/api/v1/licenses/{}/revoke", core::LicenseStatus::kRevoked},
         std::pair{"/api/v1/licenses/{}/reinstate", core::LicenseStatus::kActive}}) {
     router.add(V::post, path, guarded([ctx, to](const net::Request& req, net::Response& res) {
-                 const auto key = authenticate(ctx.ledger.store(), req);
+                 const auto key = authenticate(ctx, req);
                  reply_license(res, ctx.ledger.set_license_status(key, req.params[0], to),
                                ctx.ledger.clock().now_seconds());
                }));

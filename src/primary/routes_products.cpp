@@ -44,7 +44,7 @@ void add_product_routes(net::Router& router, const RouteContext& ctx) {
   using V = net::http::verb;
   router.add(V::post, "/api/v1/products",
              guarded([ctx](const net::Request& req, net::Response& res) {
-               const auto key = authenticate(ctx.ledger.store(), req);
+               const auto key = authenticate(ctx, req);
                core::ProductRecord p;
                p.account_id = key.account_id;
                for (auto field : body_object(req)) {
@@ -57,18 +57,18 @@ void add_product_routes(net::Router& router, const RouteContext& ctx) {
              }));
   router.add(
       V::get, "/api/v1/products", guarded([ctx](const net::Request& req, net::Response& res) {
-        const auto key = authenticate(ctx.ledger.store(), req);
+        const auto key = authenticate(ctx, req);
         reply_account_page<core::ProductRecord>(
             ctx.ledger.store(), req, res, store::KeySpace::kProduct, key.account_id, write_product);
       }));
   router.add(V::get, "/api/v1/products/{}",
              guarded([ctx](const net::Request& req, net::Response& res) {
-               const auto key = authenticate(ctx.ledger.store(), req);
+               const auto key = authenticate(ctx, req);
                reply_product(res, 200, ctx.ledger.own_product(key, req.params[0]));
              }));
   router.add(
       V::patch, "/api/v1/products/{}", guarded([ctx](const net::Request& req, net::Response& res) {
-        const auto key = authenticate(ctx.ledger.store(), req);
+        const auto key = authenticate(ctx, req);
         const auto obj = body_object(req);
         reply_product(res, 200, ctx.ledger.update_product(key, req.params[0], [obj](auto& p) {
           for (auto field : obj) {
@@ -80,7 +80,7 @@ void add_product_routes(net::Router& router, const RouteContext& ctx) {
       }));
   router.add(V::delete_, "/api/v1/products/{}",
              guarded([ctx](const net::Request& req, net::Response& res) {
-               const auto key = authenticate(ctx.ledger.store(), req);
+               const auto key = authenticate(ctx, req);
                ctx.ledger.delete_product(key, req.params[0]);
                reply(res, 200, "deleted", [](JsonWriter& w) { w.value(true); });
              }));

@@ -14,7 +14,7 @@ void add_signing_key_routes(net::Router& router, const RouteContext& ctx) {
              }));
   router.add(V::post, "/admin/v1/signing-keys/rotate",
              guarded([ctx](const net::Request& req, net::Response& res) {
-               check_admin(ctx.options, req);
+               check_admin(ctx, req);
                const std::int64_t now = ctx.ledger.clock().now_seconds();
                const std::string kid = must(ctx.signing_keys->rotate(now));
                reply(res, 201, "kid", [&](core::JsonWriter& w) { w.value(kid); });

@@ -10,7 +10,7 @@ void add_snapshot_routes(net::Router& router, const RouteContext& ctx) {
   using V = net::http::verb;
   router.add(V::post, "/admin/v1/snapshots",
              guarded([ctx](const net::Request& req, net::Response& res) {
-               check_admin(ctx.options, req);
+               check_admin(ctx, req);
                if (ctx.snapshots == nullptr) {
                  refuse({503, "SERVICE_UNAVAILABLE", "Snapshots are not written by this server"});
                }

@@ -109,7 +109,7 @@ void add_usage_routes(net::Router& router, const RouteContext& ctx) {
   router.add(
       V::get, "/api/v1/licenses/{}/usage",
       guarded([ctx](const net::Request& req, net::Response& res) {
-        const auto key = authenticate(ctx.ledger.store(), req);
+        const auto key = authenticate(ctx, req);
         UsageStore& usage = usage_of(ctx);
         const DayRange range = day_range(req, usage.today());
         const auto license = ctx.ledger.own_license(key, req.params[0]);
@@ -177,7 +177,7 @@ void add_usage_routes(net::Router& router, const RouteContext& ctx) {
 
   router.add(
       V::get, "/api/v1/analytics", guarded([ctx](const net::Request& req, net::Response& res) {
-        const auto key = authenticate(ctx.ledger.store(), req);
+        const auto key = authenticate(ctx, req);
         UsageStore& usage = usage_of(ctx);
         const DayRange range = day_range(req, usage.today());
         std::optional<std::string> product;
@@ -239,7 +239,7 @@ void add_usage_routes(net::Router& router, const RouteContext& ctx) {
 
   router.add(V::get, "/api/v1/auth-logs",
              guarded([ctx](const net::Request& req, net::Response& res) {
-               const auto key = authenticate(ctx.ledger.store(), req);
+               const auto key = authenticate(ctx, req);
                UsageStore& usage = usage_of(ctx);
                AuthLogFilter filter;
                if (auto l = query_text(req, "license_id")) {

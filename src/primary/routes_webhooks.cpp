@@ -61,7 +61,7 @@ void add_webhook_routes(net::Router& router, const RouteContext& ctx) {
   using V = net::http::verb;
   router.add(
       V::post, "/api/v1/webhooks", guarded([ctx](const net::Request& req, net::Response& res) {
-        const auto key = authenticate(ctx.ledger.store(), req);
+        const auto key = authenticate(ctx, req);
         WebhookEndpoint e;
         for (auto field : body_object(req)) {
           if (!webhook_field(e, field.key, field.value, ctx.options.allow_private_webhooks)) {
@@ -73,7 +73,7 @@ void add_webhook_routes(net::Router& router, const RouteContext& ctx) {
       }));
   router.add(V::get, "/api/v1/webhooks",
              guarded([ctx](const net::Request& req, net::Response& res) {
-               const auto key = authenticate(ctx.ledger.store(), req);
+               const auto key = authenticate(ctx, req);
                const auto page = page_request(req);
                const auto all = ctx.ledger.webhooks(key);
                std::vector<WebhookEndpoint> items;
@@ -85,12 +85,12 @@ void add_webhook_routes(net::Router& router, const RouteContext& ctx) {
              }));
   router.add(V::get, "/api/v1/webhooks/{}",
              guarded([ctx](const net::Request& req, net::Response& res) {
-               const auto key = authenticate(ctx.ledger.store(), req);
+               const auto key = authenticate(ctx, req);
                reply_webhook(res, 200, ctx.ledger.webhook(key, req.params[0]));
              }));
   router.add(V::patch, "/api/v1/webhooks/{}",
              guarded([ctx](const net::Request& req, net::Response& res) {
-               const auto key = authenticate(ctx.ledger.store(), req);
+               const auto key = authenticate(ctx, req);
                const auto obj = body_object(req);
                const bool allow_private = ctx.options.allow_private_webhooks;
                reply_webhook(res, 200, ctx.ledger.update_webhook(key, req.params[0], [&](auto& e) {
@@ -103,18 +103,18 @@ void add_webhook_routes(net::Router& router, const RouteContext& ctx) {
              }));
   router.add(V::delete_, "/api/v1/webhooks/{}",
              guarded([ctx](const net::Request& req, net::Response& res) {
-               const auto key = authenticate(ctx.ledger.store(), req);
+               const auto key = authenticate(ctx, req);
                ctx.ledger.delete_webhook(key, req.params[0]);
                reply(res, 200, "deleted", [](JsonWriter& w) { w.value(true); });
              }));
   router.add(V::post, "/api/v1/webhooks/{}/rotate-secret",
              guarded([ctx](const net::Request& req, net::Response& res) {
-               const auto key = authenticate(ctx.ledger.store(), req);
+               const auto key = authenticate(ctx, req);
                reply_webhook(res, 200, ctx.ledger.rotate_webhook_secret(key, req.params[0]), true);
              }));
   router.add(V::get, "/api/v1/webhooks/{}/deliveries",
              guarded([ctx](const net::Request& req, net::Response& res) {
-               const auto key = authenticate(ctx.ledger.store(), req);
+               const auto key = authenticate(ctx, req);
                const auto page = page_request(req);
                const std::string_view id = req.params[0];
                const auto deliveries = ctx.ledger.deliveries(key, id, page.offset, page.limit);
@@ -123,7 +123,7 @@ void add_webhook_routes(net::Router& router, const RouteContext& ctx) {
              }));
   router.add(V::post, "/api/v1/webhooks/{}/deliveries/{}/redeliver",
              guarded([ctx](const net::Request& req, net::Response& res) {
-               const auto key = authenticate(ctx.ledger.store(), req);
+               const auto key = authenticate(ctx, req);
                const auto d = ctx.ledger.redeliver(key, req.params[0], req.params[1]);
                reply(res, 202, "delivery",
                      [&](JsonWriter& w) { w.raw(delivery_json(d, req.params[0])); });

@@ -63,7 +63,7 @@ function substitute(value) {
   return value;
 }
 
-const keys = { ApiKey: null, OperatorToken: env.ADMIN_TOKEN, TkiApiKey: null };
+const keys = { ApiKey: null, OperatorToken: env.ADMIN_TOKEN, TkiApiKey: null, Jwt: null };
 
 // Sends operation `id` at `process`; returns {status, body, headers}.
 // opts: params (path), query, body (else the document's example), noBody, auth (override).
@@ -220,6 +220,26 @@ await call('primary', 'getSigningKeys');
 await call('primary', 'rotateSigningKey');
 await call('primary', 'writeSnapshot');
 
+// ---- dashboard users and sign-in
+const stamp = Date.now();
+const owner = { email: `owner-${stamp}@example.com`, password: 'correct horse battery' };
+await call('primary', 'createAccountUser', { params: { accountId: account.id }, body: owner });
+await call('primary', 'createOperatorUser',
+  { body: { email: `ops-${stamp}@example.com`, password: 'correct horse battery' } });
+const signedIn = await call('primary', 'signIn', { body: owner });
+keys.Jwt = ok(signedIn, 'signIn').data.token;
+const cookie = (signedIn.headers.get('set-cookie') || '').split(';')[0];
+await call('primary', 'refreshSession',
+  { auth: null, headers: { Cookie: cookie, 'X-Requested-With': 'fetch' } });
+await call('primary', 'getCurrentUser');
+await call('primary', 'listAccountUsers');
+const invited = ok(await call('primary', 'inviteUser',
+  { body: { email: `colleague-${stamp}@example.com` } }), 'inviteUser');
+await call('primary', 'acceptInvitation',
+  { body: { token: invited.data.inviteToken, password: 'another long password' } });
+await call('primary', 'rotateJwtSecret');
+await call('primary', 'signOut');
+
 // ---- errors the document describes
 const errors = [
   ['primary', 'getLicense', { params: { licenseId: 'lic_none' } }, 404],
@@ -230,6 +250,8 @@ const errors = [
   ['edge', 'validateLicense', { body: '[not an object' }, 400],
   ['edge', 'tkiAuthenticate', { auth: null }, 401],
   ['edge', 'tkiAuthenticate', { body: { data: { product: product.name } } }, 400],
+  ['primary', 'signIn', { body: { email: owner.email, password: 'not the password' } }, 401],
+  ['primary', 'getCurrentUser', {}, 403],  // signed out
 ];
 for (const [process, id, opts, status] of errors) {
   const r = await call(process, id, opts);
