@@ -127,7 +127,8 @@ void check_same_site(const net::Request& req) {
   }
 }
 
-// Sign-in attempts: per email and per client address, each over a sliding minute.
+// Sign-in attempts: per email (or invitation) and per client address, each over a sliding
+// minute.
 void limit_login(const RouteContext& ctx, const net::Request& req, std::string_view email,
                  net::Response& res) {
   if (ctx.login_limiter == nullptr) return;
@@ -222,7 +223,7 @@ void add_auth_routes(net::Router& router, const RouteContext& ctx) {
                if (!have_token || !have_password) {
                  refuse({400, "MISSING_FIELDS", "Required fields: token, password"});
                }
-               limit_login(ctx, req, "invitation", res);
+               limit_login(ctx, req, token, res);  // per invitation and per address
                auto user = must(sessions.accept_invite(token, password, now_s()));
                if (!user) refuse({404, "NOT_FOUND", "Invitation not found or expired"});
                auto s = must(sessions.sign_in(user->email, password, now_s()));
