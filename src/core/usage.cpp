@@ -129,6 +129,10 @@ UsageTally::Entry* UsageTally::entry(std::string_view account, Mode mode, std::s
     return &entries_[*found];
   }
   if (size_ >= max_) return nullptr;
+  // Offsets into the arena are 32 bits: a tally full of the longest ids stops short of 4 GiB.
+  if (arena_.size() + account.size() + license.size() + product.size() > UINT32_MAX) {
+    return nullptr;
+  }
   if (size_ == entries_.size()) entries_.emplace_back();
   Entry& e = entries_[size_];
   e = Entry{};

@@ -19,6 +19,8 @@
 // logout by cookie) require an X-Requested-With header, which no cross-site form or image can
 // send and no cross-site script may without a CORS preflight this server never grants: with
 // SameSite=Strict that is two guards against cross-site requests.
+#include <cctype>
+
 #include "primary/handlers.h"
 #include "primary/sessions.h"
 
@@ -45,16 +47,20 @@ std::string read_password(dom::element v, std::string_view name) {
   return std::string(s);
 }
 
+void require_json(const net::Request& req);
+
 // {email, password} (both required), or {email} alone when `password` is false.
 struct Credentials {
   std::string email, password;
 };
 Credentials read_credentials(const net::Request& req, bool password, bool check_password) {
+  require_json(req);
   Credentials c;
   bool have_email = false, have_password = false;
   for (auto field : body_object(req)) {
     if (field.key == "email") {
       c.email = read_email(field.value, "email");
+      for (char& ch : c.email) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
       have_email = true;
     } else if (field.key == "password" && password) {
       // Sign-in reads any string (a policy check would tell which accounts exist); new
@@ -74,6 +80,15 @@ Credentials read_credentials(const net::Request& req, bool password, bool check_
             password ? "Required fields: email, password" : "Required fields: email"});
   }
   return c;
+}
+
+// A body that a cross-site form could send (text/plain, form encodings) is refused: a page of
+// another site cannot send application/json without a CORS preflight this server never grants.
+void require_json(const net::Request& req) {
+  auto type = req.header(net::http::field::content_type);
+  if (!type || !type->starts_with("application/json")) {
+    refuse(ApiError::unsupported_media_type());
+  }
 }
 
 void write_user(JsonWriter& w, const UserRecord& u) {
@@ -207,6 +222,7 @@ void add_auth_routes(net::Router& router, const RouteContext& ctx) {
   router.add(V::post, "/api/v1/auth/invitations/accept",
              guarded([ctx, now_s](const net::Request& req, net::Response& res) {
                Sessions& sessions = sessions_of(ctx);
+               require_json(req);
                std::string token, password;
                bool have_token = false, have_password = false;
                for (auto field : body_object(req)) {

@@ -172,35 +172,35 @@ Result<std::unique_ptr<Sessions>> Sessions::open(PrimaryStore& store, std::int64
   return s;
 }
 
-Result<void> Sessions::save(const Secret& s) {
+store::ExtraWrite Sessions::secret_row(const Secret& s) {
   std::string v = store::be64(static_cast<std::uint64_t>(s.created_at));
   store::append_be64(v, static_cast<std::uint64_t>(s.retires_at));
   v.append(s.secret.key);
-  const store::ExtraWrite w{kSecretsCf, s.secret.kid, std::move(v)};
-  return write_rows(store_, {&w, 1});
+  return {kSecretsCf, s.secret.kid, std::move(v)};
 }
 
 Result<std::string> Sessions::rotate_secret(std::int64_t now) {
   std::lock_guard g(mu_);
-  Secret fresh{{random_id("jwt_"), random_bytes(32)}, now, 0};
-  for (auto& old : secrets_) {
-    if (old.retires_at == 0) {
-      old.retires_at = now + options_.jwt_seconds;
-      if (auto saved = save(old); !saved) return saved.error();
-    }
+  // The new set is written in one commit, and only then replaces the one in memory.
+  std::vector<Secret> next = secrets_;
+  std::vector<store::ExtraWrite> writes;
+  for (auto& old : next) {
+    if (old.retires_at != 0) continue;
+    old.retires_at = now + options_.jwt_seconds;
+    writes.push_back(secret_row(old));
   }
   // Secrets past their overlap verify nothing any more: deleted.
-  std::erase_if(secrets_, [&](const Secret& s) {
-    if (s.retires_at == 0 || s.retires_at > now) return false;
-    const store::ExtraWrite del{kSecretsCf, s.secret.kid, std::nullopt};
-    (void)write_rows(store_, {&del, 1});
+  std::erase_if(next, [&](const Secret& s) {
+    if (s.retires_at > now) return false;
+    writes.push_back({kSecretsCf, s.secret.kid, std::nullopt});
     return true;
   });
-  if (auto saved = save(fresh); !saved) return saved.error();
-  log::info("primary", "new JWT secret", {{"kid", fresh.secret.kid}});
-  std::string kid = fresh.secret.kid;
-  secrets_.push_back(std::move(fresh));
-  return Result<std::string>(boost::system::in_place_value, std::move(kid));
+  next.push_back({{random_id("jwt_"), random_bytes(32)}, now, 0});
+  writes.push_back(secret_row(next.back()));
+  if (auto done = write_rows(store_, writes); !done) return done.error();
+  secrets_ = std::move(next);
+  log::info("primary", "new JWT secret", {{"kid", secrets_.back().secret.kid}});
+  return Result<std::string>(boost::system::in_place_value, secrets_.back().secret.kid);
 }
 
 std::vector<core::JwtSecret> Sessions::live_secrets(std::int64_t now) const {
@@ -308,17 +308,24 @@ Result<std::optional<UserRecord>> Sessions::accept_invite(std::string_view token
   if (!scanned) return scanned.error();
   if (corrupt) return StoreError{"an undecodable user"};
   if (!found || found->invite_expires_at <= now) return std::optional<UserRecord>();
-  found->password = hash_password(password, options_.scrypt_log_n);
-  found->invite.clear();
-  found->invite_expires_at = 0;
+  const std::string hashed = hash_password(password, options_.scrypt_log_n);
+  // Read again under the lock: of two acceptances at once, the second finds it accepted.
   std::lock_guard g(mu_);
-  if (auto put = put_user(*found); !put) return put.error();
-  return found;
+  auto current = user_by_email(found->email);
+  if (!current) return current.error();
+  if (!*current || (*current)->invite != digest) return std::optional<UserRecord>();
+  UserRecord u = std::move(**current);
+  u.password = hashed;
+  u.invite.clear();
+  u.invite_expires_at = 0;
+  if (auto put = put_user(u); !put) return put.error();
+  return std::optional<UserRecord>(std::move(u));
 }
 
 SignIn Sessions::issue(const UserRecord& u, std::string session_id, std::int64_t session_expires,
                        std::int64_t now) const {
   const auto secrets = live_secrets(now);
+  if (secrets.empty()) throw std::runtime_error("no current JWT secret");  // open() makes one
   core::JwtClaims c{u.id,      u.account_id,
                     u.scope(), std::move(session_id),
                     now,       std::min(now + options_.jwt_seconds, session_expires)};
@@ -401,7 +408,9 @@ Result<std::variant<Sessions::Verified, core::JwtError>> Sessions::verify(std::s
   }
   auto user = user_by_id(claims.subject);
   if (!user) return user.error();
-  if (!*user || (*user)->account_id != claims.account) return Out(core::JwtError::kClaims);
+  if (!*user || (*user)->account_id != claims.account || (*user)->scope() != claims.scope) {
+    return Out(core::JwtError::kClaims);
+  }
   return Out(Verified{std::move(claims), std::move(**user)});
 }
 

@@ -129,7 +129,7 @@ class Sessions {
   SignIn issue(const UserRecord& u, std::string session_id, std::int64_t session_expires,
                std::int64_t now) const;
   std::vector<core::JwtSecret> live_secrets(std::int64_t now) const;
-  Result<void> save(const Secret& s);
+  static store::ExtraWrite secret_row(const Secret& s);
 
   PrimaryStore& store_;
   SessionOptions options_;

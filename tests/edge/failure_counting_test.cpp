@@ -223,10 +223,19 @@ TEST(Reporter, TakingTalliesWhileThreadsCountLosesNothing) {
   std::vector<core::Digest> keys;
   for (int i = 0; i < 1000; ++i) keys.push_back(core::sha256(std::to_string(i)));
   std::atomic<unsigned> done{0};
+  // Halfway, each thread waits until a take that began with all of them waiting has ended: then
+  // every thread's counts are taken in at least two takes, one before and one after, however the
+  // threads are scheduled.
+  std::atomic<unsigned> halfway{0};
+  std::atomic<bool> go_on{false};
   std::vector<std::thread> threads;
   for (unsigned w = 0; w < kThreads; ++w) {
     threads.emplace_back([&, w] {
       for (int i = 0; i < kPerThread; ++i) {
+        if (i == kPerThread / 2) {
+          halfway.fetch_add(1);
+          while (!go_on.load()) std::this_thread::yield();
+        }
         reporter.count_failure(w, keys[i % keys.size()], core::FailureReason::kExpired,
                                i % 2 ? "m" : "");
       }
@@ -247,12 +256,16 @@ TEST(Reporter, TakingTalliesWhileThreadsCountLosesNothing) {
       ++takes;
     });
   };
-  while (done.load() < kThreads) take();
+  while (done.load() < kThreads) {
+    const bool all_waiting = halfway.load() == kThreads;
+    take();
+    if (all_waiting) go_on.store(true);
+  }
   for (auto& t : threads) t.join();
   take();
   EXPECT_EQ(taken, std::uint64_t{kThreads} * kPerThread);
   EXPECT_EQ(reporter.dropped_full(ReportKind::kFailures), 0u);
-  EXPECT_GT(takes, kThreads);
+  EXPECT_GE(takes, 2 * kThreads);
 }
 
 TEST_F(EdgeFailureCounting, WithoutAReporterNothingIsCounted) {
