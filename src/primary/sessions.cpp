@@ -62,13 +62,14 @@ std::string join(std::initializer_list<std::string_view> fields) {
   return out;
 }
 
-std::vector<std::string_view> split(std::string_view v) {
+// The fields of `v` between `sep`s.
+std::vector<std::string_view> split(std::string_view v, char sep = '\0') {
   std::vector<std::string_view> out;
   for (;;) {
-    const auto z = v.find('\0');
-    out.push_back(v.substr(0, z));
-    if (z == std::string_view::npos) return out;
-    v.remove_prefix(z + 1);
+    const auto at = v.find(sep);
+    out.push_back(v.substr(0, at));
+    if (at == std::string_view::npos) return out;
+    v.remove_prefix(at + 1);
   }
 }
 
@@ -122,15 +123,7 @@ std::string hash_password(std::string_view password, unsigned log_n) {
 }
 
 bool password_matches(std::string_view password, std::string_view stored) {
-  const auto f = [&] {
-    std::vector<std::string_view> parts;
-    for (std::string_view s = stored;;) {
-      const auto d = s.find('$');
-      parts.push_back(s.substr(0, d));
-      if (d == std::string_view::npos) return parts;
-      s.remove_prefix(d + 1);
-    }
-  }();
+  const auto f = split(stored, '$');
   std::int64_t log_n = 0, r = 0, p = 0;
   if (f.size() != 6 || f[0] != "scrypt" || !to_i64(f[1], log_n) || !to_i64(f[2], r) ||
       !to_i64(f[3], p) || log_n < 10 || log_n > 20 || r < 1 || r > 32 || p < 1 || p > 16) {
