@@ -168,7 +168,7 @@ class ServerProcess {
   ServerProcess(std::vector<std::string> argv, unsigned short port,
                 std::vector<std::string> env = {}, std::string log_path = {},
                 std::string port_file = {})
-      : port_(port) {
+      : port_(port), log_path_(log_path) {
     pid_ = ::fork();
     if (pid_ == 0) {
       if (!log_path.empty()) {
@@ -191,7 +191,7 @@ class ServerProcess {
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
     auto fail = [&](const std::string& what) {
       kill9();
-      return std::runtime_error(argv[0] + " " + what + "; " + log_tail(log_path));
+      return std::runtime_error(argv[0] + " " + what + "; " + le::test::log_tail(log_path));
     };
     auto exited = [&] {
       int status = 0;
@@ -226,6 +226,8 @@ class ServerProcess {
 
   unsigned short port() const { return port_; }
   unsigned short admin_port() const { return admin_port_; }
+  // The end of the child's log, for a failure message.
+  std::string log_tail(std::size_t max = 4000) const { return le::test::log_tail(log_path_, max); }
   bool alive() const { return pid_ > 0 && ::kill(pid_, 0) == 0; }
   void signal(int sig) {
     if (pid_ > 0) ::kill(pid_, sig);
@@ -252,6 +254,22 @@ class ServerProcess {
     }
   }
 
+  // Every thread's stack (through gdb, where installed), for a failure message about a child
+  // that hangs.
+  std::string stacks() const {
+    if (pid_ <= 0) return "(not running)";
+    std::string out;
+    const std::string command = "command -v gdb >/dev/null && timeout 60 gdb -p " +
+                                std::to_string(pid_) +
+                                " -batch -nx -ex 'thread apply all bt 30' 2>&1 | grep '^#\\|^Thread'";
+    if (FILE* f = ::popen(command.c_str(), "r")) {
+      char buf[512];
+      while (std::fgets(buf, sizeof buf, f) && out.size() < 60000) out += buf;
+      ::pclose(f);
+    }
+    return out.empty() ? "(no stacks: gdb not installed)" : out;
+  }
+
   // SIGTERM and wait; returns the exit status (or -1 when it did not exit in time).
   int terminate(std::chrono::milliseconds wait = std::chrono::seconds(10)) {
     ::kill(pid_, SIGTERM);
@@ -271,6 +289,7 @@ class ServerProcess {
   pid_t pid_ = -1;
   unsigned short port_ = 0;
   unsigned short admin_port_ = 0;
+  std::string log_path_;
 };
 
 // argv for license-edge / license-primary listening on ports the kernel picks (both listeners),
