@@ -240,7 +240,27 @@ SCHEMAS = {
         "tkiRateLimit": {"type": "boolean",
                          "description": "TKI authentications are limited per IP."},
     }, ["id", "plan", "rateLimit"]),
-    "AccountAnswer": obj({"account": schema("Account")}, ["account"]),
+    "AccountAnswer": obj({"account": schema("Account"), "branding": schema("Branding")},
+                         ["account"]),
+    "Branding": obj({
+        "productName": {"type": "string", "maxLength": 100},
+        "logoUrl": {"type": "string", "description": "https only; empty: none."},
+        "primaryColor": {"type": "string", "description": "#rrggbb; empty: the default."},
+        "accentColor": {"type": "string"},
+        "senderName": {"type": "string", "maxLength": 100},
+        "replyTo": {"type": "string"},
+    }, ["productName", "logoUrl", "primaryColor", "accentColor", "senderName", "replyTo"],
+        description="The account's branding of its license emails and customer-facing pages."),
+    "LicenseEmail": obj({
+        "licenseId": {"type": "string"},
+        "to": {"type": "string"},
+        "status": {"type": "string", "enum": ["queued", "sent", "failed"]},
+        "attempts": COUNT,
+        "createdAt": {"type": "string", "format": "date-time"},
+        "nextAttemptAt": {"type": "string", "format": "date-time"},
+        "sentAt": {"type": "string", "format": "date-time"},
+        "lastError": {"type": "string"},
+    }, ["licenseId", "to", "status", "attempts", "createdAt"]),
     "ApiKey": obj({
         "id": {"type": "string"},
         "key": {"type": "string", "description": "Only when the key is issued.",
@@ -645,6 +665,11 @@ OPS = [
        description="Extends the expiry by the license's plan period (or `duration_days`) from "
        "the later of its expiry and now; records `license.renewed`.",
        errors=(400, 401, 404, 413)),
+    Op("get", "/api/v1/licenses/{licenseId}/email", "getLicenseEmail",
+       "The license email's state", "Licenses",
+       description="A license created with a customer email (and an SMTP relay configured) "
+       "gets its key by email: queued, sent, or failed after its retries.",
+       ok=obj({"email": schema("LicenseEmail")}, ["email"])),
     Op("get", "/api/v1/licenses/{licenseId}/usage", "getLicenseUsage", "A license's usage",
        "Usage", params=[ref("parameters", "From"), ref("parameters", "To")],
        ok=schema("LicenseUsage"), errors=(400, 401, 404, 503)),
@@ -756,12 +781,23 @@ OPS = [
     Op("patch", "/api/v1/account/settings", "updateAccountSettings",
        "The account's TKI settings", "Account",
        body=req_obj({"tki_require_hwid": {"type": "boolean"},
-                     "tki_rate_limit": {"type": "boolean"}}),
-       body_example={"tki_require_hwid": False, "tki_rate_limit": True},
+                     "tki_rate_limit": {"type": "boolean"},
+                     "branding": req_obj({k: {"type": "string"} for k in (
+                         "product_name", "logo_url", "primary_color", "accent_color",
+                         "sender_name", "reply_to")})}),
+       body_example={"tki_require_hwid": False, "tki_rate_limit": True,
+                     "branding": {"product_name": "Contract App", "primary_color": "#1f4e79",
+                                  "logo_url": "https://example.com/logo.png",
+                                  "sender_name": "Contract Licensing",
+                                  "reply_to": "support@example.com"}},
+       description="The fields given change; the branding's fields given replace the stored "
+       "ones (\"\" clears one).",
        ok=schema("AccountAnswer"), errors=(400, 401, 413)),
     Op("post", "/api/v1/api-keys", "issueApiKey", "Issue another API key (rotation)", "Account",
        body=schema("ModeRequest"), body_required=False, body_example={"mode": "live"},
        ok=schema("ApiKeyAnswer"), ok_status="201", errors=(400, 401, 413)),
+    Op("get", "/api/v1/api-keys", "listApiKeys", "The account's API keys", "Account",
+       params=PAGE_PARAMS, ok=page_of(schema("ApiKey")), errors=(400, 401)),
     Op("post", "/api/v1/api-keys/{keyId}/revoke", "revokeApiKey", "Revoke an API key",
        "Account", ok=schema("ApiKeyAnswer")),
     Op("get", "/api/v1/signing-keys", "getSigningKeys", "Offline receipts' root keys (JWKS)",
@@ -876,12 +912,40 @@ OPS = [
        "with its own /healthz and /readyz, not on the API's."),
 ]
 
+# The portal: an account's routes are served under /api/v1/portal/ too (the router's mirror in
+# management_api.cpp, with the same first segments), for a dashboard user's JWT or an API key.
+PORTAL_MIRRORED = ("licenses", "products", "blacklist", "webhooks", "events", "analytics",
+                   "auth-logs", "account", "api-keys")
+
+
+def portal_twins(ops):
+    served = {(o.method, o.path) for o in ops}
+    twins = []
+    for o in ops:
+        if not o.path.startswith("/api/v1/") or PRIMARY not in o.served:
+            continue
+        rest = o.path[len("/api/v1/"):]
+        path = "/api/v1/portal/" + rest
+        if rest.split("/")[0] not in PORTAL_MIRRORED or (o.method, path) in served:
+            continue
+        twin = copy.copy(o)
+        twin.path, twin.served, twin.tag = path, (PRIMARY,), "Portal"
+        twin.op_id = "portal" + o.op_id[0].upper() + o.op_id[1:]
+        twin.summary = o.summary + " (portal)"
+        twin.security = [{"ApiKey": []}, {"Jwt": []}]
+        twins.append(twin)
+    return ops + twins
+
+
+OPS = portal_twins(OPS)
+
 TAGS = [
     ("Validation", "Is this license valid here? Answered by the edges from their replicas."),
     ("TKI Auth", "The TKI Auth protocol: POST /api/license/auth."),
     ("Activations", "Machines taking and releasing a license's seats."),
     ("Licenses", "Create, change and end licenses."),
-    ("Portal", "The customer portal's license endpoints (the Stripe example)."),
+    ("Portal", "Everything a dashboard user does, for its JWT or the account's API key: the "
+     "account's routes under /api/v1/portal/, and the Stripe example's license creation."),
     ("Products", "Products, their TKI versions and their plans (pricing tiers)."),
     ("Blacklist", "IPs, HWIDs and license keys an account refuses."),
     ("Webhooks", "Signed event deliveries and the event list."),

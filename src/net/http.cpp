@@ -40,6 +40,29 @@ void Router::add(http::verb method, std::string path, Handler handler) {
   std::stable_partition(routes_.begin(), routes_.end(), [](const Route& r) { return !r.pattern; });
 }
 
+void Router::mirror(std::string_view from, std::string_view to,
+                    const std::function<bool(std::string_view path)>& include) {
+  const auto served = routes_;  // the copies below extend routes_
+  for (const auto& r : served) {
+    if (!r.path.starts_with(from) || !include(r.path)) continue;
+    const std::string path = std::string(to) + r.path.substr(from.size());
+    const Route* there = nullptr;
+    for (const auto& other : routes_) {
+      if (other.path == path) there = &other;
+    }
+    for (const auto& [method, handler] : r.methods) {
+      const bool taken =
+          there != nullptr && std::any_of(there->methods.begin(), there->methods.end(),
+                                          [m = method](const auto& e) { return e.first == m; });
+      if (!taken) add(method, path, handler);
+      there = nullptr;  // add() may have moved the routes
+      for (const auto& other : routes_) {
+        if (other.path == path) there = &other;
+      }
+    }
+  }
+}
+
 bool Router::match(std::string_view pattern, std::string_view path,
                    std::array<std::string_view, 2>& params) {
   std::size_t n = 0;

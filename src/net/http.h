@@ -187,6 +187,11 @@ class Router {
   // two), e.g. "/api/v1/licenses/{}/suspend". Exact routes are tried before patterns.
   void add(http::verb method, std::string path, Handler handler);
   void set_error_writer(ErrorWriter w) { error_writer_ = std::move(w); }
+  // Serves every route whose path starts with `from` and passes `include` at the same path
+  // with `from` replaced by `to` too, by the same handler — but for a (method, path) already
+  // served there.
+  void mirror(std::string_view from, std::string_view to,
+              const std::function<bool(std::string_view path)>& include);
 
   // API versions: `select` maps the request's `header` (nullopt: not sent) to the version that
   // serves it, or to nullopt for a value naming none — answered kBadApiVersion. Every answer

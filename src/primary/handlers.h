@@ -74,5 +74,6 @@ void add_webhook_routes(net::Router& router, const RouteContext& ctx);      // w
 void add_usage_routes(net::Router& router, const RouteContext& ctx);        // usage, auth logs
 void add_snapshot_routes(net::Router& router, const RouteContext& ctx);     // replica snapshots
 void add_auth_routes(net::Router& router, const RouteContext& ctx);         // users, sign-in
+void add_ui_routes(net::Router& router, const RouteContext& ctx);           // the dashboard
 
 }  // namespace le::primary

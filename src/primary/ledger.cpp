@@ -9,6 +9,7 @@
 #include "core/tki.h"
 #include "core/validate.h"
 #include "primary/ids.h"
+#include "primary/mail.h"
 #include "primary/refusal.h"
 #include "primary/resource_json.h"
 #include "store/keys.h"
@@ -224,6 +225,9 @@ std::vector<std::string> Ledger::create_licenses(const core::ApiKeyRecord& calle
     }
     keys.push_back(stage_new_license(tx, l));
     record_webhook(tx, WebhookEvent::kLicenseCreated, l);
+    if (options_.license_mails && !l.email.empty()) {
+      stage_license_mail(tx, l, keys.back(), clock_.now_ms());
+    }
   }
   must(tx.commit());
   return keys;

@@ -37,6 +37,9 @@ struct LedgerOptions {
   // are neither limited nor counted. 0 = unlimited.
   std::uint32_t activation_changes = 10;
   std::int64_t activation_window_s = 86'400;
+  // A license created with a customer email gets its mail row (mail.h) in the same Tx: on
+  // when an SMTP relay is configured.
+  bool license_mails = false;
 };
 
 // Applies a request's fields to the stored record read inside the Tx; may refuse, and then

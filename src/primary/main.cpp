@@ -14,6 +14,7 @@
 #include "primary/delivery_worker.h"
 #include "primary/expiry_scheduler.h"
 #include "primary/failure_reports.h"
+#include "primary/mail.h"
 #include "primary/management_api.h"
 #include "primary/primary_store.h"
 #include "primary/publisher.h"
@@ -51,6 +52,16 @@ constexpr const char* kUsage = R"(usage: license-primary --db DIR [flags]
   --login-ip-limit N       dashboard sign-in attempts/min per client address (default 60)
   --password-cost N        scrypt cost of new password hashes, log2 N (default 15: 32 MiB,
                            about 0.1 s; 10 to 20)
+  --smtp HOST:PORT         send each license created with a customer email its key through
+                           this SMTP relay (STARTTLS whenever offered; AUTH PLAIN with
+                           LE_SMTP_USER and LE_SMTP_PASSWORD from the environment, over TLS
+                           only). Without it no license email is queued.
+  --smtp-from ADDRESS      the emails' sender (default licenses@localhost)
+  --smtp-helo NAME         the name given in EHLO (default localhost)
+  --smtp-ca-file FILE      also trust these CA certificates for the relay
+  --smtp-require-tls       never send to a relay that does not offer STARTTLS
+  --ui-dir DIR             serve the dashboard's files (/ui/) from DIR, read at each request,
+                           instead of the compiled-in ones
   --webhooks-allow-private accept webhook URLs naming loopback, private or link-local addresses,
                            and deliver to them
   --webhook-ca-file FILE   also trust these CA certificates for https webhook receivers
@@ -95,42 +106,48 @@ Environment: LE_ADMIN_TOKEN enables the operator endpoints under /admin/v1.
 
 int main(int argc, char** argv) {
   using namespace le;
-  Flags flags(argc, argv,
-              {"db",
-               "listen",
-               "threads",
-               "nats",
-               "stream",
-               "stream-replicas",
-               "outbox-retain-s",
-               "check-interval-s",
-               "snapshot-interval-s",
-               "snapshots-keep",
-               "snapshot-bucket",
-               "body-limit",
-               "drain-ms",
-               "admin-listen",
-               "port-file",
-               "activation-changes",
-               "activation-window-s",
-               "webhook-ca-file",
-               "webhook-timeout-ms",
-               "webhook-concurrency",
-               "webhook-endpoint-concurrency",
-               "edge-cert-seconds",
-               "root-overlap-hours",
-               "failure-window-ms",
-               "usage-db",
-               "usage-retention-days",
-               "auth-log-records",
-               "key-sharing-threshold",
-               "report-stream-max-bytes",
-               "public-ip-limit",
-               "login-email-limit",
-               "login-ip-limit",
-               "password-cost"},
-              {"help", "no-publish", "no-snapshots", "no-rate-limit", "no-edge-writes", "digest",
-               "dump", "webhooks-allow-private", "no-webhook-delivery", "no-reports"});
+  Flags flags(
+      argc, argv,
+      {"db",
+       "listen",
+       "threads",
+       "nats",
+       "stream",
+       "stream-replicas",
+       "outbox-retain-s",
+       "check-interval-s",
+       "snapshot-interval-s",
+       "snapshots-keep",
+       "snapshot-bucket",
+       "body-limit",
+       "drain-ms",
+       "admin-listen",
+       "port-file",
+       "activation-changes",
+       "activation-window-s",
+       "webhook-ca-file",
+       "webhook-timeout-ms",
+       "webhook-concurrency",
+       "webhook-endpoint-concurrency",
+       "edge-cert-seconds",
+       "root-overlap-hours",
+       "failure-window-ms",
+       "usage-db",
+       "usage-retention-days",
+       "auth-log-records",
+       "key-sharing-threshold",
+       "report-stream-max-bytes",
+       "public-ip-limit",
+       "login-email-limit",
+       "login-ip-limit",
+       "password-cost",
+       "ui-dir",
+       "smtp",
+       "smtp-from",
+       "smtp-helo",
+       "smtp-ca-file"},
+      {"help", "no-publish", "no-snapshots", "no-rate-limit", "no-edge-writes", "digest", "dump",
+       "webhooks-allow-private", "no-webhook-delivery", "no-reports", "smtp-require-tls"});
   if (flags.flag("help")) {
     std::cout << kUsage;
     return 0;
@@ -171,10 +188,30 @@ int main(int argc, char** argv) {
   ledger_options.activation_window_s = static_cast<std::int64_t>(std::max<std::uint64_t>(
       1, flags.u64("activation-window-s",
                    static_cast<std::uint64_t>(ledger_options.activation_window_s))));
+  primary::MailerOptions mail_options;
+  const std::string smtp = flags.str("smtp", "");
+  if (!smtp.empty()) {
+    std::string host;
+    unsigned short port = 0;
+    if (!split_host_port(smtp, host, port)) {
+      log::error("primary", "--smtp must be HOST:PORT", {{"smtp", smtp}});
+      return 2;
+    }
+    mail_options.smtp.host = host;
+    mail_options.smtp.port = std::to_string(port);
+    mail_options.smtp.helo = flags.str("smtp-helo", mail_options.smtp.helo);
+    mail_options.smtp.require_tls = flags.flag("smtp-require-tls");
+    if (const char* u = std::getenv("LE_SMTP_USER")) mail_options.smtp.user = u;
+    if (const char* p = std::getenv("LE_SMTP_PASSWORD")) mail_options.smtp.password = p;
+    mail_options.from = flags.str("smtp-from", mail_options.from);
+    mail_options.ca_file = flags.str("smtp-ca-file", "");
+    ledger_options.license_mails = true;
+  }
   primary::Ledger ledger(**store, clock, ledger_options);
   primary::ManagementOptions options;
   if (const char* token = std::getenv("LE_ADMIN_TOKEN")) options.admin_token = token;
   options.allow_private_webhooks = flags.flag("webhooks-allow-private");
+  options.ui_dir = flags.str("ui-dir");
   options.rate_limit = !flags.flag("no-rate-limit");
   options.public_per_ip =
       static_cast<std::uint32_t>(flags.u64("public-ip-limit", options.public_per_ip));
@@ -287,6 +324,17 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (!flags.flag("no-webhook-delivery")) deliveries->start();
+  std::unique_ptr<primary::Mailer> mailer;
+  if (ledger_options.license_mails) {
+    try {
+      mailer = std::make_unique<primary::Mailer>(**store, clock, mail_options);
+    } catch (const std::exception& e) {
+      log::error("primary", "cannot load the SMTP CA file",
+                 {{"file", mail_options.ca_file}, {"error", e.what()}});
+      return 2;
+    }
+    mailer->start();
+  }
   if (!flags.flag("no-publish")) publisher.start();
   if (!flags.flag("no-snapshots") && !flags.flag("no-publish")) snapshots.start();
   if (!flags.flag("no-edge-writes")) writes.start();
@@ -390,6 +438,19 @@ int main(int argc, char** argv) {
         add("le_primary_webhook_store_failures_total",
             "Webhook delivery reads or writes the database refused.", MetricType::Counter,
             static_cast<double>(d.store_failures.load()));
+        if (mailer) {
+          const auto& m = mailer->stats();
+          auto mails = metrics::family("le_primary_license_mails_total",
+                                       "License email attempts by outcome (sent, retrying: "
+                                       "failed and rescheduled or given up, given_up).",
+                                       MetricType::Counter);
+          for (auto [outcome, n] :
+               {std::pair{"sent", &m.sent}, std::pair{"retrying", &m.failed_attempts},
+                std::pair{"given_up", &m.given_up}}) {
+            metrics::sample(mails, {{"outcome", outcome}}, static_cast<double>(n->load()));
+          }
+          out.push_back(std::move(mails));
+        }
         failures.collect(out);
         reports.collect(out);
         metrics::collect_rocksdb(out, "le_primary", (*store)->records());
@@ -415,6 +476,7 @@ int main(int argc, char** argv) {
   failures.stop();  // records the open window
   expiries.stop();
   deliveries->stop();
+  if (mailer) mailer->stop();
   server.shutdown(drain);
   admin.shutdown(std::chrono::milliseconds(500));
   snapshots.stop();

@@ -1,5 +1,6 @@
 #include "primary/management_api.h"
 
+#include <algorithm>
 #include <cctype>
 
 #include "api/openapi.h"
@@ -199,6 +200,17 @@ void ManagementApi::register_routes(net::Router& router) {
   add_snapshot_routes(router, ctx);
   add_auth_routes(router, ctx);
   if (signing_keys_ != nullptr) add_signing_key_routes(router, ctx);
+  // The portal: an account's routes, for its dashboard users' tokens and its API keys alike.
+  router.mirror("/api/v1/", "/api/v1/portal/", [](std::string_view path) {
+    static constexpr std::string_view kAccountRoutes[] = {"licenses",  "products", "blacklist",
+                                                          "webhooks",  "events",   "analytics",
+                                                          "auth-logs", "account",  "api-keys"};
+    const auto rest = path.substr(std::string_view("/api/v1/").size());
+    const auto first = rest.substr(0, rest.find('/'));
+    return std::find(std::begin(kAccountRoutes), std::end(kAccountRoutes), first) !=
+           std::end(kAccountRoutes);
+  });
+  add_ui_routes(router, ctx);
 }
 
 }  // namespace le::primary

@@ -41,6 +41,9 @@ struct ManagementOptions {
   // Dashboard sign-in attempts per sliding minute, per email and per client address.
   std::uint32_t login_per_email = 10;
   std::uint32_t login_per_ip = 60;
+  // The dashboard's files are read from here at each request, not the compiled-in ones
+  // (developing the pages without a rebuild).
+  std::string ui_dir;
 };
 
 class ManagementApi {

@@ -44,7 +44,9 @@ std::vector<std::string> primary_column_families() {
           "lease_releases",
           "users",
           "sessions",
-          "jwt_secrets"};
+          "jwt_secrets",
+          "branding",
+          "license_mails"};
 }
 
 Result<std::unique_ptr<PrimaryStore>> PrimaryStore::open(const std::string& path,

@@ -50,6 +50,8 @@ enum class Cf : std::size_t {
   kUsers = 13,             // dashboard users, by email, id and account (sessions.h)
   kSessions = 14,          // sign-in session id → user, secret digest, expiry (sessions.h)
   kJwtSecrets = 15,        // JWT secret kid → created, retires_at, key (sessions.h)
+  kBranding = 16,          // account id → its branding, JSON (mail.h)
+  kMails = 17,             // license emails: "m" license id → the mail, "q" license id → due
 };
 
 std::vector<std::string> primary_column_families();

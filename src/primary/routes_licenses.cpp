@@ -4,6 +4,7 @@
 // a product's plan for a customer; GET lists as /api/v1/licenses does.
 #include "core/license_json.h"
 #include "primary/handlers.h"
+#include "primary/mail.h"
 #include "primary/plans.h"
 
 namespace le::primary {
@@ -283,6 +284,15 @@ void add_license_routes(net::Router& router, const RouteContext& ctx) {
                const auto key = authenticate(ctx, req);
                ctx.ledger.delete_license(key, req.params[0]);
                reply(res, 200, "deleted", [](JsonWriter& w) { w.value(true); });
+             }));
+  // The license email's state (mail.h): queued, sent or failed, with its attempts.
+  router.add(V::get, "/api/v1/licenses/{}/email",
+             guarded([ctx](const net::Request& req, net::Response& res) {
+               const auto key = authenticate(ctx, req);
+               const auto l = ctx.ledger.own_license(key, req.params[0]);
+               const auto mail = must(license_mail(ctx.ledger.store(), l.id));
+               if (!mail) refuse(ApiError::not_found("No email was sent for this license"));
+               reply(res, 200, "email", [&](JsonWriter& w) { write_mail(w, *mail); });
              }));
   router.add(V::post, "/api/v1/licenses/{}/renew",
              guarded([ctx](const net::Request& req, net::Response& res) { renew(ctx, req, res); }));

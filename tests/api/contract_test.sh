@@ -37,7 +37,7 @@ nats_url="$(python3 -c 'import json,sys,glob; print(json.load(open(glob.glob(sys
 # ---- the primary and an edge following it
 LE_ADMIN_TOKEN=contract-token "$primary" --db "$tmp/primary-db" --listen 127.0.0.1:0 \
   --admin-listen 127.0.0.1:0 --port-file "$tmp/primary.ports" --nats "$nats_url" \
-  --webhooks-allow-private >"$tmp/primary.log" 2>&1 &
+  --webhooks-allow-private --smtp 127.0.0.1:9 >"$tmp/primary.log" 2>&1 &
 pids+=($!)
 wait_until 30 test -s "$tmp/primary.ports" || fail "the primary did not start"
 "$edge" --db "$tmp/edge-db" --listen 127.0.0.1:0 --admin-listen 127.0.0.1:0 \

@@ -53,6 +53,29 @@ TEST(Router, ExactRoutesWinOverPatternsAndPatternsCaptureSegments) {
   EXPECT_EQ(r.params[1], "y");
 }
 
+TEST(Router, AMirrorServesTheIncludedRoutesUnderItsPrefixButNotOverOnesServedThere) {
+  Routed r;
+  r.router.add(http::verb::get, "/api/v1/portal/licenses",
+               [&r](const Request&, Response&) { r.hit = "portal list"; });
+  r.router.mirror("/api/v1/", "/api/v1/portal/",
+                  [](std::string_view path) { return !path.ends_with("/batch"); });
+  EXPECT_EQ(r.go(http::verb::get, "/api/v1/portal/licenses/lic_3"), 200u);
+  EXPECT_EQ(r.hit, "get");
+  EXPECT_EQ(r.params[0], "lic_3");
+  EXPECT_EQ(r.go(http::verb::post, "/api/v1/portal/licenses/lic_4/suspend"), 200u);
+  EXPECT_EQ(r.hit, "suspend");
+  // Served there already: the route of its own answers.
+  EXPECT_EQ(r.go(http::verb::get, "/api/v1/portal/licenses"), 200u);
+  EXPECT_EQ(r.hit, "portal list");
+  // Left out, and outside the prefix: not mirrored.
+  EXPECT_NE(r.go(http::verb::post, "/api/v1/portal/licenses/batch"), 200u);
+  EXPECT_TRUE(r.hit.empty());
+  EXPECT_EQ(r.go(http::verb::post, "/api/v1/portal/a/x/b/y"), 404u);
+  // The originals still answer.
+  EXPECT_EQ(r.go(http::verb::get, "/api/v1/licenses/lic_5"), 200u);
+  EXPECT_EQ(r.hit, "get");
+}
+
 TEST(Router, EmptyExtraOrMissingSegmentsDoNotMatch) {
   Routed r;
   for (std::string_view p :

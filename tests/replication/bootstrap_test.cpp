@@ -191,7 +191,8 @@ class Bootstrap : public ::testing::Test {
                      scrape(edge.admin_port(), "le_replication_stream_seq");
         },
         60s))
-        << edge.log_tail() << "\n" << edge.stacks();
+        << edge.log_tail() << "\n"
+        << edge.stacks();
   }
   Cluster cluster_;
 };

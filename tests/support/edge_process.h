@@ -259,9 +259,9 @@ class ServerProcess {
   std::string stacks() const {
     if (pid_ <= 0) return "(not running)";
     std::string out;
-    const std::string command = "command -v gdb >/dev/null && timeout 60 gdb -p " +
-                                std::to_string(pid_) +
-                                " -batch -nx -ex 'thread apply all bt 30' 2>&1 | grep '^#\\|^Thread'";
+    const std::string command =
+        "command -v gdb >/dev/null && timeout 60 gdb -p " + std::to_string(pid_) +
+        " -batch -nx -ex 'thread apply all bt 30' 2>&1 | grep '^#\\|^Thread'";
     if (FILE* f = ::popen(command.c_str(), "r")) {
       char buf[512];
       while (std::fgets(buf, sizeof buf, f) && out.size() < 60000) out += buf;
