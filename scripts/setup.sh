@@ -16,6 +16,8 @@ PACKAGES=(
   clang-14 libclang-rt-14-dev  # libFuzzer and its sanitizer runtimes (fuzz/)
   clang-format-14  # the code's format, checked by scripts/test.sh
   golang-go php-cli php-curl ruby  # the spec's Go, PHP and Ruby examples, run as written
+  python3-aiosmtpd  # the SMTP sink of the license email tests
+  chromium fonts-dejavu-core  # the dashboard's browser test (headless), and a font to draw it
 )
 # The spec's JavaScript examples run under Node.js (global fetch); use the machine's if present.
 if ! command -v node >/dev/null 2>&1; then PACKAGES+=(nodejs); fi
