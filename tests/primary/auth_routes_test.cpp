@@ -39,6 +39,7 @@ struct Reply {
   unsigned status = 0;
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;
+  std::string content_type;
 
   std::string header(std::string_view name) const {
     for (const auto& [k, v] : headers) {
@@ -112,7 +113,7 @@ class AuthRoutes : public ::testing::Test {
     std::string out;
     net::Response res(out);
     EXPECT_GE(router_.dispatch(req, res), 0) << c.target;
-    Reply r{res.status, out, {}};
+    Reply r{res.status, out, {}, std::string(res.content_type)};
     for (const auto& [k, v] : res.extra_headers()) r.headers.emplace_back(k, v);
     return r;
   }
@@ -469,6 +470,59 @@ TEST_F(AuthRoutes, BadInputIsRefusedAndStoresNothing) {
   expect_error(
       post("/api/v1/auth/invitations/accept", R"({"token":"inv_x","password":"long enough pw"})"),
       404, "NOT_FOUND");
+}
+
+TEST_F(AuthRoutes, ThePortalServesAnAccountsRoutesForItsTokenAndKeyAlone) {
+  create_user("acc_1", "owner@example.com");
+  const std::string token = token_of("owner@example.com");
+  ASSERT_EQ(post("/admin/v1/accounts/acc_2/api-keys", "{}", std::string("Bearer ") + kAdmin).status,
+            201u);
+  EXPECT_EQ(get("/api/v1/portal/licenses/lic_1", token).status, 200u);
+  EXPECT_EQ(get("/api/v1/portal/account", "to_live_acme").status, 200u);  // an API key too
+  // Account B's license does not exist for A's token, read or written.
+  expect_error(get("/api/v1/portal/licenses/lic_2", token), 404, "NOT_FOUND");
+  expect_error(post("/api/v1/portal/licenses/lic_2/suspend", "", "Bearer " + token), 404,
+               "NOT_FOUND");
+  EXPECT_EQ(store_->license_by_id("lic_2").value()->status, core::LicenseStatus::kActive);
+  const auto suspended = post("/api/v1/portal/licenses/lic_1/suspend", "", "Bearer " + token);
+  EXPECT_EQ(suspended.status, 200u) << suspended.body;
+  EXPECT_EQ(store_->license_by_id("lic_1").value()->status, core::LicenseStatus::kSuspended);
+  // The account's keys: A's one, not B's.
+  const auto keys = get("/api/v1/portal/api-keys", token);
+  ASSERT_EQ(keys.status, 200u) << keys.body;
+  EXPECT_EQ(Json(keys.body).size("/data"), 1u) << keys.body;
+  EXPECT_EQ(Json(keys.body).str("/data/0/accountId"), "acc_1");
+  EXPECT_EQ(keys.body.find("\"key\""), std::string::npos) << "a listed key shows its secret";
+  expect_error(call({net::http::verb::get, "/api/v1/portal/licenses"}), 401, "AUTH_REQUIRED");
+  std::string forged = token;
+  forged.back() = forged.back() == 'A' ? 'B' : 'A';
+  expect_error(get("/api/v1/portal/licenses", forged), 403, "INVALID_TOKEN");
+}
+
+TEST_F(AuthRoutes, TheDashboardsPagesCarryTheirPolicyAndNothingElseIsServed) {
+  const auto root = call({net::http::verb::get, "/"});
+  EXPECT_EQ(root.status, 302u);
+  EXPECT_EQ(root.header("Location"), "/ui/");
+  const auto page = call({net::http::verb::get, "/ui/"});
+  ASSERT_EQ(page.status, 200u);
+  EXPECT_EQ(page.content_type, "text/html; charset=utf-8");
+  EXPECT_NE(page.body.find("app.js"), std::string::npos);
+  const std::string policy = page.header("Content-Security-Policy");
+  for (const char* part : {"default-src 'none'", "script-src 'self';", "frame-ancestors 'none'"}) {
+    EXPECT_NE(policy.find(part), std::string::npos) << part << " in " << policy;
+  }
+  EXPECT_EQ(page.header("X-Content-Type-Options"), "nosniff");
+  const auto script = call({net::http::verb::get, "/ui/app.js"});
+  EXPECT_EQ(script.status, 200u);
+  EXPECT_EQ(script.content_type, "text/javascript; charset=utf-8");
+  EXPECT_NE(script.header("Content-Security-Policy"), "<none>");
+  for (const std::string& name :
+       std::vector<std::string>{"..%2f..%2fetc%2fpasswd", "..", ".env", "APP.JS", "app.js.map",
+                                "app.exe", "index.html%00.js", std::string(3000, 'a') + ".js"}) {
+    const auto r = call({net::http::verb::get, "/ui/" + name});
+    EXPECT_EQ(r.status, 404u) << name;
+    EXPECT_EQ(Json(r.body).str("/code"), "NOT_FOUND") << name;
+  }
 }
 
 TEST(PasswordHash, VerifiesItsOwnPasswordOnlyAndRefusesDamagedHashes) {
