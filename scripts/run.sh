@@ -123,4 +123,11 @@ echo "== the webhook receiver verified the signed deliveries (run/webhook-receiv
 for _ in $(seq 50); do grep -q "Event: license.suspended" "$run/webhook-receiver.log" && break; sleep 0.1; done
 grep -E "Event:|POST /webhooks/to" "$run/webhook-receiver.log" | sed 's/^/  /'
 show "curl -s '$primary/api/v1/webhooks/$webhook_id/deliveries?limit=1' -H 'Authorization: Bearer $api_key'"
+echo "== the dashboard: a user of account acme"
+demo_password="$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+curl -fsS -X POST "$primary/admin/v1/accounts/acme/users" -H "Authorization: Bearer $admin_token" \
+  -H 'Content-Type: application/json' \
+  -d "{\"email\":\"owner@acme.example\",\"password\":\"$demo_password\"}" >/dev/null
+echo "$demo_password" >"$run/dashboard-password"
+echo "  open $primary/ui/ and sign in as owner@acme.example with the password in run/dashboard-password"
 echo "Stop it with: scripts/run.sh stop"
