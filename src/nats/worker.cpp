@@ -1,12 +1,16 @@
 #include "nats/worker.h"
 
 #include "common/log.h"
+#include "common/thread_name.h"
 
 namespace le::nats {
 
 void Worker::start(std::function<void()> body) {
   stop_.store(false, std::memory_order_release);
-  thread_ = std::thread(std::move(body));
+  thread_ = std::thread([name = "le-" + component_, body = std::move(body)] {
+    name_this_thread(name);
+    body();
+  });
 }
 
 void Worker::stop(const std::function<void()>& wake) {

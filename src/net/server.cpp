@@ -23,6 +23,7 @@
 #include <thread>
 
 #include "common/log.h"
+#include "common/thread_name.h"
 #include "net/listen.h"
 
 namespace le::net {
@@ -198,7 +199,10 @@ class Server::Worker final : public Deferrer {
   void run() {
     asio::co_spawn(ioc_.get_executor(), accept_loop(), log_exception);
     asio::co_spawn(ioc_.get_executor(), sweep_loop(), log_exception);
-    thread_ = std::thread([this] { ioc_.run(); });
+    thread_ = std::thread([this] {
+      name_this_thread("le-io");
+      ioc_.run();
+    });
   }
 
   // Stage one and two of shutdown, on this worker's own thread.

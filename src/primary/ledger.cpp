@@ -198,6 +198,14 @@ core::ProductRecord Ledger::update_product(const core::ApiKeyRecord& caller, std
 void Ledger::delete_product(const core::ApiKeyRecord& caller, std::string_view id) {
   auto tx = store_.begin();
   auto p = visible_product(tx.records(), caller, id);
+  // Its licenses would outlive it, naming a product that is gone: they go first. Checked under
+  // the Tx's lock, so no license of it is created meanwhile.
+  for (const auto mode : {core::Mode::kLive, core::Mode::kTest}) {
+    LicenseFilter f{p.account_id, mode, std::nullopt, clock_.now_seconds(), p.id};
+    if (must(store_.list_licenses(f, 0, 1)).total > 0) {
+      refuse({409, "CONFLICT", "The product has licenses: delete them first"});
+    }
+  }
   ++p.version;
   tx.put(change_event("product.deleted", p, true));
   must(tx.commit());

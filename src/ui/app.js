@@ -99,10 +99,10 @@ function append(el, children) {
   }
 }
 
-// Only the app's own hash routes are linked to.
+// Only the app's own hash routes are linked to: no scheme (javascript:, data:) can follow '#/'.
 function safeHref(v) {
   const str = String(v);
-  return /^#\/[A-Za-z0-9/_\-.~%?=&]*$/.test(str) ? str : '#/';
+  return /^#\/\S*$/.test(str) ? str : '#/';
 }
 
 function enc(id) {
@@ -153,7 +153,9 @@ function badge(value, testId) {
   const v = String(value ?? '').toLowerCase();
   const known = ['active', 'success', 'delivered', 'enabled', 'suspended', 'pending', 'invited',
     'test', 'revoked', 'failed', 'dead', 'expired', 'disabled', 'live'];
-  const cls = known.includes(v) ? `badge-${v}` : 'badge-neutral';
+  const alias = { sent: 'success', queued: 'pending' };  // a license email's states
+  const look = alias[v] || v;
+  const cls = known.includes(look) ? `badge-${look}` : 'badge-neutral';
   return h('span', { class: `badge ${cls}`, 'data-test': testId }, v || 'unknown');
 }
 
@@ -493,7 +495,6 @@ function modal({ title, content, actions, testId, focus }) {
         id: a.id,
         'data-test': a.testId,
         onclick: () => {
-          if (a.check && !a.check()) return;
           result = a.value;
           dlg.close();
         },
@@ -551,7 +552,7 @@ function showSecret({ title, intro, value, valueId, extra, testId }) {
       code,
       h('p', { class: 'hint' }, 'Copy it now and keep it somewhere safe: it is shown only once.'),
       h('div', { class: 'form-actions' }, copy),
-      extra || null,
+      extra ? h('div', { class: 'modal-extra' }, extra) : null,
     ],
     actions: [{ label: 'Done', value: true, kind: 'button', id: 'dialog-close', testId: 'dialog-close' }],
     focus: code,
@@ -784,7 +785,7 @@ function niceTop(max) {
 // and the same numbers are in a table under the chart for those who cannot see it.
 function barChart({ title, days, series, emptyText }) {
   const W = 760;
-  const H = 260;
+  const H = 230;
   const m = { l: 52, r: 12, t: 14, b: 34 };
   const iw = W - m.l - m.r;
   const ih = H - m.t - m.b;
@@ -952,7 +953,7 @@ function licenseRow(l, products) {
     put(tr,
       idCell(lic.id, href),
       cell([p ? p.name : (lic.productId || '—'), h('span', { class: 'sub' }, [lic.plan ? `Plan ${lic.plan}` : '', lic.type].filter(Boolean).join(' · '))], 'cell-wrap'),
-      cell(lic.email || '—', 'cell-wrap'),
+      cell(lic.email || '—', 'cell-email'),
       cell(badge(lic.status, 'status')),
       cell(`${fmtNum(lic.activations ?? 0)} / ${fmtNum(lic.maxActivations ?? 0)}`, 'num'),
       h('td', { class: 'nowrap', title: fmtTime(lic.expiresAt) }, fmtDay(lic.expiresAt)),
@@ -1001,6 +1002,8 @@ async function viewLicenses(ctx) {
     const lic = r.license || {};
     email.value = '';
     flash(`License ${lic.id} created.`);
+    // The list catches up behind the dialog; the key is shown whatever becomes of that.
+    const refreshed = loadList().catch((e) => flash(describe(e), true));
     await showSecret({
       title: 'License created',
       testId: 'license-key-dialog',
@@ -1009,7 +1012,7 @@ async function viewLicenses(ctx) {
       valueId: 'new-license-key',
       extra: h('p', { class: 'hint' }, 'License ', h('a', { href: `#/licenses/${enc(lic.id)}`, id: 'new-license-id', 'data-id': lic.id }, lic.id)),
     });
-    await loadList();
+    await refreshed;
   });
 
   // Filters: status and product are the server's; the search reads up to 1,000 licenses of
@@ -1096,8 +1099,13 @@ async function viewLicense(ctx, id) {
   const fill = (l) => {
     lic = l;
     put(statusSlot, badge(l.status, 'status'));
-    put(actionsSlot, ...licenseActions(l, (next) => fill(next)),
-      button('Renew', { 'data-test': 'renew', onclick: () => renew() }, 'button-secondary button-sm'),
+    put(actionsSlot, ...licenseActions(l, (next) => {
+      fill(next);
+      const again = actionsSlot.querySelector('button');
+      if (again) again.focus();
+    }),
+      l.expiresAt || l.type === 'subscription' || l.type === 'trial'
+        ? button('Renew', { 'data-test': 'renew', onclick: () => renew() }, 'button-secondary button-sm') : null,
       button('Delete', { 'data-test': 'delete-license', onclick: (ev) => remove(ev.currentTarget) }, 'button-danger button-sm'));
     put(detailsSlot, fields([
       ['License id', h('code', {}, l.id)],
@@ -1127,6 +1135,7 @@ async function viewLicense(ctx, id) {
       { emptyText: 'No machine holds a seat.' }));
   };
   const machinesSlot = h('div', {});
+  const emailSlot = h('div', { 'data-test': 'license-email' });
 
   async function renew() {
     const days = h('input', { id: 'renew-days', type: 'number', min: '1', max: '36500', inputmode: 'numeric' });
@@ -1167,7 +1176,7 @@ async function viewLicense(ctx, id) {
       h('div', {}, h('h1', { tabindex: '-1' }, 'License ', h('code', {}, lic.id), statusSlot),
         h('p', { class: 'lede' }, product ? `${product.name}${lic.plan ? ` · plan ${lic.plan}` : ''}` : lic.productId)),
       actionsSlot),
-    h('div', { class: 'grid-2' }, card('Details', detailsSlot), h('div', {}, card('Machines', machinesSlot), card('Recent events', eventsSlot))),
+    h('div', { class: 'grid-2' }, h('div', {}, card('Details', detailsSlot), card('License email', emailSlot)), h('div', {}, card('Machines', machinesSlot), card('Recent events', eventsSlot))),
     cardWithActions('Usage', rangeNav, usageSlot));
 
   const to = isoDay(new Date());
@@ -1221,7 +1230,28 @@ async function viewLicense(ctx, id) {
   }, (e) => {
     if (ctx.alive()) put(eventsSlot, h('p', { class: 'notice notice-warn' }, `Events are not available: ${describe(e)}`));
   });
-  await Promise.all([usageTask, eventsTask]);
+  // The key's email to the customer (a license from a plan with a customer email, when the
+  // primary has an SMTP relay): queued, sent or failed, with its attempts.
+  const emailTask = !lic.email
+    ? Promise.resolve(put(emailSlot, h('p', { class: 'sub' }, 'The license has no customer email.')))
+    : api('GET', `${API}/licenses/${enc(lic.id)}/email`).then((r) => {
+    if (!ctx.alive()) return;
+    const m = r.email || {};
+    put(emailSlot, fields([
+      ['To', m.to],
+      ['State', badge(m.status)],
+      ['Attempts', fmtNum(m.attempts ?? 0)],
+      m.sentAt ? ['Sent', fmtTime(m.sentAt)] : null,
+      m.status === 'queued' && m.nextAttemptAt ? ['Next attempt', fmtTime(m.nextAttemptAt)] : null,
+      m.lastError ? ['Last error', m.lastError] : null,
+    ]));
+  }, (e) => {
+    if (!ctx.alive()) return;
+    put(emailSlot, h('p', { class: 'sub' }, e instanceof ApiError && e.status === 404
+      ? 'No email was sent for this license (no customer email, or no SMTP relay configured).'
+      : `The email's state is not available: ${describe(e)}`));
+  });
+  await Promise.all([usageTask, eventsTask, emailTask]);
 }
 
 // ---- products -----------------------------------------------------------------------------------
@@ -1264,7 +1294,7 @@ async function viewProducts(ctx) {
   const platformBoxes = PLATFORMS.map((p) => checkbox(p[0].toUpperCase() + p.slice(1), { id: `product-platform-${p}`, value: p }));
   const plan = planFields('plan');
   const form = onSubmit(h('form', { 'aria-label': 'Create a product' },
-    h('div', { class: 'form-grid' }, field('Product name', name)),
+    h('div', { class: 'form-wide' }, field('Product name', name)),
     h('fieldset', {}, h('legend', {}, 'Platforms'), h('div', { class: 'checks' }, platformBoxes)),
     h('fieldset', {}, h('legend', {}, 'First plan'), h('div', { class: 'form-grid' }, plan.nodes)),
     h('div', { class: 'form-actions' }, h('button', { type: 'submit', class: 'button', id: 'product-create' }, 'Create product'))), async () => {
@@ -1300,7 +1330,7 @@ async function viewProducts(ctx) {
   }
 
   async function remove(p, btn) {
-    if (!(await confirmDialog('Delete this product?', `“${p.name}” is deleted. A product that still has licenses cannot be deleted.`, 'Delete product'))) return;
+    if (!(await confirmDialog('Delete this product?', `“${p.name}” and its plans are deleted; no license can be issued from it any more. Licenses already issued from it are not deleted.`, 'Delete product'))) return;
     const r = await busy(btn, () => api('DELETE', `${API}/products/${enc(p.id)}`));
     if (r) {
       flash(`Product “${p.name}” deleted.`);
@@ -1317,7 +1347,7 @@ async function viewProducts(ctx) {
       ? h('ul', { class: 'plain' }, p.plans.map((pl) => h('li', {}, h('code', {}, pl.id), ` ${planSummary(pl)}`)))
       : 'No plans'),
     h('td', { class: 'actions' },
-      button('Add plan', { 'aria-label': `Add a plan to ${p.name}`, onclick: (ev) => addPlan(p, ev.currentTarget) }, 'button-secondary button-sm'),
+      button('Add plan', { 'data-test': 'add-plan', 'aria-label': `Add a plan to ${p.name}`, onclick: (ev) => addPlan(p, ev.currentTarget) }, 'button-secondary button-sm'),
       button('Delete', { 'data-test': 'delete-product', 'aria-label': `Delete ${p.name}`, onclick: (ev) => remove(p, ev.currentTarget) }, 'button-danger button-sm'))));
   ctx.render(
     pageHead('Products', 'What you license, and the plans licenses are issued from.'),
@@ -1430,10 +1460,14 @@ function webhookActions(w, onChange, { detail = false } = {}) {
   out.push(button(w.enabled ? 'Disable' : 'Enable', {
     'data-test': 'toggle-webhook',
     onclick: async (ev) => {
+      const holder = ev.currentTarget.closest('tr') || ev.currentTarget.parentElement;
       const r = await busy(ev.currentTarget, () => api('PATCH', `${API}/webhooks/${enc(w.id)}`, { body: { enabled: !w.enabled } }));
       if (r && r.webhook) {
         flash(`Endpoint ${r.webhook.enabled ? 'enabled' : 'disabled'}.`);
         onChange(r.webhook);
+        // The buttons were rebuilt: keep the keyboard where it was.
+        const again = holder && holder.querySelector('[data-test=toggle-webhook]');
+        if (again) again.focus();
       }
     },
   }, 'button-secondary button-sm'));
@@ -1516,8 +1550,7 @@ async function viewWebhook(ctx, id) {
     cell(badge(d.status)),
     cell(fmtNum(d.attempts ?? 0), 'num'),
     cell(d.lastStatusCode || d.lastError ? [d.lastStatusCode ? `HTTP ${d.lastStatusCode}` : '', d.lastError ? h('span', { class: 'sub' }, d.lastError) : null] : '—', 'cell-wrap'),
-    timeCell(d.createdAt),
-    timeCell(d.nextAttemptAt),
+    h('td', { class: 'nowrap', title: `Created ${fmtTime(d.createdAt)}` }, fmtTime(d.nextAttemptAt)),
     h('td', { class: 'actions' }, button('Redeliver', {
       'data-test': 'redeliver',
       'aria-label': `Redeliver ${d.id}`,
@@ -1533,7 +1566,7 @@ async function viewWebhook(ctx, id) {
     h('p', {}, h('a', { href: '#/webhooks' }, '← All endpoints')),
     h('div', { class: 'page-head' }, h('div', {}, h('h1', { tabindex: '-1' }, 'Webhook endpoint'), h('p', { class: 'lede cell-wrap' }, hook.url)), actions),
     card('Endpoint', info),
-    card('Deliveries', table('Deliveries', ['Event', 'License', 'Status', ['Attempts', 'num'], 'Last answer', 'Created', 'Next attempt', ['Actions', 'actions']], rows,
+    card('Deliveries', table('Deliveries', ['Event', 'License', 'Status', ['Attempts', 'num'], 'Last answer', 'Next attempt', ['Actions', 'actions']], rows,
       { emptyText: 'Nothing delivered yet.', testId: 'deliveries-table' }),
     pager(list.pagination, (n) => go(withQuery({ page: n })))));
 }
@@ -1588,7 +1621,10 @@ async function viewAnalytics(ctx) {
     card('Most-validated licenses', topSlot),
     card('TKI authentication log', logFilters, logsSlot));
 
-  const analyticsTask = api('GET', `${API}/analytics`, { query: { from, to, product_id: productId, top: 10 } }).then((r) => {
+  // A reversed period is answered here: the server would only refuse it.
+  const analyticsTask = (from > to
+    ? Promise.reject(new ApiError(400, 'VALIDATION_ERROR', 'The period starts after it ends.'))
+    : api('GET', `${API}/analytics`, { query: { from, to, product_id: productId, top: 10 } })).then((r) => {
     if (!ctx.alive()) return;
     const a = r.data || {};
     const v = a.totals?.validations || {};

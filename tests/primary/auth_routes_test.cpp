@@ -525,6 +525,21 @@ TEST_F(AuthRoutes, TheDashboardsPagesCarryTheirPolicyAndNothingElseIsServed) {
   }
 }
 
+// (Beside the portal's routes: deleting a product from the dashboard meets this first.)
+TEST_F(AuthRoutes, AProductIsDeletedOnlyOnceItHasNoLicenses) {
+  const auto del = [&](const std::string& target) {
+    return call({net::http::verb::delete_, target, "Bearer to_live_acme"});
+  };
+  const auto made = post("/api/v1/licenses", R"({"product_id":"prod_1","type":"perpetual"})",
+                         "Bearer to_live_acme");
+  ASSERT_EQ(made.status, 201u) << made.body;
+  expect_error(del("/api/v1/portal/products/prod_1"), 409, "CONFLICT");
+  EXPECT_TRUE(store_->records().product("prod_1").value().has_value());
+  EXPECT_EQ(del("/api/v1/licenses/" + Json(made.body).str("/license/id")).status, 200u);
+  EXPECT_EQ(del("/api/v1/portal/products/prod_1").status, 200u);
+  EXPECT_FALSE(store_->records().product("prod_1").value().has_value());
+}
+
 TEST(PasswordHash, VerifiesItsOwnPasswordOnlyAndRefusesDamagedHashes) {
   const std::string h = hash_password("correct horse battery", 10);
   EXPECT_TRUE(h.starts_with("scrypt$10$8$1$"));
