@@ -18,21 +18,8 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 mkdir -p "$work"
 source "$here/../support/shell_test.sh"
 
-# ---- the tools, as the lock file pins them
-if ! cmp -s "$here/package-lock.json" "$work/package-lock.json" ||
-  [ ! -x "$work/node_modules/.bin/redocly" ]; then
-  cp "$here/package.json" "$here/package-lock.json" "$work/"
-  (cd "$work" && npm ci --silent --no-audit --no-fund --ignore-scripts >/dev/null) || fail "npm ci"
-fi
-
-# ---- nats-server on a port of its choosing (-p -1), read from its ports file
-mkdir -p "$tmp/ports"
-nats-server -js -a 127.0.0.1 -p -1 -sd "$tmp/nats" --ports_file_dir "$tmp/ports" \
-  >"$tmp/nats.log" 2>&1 &
-pids+=($!)
-nats_ports() { compgen -G "$tmp/ports/*.ports" >/dev/null; }
-wait_until 20 nats_ports || fail "nats-server did not start"
-nats_url="$(python3 -c 'import json,sys,glob; print(json.load(open(glob.glob(sys.argv[1])[0]))["nats"][0])' "$tmp/ports/*.ports")"
+npm_tools "$here" "$work" node_modules/.bin/redocly
+start_nats
 
 # ---- the primary and an edge following it
 LE_ADMIN_TOKEN=contract-token "$primary" --db "$tmp/primary-db" --listen 127.0.0.1:0 \
