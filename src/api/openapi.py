@@ -673,6 +673,25 @@ OPS = [
     Op("get", "/api/v1/licenses/{licenseId}/usage", "getLicenseUsage", "A license's usage",
        "Usage", params=[ref("parameters", "From"), ref("parameters", "To")],
        ok=schema("LicenseUsage"), errors=(400, 401, 404, 503)),
+    # ---- the customer's page
+    Op("post", "/api/v1/customer/license", "getCustomerLicense",
+       "A license, as its holder sees it", "Customer", security=PUBLIC,
+       description="The license key is the credential (as in validation): the license's "
+       "status, type, expiry and seats, the product's name and the vendor's branding, for "
+       "the white-labeled customer page `/ui/customer.html`. A key of no license is 404.",
+       body=req_obj({"license_key": {"type": "string", "maxLength": 128}}, ["license_key"]),
+       body_example={"license_key": "XXXX-XXXX-XXXX-XXXX"},
+       ok=obj({"license": obj({
+           "id": {"type": "string"}, "type": {"type": "string"},
+           "status": {"type": "string"}, "activations": COUNT, "maxActivations": COUNT,
+           "expiresAt": {"type": ["string", "null"], "format": "date-time"},
+           "machines": {"type": "array", "items": obj({
+               "label": {"type": "string"},
+               "activatedAt": {"type": "string", "format": "date-time"}}, ["label"])}},
+           ["id", "type", "status", "activations", "maxActivations", "expiresAt", "machines"]),
+           "product": obj({"name": {"type": "string"}}, ["name"]),
+           "branding": schema("Branding")}, ["license", "product", "branding"]),
+       ok_headers=("Cache-Control",), errors=(400, 404, 413)),
     # ---- the portal
     Op("post", "/api/v1/portal/licenses", "createPortalLicense",
        "Create a license from a product's plan", "Portal",
@@ -952,12 +971,13 @@ TAGS = [
     ("Usage", "Usage counted at the edges and aggregated at the primary."),
     ("Account", "The caller's account, settings and API keys."),
     ("Sign-in", "Dashboard users, their sign-in sessions and JWTs."),
+    ("Customer", "What a license's holder sees of it, on the vendor's branded page."),
     ("Receipts", "Keys that verify offline receipts."),
     ("Operator", "The operator's endpoints (accounts, keys, users, key and secret rotation)."),
     ("Health", "Liveness, readiness and this document."),
 ]
 
-CACHE_CONTROL = {"description": "How long the keys may be cached.", "schema": {"type": "string"}}
+CACHE_CONTROL = {"description": "How long the answer may be cached.", "schema": {"type": "string"}}
 
 
 def document(process):

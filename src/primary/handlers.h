@@ -75,5 +75,6 @@ void add_usage_routes(net::Router& router, const RouteContext& ctx);        // u
 void add_snapshot_routes(net::Router& router, const RouteContext& ctx);     // replica snapshots
 void add_auth_routes(net::Router& router, const RouteContext& ctx);         // users, sign-in
 void add_ui_routes(net::Router& router, const RouteContext& ctx);           // the dashboard
+void add_customer_routes(net::Router& router, const RouteContext& ctx);     // a holder's page
 
 }  // namespace le::primary

@@ -211,6 +211,7 @@ void ManagementApi::register_routes(net::Router& router) {
            std::end(kAccountRoutes);
   });
   add_ui_routes(router, ctx);
+  add_customer_routes(router, ctx);
 }
 
 }  // namespace le::primary

@@ -4,6 +4,8 @@
 // JWT lives in this module only (not in web storage, where any injected script could read it);
 // a reload gets a fresh one from the HttpOnly session cookie.
 
+import { contrastText, hexColor, pickBranding } from './brand.js';
+
 const AUTH = '/api/v1/auth';
 const API = '/api/v1/portal';
 
@@ -404,39 +406,6 @@ function productMap(products) {
 }
 
 // ---- branding -----------------------------------------------------------------------------------
-
-function pickBranding(raw) {
-  const b = raw && typeof raw === 'object' ? raw : {};
-  const str = (...names) => {
-    for (const n of names) if (typeof b[n] === 'string') return b[n];
-    return '';
-  };
-  return {
-    product_name: str('product_name', 'productName'),
-    logo_url: str('logo_url', 'logoUrl'),
-    primary_color: str('primary_color', 'primaryColor'),
-    accent_color: str('accent_color', 'accentColor'),
-    sender_name: str('sender_name', 'senderName'),
-    reply_to: str('reply_to', 'replyTo'),
-  };
-}
-
-function hexColor(v) {
-  return typeof v === 'string' && /^#[0-9a-fA-F]{6}$/.test(v) ? v.toLowerCase() : '';
-}
-
-function luminance(hex) {
-  const c = [1, 3, 5].map((i) => Number.parseInt(hex.slice(i, i + 2), 16) / 255)
-    .map((x) => (x <= 0.03928 ? x / 12.92 : ((x + 0.055) / 1.055) ** 2.4));
-  return 0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2];
-}
-
-// White or black text on a brand colour, whichever contrasts more: one of them always reaches
-// 4.5:1.
-function contrastText(hex) {
-  const l = luminance(hex);
-  return (1.05 / (l + 0.05)) >= ((l + 0.05) / 0.05) ? '#ffffff' : '#000000';
-}
 
 function brandName() {
   return state.branding.product_name || DEFAULT_BRAND;

@@ -189,6 +189,7 @@ await call('primary', 'listProducts', { query: { page: 1, limit: 10 } });
 const license = ok(await call('primary', 'createLicense'), 'createLicense').license;
 subst.set('XXXX-XXXX-XXXX-XXXX', license.key);
 const lp = { licenseId: license.id };
+await call('primary', 'getCustomerLicense');
 await call('primary', 'createLicenses');
 await call('primary', 'listLicenses', { query: { status: 'active', limit: 2 } });
 await call('primary', 'getLicense', { params: lp });

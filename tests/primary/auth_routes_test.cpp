@@ -540,6 +540,34 @@ TEST_F(AuthRoutes, AProductIsDeletedOnlyOnceItHasNoLicenses) {
   EXPECT_FALSE(store_->records().product("prod_1").value().has_value());
 }
 
+TEST_F(AuthRoutes, ACustomerSeesTheirLicenseByItsKeyAndNothingMore) {
+  const auto made =
+      post("/api/v1/licenses",
+           R"({"product_id":"prod_1","type":"perpetual","email":"buyer@example.com"})",
+           "Bearer to_live_acme");
+  ASSERT_EQ(made.status, 201u) << made.body;
+  const auto seen = post("/api/v1/customer/license",
+                         R"({"license_key":")" + Json(made.body).str("/license/key") + R"("})");
+  ASSERT_EQ(seen.status, 200u) << seen.body;
+  const Json j(seen.body);
+  EXPECT_EQ(j.str("/license/status"), "active");
+  EXPECT_EQ(j.str("/product/name"), "MyProduct");
+  EXPECT_TRUE(j.has("/branding/productName"));
+  for (const char* hidden : {"buyer@example.com", "acc_1", "metadata", "\"key\""}) {
+    EXPECT_EQ(seen.body.find(hidden), std::string::npos) << hidden << " in " << seen.body;
+  }
+  EXPECT_EQ(seen.header("Cache-Control"), "no-store");
+  expect_error(post("/api/v1/customer/license", R"({"license_key":"NOPE-NOPE"})"), 404,
+               "NOT_FOUND");
+  for (const std::string& bad : std::vector<std::string>{
+           "{", "[]", "{}", R"({"license_key":""})", R"({"license_key":7})",
+           R"({"license_key":"A","x":1})", R"({"license_key":")" + std::string(200, 'A') + R"("})",
+           R"({"license_key":"A\u0000B"})"}) {
+    const auto r = post("/api/v1/customer/license", bad);
+    EXPECT_EQ(r.status, 400u) << bad << " " << r.body;
+  }
+}
+
 TEST(PasswordHash, VerifiesItsOwnPasswordOnlyAndRefusesDamagedHashes) {
   const std::string h = hash_password("correct horse battery", 10);
   EXPECT_TRUE(h.starts_with("scrypt$10$8$1$"));

@@ -494,6 +494,21 @@ try {
   await page.waitForSelector('#signin-email', { visible: true });
   ok('signs out; the pages ask for sign-in again');
 
+  // ---- the customer's page: the key shows the license under the vendor's branding
+  step = 'customer page';
+  await page.goto(`${ORIGIN}/ui/customer.html`, { waitUntil: 'domcontentloaded' });
+  await page.type('#license-key', key);
+  await page.click('#lookup-submit');
+  await page.waitForSelector('[data-test=customer-status]', { visible: true, timeout: WAIT_MS });
+  check((await textOf('[data-test=customer-status]')) === 'revoked', 'the customer page shows the license revoked');
+  check((await textOf('#brand-name')) === 'Acme Licensing', 'the customer page carries the vendor\'s name');
+  const customerBrand = await page.evaluate(() => getComputedStyle(document.documentElement).getPropertyValue('--brand').trim());
+  check(customerBrand === '#7a2e0e', `the customer page carries the vendor's colour (--brand is ${customerBrand})`);
+  check(!(await page.content()).includes('buyer@example.com'), 'the customer page shows no customer email');
+  await checkPage('customer');
+  await screenshot('customer');
+  ok('the customer page shows the license by its key, under the vendor\'s branding');
+
   step = 'the page\'s conduct';
   check(offOrigin.length === 0, `requests outside ${ORIGIN}: ${offOrigin.join(', ')}`);
   check(cspViolations.length === 0, `CSP violations: ${cspViolations.join('; ')}`);
