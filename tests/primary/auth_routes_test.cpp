@@ -557,6 +557,14 @@ TEST_F(AuthRoutes, ACustomerSeesTheirLicenseByItsKeyAndNothingMore) {
     EXPECT_EQ(seen.body.find(hidden), std::string::npos) << hidden << " in " << seen.body;
   }
   EXPECT_EQ(seen.header("Cache-Control"), "no-store");
+  // No relay configured here: no email was queued, so its state is 404 — as is another
+  // account's license's, and a license that does not exist.
+  const std::string id = Json(made.body).str("/license/id");
+  expect_error(get("/api/v1/licenses/" + id + "/email", "to_live_acme"), 404, "NOT_FOUND");
+  expect_error(get("/api/v1/portal/licenses/lic_2/email", "to_live_acme"), 404, "NOT_FOUND");
+  expect_error(get("/api/v1/licenses/lic_none/email", "to_live_acme"), 404, "NOT_FOUND");
+  expect_error(call({net::http::verb::get, "/api/v1/licenses/" + id + "/email"}), 401,
+               "AUTH_REQUIRED");
   expect_error(post("/api/v1/customer/license", R"({"license_key":"NOPE-NOPE"})"), 404,
                "NOT_FOUND");
   for (const std::string& bad : std::vector<std::string>{
