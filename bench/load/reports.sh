@@ -16,7 +16,8 @@
 # and wrk, and apply the "on" rounds' reports during the "off" rounds as well. So by default it
 # is stopped (SIGSTOP) during the rounds — the reports wait in their JetStream stream, as they
 # would for a slow primary — then resumed, and the CPU it spends applying them all is reported.
-# LE_PRIMARY_DURING=1 keeps it running through the rounds.
+# LE_PRIMARY_DURING=1 keeps it running through the rounds. LE_PERF=1 profiles the reporting
+# edge during its first round (perf-on.txt, by thread and symbol).
 # Besides the ratio of the medians, the median of each round's on/off ratio (the two runs of a
 # round are next to each other in time, so a drift of this shared machine cancels out more).
 # Traffic goes to 127.0.0.1 only; every wrk run is bounded by LE_DURATION.
@@ -35,6 +36,7 @@ report_ms="${LE_REPORT_MS:-5000}"
 quiet_pattern="${LE_QUIET_PATTERN-cc1plus|ninja}"
 out="$root/bench/results/reports"
 mkdir -p "$out"
+rm -f "$out/perf-on.data" "$out/perf-on.txt"  # a profile is of this run only
 bin="$root/build"
 [[ "${LE_SKIP_BUILD:-0}" == 1 ]] || bash "$root/scripts/build.sh" >/dev/null
 
@@ -126,7 +128,20 @@ while (( r < rounds && tries < 3 * rounds )); do
   order=(on off)
   (( r % 2 == 0 )) || order=(off on)
   lines=()
-  for name in "${order[@]}"; do lines+=("$name $(drive "$name-$tries" "${port[$name]}" "$duration")"); done
+  for name in "${order[@]}"; do
+    # LE_PERF=1: a profile of the reporting edge during its first round, by thread and symbol
+    # (perf-on.txt). It costs that round some throughput: the ratios then mean less.
+    if [[ "${LE_PERF:-0}" == 1 && "$name" == on && ! -e "$out/perf-on.data" ]]; then
+      perf record -F 499 -p "${pid[on]}" -o "$out/perf-on.data" -- sleep "${duration%s}" \
+        >/dev/null 2>&1 &
+      perf_pid=$!
+    fi
+    lines+=("$name $(drive "$name-$tries" "${port[$name]}" "$duration")")
+    if [[ -n "${perf_pid:-}" ]]; then
+      wait "$perf_pid" || true
+      perf_pid=""
+    fi
+  done
   kill "$watcher" 2>/dev/null || true
   wait "$watcher" 2>/dev/null || true
   if [[ -e "$wdir/busy" ]]; then
@@ -154,6 +169,10 @@ if [[ "$primary_during" != 1 ]]; then
 fi
 cpu1[primary]=$(cpu_s "$primary_pid")
 
+if [[ -e "$out/perf-on.data" ]]; then
+  { perf report -i "$out/perf-on.data" --stdio --no-children --sort comm,symbol 2>/dev/null || true; } |
+    grep -v '^#' | grep -v '^$' | sed 's/  */ /g' | head -60 >"$out/perf-on.txt" || true
+fi
 {
   echo "licenses: $licenses  connections: $connections  duration: $duration x $rounds rounds (medians)  edge threads: $threads  wrk threads: $wrk_threads  report every: ${report_ms} ms"
   echo "traffic: POST /api/v1/validate, random keys (${LE_UNKNOWN_PCT:-10}% unknown), machine_id: '${LE_MACHINE_ID:-}'"

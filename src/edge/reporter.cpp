@@ -184,9 +184,16 @@ std::size_t Reporter::flush() {
   auto seal = [&] {
     if (encoder_.entries() == 0) return;
     const std::uint64_t seq = next_seq_ - 1;
-    encoder_.finish(body_);
-    enqueue(std::move(body_), entries, failures, seq);
-    body_ = std::string();
+    std::string body;
+    {
+      std::lock_guard lock(pending_mu_);
+      if (!spare_bodies_.empty()) {
+        body = std::move(spare_bodies_.back());
+        spare_bodies_.pop_back();
+      }
+    }
+    encoder_.finish(body);
+    enqueue(std::move(body), entries, failures, seq);
     entries = {};
     failures = 0;
     ++added;
@@ -222,14 +229,14 @@ void Reporter::enqueue(std::string body, const std::array<std::uint64_t, kReport
                        std::uint64_t failures, std::uint64_t seq) {
   std::lock_guard lock(pending_mu_);
   pending_bytes_ += body.size();
-  pending_.push_back({seq, std::move(body), entries, failures});
+  pending_.push_back({seq, std::make_shared<std::string>(std::move(body)), entries, failures});
   // Full: the oldest messages go, counted.
   while (pending_bytes_ > options_.max_buffer_bytes && pending_.size() > 1) {
     const Pending& old = pending_.front();
     for (std::size_t k = 0; k < kReportKindCount; ++k) {
       stats_.buffer_dropped[k].fetch_add(old.entries[k]);
     }
-    pending_bytes_ -= old.body.size();
+    pending_bytes_ -= old.body->size();
     pending_.pop_front();
   }
   stats_.pending.store(pending_.size());
@@ -239,7 +246,8 @@ void Reporter::enqueue(std::string body, const std::array<std::uint64_t, kReport
 bool Reporter::send(nats::JetStream& js) {
   for (;;) {
     std::uint64_t seq;
-    std::string body;  // a copy: a flush on another thread may drop the original meanwhile
+    // Held here too: a flush on another thread may drop the message meanwhile (buffer full).
+    std::shared_ptr<std::string> body;
     {
       std::lock_guard lock(pending_mu_);
       if (pending_.empty()) return true;
@@ -253,8 +261,8 @@ bool Reporter::send(nats::JetStream& js) {
     po.MaxWait = options_.publish_timeout.count();
     jsPubAck* ack = nullptr;
     jsErrCode jerr = static_cast<jsErrCode>(0);
-    const natsStatus s = js_Publish(&ack, js.context(), nats::kReportSubject, body.data(),
-                                    static_cast<int>(body.size()), &po, &jerr);
+    const natsStatus s = js_Publish(&ack, js.context(), nats::kReportSubject, body->data(),
+                                    static_cast<int>(body->size()), &po, &jerr);
     if (ack != nullptr) jsPubAck_Destroy(ack);
     if (s != NATS_OK) {
       stats_.publish_errors.fetch_add(1);
@@ -266,8 +274,12 @@ bool Reporter::send(nats::JetStream& js) {
     // enqueue() may have dropped it meanwhile (buffer full): then the front is a newer one.
     if (!pending_.empty() && pending_.front().seq == seq) {
       stats_.failures_sent.fetch_add(pending_.front().failures);
-      pending_bytes_ -= pending_.front().body.size();
+      pending_bytes_ -= pending_.front().body->size();
       pending_.pop_front();
+    }
+    // The last holder of a sent body keeps its memory for a later message (a few at most).
+    if (body.use_count() == 1 && spare_bodies_.size() < 4) {
+      spare_bodies_.push_back(std::move(*body));
     }
     stats_.messages.fetch_add(1);
     stats_.last_acked_seq.store(seq);

@@ -162,7 +162,8 @@ class Reporter {
   };
   struct Pending {
     std::uint64_t seq = 0;
-    std::string body;
+    // Shared with a send() under way, which publishes it without a copy.
+    std::shared_ptr<std::string> body;
     std::array<std::uint64_t, kReportKindCount> entries{};
     std::uint64_t failures = 0;  // failed validations counted
   };
@@ -186,12 +187,14 @@ class Reporter {
   std::mutex flush_mu_;
   core::ReportEncoder encoder_;
   core::UsageCount usage_;  // an entry of a usage tally, being encoded
-  std::string body_;
   std::uint64_t next_seq_ = 1;
   // Messages waiting for the stream, oldest first.
   std::mutex pending_mu_;
   std::deque<Pending> pending_;
   std::size_t pending_bytes_ = 0;
+  // Bodies of sent messages, for the next messages to reuse: a flush then writes into memory
+  // already mapped instead of faulting in a fresh megabyte per message.
+  std::vector<std::string> spare_bodies_;
   nats::Worker worker_{"reports"};
 };
 
