@@ -301,6 +301,7 @@ void Ledger::delete_license(const core::ApiKeyRecord& caller, std::string_view i
   auto tx = store_.begin();
   auto l = own_license(caller, id);
   index_expiry(tx, l, l.expires_at, 0);
+  unstage_license_mail(tx, l.id);
   ++l.version;
   tx.put(change_event("license.deleted", l, true));
   must(tx.commit());

@@ -79,10 +79,10 @@ std::string rfc5322_date(std::int64_t now_s) {
 std::optional<std::string> branding_problem(const Branding& b) {
   if (!plain_text(b.product_name, 100))
     return "product_name must be at most 100 characters of text";
-  if (!b.logo_url.empty() && (!b.logo_url.starts_with("https://") || b.logo_url.size() > 500 ||
+  if (!b.logo_url.empty() && (!b.logo_url.starts_with("https://") || b.logo_url.size() > 180 ||
                               b.logo_url.find_first_of(" \"'<>\\`") != std::string::npos ||
-                              !plain_text(b.logo_url, 500))) {
-    return "logo_url must be an https URL of at most 500 characters";
+                              !plain_text(b.logo_url, 180))) {
+    return "logo_url must be an https URL of at most 180 characters";
   }
   for (const auto* c : {&b.primary_color, &b.accent_color}) {
     if (!c->empty() && !hex_color(*c)) return "colors must be #rrggbb";
@@ -194,6 +194,11 @@ void stage_license_mail(PrimaryStore::Tx& tx, const core::LicenseRecord& l, std:
   tx.index(Cf::kMails, due_key(l.id), std::string());
 }
 
+void unstage_license_mail(PrimaryStore::Tx& tx, std::string_view license_id) {
+  tx.index(Cf::kMails, mail_key(license_id), std::nullopt);
+  tx.index(Cf::kMails, due_key(license_id), std::nullopt);
+}
+
 Result<std::optional<LicenseMail>> license_mail(const PrimaryStore& store,
                                                 std::string_view license_id) {
   auto v = store.records().get_extra(kMailsCf, mail_key(license_id));
@@ -251,8 +256,10 @@ std::string compose_license_mail(const LicenseMail& m, const Branding& b,
          accent + "\">\r\n";
   out += "<div style=\"background:" + primary + ";color:#ffffff;padding:16px 24px\">";
   if (!b.logo_url.empty()) {
-    out += "<img src=\"" + html_escaped(b.logo_url) + "\" alt=\"" + n +
-           "\" height=\"32\" style=\"vertical-align:middle\"> ";
+    // Lines stay under SMTP's 998 bytes: the URL (at most 180 bytes, 900 escaped) and the name
+    // (at most 100, 600 escaped) each on a line of their own.
+    out += "<img src=\"" + html_escaped(b.logo_url) + "\"\r\nalt=\"" + n +
+           "\"\r\nheight=\"32\" style=\"vertical-align:middle\"> ";
   }
   out += "<strong>" + n + "</strong></div>\r\n";
   out += "<div style=\"padding:24px;color:#1a1a1a\"><p>Thank you for your purchase of " + n +
@@ -338,7 +345,8 @@ void Mailer::attempt(LicenseMail m) {
   const std::string error = smtp_send_blocking(options_.smtp, tls_, message, permanent);
   ++m.attempts;
   m.last_error = error;
-  const bool done = error.empty() || permanent || m.attempts >= options_.max_attempts;
+  const auto age = std::chrono::milliseconds(clock_.now_ms() - m.created_ms);
+  const bool done = error.empty() || permanent || age >= options_.give_up_after;
   if (error.empty()) {
     m.status = MailStatus::kSent;
     m.sent_ms = clock_.now_ms();
@@ -356,6 +364,10 @@ void Mailer::attempt(LicenseMail m) {
   }
   if (done) m.key.clear();  // the key is kept no longer than its mail needs it
   auto tx = store_.begin();
+  // Under the Tx's lock: a license deleted during the attempt took its mail with it, and the
+  // mail stays gone.
+  auto still = tx.records().get_extra(kMailsCf, mail_key(m.license_id));
+  if (!still || !*still) return;
   tx.index(Cf::kMails, mail_key(m.license_id), encode_mail(m));
   if (done) tx.index(Cf::kMails, due_key(m.license_id), std::nullopt);
   (void)tx.commit();

@@ -5,7 +5,7 @@
 // crash between the two, and never sent for a license that was not stored. The row holds the
 // key (shown nowhere else once the answer is sent) until the mail is sent or given up; then the
 // key is erased from it. The Mailer sends due rows through the SMTP relay, retrying with
-// backoff; a relay's 5xx, or the last attempt, marks the mail failed. GET
+// backoff; a 5xx to its recipient or its content, or 72 hours unsent, marks the mail failed. GET
 // /api/v1/licenses/{id}/email shows the state.
 //
 // Branding (per account, PATCH /api/v1/account/settings {"branding": {...}}): the product name,
@@ -73,6 +73,9 @@ std::optional<LicenseMail> decode_mail(std::string_view json);
 // Stages the mail of a license just created (inside its Tx), due at once.
 void stage_license_mail(PrimaryStore::Tx& tx, const core::LicenseRecord& l, std::string_view key,
                         std::int64_t now_ms);
+// Drops a license's mail, sent or not (inside the Tx that deletes the license): the key of a
+// deleted license is neither sent nor kept.
+void unstage_license_mail(PrimaryStore::Tx& tx, std::string_view license_id);
 Result<std::optional<LicenseMail>> license_mail(const PrimaryStore& store,
                                                 std::string_view license_id);
 // {"licenseId","to","status","attempts","createdAt","nextAttemptAt"?,"sentAt"?,"lastError"?}
@@ -88,7 +91,10 @@ struct MailerOptions {
   SmtpOptions smtp;
   std::string from = "licenses@localhost";  // envelope sender and From address
   std::string ca_file;                      // also trusted for the relay's certificate
-  std::uint32_t max_attempts = 8;
+  // A mail not sent this long after its license was created is given up (RFC 5321 4.5.4.1
+  // suggests 4–5 days): a relay down for hours, or misconfigured until an operator mends it,
+  // still gets it.
+  std::chrono::hours give_up_after{72};
   std::chrono::milliseconds first_retry{2'000};  // doubled per attempt, at most an hour
   std::chrono::milliseconds poll{1'000};
 };

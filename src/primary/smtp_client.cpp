@@ -14,6 +14,7 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/ssl.hpp>
+#include <memory>
 #include <optional>
 
 #include "core/signing.h"
@@ -80,11 +81,12 @@ class Session {
       }
       const std::string line = buffer_.substr(0, n - 2);
       buffer_.erase(0, n);
-      if (line.size() < 3 || line[0] < '2' || line[0] > '5') {
+      const auto digit = [&](std::size_t i) { return line[i] >= '0' && line[i] <= '9'; };
+      if (line.size() < 3 || line[0] < '2' || line[0] > '5' || !digit(1) || !digit(2)) {
         error = std::string(step) + ": not an SMTP reply";
         co_return std::nullopt;
       }
-      const int code = std::stoi(line.substr(0, 3));
+      const int code = (line[0] - '0') * 100 + (line[1] - '0') * 10 + (line[2] - '0');
       if (r.code != 0 && code != r.code) {
         error = std::string(step) + ": a reply's lines disagree";
         co_return std::nullopt;
@@ -101,8 +103,12 @@ class Session {
   }
 
   // Sends `command` (CRLF added) and reads the reply; an answer outside 2xx/3xx is the error.
+  // A 5xx sets `permanent` only where it judges this message (`of_the_message`: its recipient,
+  // its content); at the other steps it is the relay's or its setup's (a login refused, a sender
+  // not allowed), which an operator mends, and the mail waits for that.
   asio::awaitable<std::optional<Reply>> command(std::string command, std::string& error,
-                                                std::string_view step, bool& permanent) {
+                                                std::string_view step, bool& permanent,
+                                                bool of_the_message = false) {
     command.append("\r\n");
     if (auto [ec, n] = co_await asio::async_write(s_, asio::buffer(command), kNoThrow); ec) {
       error = describe(ec, step);
@@ -110,11 +116,19 @@ class Session {
     }
     auto r = co_await read(error, step);
     if (r && r->code >= 400) {
-      permanent = r->code >= 500;
+      permanent = of_the_message && r->code >= 500;
       error = std::string(step) + ": " + std::to_string(r->code) + " " + r->text;
       co_return std::nullopt;
     }
     co_return r;
+  }
+
+  // Sends `command` (CRLF added) without reading an answer.
+  asio::awaitable<bool> send_only(std::string command, std::string& error, bool&) {
+    command.append("\r\n");
+    auto [ec, n] = co_await asio::async_write(s_, asio::buffer(command), kNoThrow);
+    if (ec) error = describe(ec, "QUIT");
+    co_return !ec;
   }
 
  private:
@@ -158,16 +172,22 @@ asio::awaitable<std::string> deliver(Session<Stream>& s, const SmtpOptions& o, c
     }
   }
   if (!co_await s.command("MAIL FROM:<" + m.from + ">", error, "MAIL FROM", permanent) ||
-      !co_await s.command("RCPT TO:<" + m.to + ">", error, "RCPT TO", permanent)) {
+      !co_await s.command("RCPT TO:<" + m.to + ">", error, "RCPT TO", permanent, true)) {
     co_return error;
   }
   auto data = co_await s.command("DATA", error, "DATA", permanent);
   if (!data) co_return error;
   if (data->code != 354) co_return "DATA: " + std::to_string(data->code) + " " + data->text;
-  if (!co_await s.command(dot_stuffed(m.data) + "QUIT", error, "the message", permanent)) {
-    // The message's reply is read by command(); QUIT's reply is not awaited.
+  // The end of the data is acknowledged before QUIT goes: a relay that does not pipeline may
+  // refuse commands sent ahead of its answer. QUIT's own answer is not awaited.
+  std::string message = dot_stuffed(m.data);
+  message.resize(message.size() - 2);  // command() adds the last CRLF
+  if (!co_await s.command(std::move(message), error, "the message", permanent, true)) {
     co_return error;
   }
+  bool ignored = false;
+  std::string quit_error;
+  (void)co_await s.send_only("QUIT", quit_error, ignored);
   co_return std::string();
 }
 
@@ -184,12 +204,14 @@ asio::awaitable<std::string> smtp_send(const SmtpOptions& o, ssl::context& tls,
   }
   auto executor = co_await asio::this_coro::executor;
   const auto deadline = std::chrono::steady_clock::now() + o.timeout;
-  tcp::resolver resolver(executor);
+  // The timer's handler may run after this frame is gone (the deadline passing just as the
+  // resolve fails): it holds the resolver too.
+  auto resolver = std::make_shared<tcp::resolver>(executor);
   asio::steady_timer guard(executor, deadline);
-  guard.async_wait([&resolver](boost::system::error_code ec) {
-    if (!ec) resolver.cancel();
+  guard.async_wait([resolver](boost::system::error_code ec) {
+    if (!ec) resolver->cancel();
   });
-  auto [rec, resolved] = co_await resolver.async_resolve(o.host, o.port, kNoThrow);
+  auto [rec, resolved] = co_await resolver->async_resolve(o.host, o.port, kNoThrow);
   guard.cancel();
   if (rec) co_return describe(rec, "resolving " + o.host);
 

@@ -12,6 +12,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 #include <limits>
+#include <memory>
 
 namespace le::primary {
 namespace {
@@ -72,13 +73,15 @@ asio::awaitable<AttemptResult> post_webhook(const WebhookPost& post, ssl::contex
   auto executor = co_await asio::this_coro::executor;
   const auto deadline = Clock::now() + post.timeout;
 
-  // The resolver is not a stream with a deadline: a timer cancels it.
-  tcp::resolver resolver(executor);
+  // The resolver is not a stream with a deadline: a timer cancels it. The timer's handler may
+  // run after this frame is gone (the deadline passing just as the resolve fails): it holds the
+  // resolver too.
+  auto resolver = std::make_shared<tcp::resolver>(executor);
   asio::steady_timer guard(executor, deadline);
-  guard.async_wait([&resolver](boost::system::error_code ec) {
-    if (!ec) resolver.cancel();
+  guard.async_wait([resolver](boost::system::error_code ec) {
+    if (!ec) resolver->cancel();
   });
-  auto [rec, resolved] = co_await resolver.async_resolve(url.host, url.port, kNoThrow);
+  auto [rec, resolved] = co_await resolver->async_resolve(url.host, url.port, kNoThrow);
   guard.cancel();
   if (rec) co_return failure(describe(rec, "resolving " + url.host));
   std::vector<tcp::endpoint> endpoints;

@@ -9,7 +9,9 @@
 #     the restart — once;
 #   - a relay offering STARTTLS gets the mail over TLS (its certificate trusted through
 #     --smtp-ca-file); one whose certificate is not trusted never gets it;
-#   - a recipient the relay refuses (550) is given up at once;
+#   - a recipient the relay refuses (550) is given up at once; a sender it refuses (553, the
+#     relay's setup) keeps the mail waiting until the relay takes it;
+#   - a license deleted before its mail went takes the mail with it;
 #   - hostile branding (header injection, script, javascript: logo, bad colours) is refused and
 #     nothing changes; a product name with markup is escaped in the HTML part.
 # usage: mail_test.sh PRIMARY_BINARY [SPEC_FILE]
@@ -172,6 +174,29 @@ wait_until 20 state_is "$refused" failed || fail "a 550 is not failed: $(cat "$t
 [ "$(mail_state "$refused" attempts)" = 1 ] || fail "a 550 was tried again"
 mail_state "$refused" lastError | grep -q "550" || fail "no 550 in the error"
 echo "ok   a recipient the relay refuses is given up after one attempt"
+
+# ---- a relay refusing the sender (its setup, not the mail's): the mail waits, then is sent;
+#      a license deleted meanwhile takes its unsent mail with it
+kill "$primary_pid"
+wait "$primary_pid" 2>/dev/null || true
+start_sink relay4 --reject-sender licenses@vendor.example
+start_primary "127.0.0.1:$sink_port"
+waits="$(create_bought waits@example.com)"
+doomed="$(create_bought deleted@example.com)"
+wait_until 20 attempted "$waits" 1 || fail "no attempt to the relay refusing the sender"
+[ "$(mail_state "$waits" status)" = queued ] || fail "a sender refused gave the mail up: $(cat "$tmp/answer")"
+mail_state "$waits" lastError | grep -q "553" || fail "no 553 in the error"
+api DELETE "/api/v1/licenses/$doomed" >/dev/null
+[ "$(status)" = 200 ] || fail "deleting a license: $(status)"
+kill "$primary_pid"
+wait "$primary_pid" 2>/dev/null || true
+start_sink relay5
+start_primary "127.0.0.1:$sink_port"
+wait_until 30 state_is "$waits" sent || fail "the waiting mail was not sent: $(cat "$tmp/answer")"
+sleep 2  # the mailer polls each second: a mail of the deleted license would have gone by now
+[ "$(messages relay5)" = 1 ] || fail "$(messages relay5) mails sent, not 1 (the deleted license's went?)"
+grep -q "waits@example.com" "$tmp/relay5/1.json" || fail "the wrong mail was sent"
+echo "ok   a sender the relay refuses keeps the mail waiting; a deleted license's mail is never sent"
 
 # ---- STARTTLS: a trusted relay gets the mail over TLS; an untrusted one never gets it
 openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 \
