@@ -4,7 +4,12 @@
 tmp="$(mktemp -d)"
 pids=()
 cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  # Only children still running: a pid this shell has reaped (a process the test stopped and
+  # waited for) may by now be another test's process — pids wrap around at pid_max.
+  local live=" $(jobs -pr | tr '\n' ' ') "
+  for p in "${pids[@]}"; do
+    [[ "$live" == *" $p "* ]] && { kill "$p" 2>/dev/null || true; }
+  done
   wait 2>/dev/null || true
   rm -rf "$tmp"
 }
