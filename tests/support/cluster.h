@@ -164,10 +164,17 @@ class Cluster {
 
   HttpReply call(http::verb method, const std::string& target, const std::string& body,
                  const std::string& token) {
-    HttpClient c(primary_port_);
     std::vector<std::pair<std::string, std::string>> headers{{"Content-Type", "application/json"}};
     if (!token.empty()) headers.emplace_back("Authorization", "Bearer " + token);
-    return c.request(method, target, body, headers);
+    try {
+      HttpClient c(primary_port_);
+      return c.request(method, target, body, headers);
+    } catch (const std::exception& e) {
+      // A connection the primary broke: say whether it still runs, and what it logged.
+      throw std::runtime_error(std::string(e.what()) + " (" + target + "; the primary " +
+                               (primary_ && primary_->alive() ? "runs" : "is gone") + ")\n" +
+                               log_tail(dir_.path("primary.log")));
+    }
   }
   HttpReply admin(http::verb method, const std::string& target, const std::string& body = {}) {
     return call(method, target, body, kAdminToken);
