@@ -6,7 +6,7 @@
 #include "core/json_read.h"
 #include "core/signing.h"
 #include "core/time_format.h"
-#include "primary/webhook_client.h"
+#include "primary/client_connect.h"
 
 namespace le::primary {
 namespace {
@@ -94,12 +94,17 @@ std::optional<std::string> branding_problem(const Branding& b) {
   return std::nullopt;
 }
 
+void write_branding(core::JsonWriter& w, const Branding& b) {
+  w.begin_object().field("productName", b.product_name).field("logoUrl", b.logo_url);
+  w.field("primaryColor", b.primary_color).field("accentColor", b.accent_color);
+  w.field("senderName", b.sender_name).field("replyTo", b.reply_to).end_object();
+}
+
+// Stored as the API shows it.
 std::string encode_branding(const Branding& b) {
   std::string out;
   core::JsonWriter w(out);
-  w.begin_object().field("product_name", b.product_name).field("logo_url", b.logo_url);
-  w.field("primary_color", b.primary_color).field("accent_color", b.accent_color);
-  w.field("sender_name", b.sender_name).field("reply_to", b.reply_to).end_object();
+  write_branding(w, b);
   return out;
 }
 
@@ -108,21 +113,15 @@ std::optional<Branding> decode_branding(std::string_view json) {
   core::json::dom::element doc;
   if (parser.parse(json, doc)) return std::nullopt;
   Branding b;
-  if (!core::json::read_string(doc["product_name"], b.product_name) ||
-      !core::json::read_string(doc["logo_url"], b.logo_url) ||
-      !core::json::read_string(doc["primary_color"], b.primary_color) ||
-      !core::json::read_string(doc["accent_color"], b.accent_color) ||
-      !core::json::read_string(doc["sender_name"], b.sender_name) ||
-      !core::json::read_string(doc["reply_to"], b.reply_to)) {
+  if (!core::json::read_string(doc["productName"], b.product_name) ||
+      !core::json::read_string(doc["logoUrl"], b.logo_url) ||
+      !core::json::read_string(doc["primaryColor"], b.primary_color) ||
+      !core::json::read_string(doc["accentColor"], b.accent_color) ||
+      !core::json::read_string(doc["senderName"], b.sender_name) ||
+      !core::json::read_string(doc["replyTo"], b.reply_to)) {
     return std::nullopt;
   }
   return b;
-}
-
-void write_branding(core::JsonWriter& w, const Branding& b) {
-  w.begin_object().field("productName", b.product_name).field("logoUrl", b.logo_url);
-  w.field("primaryColor", b.primary_color).field("accentColor", b.accent_color);
-  w.field("senderName", b.sender_name).field("replyTo", b.reply_to).end_object();
 }
 
 Result<Branding> branding_of(const PrimaryStore& store, std::string_view account_id) {

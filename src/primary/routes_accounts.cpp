@@ -142,11 +142,13 @@ void add_account_routes(net::Router& router, const RouteContext& ctx) {
                const auto key = authenticate(ctx, req);
                const auto obj = body_object(req);
                auto& store = ctx.ledger.store();
-               std::optional<Branding> branding;
+               auto branding = must(branding_of(store, key.account_id));
+               bool branding_given = false;
                bool account_fields = false;
                for (auto field : obj) {
                  if (field.key == "branding") {
-                   branding = read_branding(field.value, must(branding_of(store, key.account_id)));
+                   branding = read_branding(field.value, branding);
+                   branding_given = true;
                  } else {
                    account_fields = true;
                  }
@@ -159,9 +161,8 @@ void add_account_routes(net::Router& router, const RouteContext& ctx) {
                  a = must(store.records().account(key.account_id));
                  if (!a) refuse(ApiError::not_found("Account not found"));
                }
-               if (branding) must(set_branding(store, key.account_id, *branding));
-               const auto b = must(branding_of(store, key.account_id));
-               reply_account(res, 200, *a, &b);
+               if (branding_given) must(set_branding(store, key.account_id, branding));
+               reply_account(res, 200, *a, &branding);
              }));
   // Rotation: a second key of the caller's account (mode as given, default the caller's), valid
   // at once; the old one is revoked when clients have switched.

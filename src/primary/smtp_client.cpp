@@ -1,14 +1,10 @@
 #include "primary/smtp_client.h"
 
-#include <openssl/ssl.h>
-
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/read_until.hpp>
-#include <boost/asio/ssl/host_name_verification.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
@@ -18,6 +14,7 @@
 #include <optional>
 
 #include "core/signing.h"
+#include "primary/client_connect.h"
 
 namespace le::primary {
 namespace {
@@ -34,13 +31,6 @@ struct Reply {
   int code = 0;
   std::string text;  // every line, without the codes, joined by '\n'
 };
-
-std::string describe(const boost::system::error_code& ec, std::string_view step) {
-  if (ec == beast::error::timeout || ec == asio::error::operation_aborted) {
-    return std::string(step) + ": timed out";
-  }
-  return std::string(step) + ": " + ec.message();
-}
 
 // Dot-stuffing (RFC 5321 4.5.2) and the terminating line; bare LFs become CRLF.
 std::string dot_stuffed(std::string_view data) {
@@ -76,7 +66,7 @@ class Session {
       auto [ec, n] = co_await asio::async_read_until(s_, asio::dynamic_buffer(buffer_, kReplyLimit),
                                                      "\r\n", kNoThrow);
       if (ec) {
-        error = describe(ec, step);
+        error = describe_failure(ec, step);
         co_return std::nullopt;
       }
       const std::string line = buffer_.substr(0, n - 2);
@@ -111,7 +101,7 @@ class Session {
                                                 bool of_the_message = false) {
     command.append("\r\n");
     if (auto [ec, n] = co_await asio::async_write(s_, asio::buffer(command), kNoThrow); ec) {
-      error = describe(ec, step);
+      error = describe_failure(ec, step);
       co_return std::nullopt;
     }
     auto r = co_await read(error, step);
@@ -127,7 +117,7 @@ class Session {
   asio::awaitable<bool> send_only(std::string command, std::string& error, bool&) {
     command.append("\r\n");
     auto [ec, n] = co_await asio::async_write(s_, asio::buffer(command), kNoThrow);
-    if (ec) error = describe(ec, "QUIT");
+    if (ec) error = describe_failure(ec, "QUIT");
     co_return !ec;
   }
 
@@ -204,21 +194,13 @@ asio::awaitable<std::string> smtp_send(const SmtpOptions& o, ssl::context& tls,
   }
   auto executor = co_await asio::this_coro::executor;
   const auto deadline = std::chrono::steady_clock::now() + o.timeout;
-  // The timer's handler may run after this frame is gone (the deadline passing just as the
-  // resolve fails): it holds the resolver too.
-  auto resolver = std::make_shared<tcp::resolver>(executor);
-  asio::steady_timer guard(executor, deadline);
-  guard.async_wait([resolver](boost::system::error_code ec) {
-    if (!ec) resolver->cancel();
-  });
-  auto [rec, resolved] = co_await resolver->async_resolve(o.host, o.port, kNoThrow);
-  guard.cancel();
-  if (rec) co_return describe(rec, "resolving " + o.host);
+  auto [rec, resolved] = co_await resolve_until(o.host, o.port, deadline);
+  if (rec) co_return describe_failure(rec, "resolving " + o.host);
 
   beast::tcp_stream stream(executor);
   stream.expires_at(deadline);
   if (auto [ec, ep] = co_await stream.async_connect(resolved, kNoThrow); ec) {
-    co_return describe(ec, "connecting");
+    co_return describe_failure(ec, "connecting");
   }
   std::string buffer, error;
   Session plain(stream, buffer);
@@ -235,17 +217,8 @@ asio::awaitable<std::string> smtp_send(const SmtpOptions& o, ssl::context& tls,
   }
   if (!co_await plain.command("STARTTLS", error, "STARTTLS", permanent)) co_return error;
   if (!buffer.empty()) co_return "STARTTLS: the relay sent more before the handshake";
-  beast::ssl_stream<beast::tcp_stream> tls_stream(std::move(stream), tls);
-  boost::system::error_code ec;
-  const bool ip_literal = (asio::ip::make_address(o.host, ec), !ec);
-  if (!ip_literal && !SSL_set_tlsext_host_name(tls_stream.native_handle(), o.host.c_str())) {
-    co_return "TLS: cannot set the server name";
-  }
-  tls_stream.set_verify_mode(ssl::verify_peer);
-  tls_stream.set_verify_callback(ssl::host_name_verification(o.host));
-  if (auto [hec] = co_await tls_stream.async_handshake(ssl::stream_base::client, kNoThrow); hec) {
-    co_return describe(hec, "TLS handshake");
-  }
+  TlsClientStream tls_stream(std::move(stream), tls);
+  if (auto e = co_await client_handshake(tls_stream, o.host); !e.empty()) co_return e;
   Session secure(tls_stream, buffer);
   auto ehlo2 = co_await secure.command("EHLO " + o.helo, error, "EHLO", permanent);
   if (!ehlo2) co_return error;

@@ -16,6 +16,7 @@
 #include <utility>
 #include <vector>
 
+#include "primary/client_connect.h"
 #include "primary/deliveries.h"
 
 namespace le::primary {
@@ -27,11 +28,6 @@ struct WebhookPost {
   std::chrono::milliseconds timeout{10'000};
   bool allow_private = false;
 };
-
-// A client TLS context verifying peers against the system's CA certificates, and also against
-// the certificates in `ca_file` when it is not empty. Throws boost::system::system_error when
-// the file cannot be loaded.
-boost::asio::ssl::context make_client_tls(const std::string& ca_file);
 
 // The receiver's HTTP status, or 0 with the reason there was none (timeout, refused, TLS, ...).
 boost::asio::awaitable<AttemptResult> post_webhook(const WebhookPost& post,
