@@ -39,3 +39,16 @@ export function contrastText(hex) {
 export function safeLogoUrl(url) {
   return /^https:\/\/[^\s]+$/i.test(url) ? url : '';
 }
+
+// Sets the page's brand colours (CSS variables): each branding colour that is #rrggbb, else the
+// fallback given, else the stylesheet's own.
+export function setBrandColors(b, fallbackPrimary = '', fallbackAccent = '') {
+  const root = document.documentElement.style;
+  const primary = hexColor(b.primary_color) || fallbackPrimary;
+  if (primary) {
+    root.setProperty('--brand', primary);
+    root.setProperty('--brand-contrast', contrastText(primary));
+  }
+  const accent = hexColor(b.accent_color) || fallbackAccent;
+  if (accent) root.setProperty('--accent', accent);
+}

@@ -3,7 +3,7 @@
 // both show.
 
 import { api, API } from './api.js';
-import { contrastText, hexColor, pickBranding } from './brand.js';
+import { pickBranding, safeLogoUrl, setBrandColors } from './brand.js';
 import { $, h, uid } from './dom.js';
 import { state } from './state.js';
 
@@ -22,9 +22,8 @@ export function applyBranding(raw) {
   const initials = name.split(/\s+/).filter(Boolean).slice(0, 2).map((w) => w[0]).join('').toUpperCase();
   $('#brand-mark').textContent = initials || 'LE';
   const logo = $('#brand-logo');
-  const url = state.branding.logo_url;
-  // Only an https URL: never javascript:, data: or a plain-http resource on the page.
-  if (/^https:\/\/[^\s]+$/i.test(url)) {
+  const url = safeLogoUrl(state.branding.logo_url);
+  if (url) {
     logo.src = url;
     logo.alt = '';
     logo.hidden = false;
@@ -34,11 +33,7 @@ export function applyBranding(raw) {
     logo.hidden = true;
     $('#brand-mark').hidden = false;
   }
-  const root = document.documentElement.style;
-  const primary = hexColor(state.branding.primary_color) || DEFAULT_PRIMARY;
-  root.setProperty('--brand', primary);
-  root.setProperty('--brand-contrast', contrastText(primary));
-  root.setProperty('--accent', hexColor(state.branding.accent_color) || DEFAULT_ACCENT);
+  setBrandColors(state.branding, DEFAULT_PRIMARY, DEFAULT_ACCENT);
 }
 
 export async function ensureAccount() {

@@ -1,7 +1,7 @@
 // The customer's page: a license's holder enters the key and sees the license as
 // POST /api/v1/customer/license answers it, under the vendor's branding. Everything from the
 // server goes into the page as text.
-import { contrastText, hexColor, pickBranding, safeLogoUrl } from './brand.js';
+import { pickBranding, safeLogoUrl, setBrandColors } from './brand.js';
 
 const $ = (sel) => document.querySelector(sel);
 
@@ -22,14 +22,7 @@ function brand(raw, productName) {
     $('#brand-logo').src = logo;
     $('#brand-logo').hidden = false;
   }
-  const root = document.documentElement.style;
-  const primary = hexColor(b.primary_color);
-  if (primary) {
-    root.setProperty('--brand', primary);
-    root.setProperty('--brand-contrast', contrastText(primary));
-  }
-  const accent = hexColor(b.accent_color);
-  if (accent) root.setProperty('--accent', accent);
+  setBrandColors(b);
 }
 
 function show(answer) {

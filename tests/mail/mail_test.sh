@@ -47,6 +47,10 @@ start_primary() {  # RELAY [primary options]
   read -r port admin_port <"$tmp/primary.ports"
   base="http://127.0.0.1:$port"
 }
+stop_primary() {  # [SIGNAL]: stopped (SIGTERM by default) and reaped
+  kill "${1:--TERM}" "$primary_pid"
+  wait "$primary_pid" 2>/dev/null || true
+}
 # METHOD PATH [BODY] [TOKEN]: the body to stdout, the status to $tmp/status
 api() {
   curl -sS -o "$tmp/answer" -w '%{http_code}' -X "$1" "$base$2" -H "Authorization: Bearer ${4:-$key}" \
@@ -152,8 +156,7 @@ down="$(create_bought down@example.com)"
 wait_until 20 attempted "$down" 1 || fail "no attempt while the relay is down"
 [ "$(mail_state "$down" status)" = queued ] || fail "a mail to a relay down is not queued"
 mail_state "$down" lastError | grep -q "connecting" || fail "no error: $(cat "$tmp/answer")"
-kill -9 "$primary_pid"
-wait "$primary_pid" 2>/dev/null || true
+stop_primary -9
 start_sink relay2 --defer-data 1
 start_primary "127.0.0.1:$sink_port"
 wait_until 30 messages_are relay2 1 || fail "the queued mail was not sent after the restart"
@@ -165,8 +168,7 @@ sleep 3  # the mailer polls each second: nothing more goes out
 echo "ok   a mail survives a relay down and a kill -9, is tried again after a 451, and is sent once"
 
 # ---- a refused recipient: given up at once
-kill "$primary_pid"
-wait "$primary_pid" 2>/dev/null || true
+stop_primary
 start_sink relay3 --reject-rcpt nobody@example.com
 start_primary "127.0.0.1:$sink_port"
 refused="$(create_bought nobody@example.com)"
@@ -177,8 +179,7 @@ echo "ok   a recipient the relay refuses is given up after one attempt"
 
 # ---- a relay refusing the sender (its setup, not the mail's): the mail waits, then is sent;
 #      a license deleted meanwhile takes its unsent mail with it
-kill "$primary_pid"
-wait "$primary_pid" 2>/dev/null || true
+stop_primary
 start_sink relay4 --reject-sender licenses@vendor.example
 start_primary "127.0.0.1:$sink_port"
 waits="$(create_bought waits@example.com)"
@@ -188,8 +189,7 @@ wait_until 20 attempted "$waits" 1 || fail "no attempt to the relay refusing the
 mail_state "$waits" lastError | grep -q "553" || fail "no 553 in the error"
 api DELETE "/api/v1/licenses/$doomed" >/dev/null
 [ "$(status)" = 200 ] || fail "deleting a license: $(status)"
-kill "$primary_pid"
-wait "$primary_pid" 2>/dev/null || true
+stop_primary
 start_sink relay5
 start_primary "127.0.0.1:$sink_port"
 wait_until 30 state_is "$waits" sent || fail "the waiting mail was not sent: $(cat "$tmp/answer")"
@@ -202,16 +202,14 @@ echo "ok   a sender the relay refuses keeps the mail waiting; a deleted license'
 openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 \
   -addext subjectAltName=IP:127.0.0.1 -keyout "$tmp/relay.key" -out "$tmp/relay.crt" \
   >/dev/null 2>&1 || fail "openssl req"
-kill "$primary_pid"
-wait "$primary_pid" 2>/dev/null || true
+stop_primary
 start_sink tls --tls "$tmp/relay.crt" "$tmp/relay.key"
 start_primary "127.0.0.1:$sink_port"
 untrusted="$(create_bought untrusted@example.com)"
 wait_until 20 attempted "$untrusted" 1 || fail "no attempt to the TLS relay"
 mail_state "$untrusted" lastError | grep -qi "TLS handshake" || fail "no TLS error: $(cat "$tmp/answer")"
 [ "$(messages tls)" = 0 ] || fail "a relay with an untrusted certificate got the mail"
-kill "$primary_pid"
-wait "$primary_pid" 2>/dev/null || true
+stop_primary
 start_primary "127.0.0.1:$sink_port" --smtp-ca-file "$tmp/relay.crt"
 trusted="$(create_bought trusted@example.com)"
 wait_until 30 messages_are tls 2 || fail "the trusted relay did not get both mails"
