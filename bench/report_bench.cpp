@@ -73,13 +73,13 @@ void BM_UsageCountDistinctFlushed(benchmark::State& state) {
   std::int64_t now_ms = 1'763'856'000'000;
   for (auto _ : state) {
     const auto& l = lics[i];
-    reporter.prefetch_usage(0, l, now_ms);
+    const std::uint64_t h = reporter.prefetch_usage(0, l, now_ms);
     for (int k = 0; k < 8 && !evict.empty(); ++k) {  // what serving the request would touch
       evict[e] += 1;
       e = (e + 4099) % evict.size();
     }
     reporter.count_validation(0, l.account_id, l.mode, &l, core::UsageOutcome::kValid, ++now_ms,
-                              "device-fingerprint-7", ip);
+                              "device-fingerprint-7", ip, h);
     i = i + 1 == lics.size() ? 0 : i + 1;
     if (++counted == options.max_usage_per_thread * 3 / 4) {
       state.PauseTiming();
@@ -141,6 +141,8 @@ void BM_ReportEncode(benchmark::State& state) {
   }
   state.SetBytesProcessed(static_cast<std::int64_t>(bytes));
   state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(2 * keys.size()));
+  state.counters["bytes_per_entry"] =
+      static_cast<double>(bytes) / static_cast<double>(state.iterations() * 2 * keys.size());
 }
 BENCHMARK(BM_ReportEncode)->Unit(benchmark::kMillisecond);
 

@@ -1,6 +1,9 @@
-// Edges' reports as the primary decodes them: what decodes has counts in range, known reasons
-// and outcomes, bounded ids and text, sketches that re-encode to themselves; it re-encodes
-// (whole, or split by size) to reports that decode to the same entries; a refusal says why.
+// Edges' reports as the primary decodes them, in the binary form and the earlier JSON one: what
+// decodes has counts in range, known reasons and outcomes, bounded UTF-8 ids and text, sketches
+// that re-encode to themselves; it re-encodes (whole, or split by size) to reports that decode
+// to the same entries; a refusal says why.
+#include <simdjson.h>
+
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -11,6 +14,8 @@
 using namespace le::core;
 
 namespace {
+
+bool utf8(std::string_view s) { return simdjson::validate_utf8(s.data(), s.size()); }
 
 template <typename T>
 void append(std::vector<T>& to, std::vector<T>& from) {
@@ -29,11 +34,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   FUZZ_CHECK(valid_edge_id(report.header.edge) && report.header.seq >= 1);
   for (const auto& c : report.failures) {
     FUZZ_CHECK(c.count >= 1 && c.count <= kMaxFailureCount);
-    FUZZ_CHECK(c.machine_id.size() <= kMaxFailureMachineIdBytes);
+    FUZZ_CHECK(c.machine_id.size() <= kMaxFailureMachineIdBytes && utf8(c.machine_id));
   }
   for (const auto& u : report.usage) {
     FUZZ_CHECK(!u.account_id.empty() && u.account_id.size() <= kMaxUsageIdBytes);
     FUZZ_CHECK(u.license_id.size() <= kMaxUsageIdBytes && u.product_id.size() <= kMaxUsageIdBytes);
+    FUZZ_CHECK(utf8(u.account_id) && utf8(u.license_id) && utf8(u.product_id));
     for (auto n : u.validations) FUZZ_CHECK(n <= kMaxUsageCount);
     for (auto n : u.auths) FUZZ_CHECK(n <= kMaxUsageCount);
     for (const Hll* h : {&u.machines, &u.ips, &u.hwids}) {
@@ -49,8 +55,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   for (const auto& a : report.auths) {
     FUZZ_CHECK(a.user_agent.size() <= kMaxAuthTextBytes && a.ip.size() <= kMaxAuthTextBytes);
+    for (const std::string* s :
+         {&a.account_id, &a.license_id, &a.product, &a.version, &a.ip, &a.hwid, &a.user_agent}) {
+      FUZZ_CHECK(utf8(*s));
+    }
   }
-  for (const auto& h : report.blacklist) FUZZ_CHECK(h.attempts >= 1);
+  for (const auto& h : report.blacklist) {
+    FUZZ_CHECK(h.attempts >= 1 && !h.entry_id.empty() && utf8(h.entry_id) && utf8(h.account_id));
+  }
   // Re-encoded whole, and split into small messages: the same entries, in order.
   for (const std::size_t max_bytes : {kMaxReportBytes, kMinReportBytes}) {
     ReportEncoder enc(max_bytes);

@@ -1,230 +1,319 @@
 #include "core/edge_report.h"
 
-#include <algorithm>
-#include <array>
-#include <functional>
+#include <simdjson.h>
 
-#include "core/json_read.h"
-#include "core/json_writer.h"
-#include "core/signing.h"
+#include <algorithm>
+#include <bit>
+#include <limits>
+
+#include "core/edge_report_json.h"
 
 namespace le::core {
 namespace {
 
-namespace dom = simdjson::dom;
+constexpr std::string_view kMagic("LER\x01", 4);
+constexpr std::uint8_t kEnd = 0;
+enum Tag : std::uint8_t { kIds = 1, kFailures = 2, kUsage = 3, kAuths = 4, kBlacklist = 5 };
+constexpr std::size_t kFirstEntryTag = kFailures;  // sections_[tag - kFirstEntryTag]
+constexpr std::uint32_t kEntryTags =
+    (1u << kFailures) | (1u << kUsage) | (1u << kAuths) | (1u << kBlacklist);
+constexpr std::uint64_t kMaxDay = 2'932'896;  // 9999-12-31
+constexpr std::uint64_t kMaxTimeMs = std::numeric_limits<std::int64_t>::max();
 
-// Reads an object's fields: `read(i, value)` for the field named names[i] (false: bad value);
-// fields not named are ignored. Why not, when a field is bad, given twice, or a required one
-// (the first `required` names) is missing.
-template <std::size_t N, typename Read>
-std::optional<std::string> read_fields(dom::element v, std::string_view what,
-                                       const std::array<std::string_view, N>& names,
-                                       std::size_t required, Read&& read) {
-  dom::object obj;
-  if (v.get_object().get(obj)) return std::string(what) + " is not an object";
-  std::array<bool, N> seen{};
-  for (const auto field : obj) {
-    const auto it = std::find(names.begin(), names.end(), field.key);
-    if (it == names.end()) continue;
-    const auto i = static_cast<std::size_t>(it - names.begin());
-    if (seen[i] || !read(i, field.value)) {
-      return std::string(what) + ": bad field '" + std::string(names[i]) + "'";
+// ---- writing ------------------------------------------------------------------------------------
+
+std::size_t varint_size(std::uint64_t v) {
+  return v < 0x80 ? 1 : (static_cast<std::size_t>(std::bit_width(v)) + 6) / 7;
+}
+
+void put_varint(std::string& out, std::uint64_t v) {
+  while (v >= 0x80) {
+    out.push_back(static_cast<char>(v | 0x80));
+    v >>= 7;
+  }
+  out.push_back(static_cast<char>(v));
+}
+
+void put_string(std::string& out, std::string_view s) {
+  put_varint(out, s.size());
+  out.append(s);
+}
+
+void put_byte(std::string& out, std::uint8_t b) { out.push_back(static_cast<char>(b)); }
+
+// Starts an entry: a one-byte length for now.
+std::size_t begin_entry(std::string& out) {
+  out.push_back(0);
+  return out.size();
+}
+
+// Ends the entry begun at `start`: its length, in as many bytes as it needs.
+void end_entry(std::string& out, std::size_t start) {
+  const std::size_t length = out.size() - start;
+  const std::size_t width = varint_size(length);
+  if (width > 1) out.insert(start, width - 1, '\0');
+  for (std::size_t i = 0, v = length; i < width; ++i, v >>= 7) {
+    out[start - 1 + i] = static_cast<char>((v & 0x7f) | (i + 1 < width ? 0x80 : 0));
+  }
+}
+
+template <std::size_t N, typename Count>
+void put_outcomes(std::string& out, const std::array<Count, N>& counts) {
+  std::uint64_t mask = 0;
+  for (std::size_t i = 0; i < N; ++i) mask |= std::uint64_t{counts[i] != 0} << i;
+  put_varint(out, mask);
+  for (std::size_t i = 0; i < N; ++i) {
+    if (counts[i] != 0) put_varint(out, counts[i]);
+  }
+}
+
+void put_sketch(std::string& out, const Hll& h, std::string& scratch) {
+  if (h.empty()) return put_byte(out, 0);
+  scratch.clear();
+  h.encode(scratch);
+  put_string(out, scratch);
+}
+
+void put_mode(std::string& out, Mode m) { put_byte(out, m == Mode::kTest ? 1 : 0); }
+
+// ---- reading ------------------------------------------------------------------------------------
+
+// Bytes read front to back; every read checks what is left and fails rather than overrun.
+class Reader {
+ public:
+  explicit Reader(std::string_view bytes) : rest_(bytes) {}
+
+  bool empty() const { return rest_.empty(); }
+  bool byte(std::uint8_t& out) {
+    if (rest_.empty()) return false;
+    out = static_cast<std::uint8_t>(rest_.front());
+    rest_.remove_prefix(1);
+    return true;
+  }
+  bool varint(std::uint64_t& out) {
+    out = 0;
+    for (unsigned shift = 0; shift < 64; shift += 7) {
+      std::uint8_t b;
+      if (!byte(b)) return false;
+      // The tenth byte holds bit 63 alone; more would overflow.
+      if (shift == 63 && b > 1) return false;
+      out |= std::uint64_t{b & 0x7fu} << shift;
+      if ((b & 0x80) == 0) return true;
     }
-    seen[i] = true;
-  }
-  for (std::size_t i = 0; i < required; ++i) {
-    if (!seen[i]) return std::string(what) + ": missing field '" + std::string(names[i]) + "'";
-  }
-  return std::nullopt;
-}
-
-bool read_count(dom::element v, std::uint64_t& out) {
-  return !v.get_uint64().get(out) && out <= kMaxUsageCount;
-}
-
-bool read_id(dom::element v, std::string& out, bool allow_empty) {
-  std::string_view s;
-  if (v.get_string().get(s) || s.size() > kMaxUsageIdBytes || (!allow_empty && s.empty())) {
     return false;
   }
-  out.assign(s);
+  bool varint_at_most(std::uint64_t max, std::uint64_t& out) { return varint(out) && out <= max; }
+  bool bytes(std::size_t n, std::string_view& out) {
+    if (n > rest_.size()) return false;
+    out = rest_.substr(0, n);
+    rest_.remove_prefix(n);
+    return true;
+  }
+  // A string of at most `max` bytes.
+  bool string(std::size_t max, std::string_view& out) {
+    std::uint64_t n;
+    return varint_at_most(max, n) && bytes(static_cast<std::size_t>(n), out);
+  }
+  // Text as JSON would carry it: UTF-8.
+  bool text(std::size_t max, std::string& out) {
+    std::string_view s;
+    if (!string(max, s) || !simdjson::validate_utf8(s.data(), s.size())) return false;
+    out.assign(s);
+    return true;
+  }
+
+ private:
+  std::string_view rest_;
+};
+
+bool read_mode(Reader& r, Mode& out) {
+  std::uint8_t b;
+  if (!r.byte(b) || b > 1) return false;
+  out = b == 1 ? Mode::kTest : Mode::kLive;
   return true;
 }
 
-bool read_text(dom::element v, std::string& out) {
-  std::string_view s;
-  if (v.get_string().get(s) || s.size() > kMaxAuthTextBytes) return false;
-  out.assign(s);
+bool read_time_ms(Reader& r, std::int64_t& out) {
+  std::uint64_t v;
+  if (!r.varint_at_most(kMaxTimeMs, v)) return false;
+  out = static_cast<std::int64_t>(v);
   return true;
 }
 
-bool read_mode(dom::element v, Mode& out) {
-  std::string_view s;
-  auto m = v.get_string().get(s) ? std::nullopt : parse_mode(s);
-  if (m) out = *m;
-  return m.has_value();
+bool read_count(Reader& r, std::uint64_t& out) {
+  return r.varint_at_most(kMaxUsageCount, out) && out >= 1;
 }
 
-bool read_time_ms(dom::element v, std::int64_t& out) { return !v.get_int64().get(out) && out >= 0; }
+// outcomes: a mask, then a count for each bit set; bits past N are outcomes a later edge knows.
+template <std::size_t N>
+bool read_outcomes(Reader& r, std::array<std::uint64_t, N>& out) {
+  std::uint64_t mask;
+  if (!r.varint(mask)) return false;
+  for (std::size_t i = 0; mask != 0; ++i, mask >>= 1) {
+    std::uint64_t n;
+    if ((mask & 1) == 0) continue;
+    if (!read_count(r, n)) return false;
+    if (i < N) out[i] = n;
+  }
+  return true;
+}
 
-bool read_sketch(dom::element v, Hll& out) {
+bool read_sketch(Reader& r, Hll& out) {
   std::string_view s;
-  if (v.get_string().get(s) || s.size() > 2 * Hll::kMaxEncodedBytes) return false;
-  auto bytes = from_base64(s);
-  auto h = bytes ? Hll::decode(*bytes) : std::nullopt;
+  if (!r.string(Hll::kMaxEncodedBytes, s)) return false;
+  if (s.empty()) return true;
+  auto h = Hll::decode(s);
   if (h) out = std::move(*h);
   return h.has_value();
 }
 
-// {"NAME":count,…}: names from `name_of`, each at most once, counts 1…kMaxUsageCount.
-template <std::size_t N, typename NameOf>
-bool read_outcomes(dom::element v, std::array<std::uint64_t, N>& out, NameOf&& name_of) {
-  dom::object obj;
-  if (v.get_object().get(obj)) return false;
-  std::array<bool, N> seen{};
-  for (const auto field : obj) {
-    const auto i = name_of(field.key);
-    if (!i) continue;  // an outcome this primary does not know: ignored
-    std::uint64_t n;
-    if (seen[*i] || !read_count(field.value, n) || n == 0) return false;
-    seen[*i] = true;
-    out[*i] = n;
+// An id named by its position (`plus_one`: position + 1, 0 naming no id).
+bool read_id_ref(Reader& r, const std::vector<std::string_view>& ids, std::string& out,
+                 bool plus_one = false) {
+  std::uint64_t i;
+  if (!r.varint(i)) return false;
+  if (plus_one) {
+    if (i == 0) {
+      out.clear();
+      return true;
+    }
+    --i;
+  }
+  if (i >= ids.size()) return false;
+  out.assign(ids[static_cast<std::size_t>(i)]);
+  return true;
+}
+
+bool read_failure(Reader& r, const std::vector<std::string_view>&, FailureCount& c) {
+  std::string_view digest;
+  std::uint8_t reason;
+  if (!r.bytes(c.license.size(), digest) || !r.varint_at_most(kMaxFailureCount, c.count) ||
+      c.count == 0 || !r.byte(reason) || reason >= kFailureReasonCount ||
+      !r.text(kMaxFailureMachineIdBytes, c.machine_id)) {
+    return false;
+  }
+  std::copy(digest.begin(), digest.end(), reinterpret_cast<char*>(c.license.data()));
+  c.reason = static_cast<FailureReason>(reason);
+  return true;
+}
+
+bool read_usage(Reader& r, const std::vector<std::string_view>& ids, UsageCount& c) {
+  std::uint64_t day;
+  if (!read_id_ref(r, ids, c.account_id) || !read_mode(r, c.mode) ||
+      !r.varint_at_most(kMaxDay, day) || !r.text(kMaxUsageIdBytes, c.license_id) ||
+      !read_id_ref(r, ids, c.product_id, true) || !read_outcomes(r, c.validations) ||
+      !read_outcomes(r, c.auths) || !read_time_ms(r, c.last_validated_ms)) {
+    return false;
+  }
+  c.day = static_cast<std::int32_t>(day);
+  return read_sketch(r, c.machines) && read_sketch(r, c.ips) && read_sketch(r, c.hwids);
+}
+
+bool read_auth(Reader& r, const std::vector<std::string_view>& ids, AuthAttempt& a) {
+  std::uint8_t status;
+  if (!read_time_ms(r, a.at_ms) || !read_id_ref(r, ids, a.account_id) || !read_mode(r, a.mode) ||
+      !r.byte(status) || status >= kTkiOutcomeCount) {
+    return false;
+  }
+  a.status = static_cast<TkiStatus>(status);
+  if (!r.text(kMaxUsageIdBytes, a.license_id)) return false;
+  for (std::string* text : {&a.product, &a.version, &a.ip, &a.hwid, &a.user_agent}) {
+    if (!r.text(kMaxAuthTextBytes, *text)) return false;
   }
   return true;
 }
 
-template <std::size_t N, typename NameOf>
-void write_outcomes(JsonWriter& w, std::string_view key, const std::array<std::uint64_t, N>& c,
-                    NameOf&& name_of) {
-  if (std::all_of(c.begin(), c.end(), [](std::uint64_t n) { return n == 0; })) return;
-  w.key(key).begin_object();
-  for (std::size_t i = 0; i < N; ++i) {
-    if (c[i] != 0) w.field(name_of(i), c[i]);
-  }
-  w.end_object();
+bool read_hit(Reader& r, const std::vector<std::string_view>& ids, BlacklistHit& h) {
+  return read_id_ref(r, ids, h.account_id) && r.text(kMaxUsageIdBytes, h.entry_id) &&
+         !h.entry_id.empty() && read_count(r, h.attempts) && read_time_ms(r, h.last_ms);
 }
 
-void write_sketch(JsonWriter& w, std::string_view key, const Hll& h, std::string& scratch) {
-  if (h.empty()) return;
-  scratch.clear();
-  h.encode(scratch);
-  w.key(key).value_with([&](std::string& out) {
-    out.push_back('"');
-    append_base64(out, scratch);
-    out.push_back('"');
-  });
-}
-
-constexpr std::array<std::string_view, 11> kUsageFields = {
-    "account",         "mode",     "day", "license", "product", "validations", "auths",
-    "lastValidatedMs", "machines", "ips", "hwids"};
-constexpr std::array<std::string_view, 10> kAuthFields = {
-    "atMs",    "account", "mode", "outcome", "license",
-    "product", "version", "ip",   "hwid",    "userAgent"};
-constexpr std::array<std::string_view, 4> kHitFields = {"account", "entry", "attempts", "lastMs"};
-
-std::optional<std::string> read_usage(dom::element v, UsageCount& c) {
-  return read_fields(v, "a usage entry", kUsageFields, 3, [&](std::size_t i, dom::element f) {
-    switch (i) {
-      case 0:
-        return read_id(f, c.account_id, false);
-      case 1:
-        return read_mode(f, c.mode);
-      case 2: {
-        std::int64_t day;
-        if (f.get_int64().get(day) || day < 0 || day > 2'932'896) return false;  // ≤ 9999-12-31
-        c.day = static_cast<std::int32_t>(day);
-        return true;
-      }
-      case 3:
-        return read_id(f, c.license_id, true);
-      case 4:
-        return read_id(f, c.product_id, true);
-      case 5:
-        return read_outcomes(f, c.validations, [](std::string_view s) {
-          auto o = usage_outcome_from_string(s);
-          return o ? std::optional<std::size_t>(static_cast<std::size_t>(*o)) : std::nullopt;
-        });
-      case 6:
-        return read_outcomes(f, c.auths, [](std::string_view s) {
-          auto o = tki_outcome_from_string(s);
-          return o ? std::optional<std::size_t>(static_cast<std::size_t>(*o)) : std::nullopt;
-        });
-      case 7:
-        return read_time_ms(f, c.last_validated_ms);
-      case 8:
-        return read_sketch(f, c.machines);
-      case 9:
-        return read_sketch(f, c.ips);
-      case 10:
-        return read_sketch(f, c.hwids);
-      default:
-        return true;
-    }
-  });
-}
-
-std::optional<std::string> read_auth(dom::element v, AuthAttempt& a) {
-  return read_fields(v, "an auth record", kAuthFields, 4, [&](std::size_t i, dom::element f) {
-    switch (i) {
-      case 0:
-        return read_time_ms(f, a.at_ms);
-      case 1:
-        return read_id(f, a.account_id, false);
-      case 2:
-        return read_mode(f, a.mode);
-      case 3: {
-        std::string_view s;
-        auto o = f.get_string().get(s) ? std::nullopt : tki_outcome_from_string(s);
-        if (o) a.status = *o;
-        return o.has_value();
-      }
-      case 4:
-        return read_id(f, a.license_id, true);
-      case 5:
-        return read_text(f, a.product);
-      case 6:
-        return read_text(f, a.version);
-      case 7:
-        return read_text(f, a.ip);
-      case 8:
-        return read_text(f, a.hwid);
-      case 9:
-        return read_text(f, a.user_agent);
-      default:
-        return true;
-    }
-  });
-}
-
-std::optional<std::string> read_hit(dom::element v, BlacklistHit& h) {
-  return read_fields(v, "a blacklist hit", kHitFields, 4, [&](std::size_t i, dom::element f) {
-    switch (i) {
-      case 0:
-        return read_id(f, h.account_id, false);
-      case 1:
-        return read_id(f, h.entry_id, false);
-      case 2:
-        return read_count(f, h.attempts) && h.attempts > 0;
-      case 3:
-        return read_time_ms(f, h.last_ms);
-      default:
-        return true;
-    }
-  });
-}
-
+// A section's entries, each read by `read` from its own bytes (what it leaves is skipped).
 template <typename T, typename Read>
-std::optional<std::string> read_list(dom::element v, std::vector<T>& out, Read&& read) {
-  dom::array items;
-  if (v.get_array().get(items)) return std::string("not an array");
-  out.reserve(items.size());
-  for (const dom::element item : items) {
+bool read_entries(std::string_view section, const std::vector<std::string_view>& ids,
+                  std::vector<T>& out, Read&& read) {
+  Reader r(section);
+  while (!r.empty()) {
+    std::uint64_t n;
+    std::string_view bytes;
+    if (!r.varint(n) || !r.bytes(static_cast<std::size_t>(n), bytes)) return false;
+    Reader entry(bytes);
     T t;
-    if (auto error = read(item, t)) return error;
+    if (!read(entry, ids, t)) return false;
     out.push_back(std::move(t));
   }
-  return std::nullopt;
+  return true;
+}
+
+bool read_ids(std::string_view section, std::vector<std::string_view>& ids) {
+  Reader r(section);
+  while (!r.empty()) {
+    std::string_view id;
+    if (!r.string(kMaxUsageIdBytes, id) || id.empty() ||
+        !simdjson::validate_utf8(id.data(), id.size())) {
+      return false;
+    }
+    ids.push_back(id);
+  }
+  return true;
+}
+
+std::variant<EdgeReport, DecodeError> decode_binary(std::string_view bytes) {
+  Reader r(bytes.substr(kMagic.size()));
+  EdgeReport report;
+  std::string_view edge;
+  if (!r.string(kMaxEdgeIdBytes, edge) || !valid_edge_id(edge)) return DecodeError{"bad edge id"};
+  report.header.edge.assign(edge);
+  if (!r.varint(report.header.boot) || !r.varint(report.header.seq) || report.header.seq == 0) {
+    return DecodeError{"bad boot or sequence"};
+  }
+  std::vector<std::string_view> ids;
+  std::uint32_t seen = 0;
+  for (;;) {
+    std::uint8_t tag;
+    if (!r.byte(tag)) return DecodeError{"cut short: no end"};
+    if (tag == kEnd) break;
+    std::uint64_t length;
+    std::string_view section;
+    if (!r.varint(length) || !r.bytes(static_cast<std::size_t>(length), section)) {
+      return DecodeError{"cut short: a section overruns the message"};
+    }
+    if (tag < 32) {
+      if (seen & (1u << tag)) return DecodeError{"a section given twice"};
+      seen |= 1u << tag;
+    }
+    bool ok = true;
+    const char* what = "";
+    switch (tag) {
+      case kIds:
+        // The entries name ids that came before them.
+        if (seen & kEntryTags) return DecodeError{"ids after the entries naming them"};
+        ok = read_ids(section, ids);
+        what = "bad id";
+        break;
+      case kFailures:
+        ok = read_entries(section, ids, report.failures, read_failure);
+        what = "bad failure entry";
+        break;
+      case kUsage:
+        ok = read_entries(section, ids, report.usage, read_usage);
+        what = "bad usage entry";
+        break;
+      case kAuths:
+        ok = read_entries(section, ids, report.auths, read_auth);
+        what = "bad auth record";
+        break;
+      case kBlacklist:
+        ok = read_entries(section, ids, report.blacklist, read_hit);
+        what = "bad blacklist hit";
+        break;
+      default:
+        break;  // a section a later edge sends
+    }
+    if (!ok) return DecodeError{what};
+  }
+  if (!r.empty()) return DecodeError{"bytes after the end"};
+  return report;
 }
 
 }  // namespace
@@ -240,24 +329,45 @@ ReportEncoder::ReportEncoder(std::size_t max_bytes)
 
 void ReportEncoder::begin(ReportHeader header) {
   header_ = std::move(header);
-  failures_.clear();
-  usage_.clear();
-  auths_.clear();
-  blacklist_.clear();
+  ids_.clear();
+  id_positions_.clear();
+  id_order_.clear();
+  for (auto& s : sections_) s.clear();
   entries_ = 0;
-  // {"edge":"…","boot":N,"seq":N, + the four sections' names and brackets + }
-  bytes_ = 64 + header_.edge.size() + 40 + 60;
+  // Magic, edge id, boot and seq, each section's tag and length (at most 3 bytes: 1 MiB < 2^21),
+  // the end.
+  bytes_ = kMagic.size() + 1 + header_.edge.size() + 20 + (1 + sections_.size()) * 4 + 1;
+}
+
+std::uint32_t ReportEncoder::id_position(std::string_view id) {
+  if (auto it = id_positions_.find(id); it != id_positions_.end()) return it->second;
+  const auto position = static_cast<std::uint32_t>(id_order_.size());
+  auto [it, added] = id_positions_.emplace(std::string(id), position);
+  id_order_.push_back(&it->first);
+  put_string(ids_, id);
+  return position;
+}
+
+void ReportEncoder::rollback_ids(std::size_t count) {
+  while (id_order_.size() > count) {
+    const std::string* id = id_order_.back();
+    ids_.resize(ids_.size() - varint_size(id->size()) - id->size());
+    id_positions_.erase(*id);
+    id_order_.pop_back();
+  }
 }
 
 template <typename Write>
-bool ReportEncoder::append(std::string& section, Write&& write) {
-  const std::size_t mark = section.size();
-  if (mark != 0) section.push_back(',');
-  JsonWriter w(section);
-  write(w);
-  const std::size_t added = section.size() - mark;
+bool ReportEncoder::append(std::size_t kind, Write&& write) {
+  std::string& section = sections_[kind - kFirstEntryTag];
+  const std::size_t mark = section.size(), ids_mark = ids_.size(), ids = id_order_.size();
+  const std::size_t start = begin_entry(section);
+  write(section);
+  end_entry(section, start);
+  const std::size_t added = section.size() - mark + ids_.size() - ids_mark;
   if (entries_ > 0 && bytes_ + added > max_bytes_) {
     section.resize(mark);
+    rollback_ids(ids);
     return false;
   }
   bytes_ += added;
@@ -266,107 +376,80 @@ bool ReportEncoder::append(std::string& section, Write&& write) {
 }
 
 bool ReportEncoder::add(const FailureCount& c) {
-  return append(failures_, [&](JsonWriter& w) { write_failure_entry(w, c); });
+  return append(kFailures, [&](std::string& out) {
+    out.append(reinterpret_cast<const char*>(c.license.data()), c.license.size());
+    put_varint(out, c.count);
+    put_byte(out, static_cast<std::uint8_t>(c.reason));
+    put_string(out, c.machine_id);
+  });
 }
 
 bool ReportEncoder::add(const UsageCount& c) {
-  return append(usage_, [&](JsonWriter& w) {
-    w.begin_object().field("account", c.account_id).field("mode", to_string(c.mode));
-    w.field("day", static_cast<std::int64_t>(c.day));
-    if (!c.license_id.empty()) w.field("license", c.license_id);
-    if (!c.product_id.empty()) w.field("product", c.product_id);
-    write_outcomes(w, "validations", c.validations,
-                   [](std::size_t i) { return to_string(static_cast<UsageOutcome>(i)); });
-    write_outcomes(w, "auths", c.auths,
-                   [](std::size_t i) { return tki_outcome_name(static_cast<TkiStatus>(i)); });
-    if (c.last_validated_ms != 0) w.field("lastValidatedMs", c.last_validated_ms);
-    write_sketch(w, "machines", c.machines, scratch_);
-    write_sketch(w, "ips", c.ips, scratch_);
-    write_sketch(w, "hwids", c.hwids, scratch_);
-    w.end_object();
+  return append(kUsage, [&](std::string& out) {
+    put_varint(out, id_position(c.account_id));
+    put_mode(out, c.mode);
+    put_varint(out, static_cast<std::uint32_t>(c.day));
+    put_string(out, c.license_id);
+    put_varint(out, c.product_id.empty() ? 0 : id_position(c.product_id) + 1);
+    put_outcomes(out, c.validations);
+    put_outcomes(out, c.auths);
+    put_varint(out, static_cast<std::uint64_t>(c.last_validated_ms));
+    put_sketch(out, c.machines, scratch_);
+    put_sketch(out, c.ips, scratch_);
+    put_sketch(out, c.hwids, scratch_);
   });
 }
 
 bool ReportEncoder::add(const AuthAttempt& a) {
-  return append(auths_, [&](JsonWriter& w) {
-    w.begin_object().field("atMs", a.at_ms).field("account", a.account_id);
-    w.field("mode", to_string(a.mode)).field("outcome", tki_outcome_name(a.status));
-    if (!a.license_id.empty()) w.field("license", a.license_id);
-    w.field("product", a.product).field("version", a.version).field("ip", a.ip);
-    if (!a.hwid.empty()) w.field("hwid", a.hwid);
-    if (!a.user_agent.empty()) w.field("userAgent", a.user_agent);
-    w.end_object();
+  return append(kAuths, [&](std::string& out) {
+    put_varint(out, static_cast<std::uint64_t>(a.at_ms));
+    put_varint(out, id_position(a.account_id));
+    put_mode(out, a.mode);
+    put_byte(out, static_cast<std::uint8_t>(a.status));
+    for (std::string_view s :
+         {std::string_view(a.license_id), std::string_view(a.product), std::string_view(a.version),
+          std::string_view(a.ip), std::string_view(a.hwid), std::string_view(a.user_agent)}) {
+      put_string(out, s);
+    }
   });
 }
 
 bool ReportEncoder::add(const BlacklistHit& h) {
-  return append(blacklist_, [&](JsonWriter& w) {
-    w.begin_object().field("account", h.account_id).field("entry", h.entry_id);
-    w.field("attempts", h.attempts).field("lastMs", h.last_ms).end_object();
+  return append(kBlacklist, [&](std::string& out) {
+    put_varint(out, id_position(h.account_id));
+    put_string(out, h.entry_id);
+    put_varint(out, h.attempts);
+    put_varint(out, static_cast<std::uint64_t>(h.last_ms));
   });
 }
 
 void ReportEncoder::finish(std::string& out) {
   out.clear();
-  JsonWriter w(out);
-  w.begin_object().field("edge", header_.edge).field("boot", header_.boot);
-  w.field("seq", header_.seq);
-  for (auto [name, part] : {std::pair{"failures", &failures_}, std::pair{"usage", &usage_},
-                            std::pair{"auths", &auths_}, std::pair{"blacklist", &blacklist_}}) {
-    if (part->empty()) continue;
-    const std::string* section = part;  // a lambda cannot capture a structured binding in C++17
-    w.key(name).value_with([section](std::string& o) {
-      o.push_back('[');
-      o.append(*section);
-      o.push_back(']');
-    });
+  out.reserve(bytes_);
+  out.append(kMagic);
+  put_string(out, header_.edge);
+  put_varint(out, header_.boot);
+  put_varint(out, header_.seq);
+  auto section = [&](std::uint8_t tag, const std::string& bytes) {
+    if (bytes.empty()) return;
+    put_byte(out, tag);
+    put_varint(out, bytes.size());
+    out.append(bytes);
+  };
+  section(kIds, ids_);
+  for (std::size_t i = 0; i < sections_.size(); ++i) {
+    section(static_cast<std::uint8_t>(kFirstEntryTag + i), sections_[i]);
   }
-  w.end_object();
+  put_byte(out, kEnd);
   begin(ReportHeader{});
 }
 
 // ---- decoding -----------------------------------------------------------------------------------
 
-std::variant<EdgeReport, DecodeError> decode_edge_report(std::string_view json) {
-  if (json.size() > kMaxReportBytes) return DecodeError{"report too large"};
-  thread_local json::Parser parser;
-  dom::element doc;
-  if (parser.parse(json, doc)) return DecodeError{"not JSON"};
-  EdgeReport r;
-  static constexpr std::array<std::string_view, 7> kFields = {
-      "edge", "boot", "seq", "failures", "usage", "auths", "blacklist"};
-  std::optional<std::string> inner;
-  auto error = read_fields(doc, "the report", kFields, 3, [&](std::size_t i, dom::element f) {
-    switch (i) {
-      case 0: {
-        std::string_view s;
-        if (f.get_string().get(s) || !valid_edge_id(s)) return false;
-        r.header.edge.assign(s);
-        return true;
-      }
-      case 1:
-        return !f.get_uint64().get(r.header.boot);
-      case 2:
-        return !f.get_uint64().get(r.header.seq) && r.header.seq > 0;
-      case 3:
-        inner = read_list(f, r.failures,
-                          [](dom::element e, FailureCount& c) { return read_failure_entry(e, c); });
-        return !inner;
-      case 4:
-        inner = read_list(f, r.usage, read_usage);
-        return !inner;
-      case 5:
-        inner = read_list(f, r.auths, read_auth);
-        return !inner;
-      case 6:
-        inner = read_list(f, r.blacklist, read_hit);
-        return !inner;
-      default:
-        return true;
-    }
-  });
-  if (error) return DecodeError{inner ? *error + " (" + *inner + ")" : *error};
-  return r;
+std::variant<EdgeReport, DecodeError> decode_edge_report(std::string_view bytes) {
+  if (bytes.size() > kMaxReportBytes) return DecodeError{"report too large"};
+  if (bytes.substr(0, kMagic.size()) == kMagic) return decode_binary(bytes);
+  return decode_edge_report_json(bytes);
 }
 
 }  // namespace le::core

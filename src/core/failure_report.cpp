@@ -8,7 +8,6 @@
 
 #include "core/digest.h"
 #include "core/json_read.h"
-#include "core/json_writer.h"
 
 namespace le::core {
 namespace {
@@ -23,32 +22,22 @@ std::uint64_t saturating_add(std::uint64_t a, std::uint64_t b) {
   return std::min(kMaxFailureCount, a + std::min(b, kMaxFailureCount));
 }
 
-// The fields of one entry, each named once, with how it is written and read: the encoder and
-// the decoder both walk this list. `required` fields must be present.
+// The fields of one entry in the earlier JSON form of a report, each named once; `required`
+// fields must be present.
 struct EntryField {
   std::string_view name;
   bool required;
-  // Writes the field when it has a value (machineId: when not empty).
-  void (*write)(JsonWriter&, std::string_view name, const FailureCount&);
   bool (*read)(dom::element, FailureCount&);
 };
 
 constexpr std::array<EntryField, 4> kEntryFields = {{
     {"license", true,
-     [](JsonWriter& w, std::string_view name, const FailureCount& c) {
-       HexDigest hex;
-       w.field(name, to_hex(c.license, hex));
-     },
      [](dom::element v, FailureCount& c) { return json::read_digest(v, c.license); }},
     {"count", true,
-     [](JsonWriter& w, std::string_view name, const FailureCount& c) { w.field(name, c.count); },
      [](dom::element v, FailureCount& c) {
        return !v.get_uint64().get(c.count) && c.count >= 1 && c.count <= kMaxFailureCount;
      }},
     {"reason", true,
-     [](JsonWriter& w, std::string_view name, const FailureCount& c) {
-       w.field(name, to_string(c.reason));
-     },
      [](dom::element v, FailureCount& c) {
        std::string_view s;
        auto r = v.get_string().get(s) ? std::nullopt : failure_reason_from_string(s);
@@ -56,9 +45,6 @@ constexpr std::array<EntryField, 4> kEntryFields = {{
        return r.has_value();
      }},
     {"machineId", false,
-     [](JsonWriter& w, std::string_view name, const FailureCount& c) {
-       if (!c.machine_id.empty()) w.field(name, c.machine_id);
-     },
      [](dom::element v, FailureCount& c) {
        std::string_view s;
        if (v.get_string().get(s) || s.empty() || s.size() > kMaxFailureMachineIdBytes) {
@@ -70,12 +56,6 @@ constexpr std::array<EntryField, 4> kEntryFields = {{
 }};
 
 }  // namespace
-
-void write_failure_entry(JsonWriter& w, const FailureCount& c) {
-  w.begin_object();
-  for (const auto& f : kEntryFields) f.write(w, f.name, c);
-  w.end_object();
-}
 
 std::optional<std::string> read_failure_entry(dom::element v, FailureCount& c) {
   dom::object obj;

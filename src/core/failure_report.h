@@ -11,9 +11,10 @@
 // counts it as dropped), so hostile traffic cannot grow it without limit.
 //
 // They leave the edge as the "failures" of its reports (core/edge_report.h), one per license:
+// the key's digest, the count, the last reason and the last machine id. A count of 0 or over
+// kMaxFailureCount or an unknown reason does not read. In the earlier JSON form an entry is
 //   {"license":"<hex SHA-256 of the key>","count":N,"reason":"SUSPENDED","machineId":"…"}
-// "machineId" is omitted when no failure had one. A count of 0 or over kMaxFailureCount, an
-// unknown reason or a field given twice does not read.
+// with "machineId" omitted when no failure had one; a field given twice does not read.
 //
 // Thread-safety: the functions are pure; a FailureTally is used by one thread at a time.
 #pragma once
@@ -31,7 +32,6 @@
 #include "core/activation.h"
 #include "core/api_error.h"
 #include "core/change_event.h"
-#include "core/json_writer.h"
 #include "core/model.h"
 #include "core/slot_index.h"
 #include "core/tki.h"
@@ -119,9 +119,8 @@ class FailureTally {
   SlotIndex index_;
 };
 
-// One entry of a report's "failures".
-void write_failure_entry(JsonWriter& w, const FailureCount& c);
-// Reads one entry into `c`; why not, when it does not read.
+// Reads one entry of the "failures" of a report in the earlier JSON form
+// (core/edge_report_json.h) into `c`; why not, when it does not read.
 std::optional<std::string> read_failure_entry(simdjson::dom::element v, FailureCount& c);
 
 }  // namespace le::core

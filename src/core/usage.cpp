@@ -103,22 +103,23 @@ UsageTally::UsageTally(std::size_t max_entries)
     : max_(std::min(max_entries, SlotIndex::kMaxEntries)),
       seed_((static_cast<std::uint64_t>(std::random_device{}()) << 32) ^ std::random_device{}()) {}
 
-std::uint64_t UsageTally::hash(std::string_view account, Mode mode, std::string_view license,
+std::uint64_t UsageTally::hash(std::uint64_t id_hash, Mode mode, bool has_license,
                                std::int32_t day) const {
   // A license id names its account; the account's own entry has no license.
-  const std::uint64_t h = hll_hash(license.empty() ? account : license);
-  return mix64(seed_ ^ h ^ (static_cast<std::uint64_t>(static_cast<std::uint32_t>(day)) << 8) ^
-               static_cast<std::uint64_t>(mode) ^ (license.empty() ? 0x80 : 0));
+  return mix64(seed_ ^ id_hash ^
+               (static_cast<std::uint64_t>(static_cast<std::uint32_t>(day)) << 8) ^
+               static_cast<std::uint64_t>(mode) ^ (has_license ? 0 : 0x80));
 }
 
-UsageTally::Entry* UsageTally::entry(std::string_view account, Mode mode, std::string_view license,
-                                     std::string_view product, std::int32_t day) {
+UsageTally::Entry* UsageTally::entry(std::uint64_t id_hash, std::string_view account, Mode mode,
+                                     std::string_view license, std::string_view product,
+                                     std::int32_t day) {
   if (account.size() > kMaxUsageIdBytes || license.size() > kMaxUsageIdBytes ||
       product.size() > kMaxUsageIdBytes) {
     return nullptr;
   }
   if (max_ == 0) return nullptr;
-  const std::uint64_t h = hash(account, mode, license, day);
+  const std::uint64_t h = hash(id_hash, mode, !license.empty(), day);
   if (auto found = index_.find(h, [&](std::size_t i) {
         const Entry& e = entries_[i];
         return e.hash == h && e.day == day && e.mode == mode && e.license_bytes == license.size() &&

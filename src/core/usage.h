@@ -126,14 +126,23 @@ class UsageTally {
   // At most 2^24 - 2 entries, whatever `max_entries` says.
   explicit UsageTally(std::size_t max_entries);
 
+  // The hash of an entry's id — its license's, or its account's for the account's own entry —
+  // which prefetch() and entry() take, so a caller that does both hashes the id once.
+  static std::uint64_t id_hash(std::string_view account, std::string_view license) {
+    return hll_hash(license.empty() ? account : license);
+  }
   // The entry of (account, mode, license, day), added (with `product`) when new; nullptr when
   // it is new and the tally holds max_entries() already, or an id is over kMaxUsageIdBytes.
-  Entry* entry(std::string_view account, Mode mode, std::string_view license,
+  // `id_hash` is id_hash(account, license).
+  Entry* entry(std::uint64_t id_hash, std::string_view account, Mode mode, std::string_view license,
                std::string_view product, std::int32_t day);
+  Entry* entry(std::string_view account, Mode mode, std::string_view license,
+               std::string_view product, std::int32_t day) {
+    return entry(id_hash(account, license), account, mode, license, product, day);
+  }
   // Starts loading what entry() of that key reads first (SlotIndex::prefetch).
-  void prefetch(std::string_view account, Mode mode, std::string_view license,
-                std::int32_t day) const {
-    index_.prefetch(hash(account, mode, license, day));
+  void prefetch(std::uint64_t id_hash, Mode mode, bool has_license, std::int32_t day) const {
+    index_.prefetch(hash(id_hash, mode, has_license, day));
   }
 
   static void count_validation(Entry& e, UsageOutcome o, std::int64_t at_ms) {
@@ -153,8 +162,7 @@ class UsageTally {
   void swap(UsageTally& other) noexcept;
 
  private:
-  std::uint64_t hash(std::string_view account, Mode mode, std::string_view license,
-                     std::int32_t day) const;
+  std::uint64_t hash(std::uint64_t id_hash, Mode mode, bool has_license, std::int32_t day) const;
   std::string_view id(const Entry& e, std::size_t offset, std::size_t bytes) const {
     return {arena_.data() + e.ids + offset, bytes};
   }

@@ -333,8 +333,9 @@ void EdgeService::validate_limited(const net::Request& req, net::Response& res,
   auto license = t.cache.license(license_digest);
   if (!license) return answer_unavailable(res, license.error());
   const bool usage = reporter_ != nullptr && reporter_->usage();
+  std::optional<std::uint64_t> license_hash;
   if (usage && *license && core::visible_to(api_key, license->get())) {
-    reporter_->prefetch_usage(req.worker, **license, now_ms);
+    license_hash = reporter_->prefetch_usage(req.worker, **license, now_ms);
   }
   auto decision = core::decide_validate(request, api_key, license->get(), now);
   // Usage: for the license when the caller may see it, else (a key its account does not hold)
@@ -347,7 +348,8 @@ void EdgeService::validate_limited(const net::Request& req, net::Response& res,
     const IpBytes ip(client_of(req));
     reporter_->count_validation(req.worker, seen ? l->account_id : api_key->account_id,
                                 seen ? l->mode : api_key->mode, seen ? l : nullptr, o, now_ms,
-                                request.machine_id.value_or(std::string_view()), ip.view());
+                                request.machine_id.value_or(std::string_view()), ip.view(),
+                                seen && l == license->get() ? license_hash : std::nullopt);
   };
   if (const auto* err = std::get_if<core::ApiError>(&decision)) {
     report_failure(req.worker, license_digest, core::failure_reason(*err), request.machine_id);

@@ -80,13 +80,17 @@ bool Reporter::filling() const {
 void Reporter::count_validation(unsigned worker, std::string_view account, core::Mode mode,
                                 const core::LicenseRecord* license, core::UsageOutcome outcome,
                                 std::int64_t now_ms, std::string_view machine_id,
-                                std::string_view ip_key) {
+                                std::string_view ip_key,
+                                std::optional<std::uint64_t> license_hash) {
   if (!options_.usage) return;
+  const std::string_view license_id = license ? std::string_view(license->id) : "";
+  const std::uint64_t id_hash =
+      license && license_hash ? *license_hash : core::UsageTally::id_hash(account, license_id);
   Slot& s = *slots_[worker];
   std::lock_guard lock(s.mu);
   core::UsageTally& t = s.now.usage;
   core::UsageTally::Entry* e =
-      t.entry(account, mode, license ? std::string_view(license->id) : "",
+      t.entry(id_hash, account, mode, license_id,
               license ? std::string_view(license->product_id) : "", core::utc_day(now_ms / 1000));
   if (e == nullptr) return drop(ReportKind::kUsage, s);
   note_fill(s);
@@ -96,12 +100,14 @@ void Reporter::count_validation(unsigned worker, std::string_view account, core:
   if (!ip_key.empty()) t.add_distinct(*e, core::UsageTally::Distinct::kIps, ip_key);
 }
 
-void Reporter::prefetch_usage(unsigned worker, const core::LicenseRecord& license,
-                              std::int64_t now_ms) {
-  if (!options_.usage) return;
+std::uint64_t Reporter::prefetch_usage(unsigned worker, const core::LicenseRecord& license,
+                                       std::int64_t now_ms) {
+  const std::uint64_t id_hash = core::UsageTally::id_hash(license.account_id, license.id);
+  if (!options_.usage) return id_hash;
   Slot& s = *slots_[worker];
   std::lock_guard lock(s.mu);
-  s.now.usage.prefetch(license.account_id, license.mode, license.id, core::utc_day(now_ms / 1000));
+  s.now.usage.prefetch(id_hash, license.mode, !license.id.empty(), core::utc_day(now_ms / 1000));
+  return id_hash;
 }
 
 void Reporter::count_auth(unsigned worker, const AuthInput& a) {

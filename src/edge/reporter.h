@@ -35,6 +35,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -111,12 +112,16 @@ class Reporter {
   void count_failure(unsigned worker, const core::Digest& license, core::FailureReason reason,
                      std::string_view machine_id);
   // One validation: of `license` when it is the caller's (else nullptr: the account's alone).
+  // `license_hash`: what prefetch_usage() of that license returned, if it was called.
   void count_validation(unsigned worker, std::string_view account, core::Mode mode,
                         const core::LicenseRecord* license, core::UsageOutcome outcome,
-                        std::int64_t now_ms, std::string_view machine_id, std::string_view ip_key);
+                        std::int64_t now_ms, std::string_view machine_id, std::string_view ip_key,
+                        std::optional<std::uint64_t> license_hash = std::nullopt);
   // Called once the license is known, well before count_validation() of it: starts loading
-  // its tally entry's memory meanwhile.
-  void prefetch_usage(unsigned worker, const core::LicenseRecord& license, std::int64_t now_ms);
+  // its tally entry's memory meanwhile. Returns the hash of the license's id, for
+  // count_validation() to reuse.
+  std::uint64_t prefetch_usage(unsigned worker, const core::LicenseRecord& license,
+                               std::int64_t now_ms);
   void count_auth(unsigned worker, const AuthInput& a);
   void count_blacklist_hit(unsigned worker, const core::BlacklistEntry& entry, std::int64_t now_ms);
 
