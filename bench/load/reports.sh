@@ -18,8 +18,9 @@
 # would for a slow primary — then resumed, and the CPU it spends applying them all is reported.
 # LE_PRIMARY_DURING=1 keeps it running through the rounds. LE_PERF=1 profiles the reporting
 # edge during its first round (perf-on.txt, by thread and symbol).
-# Besides the ratio of the medians, the median of each round's on/off ratio (the two runs of a
-# round are next to each other in time, so a drift of this shared machine cancels out more).
+# Besides the ratios over the whole run, the median of each round's on/off ratios of throughput
+# and of CPU per validation (the two runs of a round are next to each other in time, so a drift
+# of this shared machine cancels out more).
 # Traffic goes to 127.0.0.1 only; every wrk run is bounded by LE_DURATION.
 # On a shared machine a compiler running meanwhile skews one side: each round starts once no
 # process matches LE_QUIET_PATTERN (default "cc1plus|ninja"; empty: do not wait), and a round
@@ -136,7 +137,13 @@ while (( r < rounds && tries < 3 * rounds )); do
         >/dev/null 2>&1 &
       perf_pid=$!
     fi
-    lines+=("$name $(drive "$name-$tries" "${port[$name]}" "$duration")")
+    c0=$(cpu_s "${pid[$name]}")
+    q0=$(validations "${admin[$name]}")
+    line="$(drive "$name-$tries" "${port[$name]}" "$duration")"
+    c1=$(cpu_s "${pid[$name]}")
+    q1=$(validations "${admin[$name]}")
+    lines+=("$name $line $(awk -v c0="$c0" -v c1="$c1" -v q0="$q0" -v q1="$q1" \
+      'BEGIN { printf "%.3f", (q1 > q0) ? (c1 - c0) * 1e6 / (q1 - q0) : 0 }')")
     if [[ -n "${perf_pid:-}" ]]; then
       wait "$perf_pid" || true
       perf_pid=""
@@ -181,7 +188,7 @@ fi
     printf "%-24s %10.0f %10.3f %10.3f %8.0f\n" "reports $name" "$(median "$name" 2)" \
       "$(median "$name" 3)" "$(median "$name" 4)" "$(median "$name" 5)"
   done
-  echo "per round (edge req/s p50 p99 non-2xx):"
+  echo "per round (edge req/s p50 p99 non-2xx CPU-us-per-validation):"
   sed 's/^/  /' "$out/rounds.txt"
   echo "edge with reports: $(scrape "${admin[on]}" le_edge_reports_total) reports," \
     "$(scrape "${admin[on]}" le_edge_validation_failures_reported_total) failures reported," \
@@ -217,10 +224,14 @@ fi
     -v off0="${cpu0[off]}" -v off1="${cpu1[off]}" -v offr0="${req0[off]}" -v offr1="${req1[off]}" \
     'BEGIN { printf "reports on/off CPU per validation ratio: %.3f\n",
       ((on1 - on0) / (onr1 - onr0)) / ((off1 - off0) / (offr1 - offr0)) }'
-  awk '$1 == "on" { on = $2 } $1 == "off" { off = $2 } NR % 2 == 0 { print on / off }' \
-    "$out/rounds.txt" | sort -g | awk '{ v[NR] = $1 } END {
-      printf "reports on/off throughput ratio, median of the rounds: %.3f\n",
-        (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+  round_ratio() {  # column what: the median over the rounds of on/off in that column
+    awk -v c="$1" '$1 == "on" { on = $c } $1 == "off" { off = $c } NR % 2 == 0 { print on / off }' \
+      "$out/rounds.txt" | sort -g | awk -v w="$2" '{ v[NR] = $1 } END {
+        printf "reports on/off %s, median of the rounds: %.3f\n", w,
+          (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+  }
+  round_ratio 6 "CPU per validation ratio"
+  round_ratio 2 "throughput ratio"
   awk -v a="$(median on 2)" -v b="$(median off 2)" \
     'BEGIN { printf "reports on/off throughput ratio: %.3f\n", a / b }'
 } | tee "$out/summary.txt"

@@ -51,6 +51,7 @@ double tau(double x) {
 }  // namespace
 
 std::uint64_t hll_hash(std::string_view item) {
+  static_assert(std::endian::native == std::endian::little, "the hash reads words little-endian");
   // 8 bytes at a time through MurmurHash3's finalizer, seeded with the length.
   std::uint64_t h = 0x9e3779b97f4a7c15ULL ^ item.size();
   std::size_t i = 0;
@@ -59,9 +60,21 @@ std::uint64_t hll_hash(std::string_view item) {
     std::memcpy(&word, item.data() + i, 8);
     h = fmix64(h ^ word) * 0x9e3779b97f4a7c15ULL;
   }
+  // The last 0…7 bytes as a little-endian number, read in fixed-size loads (two that may overlap)
+  // rather than a memcpy of variable length, whose bytewise stores the 8-byte read then waits for.
+  const std::size_t n = item.size() - i;
+  const auto* p = reinterpret_cast<const unsigned char*>(item.data() + i);
   std::uint64_t tail = 0;
-  if (i < item.size()) std::memcpy(&tail, item.data() + i, item.size() - i);
-  return fmix64(h ^ tail ^ (std::uint64_t{item.size() - i} << 56));
+  if (n >= 4) {
+    std::uint32_t lo, hi;
+    std::memcpy(&lo, p, 4);
+    std::memcpy(&hi, p + n - 4, 4);
+    tail = lo | std::uint64_t{hi} << (8 * (n - 4));
+  } else if (n > 0) {
+    tail = std::uint64_t{p[0]} | std::uint64_t{p[n / 2]} << (8 * (n / 2)) |
+           std::uint64_t{p[n - 1]} << (8 * (n - 1));
+  }
+  return fmix64(h ^ tail ^ (std::uint64_t{n} << 56));
 }
 
 std::uint32_t Hll::register_of(std::uint64_t h) {

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 
 #include "core/time_format.h"
 #include "core/usage.h"
@@ -51,6 +52,40 @@ TEST(Hll, MergeIsTheUnionWhateverTheRepresentation) {
   EXPECT_EQ(a, both);
   EXPECT_EQ(sparse_into, both);
   EXPECT_EQ(a.estimate(), both.estimate());
+}
+
+// Sketches from every edge and release merge only if they hash alike: the hash is fixed. The
+// reference reads the tail with a memcpy, as the hash was first written.
+TEST(Hll, TheHashIsAFixedFunctionOfTheBytes) {
+  auto reference = [](std::string_view item) {
+    auto fmix = [](std::uint64_t k) {
+      k ^= k >> 33;
+      k *= 0xff51afd7ed558ccdULL;
+      k ^= k >> 33;
+      k *= 0xc4ceb9fe1a85ec53ULL;
+      return k ^ (k >> 33);
+    };
+    std::uint64_t h = 0x9e3779b97f4a7c15ULL ^ item.size();
+    std::size_t i = 0;
+    for (; i + 8 <= item.size(); i += 8) {
+      std::uint64_t word;
+      std::memcpy(&word, item.data() + i, 8);
+      h = fmix(h ^ word) * 0x9e3779b97f4a7c15ULL;
+    }
+    std::uint64_t tail = 0;
+    if (i < item.size()) std::memcpy(&tail, item.data() + i, item.size() - i);
+    return fmix(h ^ tail ^ (std::uint64_t{item.size() - i} << 56));
+  };
+  std::string bytes = "x";  // hashed from its second byte too: loads at every alignment
+  for (int n = 0; n <= 40; ++n) {
+    for (std::string_view item : {std::string_view(bytes).substr(1), std::string_view(bytes)}) {
+      EXPECT_EQ(hll_hash(item), reference(item)) << item.size();
+    }
+    bytes.push_back(static_cast<char>(n * 37 + 11));
+  }
+  EXPECT_EQ(hll_hash(""), 0x9ca066f1a4ab2eeaULL);
+  EXPECT_EQ(hll_hash("lic_0123456789abcdef01"), 0xd84ab83019a00ULL);
+  EXPECT_EQ(hll_hash(std::string("\xcb\x00\x71\x09", 4)), 0x66f07e4438ba2b4ULL);
 }
 
 TEST(Hll, EncodingRoundTripsAndHostileBytesDoNotDecode) {
