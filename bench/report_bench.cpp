@@ -92,6 +92,35 @@ void BM_UsageCountDistinctFlushed(benchmark::State& state) {
 }
 BENCHMARK(BM_UsageCountDistinctFlushed)->ArgName("evict_bytes")->Arg(0)->Arg(64 << 20);
 
+// The same for failed validations: every one a license not seen since the last flush, prefetched
+// when the failure is known and counted after a cache's worth of other work.
+void BM_FailureCountDistinctFlushed(benchmark::State& state) {
+  const auto keys = digests(1'000'000);
+  edge::ReporterOptions options;
+  edge::Reporter reporter(1, options);
+  std::vector<std::uint64_t> evict(static_cast<std::size_t>(state.range(0)) / 8);
+  std::size_t i = 0, counted = 0, e = 0;
+  for (auto _ : state) {
+    const std::uint64_t h = reporter.prefetch_failure(0, keys[i]);
+    for (int k = 0; k < 8 && !evict.empty(); ++k) {  // what writing the answer would touch
+      evict[e] += 1;
+      e = (e + 4099) % evict.size();
+    }
+    reporter.count_failure(0, keys[i], core::FailureReason::kMachineNotActivated,
+                           "not-a-machine-of-this-license", h);
+    i = i + 1 == keys.size() ? 0 : i + 1;
+    if (++counted == options.max_failures_per_thread * 3 / 4) {
+      state.PauseTiming();
+      reporter.take([](const auto&, const auto&, const auto&, const auto&) {});
+      counted = 0;
+      state.ResumeTiming();
+    }
+  }
+  state.counters["dropped"] =
+      static_cast<double>(reporter.dropped_full(edge::ReportKind::kFailures));
+}
+BENCHMARK(BM_FailureCountDistinctFlushed)->ArgName("evict_bytes")->Arg(0)->Arg(64 << 20);
+
 void BM_HllAdd(benchmark::State& state) {
   core::Hll h;
   std::uint64_t i = 0;

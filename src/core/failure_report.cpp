@@ -138,8 +138,9 @@ FailureTally::FailureTally(std::size_t max_licenses)
     : max_(std::min(max_licenses, SlotIndex::kMaxEntries)),
       seed_((static_cast<std::uint64_t>(std::random_device{}()) << 32) ^ std::random_device{}()) {}
 
-std::uint64_t FailureTally::hash(const Digest& license) const {
-  std::uint64_t h = seed_;
+std::uint64_t FailureTally::key_hash(const Digest& license) {
+  // All of the digest: a key chosen so that some bytes of its digest collide still spreads.
+  std::uint64_t h = 0;
   for (std::size_t i = 0; i < license.size(); i += 8) {
     std::uint64_t word;
     std::memcpy(&word, license.data() + i, 8);
@@ -148,10 +149,19 @@ std::uint64_t FailureTally::hash(const Digest& license) const {
   return h;
 }
 
-bool FailureTally::add(const Digest& license, std::uint64_t count, FailureReason reason,
-                       std::string_view machine_id) {
+void FailureTally::prefetch(std::uint64_t key_hash) const {
+  index_.prefetch(slot_hash(key_hash));
+  if (size_ < entries_.size()) {
+    const char* next = reinterpret_cast<const char*>(&entries_[size_]);
+    __builtin_prefetch(next, 1);
+    __builtin_prefetch(next + sizeof(FailureCount) - 1, 1);
+  }
+}
+
+bool FailureTally::add(std::uint64_t key_hash, const Digest& license, std::uint64_t count,
+                       FailureReason reason, std::string_view machine_id) {
   if (max_ == 0) return false;
-  if (auto found = index_.find(hash(license),
+  if (auto found = index_.find(slot_hash(key_hash),
                                [&](std::size_t i) { return entries_[i].license == license; })) {
     FailureCount& e = entries_[*found];
     e.count = saturating_add(e.count, count);
@@ -173,7 +183,9 @@ bool FailureTally::add(const Digest& license, std::uint64_t count, FailureReason
   } else {
     e.machine_id.clear();
   }
-  index_.insert(size_++, [&](std::size_t i) { return hash(entries_[i].license); });
+  index_.insert(size_++, [&](std::size_t i) {
+    return slot_hash(FailureTally::key_hash(entries_[i].license));
+  });
   total_ = saturating_add(total_, count);
   return true;
 }

@@ -92,8 +92,19 @@ class FailureTally {
   // not in the tally and the tally holds max_licenses() already. Machine ids longer than
   // kMaxFailureMachineIdBytes are not kept.
   bool add(const Digest& license, std::uint64_t count, FailureReason reason,
-           std::string_view machine_id);
+           std::string_view machine_id) {
+    return add(key_hash(license), license, count, reason, machine_id);
+  }
   bool add(const FailureCount& c) { return add(c.license, c.count, c.reason, c.machine_id); }
+  // The same, with `key_hash` = key_hash(license).
+  bool add(std::uint64_t key_hash, const Digest& license, std::uint64_t count, FailureReason reason,
+           std::string_view machine_id);
+  // A license's hash before the tally's seed is mixed in, which prefetch() and add() take: a
+  // caller that does both computes it once (and a tally swapped meanwhile still places it right).
+  static std::uint64_t key_hash(const Digest& license);
+  // Starts loading what add() of that license reads and writes first: its index slot and, were
+  // it new, its entry.
+  void prefetch(std::uint64_t key_hash) const;
 
   // The licenses counted, in the order they were first counted.
   std::span<const FailureCount> counts() const { return {entries_.data(), size_}; }
@@ -108,7 +119,7 @@ class FailureTally {
   void swap(FailureTally& other) noexcept;
 
  private:
-  std::uint64_t hash(const Digest& license) const;
+  std::uint64_t slot_hash(std::uint64_t key_hash) const { return mix64(seed_ ^ key_hash); }
 
   std::size_t max_;
   std::uint64_t seed_;

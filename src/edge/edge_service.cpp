@@ -351,21 +351,23 @@ void EdgeService::validate_limited(const net::Request& req, net::Response& res,
                                 request.machine_id.value_or(std::string_view()), ip.view(),
                                 seen && l == license->get() ? license_hash : std::nullopt);
   };
+  // A failure is counted after the answer is written too, which gives prefetch_failure() its
+  // time.
   if (const auto* err = std::get_if<core::ApiError>(&decision)) {
-    report_failure(req.worker, license_digest, core::failure_reason(*err), request.machine_id);
+    const auto reason = core::failure_reason(*err);
+    const auto failure_hash = prefetch_failure(req.worker, license_digest, reason);
     answer(res, *err);
-    if (core::failure_reason(*err))
-      count_usage(license->get(), core::UsageOutcome::kDomainMismatch);
+    report_failure(req.worker, license_digest, reason, request.machine_id, failure_hash);
+    if (reason) count_usage(license->get(), core::UsageOutcome::kDomainMismatch);
     return;
   }
   const auto& outcome = std::get<core::ValidateOutcome>(decision);
   t.outcomes[static_cast<std::size_t>(outcome.code)].add();
-  if (!outcome.valid()) {
-    report_failure(req.worker, license_digest, core::failure_reason(outcome.code),
-                   request.machine_id);
-  }
+  const auto reason = core::failure_reason(outcome.code);
+  const auto failure_hash = prefetch_failure(req.worker, license_digest, reason);
   core::write_validate_response(res.body, outcome, request.license_key, now);
   if (request.offline && outcome.valid()) add_receipt(t, request, *outcome.license, now_ms, res);
+  report_failure(req.worker, license_digest, reason, request.machine_id, failure_hash);
   count_usage(outcome.license, core::usage_outcome(outcome.code));
 }
 
@@ -415,10 +417,18 @@ std::uint64_t EdgeService::receipts_over_budget() const {
 
 void EdgeService::report_failure(unsigned worker, const core::Digest& license,
                                  std::optional<core::FailureReason> reason,
-                                 std::optional<std::string_view> machine_id) {
+                                 std::optional<std::string_view> machine_id,
+                                 std::optional<std::uint64_t> license_hash) {
   if (reporter_ != nullptr && reason) {
-    reporter_->count_failure(worker, license, *reason, machine_id.value_or(std::string_view()));
+    reporter_->count_failure(worker, license, *reason, machine_id.value_or(std::string_view()),
+                             license_hash);
   }
+}
+
+std::optional<std::uint64_t> EdgeService::prefetch_failure(
+    unsigned worker, const core::Digest& license, std::optional<core::FailureReason> reason) {
+  if (reporter_ == nullptr || !reason) return std::nullopt;
+  return reporter_->prefetch_failure(worker, license);
 }
 
 // ---- writes through the primary ----------------------------------------------------------------

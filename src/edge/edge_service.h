@@ -159,9 +159,14 @@ class EdgeService {
   // thread's budget allows.
   void add_receipt(PerThread& t, const core::ValidateRequest& request, const core::LicenseRecord& l,
                    std::int64_t now_ms, net::Response& res);
+  // `license_hash`: from Reporter::prefetch_failure(), if it was called.
   void report_failure(unsigned worker, const core::Digest& license,
                       std::optional<core::FailureReason> reason,
-                      std::optional<std::string_view> machine_id);
+                      std::optional<std::string_view> machine_id,
+                      std::optional<std::uint64_t> license_hash = std::nullopt);
+  // Reporter::prefetch_failure() when there is a failure to report.
+  std::optional<std::uint64_t> prefetch_failure(unsigned worker, const core::Digest& license,
+                                                std::optional<core::FailureReason> reason);
   std::chrono::milliseconds write_deadline() const;
   static void answer_primary_unavailable(net::Response& res);
   static void answer_binding_unavailable(net::Response& res, unsigned retry_after_s);

@@ -56,11 +56,21 @@ void Reporter::stop() { worker_.stop(); }
 // ---- counting (I/O threads) ---------------------------------------------------------------------
 
 void Reporter::count_failure(unsigned worker, const core::Digest& license,
-                             core::FailureReason reason, std::string_view machine_id) {
+                             core::FailureReason reason, std::string_view machine_id,
+                             std::optional<std::uint64_t> license_hash) {
+  const std::uint64_t h = license_hash ? *license_hash : core::FailureTally::key_hash(license);
   Slot& s = *slots_[worker];
   std::lock_guard lock(s.mu);
-  if (!s.now.failures.add(license, 1, reason, machine_id)) drop(ReportKind::kFailures, s);
+  if (!s.now.failures.add(h, license, 1, reason, machine_id)) drop(ReportKind::kFailures, s);
   note_fill(s);
+}
+
+std::uint64_t Reporter::prefetch_failure(unsigned worker, const core::Digest& license) {
+  const std::uint64_t h = core::FailureTally::key_hash(license);
+  Slot& s = *slots_[worker];
+  std::lock_guard lock(s.mu);
+  s.now.failures.prefetch(h);
+  return h;
 }
 
 void Reporter::note_fill(Slot& s) const {

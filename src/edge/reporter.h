@@ -108,9 +108,14 @@ class Reporter {
 
   bool usage() const { return options_.usage; }
 
-  // One failed validation of an existing license (core/failure_report.h).
+  // One failed validation of an existing license (core/failure_report.h). `license_hash`: what
+  // prefetch_failure() of that license returned, if it was called.
   void count_failure(unsigned worker, const core::Digest& license, core::FailureReason reason,
-                     std::string_view machine_id);
+                     std::string_view machine_id,
+                     std::optional<std::uint64_t> license_hash = std::nullopt);
+  // Called once a failure is known, a little before count_failure() of it (after the answer is
+  // written, say): starts loading its tally's memory meanwhile. Returns the license's hash.
+  std::uint64_t prefetch_failure(unsigned worker, const core::Digest& license);
   // One validation: of `license` when it is the caller's (else nullptr: the account's alone).
   // `license_hash`: what prefetch_usage() of that license returned, if it was called.
   void count_validation(unsigned worker, std::string_view account, core::Mode mode,
