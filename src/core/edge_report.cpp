@@ -3,10 +3,10 @@
 #include <simdjson.h>
 
 #include <algorithm>
-#include <bit>
 #include <limits>
 
 #include "core/edge_report_json.h"
+#include "core/varint.h"
 
 namespace le::core {
 namespace {
@@ -21,23 +21,6 @@ constexpr std::uint64_t kMaxDay = 2'932'896;  // 9999-12-31
 constexpr std::uint64_t kMaxTimeMs = std::numeric_limits<std::int64_t>::max();
 
 // ---- writing ------------------------------------------------------------------------------------
-
-std::size_t varint_size(std::uint64_t v) {
-  return v < 0x80 ? 1 : (static_cast<std::size_t>(std::bit_width(v)) + 6) / 7;
-}
-
-void put_varint(std::string& out, std::uint64_t v) {
-  while (v >= 0x80) {
-    out.push_back(static_cast<char>(v | 0x80));
-    v >>= 7;
-  }
-  out.push_back(static_cast<char>(v));
-}
-
-void put_string(std::string& out, std::string_view s) {
-  put_varint(out, s.size());
-  out.append(s);
-}
 
 void put_byte(std::string& out, std::uint8_t b) { out.push_back(static_cast<char>(b)); }
 
@@ -71,59 +54,23 @@ void put_sketch(std::string& out, const Hll& h, std::string& scratch) {
   if (h.empty()) return put_byte(out, 0);
   scratch.clear();
   h.encode(scratch);
-  put_string(out, scratch);
+  put_bytes(out, scratch);
 }
 
 void put_mode(std::string& out, Mode m) { put_byte(out, m == Mode::kTest ? 1 : 0); }
 
 // ---- reading ------------------------------------------------------------------------------------
 
-// Bytes read front to back; every read checks what is left and fails rather than overrun.
-class Reader {
+// Reads an edge's bytes: and text as JSON would carry it, UTF-8.
+class Reader : public VarintReader {
  public:
-  explicit Reader(std::string_view bytes) : rest_(bytes) {}
-
-  bool empty() const { return rest_.empty(); }
-  bool byte(std::uint8_t& out) {
-    if (rest_.empty()) return false;
-    out = static_cast<std::uint8_t>(rest_.front());
-    rest_.remove_prefix(1);
-    return true;
-  }
-  bool varint(std::uint64_t& out) {
-    out = 0;
-    for (unsigned shift = 0; shift < 64; shift += 7) {
-      std::uint8_t b;
-      if (!byte(b)) return false;
-      // The tenth byte holds bit 63 alone; more would overflow.
-      if (shift == 63 && b > 1) return false;
-      out |= std::uint64_t{b & 0x7fu} << shift;
-      if ((b & 0x80) == 0) return true;
-    }
-    return false;
-  }
-  bool varint_at_most(std::uint64_t max, std::uint64_t& out) { return varint(out) && out <= max; }
-  bool bytes(std::size_t n, std::string_view& out) {
-    if (n > rest_.size()) return false;
-    out = rest_.substr(0, n);
-    rest_.remove_prefix(n);
-    return true;
-  }
-  // A string of at most `max` bytes.
-  bool string(std::size_t max, std::string_view& out) {
-    std::uint64_t n;
-    return varint_at_most(max, n) && bytes(static_cast<std::size_t>(n), out);
-  }
-  // Text as JSON would carry it: UTF-8.
+  using VarintReader::VarintReader;
   bool text(std::size_t max, std::string& out) {
     std::string_view s;
     if (!string(max, s) || !simdjson::validate_utf8(s.data(), s.size())) return false;
     out.assign(s);
     return true;
   }
-
- private:
-  std::string_view rest_;
 };
 
 bool read_mode(Reader& r, Mode& out) {
@@ -344,7 +291,7 @@ std::uint32_t ReportEncoder::id_position(std::string_view id) {
   const auto position = static_cast<std::uint32_t>(id_order_.size());
   auto [it, added] = id_positions_.emplace(std::string(id), position);
   id_order_.push_back(&it->first);
-  put_string(ids_, id);
+  put_bytes(ids_, id);
   return position;
 }
 
@@ -380,7 +327,7 @@ bool ReportEncoder::add(const FailureCount& c) {
     out.append(reinterpret_cast<const char*>(c.license.data()), c.license.size());
     put_varint(out, c.count);
     put_byte(out, static_cast<std::uint8_t>(c.reason));
-    put_string(out, c.machine_id);
+    put_bytes(out, c.machine_id);
   });
 }
 
@@ -389,7 +336,7 @@ bool ReportEncoder::add(const UsageCount& c) {
     put_varint(out, id_position(c.account_id));
     put_mode(out, c.mode);
     put_varint(out, static_cast<std::uint32_t>(c.day));
-    put_string(out, c.license_id);
+    put_bytes(out, c.license_id);
     put_varint(out, c.product_id.empty() ? 0 : id_position(c.product_id) + 1);
     put_outcomes(out, c.validations);
     put_outcomes(out, c.auths);
@@ -409,7 +356,7 @@ bool ReportEncoder::add(const AuthAttempt& a) {
     for (std::string_view s :
          {std::string_view(a.license_id), std::string_view(a.product), std::string_view(a.version),
           std::string_view(a.ip), std::string_view(a.hwid), std::string_view(a.user_agent)}) {
-      put_string(out, s);
+      put_bytes(out, s);
     }
   });
 }
@@ -417,7 +364,7 @@ bool ReportEncoder::add(const AuthAttempt& a) {
 bool ReportEncoder::add(const BlacklistHit& h) {
   return append(kBlacklist, [&](std::string& out) {
     put_varint(out, id_position(h.account_id));
-    put_string(out, h.entry_id);
+    put_bytes(out, h.entry_id);
     put_varint(out, h.attempts);
     put_varint(out, static_cast<std::uint64_t>(h.last_ms));
   });
@@ -427,7 +374,7 @@ void ReportEncoder::finish(std::string& out) {
   out.clear();
   out.reserve(bytes_);
   out.append(kMagic);
-  put_string(out, header_.edge);
+  put_bytes(out, header_.edge);
   put_varint(out, header_.boot);
   put_varint(out, header_.seq);
   auto section = [&](std::uint8_t tag, const std::string& bytes) {

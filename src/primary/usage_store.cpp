@@ -9,10 +9,12 @@
 #include <rocksdb/write_batch.h>
 
 #include <algorithm>
+#include <limits>
 #include <mutex>
 #include <unordered_map>
 
 #include "core/time_format.h"
+#include "core/varint.h"
 #include "store/keys.h"
 
 namespace le::primary {
@@ -59,51 +61,11 @@ std::string usage_key(std::string_view account, core::Mode mode, std::int32_t da
 
 // ---- value encoding -----------------------------------------------------------------------------
 
-void put_varint(std::string& out, std::uint64_t v) {
-  while (v >= 0x80) {
-    out.push_back(static_cast<char>(v | 0x80));
-    v >>= 7;
-  }
-  out.push_back(static_cast<char>(v));
-}
-
-void put_bytes(std::string& out, std::string_view b) {
-  put_varint(out, b.size());
-  out.append(b);
-}
-
-class Reader {
- public:
-  explicit Reader(std::string_view s) : s_(s) {}
-  bool varint(std::uint64_t& v) {
-    v = 0;
-    for (unsigned shift = 0; shift < 64; shift += 7) {
-      if (s_.empty()) return false;
-      const auto b = static_cast<unsigned char>(s_[0]);
-      s_.remove_prefix(1);
-      v |= static_cast<std::uint64_t>(b & 0x7f) << shift;
-      if ((b & 0x80) == 0) return true;
-    }
-    return false;
-  }
-  bool bytes(std::string_view& b) {
-    std::uint64_t n;
-    if (!varint(n) || n > s_.size()) return false;
-    b = s_.substr(0, n);
-    s_.remove_prefix(n);
-    return true;
-  }
-  bool byte(std::uint8_t& b) {
-    if (s_.empty()) return false;
-    b = static_cast<std::uint8_t>(s_[0]);
-    s_.remove_prefix(1);
-    return true;
-  }
-  bool done() const { return s_.empty(); }
-
- private:
-  std::string_view s_;
-};
+using core::put_bytes;
+using core::put_varint;
+using Reader = core::VarintReader;
+// The rows are this primary's own: a string's length is bounded only by the row.
+constexpr std::size_t kAnyLength = std::numeric_limits<std::size_t>::max();
 
 std::string encode_row(const UsageDay& d) {
   std::string out;
@@ -126,7 +88,7 @@ bool decode_row(std::string_view v, UsageDay& d) {
   Reader r(v);
   std::uint8_t format, flags;
   std::string_view product;
-  if (!r.byte(format) || format != kRowFormat || !r.byte(flags) || !r.bytes(product)) {
+  if (!r.byte(format) || format != kRowFormat || !r.byte(flags) || !r.string(kAnyLength, product)) {
     return false;
   }
   d.key_sharing = (flags & 1) != 0;
@@ -142,7 +104,7 @@ bool decode_row(std::string_view v, UsageDay& d) {
   d.last_validated_ms = static_cast<std::int64_t>(last);
   for (core::Hll* h : {&d.machines, &d.ips, &d.hwids}) {
     std::string_view b;
-    if (!r.bytes(b)) return false;
+    if (!r.string(kAnyLength, b)) return false;
     if (b.empty()) {
       h->clear();
       continue;
@@ -151,7 +113,7 @@ bool decode_row(std::string_view v, UsageDay& d) {
     if (!decoded) return false;
     *h = std::move(*decoded);
   }
-  return r.done();
+  return r.empty();
 }
 
 std::string encode_auth(const core::AuthAttempt& a) {
@@ -174,10 +136,10 @@ bool decode_auth(std::string_view v, core::AuthAttempt& a) {
   a.status = static_cast<core::TkiStatus>(status);
   for (std::string* s : {&a.license_id, &a.product, &a.version, &a.ip, &a.hwid, &a.user_agent}) {
     std::string_view b;
-    if (!r.bytes(b)) return false;
+    if (!r.string(kAnyLength, b)) return false;
     s->assign(b);
   }
-  return r.done();
+  return r.empty();
 }
 
 // An auth-log key: prefix (account \0 mode digit), seq (8 bytes BE). The prefix's length.
