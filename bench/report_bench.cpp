@@ -19,6 +19,23 @@ std::vector<core::Digest> digests(std::size_t n) {
   return out;
 }
 
+// Stands for what serving a request touches besides counting it: writes to a buffer of
+// `bytes`, a few cache lines a call, far apart.
+class Evictor {
+ public:
+  explicit Evictor(std::size_t bytes) : lines_(bytes / 8) {}
+  void touch() {
+    for (int k = 0; k < 8 && !lines_.empty(); ++k) {
+      lines_[next_] += 1;
+      next_ = (next_ + 4099) % lines_.size();
+    }
+  }
+
+ private:
+  std::vector<std::uint64_t> lines_;
+  std::size_t next_ = 0;
+};
+
 std::vector<core::LicenseRecord> licenses(std::size_t n) {
   std::vector<core::LicenseRecord> out(n);
   for (std::size_t i = 0; i < n; ++i) {
@@ -68,16 +85,13 @@ void BM_UsageCountDistinctFlushed(benchmark::State& state) {
   edge::ReporterOptions options;
   edge::Reporter reporter(1, options);
   const std::string ip("\xcb\x00\x71\x09", 4);
-  std::vector<std::uint64_t> evict(static_cast<std::size_t>(state.range(0)) / 8);
-  std::size_t i = 0, counted = 0, e = 0;
+  Evictor evict(static_cast<std::size_t>(state.range(0)));
+  std::size_t i = 0, counted = 0;
   std::int64_t now_ms = 1'763'856'000'000;
   for (auto _ : state) {
     const auto& l = lics[i];
     const std::uint64_t h = reporter.prefetch_usage(0, l, now_ms);
-    for (int k = 0; k < 8 && !evict.empty(); ++k) {  // what serving the request would touch
-      evict[e] += 1;
-      e = (e + 4099) % evict.size();
-    }
+    evict.touch();  // serving the request
     reporter.count_validation(0, l.account_id, l.mode, &l, core::UsageOutcome::kValid, ++now_ms,
                               "device-fingerprint-7", ip, h);
     i = i + 1 == lics.size() ? 0 : i + 1;
@@ -98,14 +112,11 @@ void BM_FailureCountDistinctFlushed(benchmark::State& state) {
   const auto keys = digests(1'000'000);
   edge::ReporterOptions options;
   edge::Reporter reporter(1, options);
-  std::vector<std::uint64_t> evict(static_cast<std::size_t>(state.range(0)) / 8);
-  std::size_t i = 0, counted = 0, e = 0;
+  Evictor evict(static_cast<std::size_t>(state.range(0)));
+  std::size_t i = 0, counted = 0;
   for (auto _ : state) {
     const std::uint64_t h = reporter.prefetch_failure(0, keys[i]);
-    for (int k = 0; k < 8 && !evict.empty(); ++k) {  // what writing the answer would touch
-      evict[e] += 1;
-      e = (e + 4099) % evict.size();
-    }
+    evict.touch();  // writing the answer
     reporter.count_failure(0, keys[i], core::FailureReason::kMachineNotActivated,
                            "not-a-machine-of-this-license", h);
     i = i + 1 == keys.size() ? 0 : i + 1;

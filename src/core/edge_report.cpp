@@ -33,11 +33,13 @@ std::size_t begin_entry(std::string& out) {
 // Ends the entry begun at `start`: its length, in as many bytes as it needs.
 void end_entry(std::string& out, std::size_t start) {
   const std::size_t length = out.size() - start;
-  const std::size_t width = varint_size(length);
-  if (width > 1) out.insert(start, width - 1, '\0');
-  for (std::size_t i = 0, v = length; i < width; ++i, v >>= 7) {
-    out[start - 1 + i] = static_cast<char>((v & 0x7f) | (i + 1 < width ? 0x80 : 0));
+  if (length < 0x80) {
+    out[start - 1] = static_cast<char>(length);
+    return;
   }
+  std::string prefix;  // 2 or 3 bytes: no allocation
+  put_varint(prefix, length);
+  out.replace(start - 1, 1, prefix);
 }
 
 template <std::size_t N, typename Count>
@@ -61,13 +63,16 @@ void put_mode(std::string& out, Mode m) { put_byte(out, m == Mode::kTest ? 1 : 0
 
 // ---- reading ------------------------------------------------------------------------------------
 
-// Reads an edge's bytes: and text as JSON would carry it, UTF-8.
+// Reads an edge's bytes, and text as JSON would carry it: UTF-8.
 class Reader : public VarintReader {
  public:
   using VarintReader::VarintReader;
+  bool text(std::size_t max, std::string_view& out) {
+    return string(max, out) && simdjson::validate_utf8(out.data(), out.size());
+  }
   bool text(std::size_t max, std::string& out) {
     std::string_view s;
-    if (!string(max, s) || !simdjson::validate_utf8(s.data(), s.size())) return false;
+    if (!text(max, s)) return false;
     out.assign(s);
     return true;
   }
@@ -181,9 +186,8 @@ bool read_entries(std::string_view section, const std::vector<std::string_view>&
                   std::vector<T>& out, Read&& read) {
   Reader r(section);
   while (!r.empty()) {
-    std::uint64_t n;
     std::string_view bytes;
-    if (!r.varint(n) || !r.bytes(static_cast<std::size_t>(n), bytes)) return false;
+    if (!r.string(section.size(), bytes)) return false;
     Reader entry(bytes);
     T t;
     if (!read(entry, ids, t)) return false;
@@ -196,10 +200,7 @@ bool read_ids(std::string_view section, std::vector<std::string_view>& ids) {
   Reader r(section);
   while (!r.empty()) {
     std::string_view id;
-    if (!r.string(kMaxUsageIdBytes, id) || id.empty() ||
-        !simdjson::validate_utf8(id.data(), id.size())) {
-      return false;
-    }
+    if (!r.text(kMaxUsageIdBytes, id) || id.empty()) return false;
     ids.push_back(id);
   }
   return true;
@@ -220,9 +221,8 @@ std::variant<EdgeReport, DecodeError> decode_binary(std::string_view bytes) {
     std::uint8_t tag;
     if (!r.byte(tag)) return DecodeError{"cut short: no end"};
     if (tag == kEnd) break;
-    std::uint64_t length;
     std::string_view section;
-    if (!r.varint(length) || !r.bytes(static_cast<std::size_t>(length), section)) {
+    if (!r.string(bytes.size(), section)) {
       return DecodeError{"cut short: a section overruns the message"};
     }
     if (tag < 32) {
@@ -295,11 +295,10 @@ std::uint32_t ReportEncoder::id_position(std::string_view id) {
   return position;
 }
 
-void ReportEncoder::rollback_ids(std::size_t count) {
+void ReportEncoder::rollback_ids(std::size_t count, std::size_t bytes) {
+  ids_.resize(bytes);
   while (id_order_.size() > count) {
-    const std::string* id = id_order_.back();
-    ids_.resize(ids_.size() - varint_size(id->size()) - id->size());
-    id_positions_.erase(*id);
+    id_positions_.erase(*id_order_.back());
     id_order_.pop_back();
   }
 }
@@ -314,7 +313,7 @@ bool ReportEncoder::append(std::size_t kind, Write&& write) {
   const std::size_t added = section.size() - mark + ids_.size() - ids_mark;
   if (entries_ > 0 && bytes_ + added > max_bytes_) {
     section.resize(mark);
-    rollback_ids(ids);
+    rollback_ids(ids, ids_mark);
     return false;
   }
   bytes_ += added;

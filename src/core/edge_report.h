@@ -107,7 +107,8 @@ class ReportEncoder {
   bool append(std::size_t kind, Write&& write);
   // The position of `id` among the message's ids, added when new.
   std::uint32_t id_position(std::string_view id);
-  void rollback_ids(std::size_t count);
+  // Takes back the ids added after the first `count`, which took ids_ past `bytes`.
+  void rollback_ids(std::size_t count, std::size_t bytes);
 
   struct IdHash {
     using is_transparent = void;

@@ -151,11 +151,7 @@ std::uint64_t FailureTally::key_hash(const Digest& license) {
 
 void FailureTally::prefetch(std::uint64_t key_hash) const {
   index_.prefetch(slot_hash(key_hash));
-  if (size_ < entries_.size()) {
-    const char* next = reinterpret_cast<const char*>(&entries_[size_]);
-    __builtin_prefetch(next, 1);
-    __builtin_prefetch(next + sizeof(FailureCount) - 1, 1);
-  }
+  if (size_ < entries_.size()) prefetch_for_write(entries_[size_]);
 }
 
 bool FailureTally::add(std::uint64_t key_hash, const Digest& license, std::uint64_t count,

@@ -144,11 +144,7 @@ class UsageTally {
   // new, the entry it would write.
   void prefetch(std::uint64_t id_hash, Mode mode, bool has_license, std::int32_t day) const {
     index_.prefetch(hash(id_hash, mode, has_license, day));
-    if (size_ < entries_.size()) {
-      const char* next = reinterpret_cast<const char*>(&entries_[size_]);
-      __builtin_prefetch(next, 1);
-      __builtin_prefetch(next + 64, 1);  // an Entry is two cache lines
-    }
+    if (size_ < entries_.size()) prefetch_for_write(entries_[size_]);
   }
 
   static void count_validation(Entry& e, UsageOutcome o, std::int64_t at_ms) {

@@ -6,16 +6,11 @@
 // Thread-safety: pure functions; a reader is used by one thread.
 #pragma once
 
-#include <bit>
 #include <cstdint>
 #include <string>
 #include <string_view>
 
 namespace le::core {
-
-inline std::size_t varint_size(std::uint64_t v) {
-  return v < 0x80 ? 1 : (static_cast<std::size_t>(std::bit_width(v)) + 6) / 7;
-}
 
 inline void put_varint(std::string& out, std::uint64_t v) {
   while (v >= 0x80) {
